@@ -1,0 +1,152 @@
+"""Timing records: small JSON files that say when a job ran, where, and on what.
+
+A plot job writes one record beside its PNG; the report rule reads them all to measure
+the fan-out (makespan, parallelism, per-job overhead). Only the standard library is
+imported here, so a job can start its clock before it imports anything heavy.
+
+Record layout (all times are epoch seconds, durations are seconds)::
+
+    {
+      "kind": "plot_station",
+      "name": "USC00042319",          # station id, or demo name
+      "host": "node1", "pid": 1234,
+      "slurm_job_id": null,           # set when the job runs under SLURM
+      "session": "host:pid:start",    # which snakemake run launched the job
+      "process_start": 1700000000.00, # when the OS started the process (10 ms ticks)
+      "start": 1700000000.21,         # first line of our script (after the wrapper)
+      "end": 1700000001.50,
+      "phases": {"imports": 0.61, "read": 0.05, "plot": 0.40, "save": 0.23}
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def process_start_time(pid: int | str = "self") -> float | None:
+    """Epoch time at which the OS started ``pid`` (Linux; ``None`` elsewhere).
+
+    This is what lets us count the interpreter start and Snakemake's script wrapper
+    as overhead: they run before the first line of our own code.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        # Field 22 (starttime, in clock ticks since boot); split after the ")" that
+        # closes the command name, which may itself contain spaces.
+        fields = stat.rsplit(")", 1)[1].split()
+        started_after_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        # Anchor on the boot clock, not /proc/stat's btime: btime drifts from the
+        # wall clock by tenths of a second on VMs.
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_after_boot
+        return time.time() - age
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def session_id() -> str:
+    """Identify the ``snakemake`` run that launched this job.
+
+    The report measures the fan-out of one run, so it must tell this run's records
+    from those left by an earlier one (a rerun may plot only a new station). Under
+    SLURM the executor plugin names every job of a run with the run's UUID; locally
+    the job is a descendant of the ``snakemake`` main process.
+    """
+    host = socket.gethostname()
+    if os.environ.get("SLURM_JOB_ID"):
+        return f"slurm:{os.environ.get('SLURM_JOB_NAME', '')}"
+    pid = os.getppid()
+    for _ in range(8):  # snakemake -> [shell] -> python: a few levels at most
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if any(b"snakemake" in part for part in cmdline[:3]):
+                return f"{host}:{pid}:{process_start_time(pid)}"
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if pid <= 1:
+            break
+    return f"{host}:{os.getppid()}:{process_start_time(os.getppid())}"
+
+
+class PhaseTimer:
+    """Wall-clock phases of one job, cheap enough to wrap every step."""
+
+    def __init__(self, kind: str, name: str, start: float | None = None):
+        self.kind = kind
+        self.name = name
+        self.start = time.time() if start is None else start
+        self._mark = time.perf_counter()
+        self._mark_epoch = self.start
+        self.phases: dict[str, float] = {}
+        self.extra: dict[str, object] = {}
+
+    def lap(self, phase: str) -> float:
+        """Close ``phase``: the time since the previous lap (or the start)."""
+        now = time.perf_counter()
+        elapsed = now - self._mark
+        self.phases[phase] = self.phases.get(phase, 0.0) + elapsed
+        self._mark = now
+        return elapsed
+
+    @contextmanager
+    def phase(self, name: str):
+        self._mark = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.lap(name)
+
+    def record(self) -> dict:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
+            "session": session_id(),
+            "process_start": process_start_time(),
+            "start": self.start,
+            "end": time.time(),
+            "phases": {k: round(v, 6) for k, v in self.phases.items()},
+            **self.extra,
+        }
+
+    def write(self, path: str | os.PathLike) -> dict:
+        record = self.record()
+        write_json_atomic(path, record)
+        return record
+
+
+def write_json_atomic(path: str | os.PathLike, data) -> None:
+    """Write JSON to ``path`` through a temporary file and a rename.
+
+    A reader (or a rerun after a crash) sees the old file or the whole new one, never
+    half of it.
+    """
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    write_bytes_atomic(path, text.encode())
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_records(paths) -> list[dict]:
+    return [json.loads(Path(p).read_text()) for p in paths]
