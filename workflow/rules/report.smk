@@ -1,0 +1,39 @@
+# The timing report (issue 3): reads every timing record, writes Markdown, a
+# self-contained HTML page and the computed figures as JSON. STATION_IDS and DEMOS
+# come from common.smk. scaling.json (issue 6) is read when present but is not an
+# input: asking for it would run the long scaling study with every report.
+
+
+rule timing_report:
+    input:
+        plots=expand("results/timings/plots/{station}.json", station=STATION_IDS),
+        demos=expand("results/timings/demos/{demo}.json", demo=DEMOS),
+        baselines=expand(
+            "results/timings/baselines/{baseline}.json", baseline=["serial", "pool"]
+        ),
+    output:
+        md=report(
+            "results/report/timing_report.md",
+            caption="../report/timing_report.rst",
+            category="Timing",
+            labels={"file": "timing report (Markdown)"},
+        ),
+        html=report(
+            "results/report/timing_report.html",
+            caption="../report/timing_report.rst",
+            category="Timing",
+            labels={"file": "timing report (HTML)"},
+        ),
+        json="results/report/timings.json",
+    log:
+        "logs/report/timing_report.log",
+    localrule: True
+    conda:
+        "../envs/report.yaml"
+    params:
+        cores=workflow.cores,
+        stations=STATION_IDS,
+        scaling="results/report/scaling.json",
+        snakemake_version=snakemake.__version__,
+    script:
+        "../scripts/report.py"

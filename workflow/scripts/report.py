@@ -1,0 +1,45 @@
+"""Snakemake script: the timing report (logic in weatherplot.report)."""
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+
+from weatherplot.report import load_inputs, write_report
+
+logging.basicConfig(
+    filename=snakemake.log[0],
+    level=logging.INFO,
+    format="%(asctime)s %(levelname)s %(message)s",
+)
+log = logging.getLogger("timing_report")
+
+try:
+    inputs = load_inputs(
+        plots=snakemake.input.plots,
+        demos=snakemake.input.demos,
+        baselines=snakemake.input.baselines,
+        scaling=snakemake.params.get("scaling"),
+        stations=snakemake.params.stations,
+        cores=snakemake.params.cores,
+        snakemake_version=snakemake.params.get("snakemake_version"),
+    )
+    log.info(
+        "read %d plot, %d demo and %d baseline records; scaling.json %s",
+        len(inputs.plots),
+        len(inputs.demos),
+        len(inputs.baselines),
+        "present" if inputs.scaling is not None else "absent",
+    )
+    figures = write_report(
+        inputs,
+        markdown_path=snakemake.output.md,
+        html_path=snakemake.output.html,
+        json_path=snakemake.output.json,
+    )
+    log.info("usable CPUs %s, --cores %s", figures["cpus"], figures["cores"])
+    log.info("wrote %s", ", ".join(map(str, snakemake.output)))
+except Exception:
+    log.exception("timing report failed")
+    raise
