@@ -1,0 +1,667 @@
+"""The lesson's threading-versus-multiprocessing demos, timed honestly.
+
+Four demos, each a function that runs every variant and returns a *demo record*
+(layout in :func:`_record`, written to ``results/timings/demos/{demo}.json``)::
+
+    sleep        do_nothing(t) in a loop, in threads, in processes
+    numpy        np.random.rand(n) once, in a loop, in threads, in processes, and
+                 threads that each own a np.random.default_rng() Generator
+    shared_list  a[0] += 1 from ten threads / ten processes, and a read-modify-write
+                 that loses updates without a lock
+    pool         Pool(workers).map(func, [2, 1, 9]) -> [3, 2, 10]
+
+How the figures are taken (also written into every record):
+
+* ``time.perf_counter()`` brackets exactly the work of one variant: for threads, from
+  creating the first thread to joining the last; for processes, from creating the
+  first process to joining the last, so *process start-up is included*. That is the
+  honest cost of the processes variant, and the lesson's point that it is not free.
+* The variants are interleaved within each repeat (single, loop, threads, processes,
+  single, loop, ...) so slow moments of a shared machine spread over all of them, and
+  each variant's median, min and max over ``repeats`` are reported.
+* The numpy demo calls ``np.random.rand(n)`` once, untimed, before anything is timed
+  (``warmup`` in the record): the first 800 MB allocation of a fresh process costs
+  more than the next ones, and that cost belongs to no variant.
+
+Processes are started from an explicit ``multiprocessing`` context: ``fork`` on Linux.
+The demos run inside a Snakemake ``script:``, whose ``__main__`` is a generated file
+without an ``if __name__ == "__main__"`` guard; ``spawn`` and ``forkserver`` re-import
+``__main__`` in every child and would rerun the whole demo there. ``fork`` also starts a
+child in milliseconds instead of re-importing NumPy. Its caveat (forking a process that
+runs threads) does not bite here: every thread of an earlier variant has been joined
+before a process is forked, and the children only call NumPy and exit. Other platforms
+use their default context (``spawn`` on macOS and Windows) and then need a guarded
+``__main__``, which the tests have.
+
+Results cross the process boundary as a few bytes: a child reports the shape and the
+first value of its array, never the array (800 MB per child with the lesson's n).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from .cpus import available_memory, usable_cpus
+
+log = logging.getLogger(__name__)
+
+DEMOS = ("sleep", "numpy", "shared_list", "pool")
+
+# Resident memory of the parent interpreter with NumPy imported, and of each forked
+# child (copy-on-write: only its own pages count). Generous round figures.
+PARENT_OVERHEAD_BYTES = 200 * 2**20
+CHILD_OVERHEAD_BYTES = 50 * 2**20
+
+
+def mp_context() -> multiprocessing.context.BaseContext:
+    """``fork`` on Linux (see the module docstring for why), the default elsewhere."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _summary(times: list[float]) -> dict:
+    return {
+        "times": [round(t, 6) for t in times],
+        "median": round(statistics.median(times), 6),
+        "min": round(min(times), 6),
+        "max": round(max(times), 6),
+    }
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _run_threads(target: Callable, args_list: list[tuple]) -> list:
+    """Start one thread per ``args``, join them all, return their results in order."""
+    results: list = [None] * len(args_list)
+
+    def wrap(i, args):
+        results[i] = target(*args)
+
+    threads = [
+        threading.Thread(target=wrap, args=(i, args), name=f"demo-{i}")
+        for i, args in enumerate(args_list)
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return results
+
+
+def _child(queue, i: int, target: Callable, args: tuple) -> None:
+    queue.put((i, target(*args)))
+
+
+def _run_processes(target: Callable, args_list: list[tuple]) -> list:
+    """Start one process per ``args``, collect their (small) results, join them all.
+
+    Results are read from the queue *before* joining: a child that has put data on a
+    queue does not exit until the data is consumed.
+    """
+    ctx = mp_context()
+    queue = ctx.Queue()
+    procs = [
+        ctx.Process(target=_child, args=(queue, i, target, args), name=f"demo-{i}")
+        for i, args in enumerate(args_list)
+    ]
+    for p in procs:
+        p.start()
+    results: list = [None] * len(args_list)
+    for _ in procs:
+        i, value = queue.get()
+        results[i] = value
+    for p in procs:
+        p.join()
+    failed = [p.exitcode for p in procs if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"demo child process(es) failed with exit codes {failed}")
+    return results
+
+
+def _noop(*_args) -> None:
+    return None
+
+
+def process_start_cost(workers: int, repeats: int = 3, pool: bool = False) -> float:
+    """Median seconds to start and join ``workers`` processes that do nothing.
+
+    What a processes variant pays on top of its work (``pool=True``: starting a
+    ``Pool(workers)``, mapping a no-op over it and shutting it down). Logged and
+    recorded as ``results.process_start_cost`` so the report can add it to its
+    predictions.
+    """
+    times = []
+    for _ in range(repeats):
+        if pool:
+            elapsed, _ = _timed(lambda: _pool_noop(workers))
+        else:
+            elapsed, _ = _timed(lambda: _run_processes(_noop, [()] * workers))
+        times.append(elapsed)
+    cost = statistics.median(times)
+    log.info(
+        "process start-up of %d workers: %.3f s (median of %d)", workers, cost, repeats
+    )
+    return round(cost, 6)
+
+
+def _pool_noop(workers: int) -> None:
+    with mp_context().Pool(workers) as pool:
+        pool.map(_noop, range(workers), chunksize=1)
+
+
+def _check_positive(name: str, value, key: str, minimum: float = 1) -> None:
+    if value is None or value < minimum:
+        raise ValueError(f"{key} must be >= {minimum}, got {value!r}")
+
+
+def _record(name: str, start: float, params: dict, **fields) -> dict:
+    """A demo record: the layout every demo returns and the report reads.
+
+    ``single_call`` is the figure the lesson's predictions start from (None for the
+    shared-list demo, whose point is results, not speed); ``variants`` hold one entry
+    per way of running the work; ``results`` what the work returned.
+    """
+    return {
+        "kind": "demo",
+        "name": name,
+        "start": start,
+        "end": time.time(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "python": sys.version.split()[0],
+        "start_method": mp_context().get_start_method(),
+        "params": params,
+        "cpus": usable_cpus(),
+        "timer": "time.perf_counter around each variant; median/min/max over repeats",
+        "single_call": fields.pop("single_call", None),
+        "variants": fields.pop("variants", []),
+        "results": fields.pop("results", {}),
+        **fields,
+    }
+
+
+# --------------------------------------------------------------------- 1. sleeping
+
+
+def do_nothing(t: float) -> None:
+    """The lesson's stand-in for waiting on a disk or a network: sleep ``t`` seconds."""
+    time.sleep(t)
+
+
+def sleep_demo(t: float = 5.0, workers: int = 4, repeats: int = 1) -> dict:
+    """``do_nothing(t)`` ``workers`` times: in a loop, in threads, in processes.
+
+    The single-call figure is ``t`` itself, not measured (``"measured": False``):
+    measuring it would cost another ``t`` seconds and tell nothing ``time.sleep``
+    does not promise.
+    """
+    _check_positive("t", t, "demos.sleep_seconds", minimum=0)
+    _check_positive("workers", workers, "demos.workers")
+    _check_positive("repeats", repeats, "demos.sleep_repeats")
+    start = time.time()
+    args = [(t,)] * workers
+    variants = {
+        "loop": (
+            f"do_nothing(t) {workers} times in a loop",
+            1,
+            "serial",
+            lambda: [do_nothing(t) for _ in range(workers)],
+        ),
+        "threads": (
+            f"do_nothing(t) in {workers} threads",
+            workers,
+            "threads",
+            lambda: _run_threads(do_nothing, args),
+        ),
+        "processes": (
+            f"do_nothing(t) in {workers} processes",
+            workers,
+            "processes",
+            lambda: _run_processes(do_nothing, args),
+        ),
+    }
+    start_cost = process_start_cost(workers)
+    times = _run_variants("sleep", variants, repeats)
+    return _record(
+        "sleep",
+        start,
+        {"t": t, "workers": workers, "repeats": repeats},
+        single_call={
+            "label": "do_nothing(t) once",
+            "measured": False,
+            **_summary([t]),
+        },
+        variants=_variant_entries(variants, times),
+        results={"process_start_cost": start_cost},
+    )
+
+
+def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, list[float]]:
+    """Run every variant once per repeat, interleaved, logging progress."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for rep in range(1, repeats + 1):
+        for name, (label, _workers, _kind, fn) in variants.items():
+            log.info("%s demo: %s variant, repeat %d/%d", demo, name, rep, repeats)
+            elapsed, _ = _timed(fn)
+            times[name].append(elapsed)
+            log.info("%s demo: %s variant took %.3f s (%s)", demo, name, elapsed, label)
+    return times
+
+
+_INCLUDES = {
+    "serial": "the calls only",
+    "threads": "thread start-up and join",
+    "processes": "process start-up",
+}
+
+
+def _variant_entries(variants: dict, times: dict[str, list[float]]) -> list[dict]:
+    return [
+        {
+            "name": name,
+            "label": label,
+            "workers": workers,
+            "kind": kind,
+            "includes": _INCLUDES[kind],
+            **_summary(times[name]),
+        }
+        for name, (label, workers, kind, _fn) in variants.items()
+    ]
+
+
+# -------------------------------------------------------------------- 2. CPU-bound
+
+
+def numpy_peak_bytes(n: int, workers: int) -> int:
+    """Peak memory of the numpy demo, in bytes: the estimate the guard checks.
+
+    The largest variant keeps ``workers`` arrays of ``n`` float64 (8 bytes each) alive
+    at once, in ``workers`` threads of the parent or in ``workers`` forked children.
+    Add the parent interpreter and, for the processes variant, each child's own pages.
+    (The loop and single-call variants hold one array at a time.)
+    """
+    arrays = max(workers, 1) * n * 8
+    return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
+
+
+def check_numpy_memory(n: int, workers: int, available: int | None = None) -> int:
+    """Refuse, before allocating anything, a numpy demo that would not fit in memory.
+
+    ``available`` defaults to what :func:`weatherplot.cpus.available_memory` finds
+    (``MemAvailable`` or the cgroup's headroom, whichever is smaller). Returns the
+    estimate; raises ``ValueError`` naming ``demos.array_size`` when it does not fit.
+    The Snakefile can call this at DAG-build time, the demo calls it again at run time.
+    """
+    _check_positive("n", n, "demos.array_size")
+    _check_positive("workers", workers, "demos.workers")
+    need = numpy_peak_bytes(n, workers)
+    if available is None:
+        available = available_memory()["available"]
+    if available is not None and need > available:
+        gib = 2**30
+        raise ValueError(
+            f"demos.array_size = {n} is too large for this machine: the numpy demo "
+            f"keeps {workers} arrays of {n} x 8 bytes alive at once (demos.workers = "
+            f"{workers}) and needs about {need / gib:.2f} GiB at peak, but only "
+            f"{available / gib:.2f} GiB is available (the smaller of MemAvailable and "
+            f"the cgroup memory limit). Lower demos.array_size (or demos.workers)."
+        )
+    return need
+
+
+def rand_call(n: int) -> tuple[tuple[int, ...], float]:
+    """One ``np.random.rand(n)`` from the legacy global generator.
+
+    Returns only the shape and the first value: a child process sends this back, and
+    the array itself is freed here, in the worker that made it.
+    """
+    import numpy as np
+
+    a = np.random.rand(n)  # noqa: NPY002 (the lesson: the legacy global generator)
+    return a.shape, float(a[0])
+
+
+def generator_call(n: int) -> tuple[tuple[int, ...], float]:
+    """``n`` uniform numbers from a Generator of this worker's own.
+
+    ``np.random.default_rng()`` makes a Generator whose bit generator has its own
+    lock; ``Generator.random`` releases the GIL while it fills the array, so threads
+    that each own one run in parallel. ``np.random.rand`` uses the one global
+    ``RandomState``, whose lock every thread must take in turn: the threads queue.
+    """
+    import numpy as np
+
+    a = np.random.default_rng().random(n)
+    return a.shape, float(a[0])
+
+
+def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict:
+    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
+    processes; and threads with a Generator each. Checks memory before allocating."""
+    import numpy as np
+
+    _check_positive("repeats", repeats, "demos.repeats")
+    need = check_numpy_memory(n, workers)
+    start = time.time()
+    log.info(
+        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
+        n,
+        workers,
+        repeats,
+        need / 2**30,
+    )
+    log.info("numpy demo: warm-up call (not timed)")
+    warmup, _ = _timed(lambda: rand_call(n))
+    start_cost = process_start_cost(workers)
+    args = [(n,)] * workers
+    variants = {
+        "single": ("np.random.rand(n) once", 1, "serial", lambda: rand_call(n)),
+        "loop": (
+            f"{workers} calls in a loop",
+            1,
+            "serial",
+            lambda: [rand_call(n) for _ in range(workers)],
+        ),
+        "threads": (
+            f"{workers} calls in {workers} threads",
+            workers,
+            "threads",
+            lambda: _run_threads(rand_call, args),
+        ),
+        "processes": (
+            f"{workers} calls in {workers} processes",
+            workers,
+            "processes",
+            lambda: _run_processes(rand_call, args),
+        ),
+        "generator_single": (
+            "np.random.default_rng().random(n) once",
+            1,
+            "serial",
+            lambda: generator_call(n),
+        ),
+        "threads_generator": (
+            f"{workers} threads, each with its own np.random.default_rng()",
+            workers,
+            "threads",
+            lambda: _run_threads(generator_call, args),
+        ),
+    }
+    times = _run_variants("numpy", variants, repeats)
+    single = times.pop("single")
+    gen_single = times.pop("generator_single")
+    del variants["single"], variants["generator_single"]
+    entries = _variant_entries(variants, times)
+    for entry in entries:
+        if entry["name"] == "threads_generator":
+            entry["single_call_median"] = round(statistics.median(gen_single), 6)
+            entry["single_call"] = {
+                "label": "np.random.default_rng().random(n) once",
+                **_summary(gen_single),
+            }
+    return _record(
+        "numpy",
+        start,
+        {"n": n, "workers": workers, "repeats": repeats},
+        single_call={
+            "label": "np.random.rand(n) once",
+            "measured": True,
+            **_summary(single),
+        },
+        variants=entries,
+        results={
+            "array_bytes": n * 8,
+            "peak_memory_estimate": need,
+            "numpy_version": np.__version__,
+            "process_start_cost": start_cost,
+        },
+        warmup={
+            "label": "np.random.rand(n) once, not counted",
+            "time": round(warmup, 6),
+        },
+    )
+
+
+# ------------------------------------------------------------- 3. shared-list update
+
+
+def increment_first(a: list) -> list:
+    """The lesson's worker: ``a[0] += 1``; returns what this worker then sees."""
+    a[0] += 1
+    return list(a)
+
+
+def read_pause_write(a: list, iterations: int, pause: float, lock=None) -> None:
+    """``v = a[0]; <pause>; a[0] = v + 1``, ``iterations`` times.
+
+    The pause (``time.sleep`` releases the GIL) puts a thread switch between the read
+    and the write, so other threads read the same old value and one of the writes
+    wins: updates are lost although the GIL is there. With ``lock`` the whole
+    read-modify-write is one critical section and nothing is lost.
+    """
+    for _ in range(iterations):
+        if lock is None:
+            v = a[0]
+            time.sleep(pause)
+            a[0] = v + 1
+        else:
+            with lock:
+                v = a[0]
+                time.sleep(pause)
+                a[0] = v + 1
+
+
+def _rmw_threads(threads: int, iterations: int, pause: float, lock) -> list:
+    a = [1, 2, 3]
+    gate = threading.Barrier(threads)  # start together: the race is the point
+
+    def worker():
+        gate.wait()
+        read_pause_write(a, iterations, pause, lock)
+
+    _run_threads(worker, [()] * threads)
+    return a
+
+
+def shared_list_demo(
+    threads: int = 10, iterations: int = 20, pause: float = 0.001, repeats: int = 1
+) -> dict:
+    """The shared-list lesson, with results and lost-update counts.
+
+    ``threads`` threads (and as many processes) each do ``a[0] += 1`` once on
+    ``[1, 2, 3]``; then ``threads`` threads each do ``iterations`` read-pause-writes,
+    without and with a ``threading.Lock``. ``expected`` is ``1 + threads *
+    iterations``; ``*_lost_updates`` is how far short of it ``a[0]`` ended.
+
+    The lesson's ``a[0] += 1`` is not atomic either (load, add, store), but ten such
+    threads each finish long before the interpreter's switch interval, so its result
+    is reliably ``[11, 2, 3]``; the pause makes the race visible on every run.
+    """
+    _check_positive("threads", threads, "demos.shared_list_threads", minimum=2)
+    _check_positive("iterations", iterations, "demos.shared_list_iterations")
+    _check_positive("pause", pause, "demos.shared_list_pause", minimum=0)
+    _check_positive("repeats", repeats, "demos.sleep_repeats")
+    start = time.time()
+    outcome: dict[str, list] = {}
+
+    def threads_variant():
+        a = [1, 2, 3]
+        _run_threads(increment_first, [(a,)] * threads)
+        outcome["threads"] = a
+
+    def processes_variant():
+        a = [1, 2, 3]
+        outcome["processes_child_views"] = _run_processes(
+            increment_first, [(a,)] * threads
+        )
+        outcome["processes"] = a
+
+    def unlocked():
+        outcome.setdefault("unlocked", []).append(
+            _rmw_threads(threads, iterations, pause, None)[0]
+        )
+
+    def locked():
+        outcome.setdefault("locked", []).append(
+            _rmw_threads(threads, iterations, pause, threading.Lock())[0]
+        )
+
+    variants = {
+        "threads": (
+            f"a[0] += 1 in {threads} threads",
+            threads,
+            "threads",
+            threads_variant,
+        ),
+        "processes": (
+            f"a[0] += 1 in {threads} processes",
+            threads,
+            "processes",
+            processes_variant,
+        ),
+        "threads_unlocked": (
+            f"read, pause, write, {iterations} times in {threads} threads, no lock",
+            threads,
+            "threads",
+            unlocked,
+        ),
+        "threads_locked": (
+            f"read, pause, write, {iterations} times in {threads} threads, with a Lock",
+            threads,
+            "threads",
+            locked,
+        ),
+    }
+    times = _run_variants("shared_list", variants, repeats)
+    expected = 1 + threads * iterations
+    lost_unlocked = [expected - v for v in outcome["unlocked"]]
+    lost_locked = [expected - v for v in outcome["locked"]]
+    views = outcome["processes_child_views"]
+    return _record(
+        "shared_list",
+        start,
+        {
+            "threads": threads,
+            "iterations": iterations,
+            "pause": pause,
+            "repeats": repeats,
+            "initial": [1, 2, 3],
+        },
+        variants=_variant_entries(variants, times),
+        results={
+            "threads": outcome["threads"],
+            "processes": outcome["processes"],
+            "processes_child_view": views[0],
+            "processes_child_views_identical": all(v == views[0] for v in views),
+            "expected": expected,
+            "unlocked_final": outcome["unlocked"][-1],
+            "unlocked_lost_updates": max(lost_unlocked),
+            "unlocked_lost_updates_per_repeat": lost_unlocked,
+            "locked_final": outcome["locked"][-1],
+            "locked_lost_updates": max(lost_locked),
+            "locked_lost_updates_per_repeat": lost_locked,
+        },
+    )
+
+
+# ------------------------------------------------------------------ 4. worker pool
+
+
+def func(a: int, t: float = 5.0) -> int:
+    """The lesson's pool worker: sleep ``t`` seconds, return ``a + 1``."""
+    time.sleep(t)
+    return a + 1
+
+
+def _call_func(args: tuple[int, float]) -> int:
+    return func(*args)
+
+
+def pool_demo(
+    t: float = 5.0,
+    workers: int = 4,
+    inputs: tuple[int, ...] = (2, 1, 9),
+    repeats: int = 1,
+) -> dict:
+    """``Pool(workers).map(func, inputs)``; the time includes starting the pool.
+
+    ``chunksize=1`` hands each input to its own worker (with more inputs than
+    ``4 * workers`` map's default chunking would batch them).
+    """
+    _check_positive("t", t, "demos.sleep_seconds", minimum=0)
+    _check_positive("workers", workers, "demos.workers")
+    _check_positive("repeats", repeats, "demos.sleep_repeats")
+    start = time.time()
+    outcome: dict[str, list] = {}
+    jobs = [(a, t) for a in inputs]
+
+    def pool_variant():
+        with mp_context().Pool(workers) as pool:
+            outcome["result"] = pool.map(_call_func, jobs, chunksize=1)
+
+    variants = {
+        "pool": (
+            f"Pool({workers}).map(func, {list(inputs)})",
+            workers,
+            "processes",
+            pool_variant,
+        )
+    }
+    start_cost = process_start_cost(workers, pool=True)
+    times = _run_variants("pool", variants, repeats)
+    return _record(
+        "pool",
+        start,
+        {"t": t, "workers": workers, "inputs": list(inputs), "repeats": repeats},
+        single_call={"label": "func(a) once", "measured": False, **_summary([t])},
+        variants=_variant_entries(variants, times),
+        results={
+            "result": outcome["result"],
+            "inputs": list(inputs),
+            "process_start_cost": start_cost,
+        },
+    )
+
+
+# ------------------------------------------------------------------------ dispatch
+
+
+def run_demo(name: str, config: dict) -> dict:
+    """Run demo ``name`` with sizes from the ``demos`` section of the config."""
+    workers = int(config["workers"])
+    sleep_repeats = int(config.get("sleep_repeats", 1))
+    if name == "sleep":
+        return sleep_demo(float(config["sleep_seconds"]), workers, sleep_repeats)
+    if name == "numpy":
+        return numpy_demo(int(config["array_size"]), workers, int(config["repeats"]))
+    if name == "shared_list":
+        return shared_list_demo(
+            int(config.get("shared_list_threads", 10)),
+            int(config.get("shared_list_iterations", 20)),
+            float(config.get("shared_list_pause", 0.001)),
+            sleep_repeats,
+        )
+    if name == "pool":
+        return pool_demo(
+            float(config["sleep_seconds"]),
+            workers,
+            tuple(config.get("pool_inputs", (2, 1, 9))),
+            sleep_repeats,
+        )
+    raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
