@@ -1,0 +1,28 @@
+# Shared helpers: the station table, wildcard constraints, input functions.
+import sys
+from pathlib import Path
+
+# The logic lives in the importable package next to this folder (workflow/weatherplot).
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from snakemake.exceptions import WorkflowError
+from weatherplot.stations import STATION_ID_PATTERN, ConfigError, resolve_stations
+
+try:
+    STATIONS = resolve_stations(config)
+except ConfigError as error:
+    # Stop before any job runs, naming the config entry (no traceback needed).
+    raise WorkflowError(str(error)) from None
+STATION_IDS = list(STATIONS)
+
+
+wildcard_constraints:
+    station=STATION_ID_PATTERN,
+
+
+def station_file(wildcards):
+    return STATIONS[wildcards.station]["file"]
+
+
+def station_info(wildcards):
+    return STATIONS[wildcards.station]

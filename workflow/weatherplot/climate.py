@@ -1,0 +1,166 @@
+"""Climate summaries of a station's daily table, in NumPy.
+
+Annual figures use only years with enough data (``MIN_COVERAGE`` of their days); the
+others are counted so the plot can say how many were left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .daily import Daily
+
+MIN_COVERAGE = 0.9  # a year (or month) counts only with >= 90 % of its days observed
+SMOOTHING_DAYS = 365
+
+
+@dataclass
+class Annual:
+    years: np.ndarray  # the years that passed the coverage test
+    values: np.ndarray
+    excluded: int  # years in the record left out for too little data
+
+
+@dataclass
+class Trend:
+    per_decade: float  # slope, units per 10 years
+    intercept: float
+
+    def at(self, years: np.ndarray) -> np.ndarray:
+        return self.intercept + self.per_decade / 10.0 * years
+
+
+@dataclass
+class Climatology:
+    months: np.ndarray  # 1..12
+    tmax_mean: np.ndarray
+    tmin_mean: np.ndarray
+    tmax_p10: np.ndarray
+    tmax_p90: np.ndarray
+    tmin_p10: np.ndarray
+    tmin_p90: np.ndarray
+    prcp_mean_total: np.ndarray  # mean monthly total (mm) over well-covered months
+
+
+def calendar(dates: np.ndarray):
+    """Year, month (1-12) and days-in-month for datetime64[D] dates."""
+    months = dates.astype("datetime64[M]")
+    years = months.astype("datetime64[Y]").astype(np.int64) + 1970
+    month_numbers = months.astype(np.int64) % 12 + 1
+    month_lengths = (
+        (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+    ).astype(np.int64)
+    return years, month_numbers, month_lengths
+
+
+def _group_by_year(daily: Daily, values: np.ndarray, reduce: str) -> Annual:
+    if len(daily) == 0:
+        return Annual(np.array([], int), np.array([]), 0)
+    years, _, _ = calendar(daily.dates)
+    first = int(years[0])
+    index = years - first
+    n_years = int(index[-1]) + 1
+    valid = np.isfinite(values)
+    count = np.bincount(index, weights=valid, minlength=n_years)
+    total = np.bincount(index, weights=np.where(valid, values, 0.0), minlength=n_years)
+    all_years = np.arange(first, first + n_years)
+    days_in_year = np.where(
+        (all_years % 4 == 0) & ((all_years % 100 != 0) | (all_years % 400 == 0)),
+        366,
+        365,
+    )
+    covered = count >= MIN_COVERAGE * days_in_year
+    with np.errstate(invalid="ignore", divide="ignore"):
+        result = total / count if reduce == "mean" else total
+    # Years with no data at all are outside the record, not "excluded"; but a gap
+    # year inside the record is, since it is missing from the annual series.
+    any_data = count > 0
+    excluded = int((any_data & ~covered).sum())
+    return Annual(all_years[covered], result[covered], excluded)
+
+
+def annual_mean_temperature(daily: Daily) -> Annual:
+    """Mean of (TMAX + TMIN) / 2 per well-covered year."""
+    return _group_by_year(daily, (daily.tmax + daily.tmin) / 2.0, "mean")
+
+
+def annual_precipitation(daily: Daily) -> Annual:
+    """PRCP totals per well-covered year (mm)."""
+    return _group_by_year(daily, daily.prcp, "sum")
+
+
+def linear_trend(years: np.ndarray, values: np.ndarray) -> Trend | None:
+    """Least-squares line; ``None`` under 10 years (too short to mean much)."""
+    if len(years) < 10:
+        return None
+    slope, intercept = np.polyfit(years.astype(float), values, 1)
+    return Trend(per_decade=float(slope) * 10.0, intercept=float(intercept))
+
+
+def monthly_climatology(daily: Daily) -> Climatology:
+    """Per calendar month: mean TMAX/TMIN, their 10th-90th percentiles, and the mean
+    monthly precipitation total over months with >= 90 % of days observed."""
+    years, months, lengths = calendar(daily.dates)
+    stats = {
+        name: np.full(12, np.nan)
+        for name in (
+            "tmax_mean",
+            "tmin_mean",
+            "tmax_p10",
+            "tmax_p90",
+            "tmin_p10",
+            "tmin_p90",
+            "prcp_mean_total",
+        )
+    }
+    # Sorting once by month makes each month a contiguous slice.
+    order = np.argsort(months, kind="stable")
+    bounds = np.searchsorted(months[order], np.arange(1, 14))
+    for m in range(12):
+        rows = order[bounds[m] : bounds[m + 1]]
+        for element, column in (("tmax", daily.tmax), ("tmin", daily.tmin)):
+            values = column[rows]
+            values = values[np.isfinite(values)]
+            if values.size:
+                stats[f"{element}_mean"][m] = values.mean()
+                stats[f"{element}_p10"][m], stats[f"{element}_p90"][m] = np.percentile(
+                    values, [10, 90]
+                )
+    # Monthly precipitation totals: one bin per (year, month) in the record.
+    if len(daily):
+        month_index = (years - years[0]) * 12 + months - 1
+        valid = np.isfinite(daily.prcp)
+        n = int(month_index[-1]) + 1
+        count = np.bincount(month_index, weights=valid, minlength=n)
+        total = np.bincount(
+            month_index, weights=np.where(valid, daily.prcp, 0.0), minlength=n
+        )
+        length = np.zeros(n)
+        length[month_index] = lengths
+        covered = (length > 0) & (count >= MIN_COVERAGE * length)
+        calendar_month = np.arange(n) % 12  # bin 0 is January of the first year
+        for m in range(12):
+            pick = covered & (calendar_month == m)
+            if pick.any():
+                stats["prcp_mean_total"][m] = total[pick].mean()
+    return Climatology(months=np.arange(1, 13), **stats)
+
+
+def rolling_mean(values: np.ndarray, window: int = SMOOTHING_DAYS) -> np.ndarray:
+    """Centred moving average that skips NaN; NaN where under half the window is
+    observed (so gaps show as gaps, not as invented values)."""
+    valid = np.isfinite(values)
+    filled = np.where(valid, values, 0.0)
+    csum = np.concatenate([[0.0], np.cumsum(filled)])
+    ccount = np.concatenate([[0], np.cumsum(valid)])
+    half = window // 2
+    n = len(values)
+    lo = np.clip(np.arange(n) - half, 0, n)
+    hi = np.clip(np.arange(n) + half + 1, 0, n)
+    count = ccount[hi] - ccount[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (csum[hi] - csum[lo]) / count
+    mean[count < window // 2] = np.nan
+    return mean

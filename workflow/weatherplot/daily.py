@@ -1,0 +1,107 @@
+"""The tidy daily table every reader returns, kept in NumPy arrays.
+
+Why not a pandas DataFrame: a plot job is a fresh process, and importing pandas costs
+about 0.5 s there, more than reading and parsing a station. ``to_frame()`` gives the
+DataFrame (date index; TMAX, TMIN in degC; PRCP in mm; NaN where missing) to anyone
+who wants it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ELEMENTS = ("TMAX", "TMIN", "PRCP")
+UNITS = {"TMAX": "degC", "TMIN": "degC", "PRCP": "mm"}
+
+
+@dataclass
+class Daily:
+    """One value per calendar day from ``dates[0]`` to ``dates[-1]``, no gaps.
+
+    ``values[element]`` is a float64 array as long as ``dates``; NaN marks a day with no
+    (or no trustworthy) value, and an element the file does not have is all NaN.
+    """
+
+    dates: np.ndarray  # datetime64[D], consecutive days
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.dates = np.asarray(self.dates, dtype="datetime64[D]")
+        n = len(self.dates)
+        for element in ELEMENTS:
+            column = self.values.get(element)
+            if column is None:
+                column = np.full(n, np.nan)
+            self.values[element] = np.asarray(column, dtype=np.float64)
+            if len(self.values[element]) != n:
+                raise ValueError(f"{element} has {len(column)} values for {n} dates")
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    @property
+    def tmax(self) -> np.ndarray:
+        return self.values["TMAX"]
+
+    @property
+    def tmin(self) -> np.ndarray:
+        return self.values["TMIN"]
+
+    @property
+    def prcp(self) -> np.ndarray:
+        return self.values["PRCP"]
+
+    def has(self, element: str) -> bool:
+        """Whether the station has at least one valid value of ``element``."""
+        return bool(np.isfinite(self.values[element]).any())
+
+    def trimmed(self) -> Daily:
+        """Drop leading and trailing days on which no element has a value."""
+        any_valid = np.zeros(len(self), dtype=bool)
+        for column in self.values.values():
+            any_valid |= np.isfinite(column)
+        if not any_valid.any():
+            return Daily(self.dates[:0], {k: v[:0] for k, v in self.values.items()})
+        first = int(np.argmax(any_valid))
+        last = len(any_valid) - int(np.argmax(any_valid[::-1]))
+        return Daily(
+            self.dates[first:last],
+            {k: v[first:last] for k, v in self.values.items()},
+        )
+
+    @classmethod
+    def from_points(cls, dates: np.ndarray, values: dict[str, np.ndarray]) -> Daily:
+        """Scatter values given on arbitrary (sorted or not, gappy) dates onto a
+        continuous daily index. Dates must be unique."""
+        dates = np.asarray(dates, dtype="datetime64[D]")
+        if len(dates) == 0:
+            return cls(dates, {k: np.asarray(v, float) for k, v in values.items()})
+        first, last = dates.min(), dates.max()
+        full = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
+        offsets = (dates - first).astype(np.int64)
+        columns = {}
+        for element, column in values.items():
+            out = np.full(len(full), np.nan)
+            out[offsets] = column
+            columns[element] = out
+        return cls(full, columns)
+
+    def to_frame(self):
+        """The tidy pandas DataFrame: DatetimeIndex named ``date``; TMAX, TMIN, PRCP."""
+        import pandas as pd  # only for callers that want pandas
+
+        index = pd.DatetimeIndex(self.dates.astype("datetime64[ns]"), name="date")
+        return pd.DataFrame({k: self.values[k] for k in ELEMENTS}, index=index)
+
+    @classmethod
+    def from_frame(cls, frame) -> Daily:
+        """From a DataFrame indexed by unique dates with any of TMAX, TMIN, PRCP."""
+        dates = frame.index.to_numpy().astype("datetime64[D]")
+        values = {
+            k: frame[k].to_numpy(dtype=np.float64)
+            for k in ELEMENTS
+            if k in frame.columns
+        }
+        return cls.from_points(dates, values)

@@ -1,0 +1,37 @@
+"""One error type for bad station input; its message says where and what to do."""
+
+from __future__ import annotations
+
+import os
+
+
+class StationDataError(ValueError):
+    """A station's file or config entry cannot be used.
+
+    The message names the file (and the line or field when known), what is wrong and
+    what the user can do about it, so it reads well at the end of a Snakemake log.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | None,
+        problem: str,
+        *,
+        line: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ):
+        self.path = None if path is None else os.fspath(path)
+        self.problem = problem
+        self.line = line
+        self.field = field
+        self.hint = hint
+        where = [self.path or "<input>"]
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        message = f"{', '.join(where)}: {problem}"
+        if hint:
+            message += f" -> {hint}"
+        super().__init__(message)

@@ -1,0 +1,197 @@
+"""GHCN-Daily ``.dly`` files (NOAA NCEI), plain or gzip-compressed.
+
+Official fixed-width layout, one line per station, month and element, 269 characters::
+
+    cols  1-11  ID         cols 18-21  ELEMENT
+    cols 12-15  YEAR       then 31 x (VALUE 5 chars, MFLAG, QFLAG, SFLAG 1 char each)
+    cols 16-17  MONTH
+
+VALUE -9999 is missing; TMAX/TMIN are tenths of degC and PRCP tenths of mm. A non-blank
+QFLAG means the value failed a quality check: such values are dropped (NaN).
+
+The parser is vectorised with NumPy: the file becomes a 2-D byte array (one row per
+line) and every field is a column slice of it. That is ~30x faster than pandas
+``read_fwf`` (see ``workflow/scripts/benchmark.py``) and needs no pandas import.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..daily import ELEMENTS, Daily
+from ..errors import StationDataError
+from ._files import read_bytes
+
+LINE_LENGTH = 269
+DAYS = 31
+MISSING = -9999
+_VALUE_START = 21  # 0-based column of day 1's VALUE
+_GROUP = 8  # VALUE(5) + MFLAG + QFLAG + SFLAG
+_TENTHS = 10.0  # TMAX/TMIN tenths of degC, PRCP tenths of mm
+
+
+def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]:
+    """Read a GHCN-Daily ``.dly`` or ``.dly.gz`` file.
+
+    Returns ``(daily, metadata)``: the tidy daily table (TMAX, TMIN in degC, PRCP in
+    mm, NaN where missing or flagged) and a dict with the station ``id``, the
+    ``format``, the ``elements`` found and the count of ``flagged`` values dropped.
+    """
+    raw = read_bytes(path)
+    lines = _as_line_array(path, raw)
+    station_ids = np.unique(lines[:, :11].view("S11").ravel())
+    if len(station_ids) > 1:
+        first_other = int(
+            np.argmax(lines[:, :11].view("S11").ravel() != station_ids[0])
+        )
+        raise StationDataError(
+            path,
+            f"holds {len(station_ids)} stations "
+            f"({', '.join(s.decode() for s in station_ids[:4])}...): one file must "
+            f"hold one station, but line {first_other + 1} starts another",
+            line=first_other + 1,
+            field="ID",
+            hint="split the file by station id (columns 1-11)",
+        )
+    element_codes = lines[:, 17:21].view("S4").ravel()
+    found = sorted(
+        {code.decode("ascii", "replace") for code in np.unique(element_codes)}
+    )
+    wanted = np.isin(element_codes, [e.encode() for e in elements])
+    rows = lines[wanted]
+    row_numbers = np.flatnonzero(wanted) + 1  # 1-based line numbers, for errors
+    codes = element_codes[wanted]
+
+    years = _parse_int(path, rows[:, 11:15], row_numbers, "YEAR")
+    months = _parse_int(path, rows[:, 15:17], row_numbers, "MONTH")
+    bad_month = (months < 1) | (months > 12)
+    if bad_month.any():
+        i = int(np.argmax(bad_month))
+        raise StationDataError(
+            path,
+            f"month {months[i]} is out of range 1-12",
+            line=int(row_numbers[i]),
+            field="MONTH (columns 16-17)",
+            hint="the line is corrupt: fix or delete it",
+        )
+
+    value_columns = _VALUE_START + _GROUP * np.arange(DAYS)[:, None] + np.arange(5)
+    values = _parse_int(path, rows[:, value_columns], row_numbers, "VALUE")
+    qflags = rows[:, _VALUE_START + _GROUP * np.arange(DAYS) + 6]
+    missing = values == MISSING
+    flagged = (qflags != ord(" ")) & ~missing
+
+    # Day d of a month exists only if d <= days in that month; .dly pads with -9999.
+    month_start = ((years - 1970) * 12 + (months - 1)).astype("datetime64[M]")
+    dates = month_start.astype("datetime64[D]")[:, None] + np.arange(DAYS)
+    in_month = dates.astype("datetime64[M]") == month_start[:, None]
+    keep = in_month & ~missing & ~flagged
+
+    metadata = {
+        "id": station_ids[0].decode("ascii", "replace") if len(station_ids) else None,
+        "format": "ghcnd",
+        "file": os.fspath(path),
+        "elements": found,
+        "flagged": {},
+    }
+    if not keep.any():
+        return Daily(np.array([], "datetime64[D]")), metadata
+
+    first, last = dates[keep].min(), dates[keep].max()
+    n_days = int((last - first).astype(int)) + 1
+    columns = {}
+    for element in elements:
+        of_element = codes == element.encode()
+        metadata["flagged"][element] = int(flagged[of_element].sum())
+        mask = keep & of_element[:, None]
+        column = np.full(n_days, np.nan)
+        offsets = (dates[mask] - first).astype(np.int64)
+        if len(np.unique(offsets)) != len(offsets):
+            dup = _first_duplicate_line(
+                offsets, np.broadcast_to(row_numbers[:, None], mask.shape)[mask]
+            )
+            raise StationDataError(
+                path,
+                f"{element} appears twice for the same month",
+                line=dup,
+                hint="remove the duplicate line",
+            )
+        column[offsets] = values[mask] / _TENTHS  # divide: 217 / 10 is exactly 21.7
+        columns[element] = column
+    daily = Daily(np.arange(first, last + 1, dtype="datetime64[D]"), columns)
+    return daily, metadata
+
+
+def _as_line_array(path, raw: bytes) -> np.ndarray:
+    """The file as an (n_lines, 269) uint8 array, or an error naming a bad line."""
+    if raw.endswith(b"\r\n") or b"\r\n" in raw[: LINE_LENGTH + 2]:
+        raw = raw.replace(b"\r\n", b"\n")
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
+    width = LINE_LENGTH + 1
+    buffer = np.frombuffer(raw, dtype=np.uint8)
+    if len(buffer) % width == 0:
+        lines = buffer.reshape(-1, width)
+        if (lines[:, -1] == ord("\n")).all():
+            _check_text(path, lines[:, :-1])
+            return lines[:, :-1]
+    # Some line is not 269 characters long: find the first, by line number.
+    for number, line in enumerate(raw.split(b"\n")[:-1], start=1):
+        if len(line) != LINE_LENGTH:
+            raise StationDataError(
+                path,
+                f"line is {len(line)} characters long; GHCN-Daily lines are "
+                f"{LINE_LENGTH}",
+                line=number,
+                hint="the file is truncated or not a GHCN-Daily .dly file; "
+                "download it again",
+            )
+    raise AssertionError("unreachable: every line had the right length")
+
+
+def _check_text(path, lines: np.ndarray) -> None:
+    bad = (lines < 0x20) | (lines > 0x7E)
+    if bad.any():
+        row = int(np.argmax(bad.any(axis=1)))
+        raise StationDataError(
+            path,
+            "contains bytes that are not printable ASCII; not a GHCN-Daily text file",
+            line=row + 1,
+            hint="download the file again",
+        )
+
+
+_DIGIT_WEIGHTS = {n: 10 ** np.arange(n - 1, -1, -1) for n in (2, 4, 5)}
+
+
+def _parse_int(path, chars: np.ndarray, row_numbers: np.ndarray, field: str):
+    """Right-aligned integers along the last axis of a uint8 array (' ', '-', 0-9)."""
+    digits = chars.astype(np.int64) - ord("0")
+    is_digit = (digits >= 0) & (digits <= 9)
+    is_minus = chars == ord("-")
+    is_blank = chars == ord(" ")
+    ok = is_digit | is_minus | is_blank
+    # A value needs at least one digit; blanks may only pad on the left.
+    ok_value = ok.all(axis=-1) & is_digit.any(axis=-1)
+    if not ok_value.all():
+        where = np.argwhere(~ok_value)[0]
+        text = bytes(chars[tuple(where)]).decode("ascii", "replace")
+        raise StationDataError(
+            path,
+            f"{field} {text!r} is not an integer",
+            line=int(row_numbers[where[0]]),
+            field=field if len(where) == 1 else f"{field} of day {where[1] + 1}",
+            hint="the line is corrupt: fix or delete it",
+        )
+    magnitude = (np.where(is_digit, digits, 0) * _DIGIT_WEIGHTS[chars.shape[-1]]).sum(
+        -1
+    )
+    return np.where(is_minus.any(axis=-1), -magnitude, magnitude)
+
+
+def _first_duplicate_line(offsets: np.ndarray, line_numbers: np.ndarray) -> int:
+    order = np.argsort(offsets, kind="stable")
+    repeated = np.flatnonzero(np.diff(offsets[order]) == 0)[0] + 1
+    return int(line_numbers[order][repeated])
