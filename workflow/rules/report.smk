@@ -1,7 +1,8 @@
 # The timing report (issue 3): reads every timing record, writes Markdown, a
 # self-contained HTML page and the computed figures as JSON. STATION_IDS and DEMOS
 # come from common.smk. scaling.json (issue 6) is read when present but is not an
-# input: asking for it would run the long scaling study with every report.
+# input: asking for it would run the long scaling study with every report. --cores is
+# read from resource_settings: workflow.cores raises when there is none (--report).
 
 
 rule timing_report:
@@ -31,7 +32,7 @@ rule timing_report:
     conda:
         "../envs/report.yaml"
     params:
-        cores=workflow.cores,
+        cores=workflow.resource_settings.cores,
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
         snakemake_version=snakemake.__version__,

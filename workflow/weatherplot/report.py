@@ -101,7 +101,8 @@ def amdahl_limit(serial_fraction: float | None) -> float | None:
     """Amdahl's bound for infinitely many workers: ``1 / f`` (``inf`` when f <= 0)."""
     if serial_fraction is None:
         return None
-    return math.inf if serial_fraction <= 0 else 1.0 / serial_fraction
+    # A fitted f within rounding of zero (a perfect speedup) means no bound.
+    return math.inf if serial_fraction <= 1e-9 else 1.0 / serial_fraction
 
 
 def karp_flatt(measured_speedup: float | None, p: float) -> float | None:
