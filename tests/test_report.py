@@ -306,6 +306,24 @@ def test_latest_session_is_the_one_that_ended_last():
     assert [r["name"] for r in recs] == ["B"]
 
 
+def test_one_run_whose_session_start_jitters_is_one_session():
+    # Every job computes the snakemake process's start from the clocks itself, so
+    # the ids of one run differ in the last digits (seen in real records).
+    recs = [
+        plot_record("A", 1, T0, session="vm:8004:1795632165.7392514"),
+        plot_record("B", 2, T0 + 3, session="vm:8004:1795632165.739252"),
+        plot_record("C", 3, T0 + 6, session="vm:8004:1795632165.7392516"),
+        plot_record("D", 4, T0 - 500, session="vm:7000:1795631000.5"),
+        plot_record("E", 5, T0 - 400, session="vm:8004:1795631100.0"),  # pid reused
+    ]
+    session, same = latest_session(recs)
+    assert session == "vm:8004:1795632165.7392516"
+    assert sorted(r["name"] for r in same) == ["A", "B", "C"]
+    assert report.count_sessions(recs) == 3
+    assert not report.same_session("slurm:run-a", "slurm:run-b")
+    assert not report.same_session(None, "vm:1:2.0")
+
+
 def test_exclusive_overlaps_are_clipped_and_merged():
     recs = [
         {"kind": "demo", "name": "x", "start": 0.0, "end": 2.0},

@@ -356,6 +356,30 @@ def process_label(record: Mapping) -> str:
     return f"{record.get('host', '?')}:{record.get('pid', '?')}"
 
 
+def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
+    """Whether two session ids name the same ``snakemake`` run.
+
+    A local id is ``host:pid:start``; ``start`` is computed by every job from the
+    boot clock and the wall clock, so it differs between jobs of one run in the last
+    digits. Same host and pid and starts within ``tolerance`` seconds are one run (a
+    pid is not reused within a second); any other id must match exactly.
+    """
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    try:
+        host_a, pid_a, start_a = a.rsplit(":", 2)
+        host_b, pid_b, start_b = b.rsplit(":", 2)
+        return (
+            host_a == host_b
+            and pid_a == pid_b
+            and abs(float(start_a) - float(start_b)) <= tolerance
+        )
+    except ValueError:
+        return False
+
+
 def latest_session(records: Sequence[Mapping]) -> tuple[str | None, list[Mapping]]:
     """The records of the latest ``snakemake`` run only.
 
@@ -366,7 +390,17 @@ def latest_session(records: Sequence[Mapping]) -> tuple[str | None, list[Mapping
         return None, []
     last = max(records, key=lambda r: float(r["end"]))
     session = last.get("session")
-    return session, [r for r in records if r.get("session") == session]
+    return session, [r for r in records if same_session(r.get("session"), session)]
+
+
+def count_sessions(records: Sequence[Mapping]) -> int:
+    """How many distinct runs (by :func:`same_session`) the records come from."""
+    seen: list = []
+    for r in records:
+        s = r.get("session")
+        if not any(same_session(s, x) for x in seen):
+            seen.append(s)
+    return len(seen)
 
 
 def merge_intervals(
@@ -456,7 +490,7 @@ def fanout_stats(
     missing = sorted(set(configured) - set(covered)) if configured is not None else []
     return {
         "session": session,
-        "sessions_seen": len({r.get("session") for r in plot_records}),
+        "sessions_seen": count_sessions(plot_records),
         "records_ignored": len(plot_records) - len(records),
         "jobs": jobs,
         "n_jobs": len(jobs),
@@ -1322,7 +1356,7 @@ def _fanout_blocks(fan: Mapping, ex: Mapping, cpus, cores) -> list:
                 f"Note: this run plotted {len(fan['stations_covered'])} of the "
                 f"{len(fan['stations_configured'])} configured stations (the others "
                 "were "
-                f"up to date and not rerun: {', '.join(fan['stations_missing'])}).",
+                f"not run in it: {', '.join(fan['stations_missing'])}).",
             )
         )
     blocks.append(("h3", "Where did the difference go?"))
