@@ -491,6 +491,7 @@ def test_report_files_say_the_numbers(tmp_path):
     assert "No scaling study was run" in md
     assert "Snakemake | 9.99" in md
     assert "numpy 9.9.9" in md  # the version the numpy demo recorded
+    assert "as the timing jobs measured them" in md
     # JSON holds the same figures
     data = json.loads(out["json"])
     assert data["fanout"]["makespan"] == pytest.approx(3.7)

@@ -198,8 +198,8 @@ def predict_variant(
     - loop: ``k*s`` (one after the other);
     - sleeping threads/processes: ``s`` (sleep needs no CPU), processes add their
       start cost;
-    - ``np.random.rand`` in threads: ``k*s`` (the legacy global RandomState holds its
-      lock, and the GIL, for the whole call, so the threads take turns);
+    - ``np.random.rand`` in threads: ``k*s`` (every call holds the one global
+      RandomState's lock for the whole call, so the threads take turns);
     - per-thread Generators: ``ceil(k/c)*s_gen`` (they release the GIL);
     - CPU-bound processes: ``ceil(k/c)*s`` (+ start cost);
     - pool of ``k`` on ``m`` items that sleep ``t``: ``ceil(m/k)*t`` (+ start cost).
@@ -250,7 +250,7 @@ def predict_variant(
             f"per-thread Generators release the GIL: ceil(k/c)*s_gen = {waves}*s_gen",
         )
     if kind == "threads":
-        return k * s, "legacy global generator holds its lock and the GIL: k*s"
+        return k * s, "threads share the global generator's lock: k*s"
     if kind == "processes":
         return waves * s + process_start_cost, (
             f"one process per call on c={c} CPUs: ceil(k/c)*s = {waves}*s"
@@ -839,7 +839,12 @@ def recorded_cpus(inputs: Inputs) -> int | None:
 
 def compute(inputs: Inputs) -> dict:
     """Every figure of the report, as plain JSON-able data."""
-    cpus = inputs.cpus or recorded_cpus(inputs) or usable_cpus()
+    if inputs.cpus:
+        cpus, cpus_source = inputs.cpus, "given to the report"
+    elif recorded_cpus(inputs):
+        cpus, cpus_source = recorded_cpus(inputs), "as the timing jobs measured them"
+    else:
+        cpus, cpus_source = usable_cpus(), "as the report's own process found them"
     env = collect_environment(cpus, inputs.cores, inputs.snakemake_version)
     recorded_envs = {}
     for name, rec in {**inputs.demos, **inputs.baselines}.items():
@@ -873,6 +878,7 @@ def compute(inputs: Inputs) -> dict:
         "environment": env,
         "recorded_environments": recorded_envs,
         "cpus": cpus,
+        "cpus_source": cpus_source,
         "cores": inputs.cores,
         "stations": inputs.stations,
         "demos": demos,
@@ -1066,14 +1072,16 @@ CHART_ALT = {
 
 WHY_GIL = (
     "Why the legacy global generator does not scale with threads while per-thread "
-    "Generators do: `np.random.rand` draws from one hidden, global `RandomState`. "
-    "NumPy guards that shared state with a lock and fills the whole array while "
-    "holding it (and without releasing the GIL), so a second thread waits until the "
-    "first call is finished: four threads take as long as four calls in a loop. A "
-    "`np.random.default_rng()` Generator per thread has its own state and releases "
-    "the GIL while it fills the array, so the threads really run at the same time, "
-    "as many at once as there are usable CPUs. Processes scale either way because "
-    "each has its own interpreter, GIL and generator, at the price of starting them."
+    "Generators do: `np.random.rand` draws from one hidden, global `RandomState`, "
+    "shared by every thread. NumPy guards a generator's state with a lock and holds "
+    "it while it fills the whole array, so a second thread waits for the first "
+    "call to finish: four threads take about as long as four calls in a loop. The "
+    "GIL is not what serialises them (NumPy releases the GIL while it fills the "
+    "array); the single shared lock is. A `np.random.default_rng()` Generator per "
+    "thread has its own state and its own lock and also releases the GIL while it "
+    "fills the array, so the threads really run at the same time, as many at once "
+    "as there are usable CPUs. Processes scale either way because each has its own "
+    "interpreter, GIL and generator, at the price of starting them."
 )
 
 
@@ -1457,8 +1465,8 @@ def _environment_blocks(figures: Mapping) -> list:
     blocks.append(
         (
             "p",
-            "Versions are those of the report's own process; usable CPUs (affinity and "
-            "cgroup quota) are those the timing jobs measured.",
+            "Versions are those of the report's own process; usable CPUs (affinity "
+            f"and cgroup quota) are {figures.get('cpus_source', 'recorded')}.",
         )
     )
     for name, e in figures.get("recorded_environments", {}).items():
