@@ -1,0 +1,33 @@
+"""Snakemake script: one threads-vs-processes demo (logic in weatherplot.demos).
+
+Runs the demo named by the ``demo`` wildcard with the sizes in ``params.demos`` (the
+config's ``demos`` section) and writes its record to ``output[0]``. Progress goes to
+``log[0]``.
+"""
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+
+from weatherplot.demos import run_demo
+from weatherplot.timing import write_json_atomic
+
+logging.basicConfig(
+    filename=snakemake.log[0],
+    filemode="w",
+    level=logging.INFO,
+    format="%(asctime)s %(levelname)s %(message)s",
+)
+log = logging.getLogger("demo")
+
+name = snakemake.wildcards.demo
+try:
+    record = run_demo(name, dict(snakemake.params.demos))
+    record["job_threads"] = snakemake.threads  # workflow.cores: the machine to itself
+    write_json_atomic(snakemake.output[0], record)
+    log.info("%s demo: wrote %s", name, snakemake.output[0])
+except Exception:
+    log.exception("%s demo failed", name)
+    raise
