@@ -1,0 +1,345 @@
+"""The threads-vs-processes demos: their results, their records, the memory guard.
+
+Tiny sizes throughout (t = 0.05 s, n = 1000). No assertion depends on how long
+anything took: the machine is shared and noisy. Only structural facts about the
+timings are checked (every repeat recorded, median between min and max).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from weatherplot import cpus, demos
+from weatherplot.timing import write_json_atomic
+
+T = 0.05
+N = 1000
+REPO = Path(__file__).resolve().parents[1]
+
+RECORD_KEYS = {
+    "kind",
+    "name",
+    "start",
+    "end",
+    "host",
+    "pid",
+    "params",
+    "cpus",
+    "single_call",
+    "variants",
+    "results",
+}
+VARIANT_KEYS = {
+    "name",
+    "label",
+    "workers",
+    "kind",
+    "includes",
+    "times",
+    "median",
+    "cpu_seconds",
+}
+CPU_KEYS = {"usable", "os_cpu_count", "affinity", "cgroup_quota"}
+
+
+def check_record(record: dict, name: str, variants: list[str], repeats: int) -> None:
+    assert record.keys() >= RECORD_KEYS
+    assert record["kind"] == "demo"
+    assert record["name"] == name
+    assert record["start"] <= record["end"]
+    assert record["cpus"].keys() == CPU_KEYS
+    assert [v["name"] for v in record["variants"]] == variants
+    for v in record["variants"]:
+        assert VARIANT_KEYS | {"min", "max"} <= v.keys()
+        assert len(v["times"]) == repeats
+        assert v["min"] <= v["median"] <= v["max"]
+        assert v["kind"] in {"serial", "threads", "processes"}
+        if v["kind"] == "processes":
+            assert v["includes"] == "process start-up"
+    # The record is what the script writes: it must survive JSON unchanged.
+    assert json.loads(json.dumps(record)) == record
+
+
+@pytest.fixture(scope="module")
+def shared_list():
+    return demos.shared_list_demo(threads=10, iterations=5, pause=0.001)
+
+
+def test_shared_list_threads_update_the_one_list(shared_list):
+    assert shared_list["results"]["threads"] == [11, 2, 3]
+
+
+def test_shared_list_processes_leave_the_parent_alone(shared_list):
+    results = shared_list["results"]
+    assert results["processes"] == [1, 2, 3]
+    # ... because each child incremented its own copy.
+    assert results["processes_child_view"] == [2, 2, 3]
+    assert results["processes_child_views_identical"] is True
+
+
+def test_read_modify_write_loses_updates_without_a_lock_and_none_with_one(shared_list):
+    results = shared_list["results"]
+    assert results["expected"] == 1 + 10 * 5
+    assert results["unlocked_lost_updates"] > 0
+    assert (
+        results["unlocked_final"]
+        == results["expected"] - (results["unlocked_lost_updates"])
+    )
+    assert results["locked_lost_updates"] == 0
+    assert results["locked_final"] == results["expected"]
+
+
+def test_shared_list_record(shared_list):
+    check_record(
+        shared_list,
+        "shared_list",
+        ["threads", "processes", "threads_unlocked", "threads_locked"],
+        repeats=1,
+    )
+    assert shared_list["single_call"] is None
+
+
+def test_pool_maps_func_over_the_lesson_inputs():
+    record = demos.pool_demo(t=T, workers=4)
+    assert record["results"]["result"] == [3, 2, 10]
+    assert record["results"]["inputs"] == [2, 1, 9]
+    assert record["results"]["process_start_cost"] >= 0
+    check_record(record, "pool", ["pool"], repeats=1)
+    assert record["params"] == {"t": T, "workers": 4, "inputs": [2, 1, 9], "repeats": 1}
+
+
+def test_func_is_the_lessons():
+    assert demos.func(2, t=0) == 3
+
+
+def test_sleep_record():
+    record = demos.sleep_demo(t=T, workers=4, repeats=2)
+    check_record(record, "sleep", ["loop", "threads", "processes"], repeats=2)
+    assert [v["workers"] for v in record["variants"]] == [1, 4, 4]
+    assert record["single_call"]["median"] == T
+    assert record["single_call"]["measured"] is False
+    assert record["results"]["process_start_cost"] >= 0
+
+
+def test_numpy_record():
+    record = demos.numpy_demo(n=N, workers=3, repeats=2)
+    check_record(
+        record,
+        "numpy",
+        ["loop", "threads", "processes", "threads_generator"],
+        repeats=2,
+    )
+    assert record["params"] == {"n": N, "workers": 3, "repeats": 2}
+    assert record["single_call"]["measured"] is True
+    assert len(record["single_call"]["times"]) == 2
+    generator = record["variants"][-1]
+    assert generator["workers"] == 3
+    assert generator["single_call_median"] == generator["single_call"]["median"]
+    assert record["results"]["peak_memory_estimate"] == demos.numpy_peak_bytes(N, 3)
+    assert "time" in record["warmup"]
+
+
+def test_workers_return_a_summary_not_the_array():
+    # What a child process sends back through the queue: a few bytes.
+    for call in (demos.rand_call, demos.generator_call):
+        shape, first = call(N)
+        assert shape == (N,)
+        assert 0.0 <= first < 1.0
+
+
+def test_processes_run_in_other_processes():
+    pids = demos._run_processes(os.getpid, [()] * 3)
+    assert len(set(pids)) == 3
+    assert os.getpid() not in pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is Linux's")
+def test_fork_context_on_linux():
+    assert demos.mp_context().get_start_method() == "fork"
+
+
+def test_memory_guard_refuses_a_huge_array_naming_the_config_key():
+    with pytest.raises(ValueError, match=r"demos\.array_size") as err:
+        demos.check_numpy_memory(10**13, 4)
+    assert "GiB" in str(err.value)
+    # The demo itself refuses before allocating anything.
+    with pytest.raises(ValueError, match=r"demos\.array_size"):
+        demos.numpy_demo(n=10**13, workers=4, repeats=1)
+
+
+def test_memory_guard_compares_the_estimate_with_what_is_available():
+    need = demos.numpy_peak_bytes(10**8, 4)
+    assert need >= 4 * 10**8 * 8  # four 800 MB arrays alive at once
+    assert demos.check_numpy_memory(10**8, 4, available=need) == need
+    with pytest.raises(ValueError, match=r"demos\.array_size = 100000000"):
+        demos.check_numpy_memory(10**8, 4, available=need - 1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"n": 0, "workers": 4}, "demos.array_size"),
+        ({"n": N, "workers": 0}, "demos.workers"),
+    ],
+)
+def test_bad_sizes_name_their_config_key(kwargs, key):
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+        demos.check_numpy_memory(**kwargs)
+
+
+def test_run_demo_dispatches_and_rejects_unknown_names():
+    config = {"sleep_seconds": 0, "array_size": N, "workers": 2, "repeats": 1}
+    assert demos.run_demo("pool", config)["results"]["result"] == [3, 2, 10]
+    with pytest.raises(ValueError, match="unknown demo 'nap'"):
+        demos.run_demo("nap", config)
+
+
+def test_usable_cpus_is_sane():
+    info = cpus.usable_cpus()
+    assert info.keys() == CPU_KEYS
+    assert 1 <= info["usable"] <= (os.cpu_count() or 1)
+    assert info["usable"] <= info["affinity"]
+    assert info["cgroup_quota"] is None or info["cgroup_quota"] > 0
+
+
+def test_available_memory_is_sane():
+    mem = cpus.available_memory()
+    assert mem["available"] is None or mem["available"] > 0
+
+
+# --- cgroup parsing, on fake /proc and /sys trees --------------------------------
+
+
+def fake_proc(tmp_path: Path, cgroup: str, mounts: list[str], meminfo_kb=None) -> Path:
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "self" / "cgroup").write_text(cgroup)
+    (proc / "self" / "mountinfo").write_text("\n".join(mounts) + "\n")
+    if meminfo_kb is not None:
+        (proc / "meminfo").write_text(
+            f"MemTotal:       99999999 kB\nMemAvailable:   {meminfo_kb} kB\n"
+        )
+    return proc
+
+
+def test_cgroup_v2_quota_and_memory(tmp_path):
+    root = tmp_path / "sys" / "fs" / "cgroup"
+    job = root / "job.slice" / "job1"
+    job.mkdir(parents=True)
+    (root / "cpu.max").write_text("max 100000\n")
+    (root / "job.slice" / "cpu.max").write_text("300000 100000\n")
+    (job / "cpu.max").write_text("150000 100000\n")  # 1.5 CPUs: the tightest
+    (root / "job.slice" / "memory.max").write_text("max\n")
+    (root / "job.slice" / "memory.current").write_text("0\n")
+    (job / "memory.max").write_text(f"{3 * 2**30}\n")
+    (job / "memory.current").write_text(f"{2**30}\n")
+    proc = fake_proc(
+        tmp_path,
+        "0::/job.slice/job1\n",
+        [f"30 23 0:26 / {root} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate"],
+        meminfo_kb=8 * 2**20,  # 8 GiB
+    )
+    assert cpus.cgroup_cpu_quota(proc) == 1.5
+    info = cpus.usable_cpus(proc)
+    assert info["cgroup_quota"] == 1.5
+    assert info["usable"] == min(info["affinity"], 2)  # ceil(1.5)
+    mem = cpus.available_memory(proc)
+    assert mem["meminfo_available"] == 8 * 2**30
+    assert mem["cgroup_headroom"] == 2 * 2**30
+    assert mem["available"] == 2 * 2**30
+
+
+def test_cgroup_v1_quota_and_unlimited_memory(tmp_path):
+    sysfs = tmp_path / "sys" / "fs" / "cgroup"
+    cpu = sysfs / "cpu,cpuacct"
+    mem = sysfs / "memory"
+    (cpu / "docker" / "abc").mkdir(parents=True)
+    (mem / "docker" / "abc").mkdir(parents=True)
+    (cpu / "docker" / "abc" / "cpu.cfs_quota_us").write_text("50000\n")
+    (cpu / "docker" / "abc" / "cpu.cfs_period_us").write_text("100000\n")
+    (cpu / "cpu.cfs_quota_us").write_text("-1\n")
+    (cpu / "cpu.cfs_period_us").write_text("100000\n")
+    (mem / "docker" / "abc" / "memory.limit_in_bytes").write_text(
+        "9223372036854771712\n"
+    )
+    (mem / "docker" / "abc" / "memory.usage_in_bytes").write_text("1000\n")
+    proc = fake_proc(
+        tmp_path,
+        "5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n",
+        [
+            f"32 31 0:29 / {cpu} rw - cgroup cgroup rw,cpu,cpuacct",
+            f"35 31 0:32 / {mem} rw - cgroup cgroup rw,memory",
+        ],
+        meminfo_kb=1024,
+    )
+    assert cpus.cgroup_cpu_quota(proc) == 0.5
+    assert cpus.usable_cpus(proc)["usable"] == 1  # never 0
+    assert cpus.cgroup_memory_headroom(proc) is None  # the v1 "unlimited" sentinel
+    assert cpus.available_memory(proc)["available"] == 1024 * 1024
+
+
+def test_no_cgroups_at_all(tmp_path):
+    proc = fake_proc(tmp_path, "", [])
+    assert cpus.cgroup_cpu_quota(proc) is None
+    assert cpus.usable_cpus(proc)["usable"] == cpus.affinity()
+    assert cpus.available_memory(proc) == {
+        "available": None,
+        "meminfo_available": None,
+        "cgroup_headroom": None,
+    }
+
+
+# --- the rule, through the real snakemake ----------------------------------------
+
+
+@pytest.mark.integration
+def test_demo_rule_writes_every_record(tmp_path):
+    """``rules/demos.smk`` and ``scripts/demo.py`` on a temporary copy, tiny sizes."""
+    shutil.copytree(
+        REPO / "workflow",
+        tmp_path / "workflow",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (tmp_path / "config.yaml").write_text(
+        "demos:\n  sleep_seconds: 0.05\n  array_size: 1000\n  workers: 2\n"
+        "  repeats: 1\n  sleep_repeats: 1\n"
+    )
+    (tmp_path / "Snakefile").write_text(
+        'configfile: "config.yaml"\n\n'
+        'include: "workflow/rules/demos.smk"\n\n'
+        "rule all:\n"
+        '    input: expand("results/timings/demos/{demo}.json", demo=DEMO_NAMES)\n'
+    )
+    snakemake = Path(sys.executable).with_name("snakemake")
+    run = subprocess.run(
+        [str(snakemake), "--cores", "2", "--snakefile", "Snakefile"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = {
+        demo: json.loads((tmp_path / f"results/timings/demos/{demo}.json").read_text())
+        for demo in demos.DEMOS
+    }
+    assert records["shared_list"]["results"]["threads"] == [11, 2, 3]
+    assert records["shared_list"]["results"]["processes"] == [1, 2, 3]
+    assert records["pool"]["results"]["result"] == [3, 2, 10]
+    assert records["numpy"]["params"] == {"n": 1000, "workers": 2, "repeats": 1}
+    assert all(r["job_threads"] == 2 for r in records.values())
+    log = (tmp_path / "logs/demos/numpy.log").read_text()
+    assert "numpy demo: threads variant, repeat 1/1" in log
+
+
+def test_write_json_atomic_round_trip(tmp_path):
+    record = demos.pool_demo(t=0, workers=2)
+    write_json_atomic(tmp_path / "pool.json", record)
+    assert json.loads((tmp_path / "pool.json").read_text()) == record
