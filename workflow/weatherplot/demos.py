@@ -188,7 +188,13 @@ def _record(name: str, start: float, params: dict, **fields) -> dict:
         "start_method": mp_context().get_start_method(),
         "params": params,
         "cpus": usable_cpus(),
-        "timer": "time.perf_counter around each variant; median/min/max over repeats",
+        "timer": (
+            "time.perf_counter around each variant; median/min/max over repeats; "
+            "cpu_seconds: user+system CPU of the process and its joined workers"
+        ),
+        # 1-, 5- and 15-minute load averages as the demo ended: how busy the machine
+        # was (the demo's own workers included), for reading the figures.
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
         "single_call": fields.pop("single_call", None),
         "variants": fields.pop("variants", []),
         "results": fields.pop("results", {}),
@@ -252,15 +258,37 @@ def sleep_demo(t: float = 5.0, workers: int = 4, repeats: int = 1) -> dict:
     )
 
 
-def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, list[float]]:
-    """Run every variant once per repeat, interleaved, logging progress."""
-    times: dict[str, list[float]] = {name: [] for name in variants}
+def _cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that ended."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
+    """Run every variant once per repeat, interleaved, logging progress.
+
+    Returns ``{variant: {"wall": [...], "cpu": [...]}}``: the wall-clock seconds and
+    the CPU seconds (user + system, this process and the workers it joined; 10 ms
+    resolution) of every repeat. Wall well above ``cpu / min(workers, CPUs)`` means
+    the variant waited: for a lock, for sleep, or for CPUs other work was using.
+    """
+    times: dict[str, dict] = {name: {"wall": [], "cpu": []} for name in variants}
     for rep in range(1, repeats + 1):
         for name, (label, _workers, _kind, fn) in variants.items():
             log.info("%s demo: %s variant, repeat %d/%d", demo, name, rep, repeats)
+            cpu0 = _cpu_seconds()
             elapsed, _ = _timed(fn)
-            times[name].append(elapsed)
-            log.info("%s demo: %s variant took %.3f s (%s)", demo, name, elapsed, label)
+            cpu = _cpu_seconds() - cpu0
+            times[name]["wall"].append(elapsed)
+            times[name]["cpu"].append(round(cpu, 3))
+            log.info(
+                "%s demo: %s variant took %.3f s, %.2f CPU s (%s)",
+                demo,
+                name,
+                elapsed,
+                cpu,
+                label,
+            )
     return times
 
 
@@ -271,7 +299,16 @@ _INCLUDES = {
 }
 
 
-def _variant_entries(variants: dict, times: dict[str, list[float]]) -> list[dict]:
+def _timing(times: dict) -> dict:
+    """Summary of one variant's repeats: wall-clock times and their CPU seconds."""
+    return {
+        **_summary(times["wall"]),
+        "cpu_seconds": times["cpu"],
+        "cpu_median": round(statistics.median(times["cpu"]), 3),
+    }
+
+
+def _variant_entries(variants: dict, times: dict[str, dict]) -> list[dict]:
     return [
         {
             "name": name,
@@ -279,7 +316,7 @@ def _variant_entries(variants: dict, times: dict[str, list[float]]) -> list[dict
             "workers": workers,
             "kind": kind,
             "includes": _INCLUDES[kind],
-            **_summary(times[name]),
+            **_timing(times[name]),
         }
         for name, (label, workers, kind, _fn) in variants.items()
     ]
@@ -410,10 +447,12 @@ def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict
     entries = _variant_entries(variants, times)
     for entry in entries:
         if entry["name"] == "threads_generator":
-            entry["single_call_median"] = round(statistics.median(gen_single), 6)
+            entry["single_call_median"] = round(
+                statistics.median(gen_single["wall"]), 6
+            )
             entry["single_call"] = {
                 "label": "np.random.default_rng().random(n) once",
-                **_summary(gen_single),
+                **_timing(gen_single),
             }
     return _record(
         "numpy",
@@ -422,7 +461,7 @@ def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict
         single_call={
             "label": "np.random.rand(n) once",
             "measured": True,
-            **_summary(single),
+            **_timing(single),
         },
         variants=entries,
         results={
