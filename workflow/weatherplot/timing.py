@@ -29,6 +29,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def _start_ticks(pid: int | str) -> int:
+    """Field 22 of /proc/<pid>/stat: start time in clock ticks since boot."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Split after the ")" that closes the command name, which may contain spaces.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
 def process_start_time(pid: int | str = "self") -> float | None:
     """Epoch time at which the OS started ``pid`` (Linux; ``None`` elsewhere).
 
@@ -36,17 +43,13 @@ def process_start_time(pid: int | str = "self") -> float | None:
     as overhead: they run before the first line of our own code.
     """
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        # Field 22 (starttime, in clock ticks since boot); split after the ")" that
-        # closes the command name, which may itself contain spaces.
-        fields = stat.rsplit(")", 1)[1].split()
-        started_after_boot = int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        # Anchor on the boot clock, not /proc/stat's btime: btime drifts from the
-        # wall clock by tenths of a second on VMs.
-        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_after_boot
-        return time.time() - age
+        started_after_boot = _start_ticks(pid) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+    # Anchor on the boot clock, not /proc/stat's btime: btime drifts from the
+    # wall clock by tenths of a second on VMs.
+    age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_after_boot
+    return time.time() - age
 
 
 def session_id() -> str:
@@ -65,14 +68,18 @@ def session_id() -> str:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
             if any(b"snakemake" in part for part in cmdline[:3]):
-                return f"{host}:{pid}:{process_start_time(pid)}"
+                # Start ticks, not a float time: identical for every job of a run.
+                return f"{host}:{pid}:{_start_ticks(pid)}"
             stat = Path(f"/proc/{pid}/stat").read_text()
             pid = int(stat.rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             break
         if pid <= 1:
             break
-    return f"{host}:{os.getppid()}:{process_start_time(os.getppid())}"
+    try:
+        return f"{host}:{os.getppid()}:{_start_ticks(os.getppid())}"
+    except (OSError, ValueError, IndexError):
+        return f"{host}:{os.getppid()}"
 
 
 class PhaseTimer:

@@ -1,0 +1,106 @@
+"""The NCEI CDO and plain CSV readers, on the real exports and on small edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import CDO, DATA, DEATH_VALLEY
+from test_io_ghcnd import value_on
+
+from weatherplot.errors import StationDataError
+from weatherplot.io import detect_format, read_station
+from weatherplot.io.ghcnd import read_ghcnd
+from weatherplot.io.ncei_cdo import read_cdo_csv
+from weatherplot.io.plain_csv import read_plain_csv
+
+CURRENT = CDO / "USC00042319_2021_standard.csv"
+LEGACY = CDO / "USW00024233_2014_legacy.csv"
+
+
+def test_current_standard_export_in_degf_and_inches():
+    daily, meta = read_cdo_csv(CURRENT, units="standard")
+    assert meta["format"] == "cdo-current"
+    assert meta["id"] == DEATH_VALLEY
+    assert len(daily) == 365
+    # 71 degF / 51 degF on 2021-01-01, read as degC:
+    assert value_on(daily, "TMAX", "2021-01-01") == pytest.approx((71 - 32) * 5 / 9)
+    assert value_on(daily, "TMIN", "2021-01-01") == pytest.approx((51 - 32) * 5 / 9)
+
+
+def test_cdo_export_and_dly_agree_on_death_valley_2021():
+    cdo, _ = read_cdo_csv(CURRENT, units="standard")
+    dly, _ = read_ghcnd(DATA / f"{DEATH_VALLEY}.dly.gz")
+    start = int(np.searchsorted(dly.dates, cdo.dates[0]))
+    for element in ("TMAX", "TMIN"):
+        ours = dly.values[element][start : start + len(cdo)]
+        both = np.isfinite(ours) & np.isfinite(cdo.values[element])
+        assert both.sum() > 300
+        # degF are whole numbers: within the rounding of one degF (5/9 degC).
+        assert np.abs(ours[both] - cdo.values[element][both]).max() <= 5 / 9 / 2 + 0.06
+    prcp = dly.prcp[start : start + len(cdo)]
+    both = np.isfinite(prcp) & np.isfinite(cdo.prcp)
+    assert np.abs(prcp[both] - cdo.prcp[both]).max() <= 0.254 / 2 + 0.06
+
+
+def test_legacy_export_in_tenths_with_missing():
+    daily, meta = read_cdo_csv(LEGACY, units="metric")
+    assert meta["format"] == "cdo-legacy"
+    assert meta["id"] == "USW00024233"
+    assert value_on(daily, "TMAX", "2014-01-01") == 7.2
+    assert value_on(daily, "TMIN", "2014-01-02") == 6.1
+    assert value_on(daily, "PRCP", "2014-01-02") == 4.1
+    assert np.nanmax(daily.tmax) < 40
+    assert np.isnan(daily.tmax).sum() < 5
+
+
+def test_cdo_without_units_is_refused_with_the_fix():
+    with pytest.raises(StationDataError, match=r"units: metric.*units: standard"):
+        read_station(CURRENT)
+
+
+def test_degf_declared_metric_suggests_standard():
+    with pytest.raises(
+        StationDataError, match=r"line 2, field 'TMAX'.*implausible.*units: standard"
+    ):
+        read_cdo_csv(CURRENT, units="metric")
+
+
+def test_detection_of_every_format(tmp_path):
+    assert detect_format(CURRENT) == "cdo"
+    assert detect_format(LEGACY) == "cdo"
+    plain = tmp_path / "mine.csv"
+    plain.write_text("date,tmax,tmin,prcp\n2020-01-01,10,2,0.5\n")
+    assert detect_format(plain) == "plain"
+    unknown = tmp_path / "what.txt"
+    unknown.write_text("hello,world\n1,2\n")
+    with pytest.raises(StationDataError, match=r"what\.txt, line 1.*ghcnd.*cdo.*plain"):
+        detect_format(unknown)
+
+
+def test_plain_csv_round_trip(tmp_path):
+    plain = tmp_path / "mine.csv"
+    plain.write_text(
+        "Date,TMAX,tmin,prcp\n"
+        "2020-01-02,11.5,,0\n"
+        "2020-01-01,10,2,0.5\n"
+        "2020-01-04,9,1,\n"
+    )
+    daily, meta = read_plain_csv(plain)
+    assert meta["format"] == "plain"
+    assert list(daily.dates.astype(str)) == [
+        "2020-01-01",
+        "2020-01-02",
+        "2020-01-03",
+        "2020-01-04",
+    ]
+    np.testing.assert_array_equal(daily.tmax, [10, 11.5, np.nan, 9])
+    np.testing.assert_array_equal(daily.tmin, [2, np.nan, np.nan, 1])
+    np.testing.assert_array_equal(daily.prcp, [0.5, 0, np.nan, np.nan])
+
+
+def test_plain_csv_may_lack_an_element(tmp_path):
+    plain = tmp_path / "no_rain.csv"
+    plain.write_text("date,tmax,tmin\n2020-01-01,10,2\n")
+    daily, meta = read_plain_csv(plain)
+    assert meta["elements"] == ["TMAX", "TMIN"]
+    assert not daily.has("PRCP")
