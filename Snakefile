@@ -13,8 +13,12 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/demos.smk"
+include: "workflow/rules/baselines.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     input:
         expand("results/plots/{station}.png", station=STATION_IDS),
+        "results/report/timing_report.html",

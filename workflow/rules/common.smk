@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from snakemake.exceptions import WorkflowError
+from weatherplot.demos import DEMOS
 from weatherplot.stations import STATION_ID_PATTERN, ConfigError, resolve_stations
 
 try:
@@ -26,3 +27,10 @@ def station_file(wildcards):
 
 def station_info(wildcards):
     return STATIONS[wildcards.station]
+
+
+# "The whole machine" for the timing rules (demos, baselines): --cores, or
+# --local-cores in cluster mode where --cores may be unset (and under --report).
+MACHINE_CORES = (
+    workflow.resource_settings.cores or workflow.resource_settings.local_cores
+)

@@ -1,0 +1,28 @@
+"""Snakemake script of rule baseline: the serial loop or the Pool over all stations."""
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+
+from weatherplot.baselines import run_baseline
+from weatherplot.timing import write_json_atomic
+
+logging.basicConfig(
+    filename=snakemake.log[0],
+    filemode="w",
+    level=logging.INFO,
+    format="%(asctime)s %(levelname)s %(message)s",
+)
+mode = snakemake.wildcards.baseline
+workers = 1 if mode == "serial" else snakemake.threads
+record = run_baseline(
+    mode,
+    workers,
+    list(snakemake.params.stations),
+    repeats=snakemake.params.repeats,
+    log=logging.info,
+)
+record["job_threads"] = snakemake.threads
+write_json_atomic(snakemake.output[0], record)
