@@ -77,3 +77,11 @@ def test_station_without_a_file_anywhere():
 def test_zero_stations():
     with pytest.raises(ConfigError, match="'stations' is empty"):
         resolve_stations({"stations": []}, DATA.parent)
+
+
+def test_demo_too_large_for_memory_is_refused_before_any_job(workflow_copy):
+    config = read_config(workflow_copy)
+    config["demos"]["array_size"] = 10**12  # 4 x 8 TB arrays
+    output = dry_run_error(workflow_copy, config)
+    assert re.search(r"demos\.array_size = 1000000000000 is too large", output)
+    assert re.search(r"needs about 29802\.\d\d GiB", output)

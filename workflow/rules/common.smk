@@ -1,4 +1,5 @@
 # Shared helpers: the station table, wildcard constraints, input functions.
+import os
 import sys
 from pathlib import Path
 
@@ -6,7 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from snakemake.exceptions import WorkflowError
-from weatherplot.demos import DEMOS
+from weatherplot.demos import DEMOS, check_numpy_memory
 from weatherplot.stations import STATION_ID_PATTERN, ConfigError, resolve_stations
 
 try:
@@ -15,6 +16,17 @@ except ConfigError as error:
     # Stop before any job runs, naming the config entry (no traceback needed).
     raise WorkflowError(str(error)) from None
 STATION_IDS = list(STATIONS)
+
+# Refuse up front a numpy demo that could never fit in this machine's memory (the
+# demo checks again, against the memory available then, when it starts).
+try:
+    check_numpy_memory(
+        config["demos"]["array_size"],
+        config["demos"]["workers"],
+        available=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+    )
+except ValueError as error:
+    raise WorkflowError(f"config: {error}") from None
 
 
 wildcard_constraints:

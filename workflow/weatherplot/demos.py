@@ -348,16 +348,18 @@ def check_numpy_memory(n: int, workers: int, available: int | None = None) -> in
     _check_positive("n", n, "demos.array_size")
     _check_positive("workers", workers, "demos.workers")
     need = numpy_peak_bytes(n, workers)
+    source = "this machine's memory"
     if available is None:
         available = available_memory()["available"]
+        source = "available (the smaller of MemAvailable and the cgroup memory limit)"
     if available is not None and need > available:
         gib = 2**30
         raise ValueError(
             f"demos.array_size = {n} is too large for this machine: the numpy demo "
             f"keeps {workers} arrays of {n} x 8 bytes alive at once (demos.workers = "
             f"{workers}) and needs about {need / gib:.2f} GiB at peak, but only "
-            f"{available / gib:.2f} GiB is available (the smaller of MemAvailable and "
-            f"the cgroup memory limit). Lower demos.array_size (or demos.workers)."
+            f"{available / gib:.2f} GiB is {source}. "
+            "Lower demos.array_size (or demos.workers)."
         )
     return need
 

@@ -1,0 +1,228 @@
+"""Benchmark: prints figures, asserts nothing (the machine is shared and noisy).
+
+    python -m weatherplot.benchmark [--data data] [--repeats 5] [--jobs 6]
+
+1. ``.dly`` parse throughput of our NumPy reader and of pandas ``read_fwf``, side by
+   side in one run on the same decompressed files, and their ratio.
+2. The fixed per-job overhead of a plot job against its plotting work: what an empty
+   interpreter, Snakemake's script wrapper and our imports cost in fresh processes, and
+   the same measured inside real plot jobs run by ``snakemake`` on a scratch copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .bench import read_ghcnd_fwf, repeat_timing
+from .io.ghcnd import read_ghcnd
+
+WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
+
+# What a plot job's process runs before our first line, and what we import then.
+IMPORT_STEPS = {
+    "interpreter only": "pass",
+    "+ Snakemake script wrapper imports": (
+        "from snakemake.logging import logger; "
+        "from snakemake.iocontainers import Snakemake"
+    ),
+    "+ numpy": (
+        "from snakemake.logging import logger; "
+        "from snakemake.iocontainers import Snakemake; import numpy"
+    ),
+    "+ matplotlib Figure and Agg (a plot job's imports)": (
+        "from snakemake.logging import logger; "
+        "from snakemake.iocontainers import Snakemake; import weatherplot.plotting, "
+        "weatherplot.stations"
+    ),
+    "(for comparison) + pandas": (
+        "from snakemake.logging import logger; "
+        "from snakemake.iocontainers import Snakemake; import weatherplot.plotting, "
+        "pandas"
+    ),
+    "(for comparison) + matplotlib.pyplot": (
+        "from snakemake.logging import logger; "
+        "from snakemake.iocontainers import Snakemake; import weatherplot.plotting, "
+        "matplotlib.pyplot"
+    ),
+}
+
+
+def parse_throughput(data_dir: Path, repeats: int) -> dict:
+    files = sorted(data_dir.glob("*.dly.gz"))
+    with tempfile.TemporaryDirectory() as scratch:
+        plain = []
+        for file in files:
+            target = Path(scratch) / file.name.removesuffix(".gz")
+            target.write_bytes(gzip.decompress(file.read_bytes()))
+            plain.append(target)
+        megabytes = sum(p.stat().st_size for p in plain) / 1e6
+
+        def ours():
+            for path in plain:
+                read_ghcnd(path)
+
+        def pandas_fwf():
+            for path in plain:
+                read_ghcnd_fwf(path)
+
+        ours(), pandas_fwf()  # warm the page cache and imports for both
+        # Interleave the repeats so both see the same machine load.
+        timings = {"numpy reader": [], "pandas read_fwf": []}
+        for _ in range(repeats):
+            timings["numpy reader"].append(repeat_timing(ours, 1)["median"])
+            timings["pandas read_fwf"].append(repeat_timing(pandas_fwf, 1)["median"])
+    result = {"files": len(plain), "megabytes": megabytes}
+    for name, times in timings.items():
+        median = statistics.median(times)
+        result[name] = {
+            "median_s": median,
+            "min_s": min(times),
+            "max_s": max(times),
+            "mb_per_s": megabytes / median,
+        }
+    result["speedup"] = (
+        result["pandas read_fwf"]["median_s"] / result["numpy reader"]["median_s"]
+    )
+    return result
+
+
+def import_costs(repeats: int) -> dict:
+    env_path = str(WORKFLOW_ROOT / "workflow")
+    results = {}
+    for label, code in IMPORT_STEPS.items():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import sys; sys.path.insert(0, {env_path!r}); {code}",
+                ],
+                check=True,
+            )
+            times.append(time.perf_counter() - start)
+        results[label] = {"median_s": statistics.median(times), "min_s": min(times)}
+    return results
+
+
+def plot_jobs(data_dir: Path, jobs: int) -> dict:
+    """Run ``jobs`` real plot jobs one at a time (--cores 1: no contention) and read
+    their timing records."""
+    with tempfile.TemporaryDirectory() as scratch:
+        workdir = Path(scratch)
+        shutil.copy2(WORKFLOW_ROOT / "Snakefile", workdir)
+        shutil.copytree(
+            WORKFLOW_ROOT / "workflow",
+            workdir / "workflow",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        shutil.copytree(WORKFLOW_ROOT / "config", workdir / "config")
+        shutil.copytree(data_dir, workdir / "data")
+        stations = sorted(
+            p.name.removesuffix(".dly.gz") for p in data_dir.glob("*.dly.gz")
+        )
+        targets = [f"results/plots/{s}.png" for s in stations[:jobs]]
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--cores",
+                "1",
+                "--quiet",
+                "all",
+                "--",
+                *targets,
+            ],
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+        )
+        records = [
+            json.loads((workdir / "results/timings/plots" / f"{s}.json").read_text())
+            for s in stations[:jobs]
+        ]
+    rows = []
+    for r in records:
+        wrapper = r["start"] - r["process_start"]
+        imports = r["phases"]["imports"]
+        work = sum(r["phases"][p] for p in ("read", "plot", "save"))
+        rows.append(
+            {
+                "station": r["name"],
+                "start_and_wrapper_s": wrapper,
+                "imports_s": imports,
+                "overhead_s": wrapper + imports,
+                "work_s": work,
+            }
+        )
+    overhead = statistics.median(row["overhead_s"] for row in rows)
+    work = statistics.median(row["work_s"] for row in rows)
+    return {
+        "jobs": rows,
+        "median_overhead_s": overhead,
+        "median_work_s": work,
+        "overhead_share_of_work": overhead / work,
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=WORKFLOW_ROOT / "data")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=6, help="real plot jobs to time")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+
+    figures = {}
+    print(f"1. .dly parsing, {args.repeats} interleaved repeats (median)")
+    parse = figures["parse"] = parse_throughput(args.data, args.repeats)
+    print(f"   {parse['files']} files, {parse['megabytes']:.1f} MB uncompressed")
+    for name in ("numpy reader", "pandas read_fwf"):
+        row = parse[name]
+        print(
+            f"   {name:16s} {row['median_s']:7.3f} s  {row['mb_per_s']:7.1f} MB/s"
+            f"  (min {row['min_s']:.3f}, max {row['max_s']:.3f})"
+        )
+    print(
+        f"   ratio: numpy reader is {parse['speedup']:.1f}x pandas read_fwf "
+        "(target >= 10x)"
+    )
+
+    print(f"\n2. Fixed cost of a fresh plot-job process, {args.repeats} runs (median)")
+    costs = figures["imports"] = import_costs(args.repeats)
+    for label, row in costs.items():
+        print(f"   {label:52s} {row['median_s']:6.3f} s (min {row['min_s']:.3f})")
+
+    print(f"\n3. {args.jobs} real plot jobs, snakemake --cores 1 (records of each job)")
+    jobs = figures["plot_jobs"] = plot_jobs(args.data, args.jobs)
+    print(
+        f"   {'station':12s} {'start+wrapper':>13s} {'imports':>8s} {'overhead':>9s}"
+        f" {'work':>6s}"
+    )
+    for row in jobs["jobs"]:
+        print(
+            f"   {row['station']:12s} {row['start_and_wrapper_s']:13.3f}"
+            f" {row['imports_s']:8.3f} {row['overhead_s']:9.3f} {row['work_s']:6.3f}"
+        )
+    print(
+        f"   median fixed overhead {jobs['median_overhead_s']:.3f} s (target <= 0.35 s)"
+        f" = {jobs['overhead_share_of_work']:.0%} of the median plotting work "
+        f"{jobs['median_work_s']:.3f} s (target <= 30%)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
