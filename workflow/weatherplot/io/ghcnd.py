@@ -22,7 +22,7 @@ import numpy as np
 
 from ..daily import ELEMENTS, Daily
 from ..errors import StationDataError
-from ._files import read_bytes
+from ._files import read_bytes, refuse_binary
 
 LINE_LENGTH = 269
 DAYS = 31
@@ -40,6 +40,7 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
     ``format``, the ``elements`` found and the count of ``flagged`` values dropped.
     """
     raw = read_bytes(path)
+    refuse_binary(path, raw)
     lines = _as_line_array(path, raw)
     station_ids = np.unique(lines[:, :11].view("S11").ravel())
     if len(station_ids) > 1:
@@ -94,9 +95,12 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
         "format": "ghcnd",
         "file": os.fspath(path),
         "elements": found,
-        "flagged": {},
+        "flagged": {
+            element: int(flagged[codes == element.encode()].sum())
+            for element in elements
+        },
     }
-    if not keep.any():
+    if not keep.any():  # all missing or flagged: the caller says so
         return Daily(np.array([], "datetime64[D]")), metadata
 
     first, last = dates[keep].min(), dates[keep].max()
@@ -104,7 +108,6 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
     columns = {}
     for element in elements:
         of_element = codes == element.encode()
-        metadata["flagged"][element] = int(flagged[of_element].sum())
         mask = keep & of_element[:, None]
         column = np.full(n_days, np.nan)
         offsets = (dates[mask] - first).astype(np.int64)
@@ -128,8 +131,8 @@ def _as_line_array(path, raw: bytes) -> np.ndarray:
     """The file as an (n_lines, 269) uint8 array, or an error naming a bad line."""
     if raw.endswith(b"\r\n") or b"\r\n" in raw[: LINE_LENGTH + 2]:
         raw = raw.replace(b"\r\n", b"\n")
-    if not raw.endswith(b"\n"):
-        raw += b"\n"
+    if not raw.endswith(b"\n") or raw.endswith(b"\n\n"):
+        raw = raw.rstrip(b"\n") + b"\n"  # no newline at the end, or blank lines
     width = LINE_LENGTH + 1
     buffer = np.frombuffer(raw, dtype=np.uint8)
     if len(buffer) % width == 0:
@@ -137,9 +140,15 @@ def _as_line_array(path, raw: bytes) -> np.ndarray:
         if (lines[:, -1] == ord("\n")).all():
             _check_text(path, lines[:, :-1])
             return lines[:, :-1]
-    # Some line is not 269 characters long: find the first, by line number.
-    for number, line in enumerate(raw.split(b"\n")[:-1], start=1):
-        if len(line) != LINE_LENGTH:
+    # Not every line is 269 characters long. An editor or a download tool that strips
+    # trailing blanks shortens a line by at most day 31's three (blank) flags: pad
+    # those back. Any other length is an error naming the first such line.
+    split = raw.split(b"\n")[:-1]
+    last_digit = _VALUE_START + _GROUP * (DAYS - 1) + 4  # day 31's VALUE ends here
+    for number, line in enumerate(split, start=1):
+        # Only trailing flags may be missing: day 31's VALUE must end where it should.
+        stripped = line[last_digit : last_digit + 1].isdigit()
+        if not (len(line) == LINE_LENGTH or (len(line) < LINE_LENGTH and stripped)):
             raise StationDataError(
                 path,
                 f"line is {len(line)} characters long; GHCN-Daily lines are "
@@ -148,7 +157,10 @@ def _as_line_array(path, raw: bytes) -> np.ndarray:
                 hint="the file is truncated or not a GHCN-Daily .dly file; "
                 "download it again",
             )
-    raise AssertionError("unreachable: every line had the right length")
+    padded = b"".join(line.ljust(LINE_LENGTH) for line in split)
+    lines = np.frombuffer(padded, dtype=np.uint8).reshape(-1, LINE_LENGTH)
+    _check_text(path, lines)
+    return lines
 
 
 def _check_text(path, lines: np.ndarray) -> None:
@@ -173,8 +185,15 @@ def _parse_int(path, chars: np.ndarray, row_numbers: np.ndarray, field: str):
     is_minus = chars == ord("-")
     is_blank = chars == ord(" ")
     ok = is_digit | is_minus | is_blank
-    # A value needs at least one digit; blanks may only pad on the left.
-    ok_value = ok.all(axis=-1) & is_digit.any(axis=-1)
+    # Right-aligned: the last character is a digit, blanks only pad on the left and a
+    # minus sign comes first. A shifted or mangled field is an error, never a number.
+    after_start = np.logical_or.accumulate(~is_blank, axis=-1)
+    ok_value = (
+        ok.all(axis=-1)
+        & is_digit[..., -1]
+        & ~(is_blank & after_start).any(axis=-1)
+        & ~(is_minus[..., 1:] & after_start[..., :-1]).any(axis=-1)
+    )
     if not ok_value.all():
         where = np.argwhere(~ok_value)[0]
         text = bytes(chars[tuple(where)]).decode("ascii", "replace")
