@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..errors import StationDataError
-from ._files import read_bytes
+from ._files import read_bytes, refuse_binary
 from .ghcnd import read_ghcnd
 
 FORMATS = {
@@ -73,4 +73,5 @@ def read_station(
 
 def _first_line(path: Path) -> str:
     raw = read_bytes(path)[:4096]  # clear errors for missing, empty or broken gzip
+    refuse_binary(path, raw)
     return raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -16,8 +17,38 @@ HEADER_LINES = 1
 
 
 def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Every cell as a string (empty where blank), so each one is checked by us."""
+    """Every cell as a string (empty where blank), so each one is checked by us.
+
+    Row labels are such that :func:`line_of` gives each row's line in the file, blank
+    lines included. A row with fewer or more fields than the header is an error: a
+    short last row is what an interrupted download leaves.
+    """
     text = decode_text(path, read_bytes(path))
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header_fields = None
+    data_lines = []
+    try:
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            if header_fields is None:
+                header_fields = len(row)
+            elif len(row) != header_fields:
+                raise StationDataError(
+                    path,
+                    f"row has {len(row)} fields but the header has {header_fields}",
+                    line=reader.line_num,
+                    hint="if this is the last line, the file is truncated: download "
+                    "it again; else write an empty field for a missing value",
+                )
+            else:
+                data_lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise StationDataError(
+            path, f"not a well-formed CSV table ({exc})", line=reader.line_num
+        ) from None
+    if header_fields is None:
+        raise StationDataError(path, "has no header and no rows")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -40,6 +71,8 @@ def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
         raise StationDataError(
             path, "has a header but no data rows", hint="download the file again"
         )
+    if len(data_lines) == len(frame):
+        frame.index = np.asarray(data_lines) - HEADER_LINES - 1
     return frame
 
 

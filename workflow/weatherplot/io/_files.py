@@ -49,14 +49,19 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     return raw
 
 
-def decode_text(path: str | os.PathLike, raw: bytes) -> str:
-    """Decode as UTF-8 (ASCII is a subset), naming the line of the first bad byte."""
+def refuse_binary(path: str | os.PathLike, raw: bytes) -> None:
+    """Text files hold no NUL bytes; binary ones (images, archives...) soon do."""
     if b"\0" in raw[:4096]:
         raise StationDataError(
             path,
             "this is a binary file, not a text station file",
             hint="give a GHCN-Daily .dly(.gz) or a CSV file",
         )
+
+
+def decode_text(path: str | os.PathLike, raw: bytes) -> str:
+    """Decode as UTF-8 (ASCII is a subset), naming the line of the first bad byte."""
+    refuse_binary(path, raw)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

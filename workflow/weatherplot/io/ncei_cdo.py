@@ -20,7 +20,7 @@ import numpy as np
 from ..daily import ELEMENTS, Daily
 from ..errors import StationDataError
 from ._csv import line_of, parse_dates, parse_numbers, read_text_table
-from .plausibility import check_plausible, check_precision_metric
+from .plausibility import check_plausible, check_prcp_precision
 
 UNITS = ("metric", "standard")
 
@@ -81,12 +81,13 @@ def read_cdo_csv(
         flagged[element] = int((bad_quality & np.isfinite(column)).sum())
         column[bad_quality] = np.nan
         values[element] = _to_metric(column, element, units, legacy)
-    if not legacy and units == "metric" and "PRCP" in frame.columns:
-        text = frame["PRCP"].str.strip()
-        nonzero = text[(text != "") & (text.str.strip("0.") != "")]
-        hundredths = nonzero.str.extract(r"\.\d(\d)")[0].fillna("0") != "0"
-        check_precision_metric(path, hundredths.to_numpy())
     check_plausible(path, values, units, line_of=lambda i: line_of(frame.index[i]))
+    if not legacy and "PRCP" in frame.columns:
+        text = frame["PRCP"].str.strip()
+        written = text[text != ""]
+        check_prcp_precision(
+            path, written.to_numpy(), units, line_of=lambda i: line_of(written.index[i])
+        )
 
     name_column = "STATION_NAME" if legacy else "NAME"
     metadata = {

@@ -66,15 +66,54 @@ def check_plausible(path, values: dict[str, np.ndarray], units: str, line_of=Non
             )
 
 
-def check_precision_metric(path, prcp_text_decimals: np.ndarray) -> None:
-    """Rain gauges read to 0.1 mm (0.2 in places) but to 0.01 inch: many values with
-    a non-zero hundredth in a file declared metric are inches."""
-    if prcp_text_decimals.size >= 20 and prcp_text_decimals.mean() > 0.2:
-        raise StationDataError(
-            path,
-            f"{prcp_text_decimals.mean():.0%} of the PRCP values have hundredths, "
-            "which rain gauges in millimetres do not report: these look like inches",
-            field="PRCP",
-            hint="if the file is in inches and degF, set 'units: standard' in the "
-            "station's config entry",
-        )
+def check_prcp_precision(path, prcp_text, units: str, line_of=None) -> None:
+    """Refuse a CDO export's PRCP written in the other unit than declared.
+
+    ``prcp_text`` is the PRCP column as written (non-empty cells only). NCEI exports
+    write inches to hundredths ("0.16", "0.00") and millimetres to tenths ("4.1");
+    and rain gauges read to 0.01 inch but to 0.1 mm (0.2 in places). So in a file
+    declared metric, a column written to hundredths throughout, or whose non-zero
+    values often have a non-zero hundredth, is inches; in a file declared standard,
+    a column written to tenths throughout is millimetres. This catches a dry year
+    that never rains an implausible amount in either unit.
+    """
+    text = [str(t).strip() for t in prcp_text]
+    if len(text) < 10:
+        return
+    decimals = [len(t.partition(".")[2]) for t in text]
+    if units == "standard":
+        tenths = [i for i, d in enumerate(decimals) if d == 1]
+        if len(tenths) >= 0.9 * len(text):
+            raise StationDataError(
+                path,
+                f"{len(tenths)} of the {len(text)} PRCP values are written to tenths "
+                f"(as {text[tenths[0]]!r} here), as NCEI writes millimetres; it "
+                "writes inches to hundredths",
+                line=line_of(tenths[0]) if line_of else None,
+                field="PRCP",
+                hint="if the file was exported in metric units (mm, degC), set "
+                "'units: metric' in the station's config entry",
+            )
+        return
+    hundredths = [
+        i
+        for i, (t, d) in enumerate(zip(text, decimals, strict=True))
+        if d >= 2 and t[t.index(".") + 2] != "0"
+    ]
+    nonzero = sum(1 for t in text if t.strip("0.") != "")
+    two_decimals = [i for i, d in enumerate(decimals) if d == 2]
+    written_in_hundredths = len(two_decimals) >= 0.9 * len(text)
+    often_hundredths = nonzero >= 10 and len(hundredths) > 0.2 * nonzero
+    if not (written_in_hundredths or often_hundredths):
+        return
+    example = hundredths[0] if hundredths else two_decimals[0]
+    raise StationDataError(
+        path,
+        f"{len(two_decimals)} of the {len(text)} PRCP values are written to "
+        f"hundredths (as {text[example]!r} here), as NCEI writes inches; it writes "
+        "millimetres to tenths",
+        line=line_of(example) if line_of else None,
+        field="PRCP",
+        hint="if the file was exported in standard units (inches, degF), set "
+        "'units: standard' in the station's config entry",
+    )
