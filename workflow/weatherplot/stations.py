@@ -91,6 +91,12 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
                 f"{where} ({station_id}): file {file!r} does not exist "
                 f"(relative to {workdir.resolve()})"
             )
+        if entry.get("format") == "cdo" and not entry.get("units"):
+            raise ConfigError(
+                f"{where} ({station_id}): format 'cdo' needs 'units: metric' (degC, "
+                "mm) or 'units: standard' (degF, inches): NCEI CSV files do not say "
+                "which they are in"
+            )
         info = {"id": station_id, **catalog.get(station_id, {})}
         info.update({k: v for k, v in entry.items() if v is not None})
         info["file"] = str(file)
