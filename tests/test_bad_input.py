@@ -1,0 +1,852 @@
+"""Bad station input: every case gets a clear error, built from the real files.
+
+Each case damages a real file the way files get damaged (cut short, wrongly named,
+re-encoded, edited by hand) and checks the message a user would read: it names the
+file, the line and field where that applies, the problem, and what to do (after
+"->"). Synthetic text is used only for the plain CSV format (a user's own file, of
+which there is no real example) and for edge cases. Config mistakes that the schema
+or ``resolve_stations`` refuse at DAG-build time are at the end.
+
+Duplicate dates are an error naming both lines (documented in config/README.md):
+the reader cannot know which of the two rows is right.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CDO, DATA, REPO, SHARED_DATA
+
+from weatherplot.errors import StationDataError
+from weatherplot.io import read_station
+from weatherplot.io.ghcnd import read_ghcnd
+from weatherplot.stations import ConfigError, load_station, resolve_stations
+
+SMALL = "ASN00086282"  # Melbourne Airport: the smallest real .dly (2535 lines)
+OTHER = "JA000047778"
+CURRENT = CDO / "USC00042319_2021_standard.csv"  # Death Valley 2021, degF and inches
+LEGACY = CDO / "USW00024233_2014_legacy.csv"  # Seattle 2014, tenths of degC and mm
+
+
+def dly_lines(station: str = SMALL) -> list[bytes]:
+    return gzip.decompress((DATA / f"{station}.dly.gz").read_bytes()).split(b"\n")[:-1]
+
+
+def join(lines: list[bytes]) -> bytes:
+    return b"\n".join(lines) + b"\n"
+
+
+def first_line_of(lines: list[bytes], element: bytes) -> int:
+    """0-based index of the first line of ``element``."""
+    return next(i for i, line in enumerate(lines) if line[17:21] == element)
+
+
+def csv_lines(path: Path = CURRENT) -> list[bytes]:
+    return path.read_bytes().split(b"\n")
+
+
+def set_field(line: bytes, column: int, text: bytes) -> bytes:
+    """``line`` with ``text`` written at 0-based ``column``."""
+    return line[:column] + text + line[column + len(text) :]
+
+
+def cdo_rows(path: Path = CURRENT) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(), newline="")))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    """Written as NCEI writes its current exports: every field quoted."""
+    with path.open("w", newline="") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    return path
+
+
+@dataclass
+class Expect:
+    problem: str  # regex
+    hint: str | None  # regex on the part after "->"; None: no hint expected
+    line: int | None = None
+    field: str | None = None
+
+
+# Each builder writes a damaged file into ``tmp`` and returns the station entry (as
+# the config would give it) and the expected message parts.
+
+
+def empty_dly(tmp):
+    (tmp / f"{SMALL}.dly").write_bytes(b"")
+    return {"file": tmp / f"{SMALL}.dly"}, Expect("file is empty", "download")
+
+
+def empty_inside_gzip(tmp):
+    (tmp / f"{SMALL}.dly.gz").write_bytes(gzip.compress(b""))
+    return {"file": tmp / f"{SMALL}.dly.gz"}, Expect(r"empty \(after gunzip\)", "again")
+
+
+def empty_csv(tmp):
+    (tmp / "mine.csv").write_bytes(b"")
+    return {"file": tmp / "mine.csv"}, Expect("file is empty", "download")
+
+
+def cdo_header_only(tmp):
+    (tmp / "dv.csv").write_bytes(csv_lines()[0] + b"\n")
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "has a header but no data rows", "download"
+    )
+
+
+def gz_name_but_not_gzip(tmp):
+    (tmp / f"{SMALL}.dly.gz").write_bytes(join(dly_lines()))
+    return {"file": tmp / f"{SMALL}.dly.gz"}, Expect(
+        r"name ends in \.gz but the content is not gzip", "rename the file"
+    )
+
+
+def truncated_gzip(tmp):
+    real = (DATA / f"{SMALL}.dly.gz").read_bytes()
+    (tmp / f"{SMALL}.dly.gz").write_bytes(real[: len(real) // 2])
+    return {"file": tmp / f"{SMALL}.dly.gz"}, Expect(
+        "gzip data is truncated or corrupt", r"gzip -t"
+    )
+
+
+def corrupt_gzip(tmp):
+    real = bytearray((DATA / f"{SMALL}.dly.gz").read_bytes())
+    middle = len(real) // 2
+    real[middle : middle + 64] = bytes(64)  # a block of the stream zeroed
+    (tmp / f"{SMALL}.dly.gz").write_bytes(bytes(real))
+    return {"file": tmp / f"{SMALL}.dly.gz"}, Expect(
+        "gzip data is truncated or corrupt", r"gzip -t"
+    )
+
+
+def executable_bytes() -> bytes:
+    """A real binary file: the start of the Python interpreter running the tests."""
+    return Path(sys.executable).resolve().read_bytes()[:20000]
+
+
+def binary_named_dly(tmp):
+    (tmp / f"{SMALL}.dly").write_bytes(executable_bytes())
+    return {"file": tmp / f"{SMALL}.dly"}, Expect("binary file", r"\.dly\(\.gz\)")
+
+
+def binary_named_csv(tmp):
+    (tmp / "mine.csv").write_bytes(executable_bytes())
+    return {"file": tmp / "mine.csv"}, Expect("binary file", "CSV")
+
+
+def binary_declared_cdo(tmp):
+    (tmp / "dv.csv").write_bytes(executable_bytes())
+    return {"file": tmp / "dv.csv", "format": "cdo", "units": "standard"}, Expect(
+        "binary file", "CSV"
+    )
+
+
+def latin1_in_cdo(tmp):
+    lines = csv_lines()
+    lines[4] = lines[4].replace(b"DEATH VALLEY", "DÉATH VALLEY".encode("latin-1"))
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines))
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "byte 0xc9 is not valid UTF-8", "save the file as UTF-8", line=5
+    )
+
+
+def latin1_in_dly(tmp):
+    lines = dly_lines()
+    lines[39] = set_field(lines[39], 268, "é".encode("latin-1"))  # day 31's SFLAG
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "not printable ASCII", "download", line=40
+    )
+
+
+def dly_line_too_short(tmp):
+    lines = dly_lines()
+    lines[56] = lines[56][:100] + lines[56][101:]  # one character lost mid-line
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "line is 268 characters long; GHCN-Daily lines are 269", "truncated", line=57
+    )
+
+
+def dly_line_too_long(tmp):
+    lines = dly_lines()
+    lines[1999] = lines[1999][:50] + b"0" + lines[1999][50:]
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "line is 270 characters long", "download it again", line=2000
+    )
+
+
+def dly_cut_mid_line(tmp):
+    lines = dly_lines()
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines[:999]) + lines[999][:130])
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "line is 130 characters long", "truncated", line=1000
+    )
+
+
+def mixed_station_ids(tmp):
+    lines = dly_lines() + dly_lines(OTHER)
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        rf"holds 2 stations .*{SMALL}.*{OTHER}.*line {len(dly_lines()) + 1} starts "
+        "another",
+        "split the file by station id",
+        line=len(dly_lines()) + 1,
+        field="ID",
+    )
+
+
+def month_13(tmp):
+    lines = dly_lines()
+    i = first_line_of(lines, b"PRCP") + 100
+    lines[i] = set_field(lines[i], 15, b"13")
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "month 13 is out of range 1-12",
+        "fix or delete it",
+        line=i + 1,
+        field="MONTH (columns 16-17)",
+    )
+
+
+def month_00(tmp):
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMIN") + 3
+    lines[i] = set_field(lines[i], 15, b"00")
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "month 0 is out of range", "fix or delete", line=i + 1, field="MONTH"
+    )
+
+
+def dly_value_not_a_number(tmp):
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMAX") + 10
+    lines[i] = set_field(lines[i], 21 + 8 * 4, b"  1O4")  # day 5: letter O, not 0
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        r"VALUE ' +1O4' is not an integer",
+        "fix or delete",
+        line=i + 1,
+        field="VALUE of day 5",
+    )
+
+
+def dly_value_with_inner_blank(tmp):
+    """' 2 17' must not be read as 2017 (nor 217): a mangled field is an error."""
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMIN") + 20
+    lines[i] = set_field(lines[i], 21 + 8 * 9, b" 2 17")  # day 10
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "VALUE ' 2 17' is not an integer", "fix", line=i + 1, field="VALUE of day 10"
+    )
+
+
+def dly_year_not_a_number(tmp):
+    lines = dly_lines()
+    i = first_line_of(lines, b"PRCP")
+    lines[i] = set_field(lines[i], 11, b"19?0")
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "YEAR '19\\?0' is not an integer", "fix", line=i + 1, field="YEAR"
+    )
+
+
+def dly_duplicate_month(tmp):
+    lines = dly_lines()
+    lines.append(lines[first_line_of(lines, b"TMAX")])
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "TMAX appears twice for the same month", "remove the duplicate", line=len(lines)
+    )
+
+
+def _blank_all(lines: list[bytes], offset: int, text: bytes) -> list[bytes]:
+    """Write ``text`` at ``offset`` of every day of the TMAX/TMIN/PRCP lines."""
+    out = []
+    for line in lines:
+        if line[17:21] in (b"TMAX", b"TMIN", b"PRCP"):
+            for day in range(31):
+                line = set_field(line, 21 + 8 * day + offset, text)
+        out.append(line)
+    return out
+
+
+def dly_all_missing(tmp):
+    (tmp / f"{SMALL}.dly").write_bytes(join(_blank_all(dly_lines(), 0, b"-9999")))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "no usable TMAX, TMIN or PRCP value: every value is missing$",
+        "remove station 'BAD-INPUT' from the config",
+    )
+
+
+def dly_all_flagged(tmp):
+    (tmp / f"{SMALL}.dly").write_bytes(join(_blank_all(dly_lines(), 6, b"X")))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        r"every value is missing or failed quality control \(\d{5} flagged\)",
+        "check the file",
+    )
+
+
+def dly_without_any_element(tmp):
+    lines = [x for x in dly_lines() if x[17:21] not in (b"TMAX", b"TMIN", b"PRCP")]
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "no usable TMAX, TMIN or PRCP value", "remove station"
+    )
+
+
+def plain_all_empty(tmp):
+    (tmp / "mine.csv").write_text("date,tmax,tmin,prcp\n2020-01-01,,,\n2020-01-02,,,\n")
+    return {"file": tmp / "mine.csv"}, Expect(
+        "no usable TMAX, TMIN or PRCP value", "remove station"
+    )
+
+
+def cdo_all_flagged(tmp):
+    """Every value of the real export with a failed quality check (Q flag 'X')."""
+    lines = csv_lines()
+    header = lines[0].rstrip(b"\r").split(b",")
+    header += [b'"TMAX_ATTRIBUTES"', b'"TMIN_ATTRIBUTES"', b'"PRCP_ATTRIBUTES"']
+    out = [b",".join(header)]
+    out += [line + b',",X,7,",",X,7,",",X,7,"' for line in lines[1:] if line]
+    (tmp / "dv.csv").write_bytes(b"\n".join(out) + b"\n")
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        r"failed quality control \(10\d\d flagged\)", "check the file"
+    )
+
+
+def cdo_without_date_column(tmp):
+    lines = csv_lines()
+    lines[0] = lines[0].replace(b'"DATE"', b'"DAY"')
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines))
+    return {"file": tmp / "dv.csv", "format": "cdo", "units": "standard"}, Expect(
+        "no DATE column; columns are", "export 'daily summaries' as CSV", line=1
+    )
+
+
+def cdo_without_elements(tmp):
+    keep = [0, 1, 2, 4]  # STATION, NAME, DATE, SNOW
+    write_rows(tmp / "dv.csv", [[row[k] for k in keep] for row in cdo_rows()])
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "none of TMAX, TMIN, PRCP among the columns", "include TMAX", line=1
+    )
+
+
+def cdo_non_numeric(tmp):
+    lines = csv_lines()
+    lines[9] = lines[9].replace(b'"0.00","0.0","0.0","', b'"0.00","0.0","0.0","~', 1)
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines))
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "value '~[0-9]+' is not a number",
+        "leave the cell empty",
+        line=10,
+        field="TMAX",
+    )
+
+
+def cdo_unparseable_date(tmp):
+    lines = csv_lines()
+    lines[19] = lines[19].replace(b'"2021-01-19"', b'"01/19/2021"')
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines))
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "date '01/19/2021' cannot be read as Y-m-d",
+        "write dates as 2021-01-31",
+        line=20,
+        field="DATE",
+    )
+
+
+def cdo_impossible_date(tmp):
+    lines = csv_lines()
+    lines[59] = lines[59].replace(b'"2021-02-28"', b'"2021-02-30"')
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines))
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "date '2021-02-30' cannot be read", "2021-01-31", line=60, field="DATE"
+    )
+
+
+def cdo_duplicate_date(tmp):
+    lines = [x for x in csv_lines() if x]
+    lines.append(lines[49])  # 2021-02-18 again, at the end (line 367)
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines) + b"\n")
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        r"date 2021-02-18 appears twice \(also on line 50\); a daily file needs one "
+        "row per day",
+        "delete one of the two rows",
+        line=367,
+        field="DATE",
+    )
+
+
+def cdo_cut_mid_line(tmp):
+    """An interrupted download: the last row stops after the SNOW column."""
+    lines = csv_lines()
+    (tmp / "dv.csv").write_bytes(b"\n".join(lines[:100]) + b"\n" + lines[100][:75])
+    return {"file": tmp / "dv.csv", "units": "standard"}, Expect(
+        "row has 5 fields but the header has 9", "truncated", line=101
+    )
+
+
+def cdo_legacy_duplicate_date_after_blank_line(tmp):
+    """Line numbers stay right across a blank line."""
+    lines = [x for x in csv_lines(LEGACY) if x]
+    lines = [*lines[:10], b"", *lines[10:], lines[3]]
+    (tmp / "sea.csv").write_bytes(b"\n".join(lines) + b"\n")
+    return {"file": tmp / "sea.csv", "units": "metric"}, Expect(
+        r"date 20140103 appears twice \(also on line 4\)",
+        "delete one",
+        line=len(lines),
+        field="DATE",
+    )
+
+
+def cdo_without_units(tmp):
+    return {"file": CURRENT}, Expect(
+        r"do not say their units \(units=None\)",
+        "'units: metric'.*'units: standard'",
+        field="units",
+    )
+
+
+def degf_declared_metric(tmp):
+    return {"file": CURRENT, "units": "metric"}, Expect(
+        r"TMAX of 71\.0 degC \(read as metric units\) is physically implausible",
+        "set 'units: standard'",
+        line=2,
+        field="TMAX",
+    )
+
+
+def inches_declared_mm(tmp):
+    """The real export without its temperatures (a precipitation-only export): 2021
+    in Death Valley never rains an implausible amount, even read as mm."""
+    write_rows(tmp / "dv_prcp.csv", [row[:4] for row in cdo_rows()])
+    return {"file": tmp / "dv_prcp.csv", "units": "metric"}, Expect(
+        r"365 of the 365 PRCP values are written to hundredths \(as '0.19' here\), "
+        "as NCEI writes inches",
+        "set 'units: standard'",
+        line=26,
+        field="PRCP",
+    )
+
+
+def current_metric_export(tmp) -> Path:
+    """The real Seattle 2014 legacy export rewritten as a current metric export
+    (degC and mm to tenths, as NCEI writes them)."""
+    legacy = cdo_rows(LEGACY)
+    columns = [legacy[0].index(c) for c in ("PRCP", "TMAX", "TMIN")]
+    rows = [["STATION", "NAME", "DATE", "PRCP", "TMAX", "TMIN"]]
+    for row in legacy[1:]:
+        day = row[2]
+        cells = [row[0].removeprefix("GHCND:"), row[1]]
+        cells.append(f"{day[:4]}-{day[4:6]}-{day[6:]}")
+        for k in columns:
+            cells.append("" if row[k] == "-9999" else f"{int(row[k]) / 10:.1f}")
+        rows.append(cells)
+    return write_rows(tmp / "sea_metric.csv", rows)
+
+
+def mm_declared_inches(tmp):
+    """Seattle 2014 in degC and mm, declared standard: its temperatures read as degF
+    and its rain as inches are all plausible; how the rain is written is not."""
+    return {"file": current_metric_export(tmp), "units": "standard"}, Expect(
+        r"PRCP values are written to tenths \(as '0.0' here\), as NCEI writes "
+        "millimetres",
+        "set 'units: metric'",
+        line=2,
+        field="PRCP",
+    )
+
+
+def legacy_declared_standard(tmp):
+    return {"file": LEGACY, "units": "standard"}, Expect(
+        "legacy CDO exports are read in metric tenths only",
+        "set 'units: metric'",
+        field="units",
+    )
+
+
+def cdo_other_station(tmp):
+    """Two real exports in one file, and the config's id is neither."""
+    dv = cdo_rows()
+    seattle = cdo_rows(current_metric_export(tmp))
+    header = dv[0]
+    rows = [header, *dv[1:5]]
+    for row in seattle[1:5]:
+        by_name = dict(zip(seattle[0], row, strict=True))
+        rows.append([by_name.get(column, "") for column in header])
+    write_rows(tmp / "two.csv", rows)
+    return {"file": tmp / "two.csv", "units": "standard"}, Expect(
+        r"holds 2 stations \(USC00042319, USW00024233\) and none is the configured "
+        "id 'BAD-INPUT'",
+        "set the station's id to one of these",
+        field="STATION",
+    )
+
+
+def unknown_format(tmp):
+    (tmp / "notes.txt").write_text("Station notes\nTMAX was high\n")
+    return {"file": tmp / "notes.txt"}, Expect(
+        r"cannot tell the format from the first line 'Station notes'",
+        "set 'format'.*ghcnd.*cdo.*plain",
+        line=1,
+    )
+
+
+def plain_missing_columns(tmp):
+    (tmp / "mine.csv").write_text("day,high,low\n2020-01-01,10,2\n")
+    return {"file": tmp / "mine.csv", "format": "plain"}, Expect(
+        r"columns are \['day', 'high', 'low'\]; a plain station CSV needs 'date'",
+        "date,tmax,tmin,prcp",
+        line=1,
+    )
+
+
+def plain_non_numeric(tmp):
+    (tmp / "mine.csv").write_text(
+        "date,tmax,tmin,prcp\n2020-01-01,10,2,0\n2020-01-02,warm,3,0\n"
+    )
+    return {"file": tmp / "mine.csv"}, Expect(
+        "value 'warm' is not a number", "leave the cell empty", line=3, field="tmax"
+    )
+
+
+def plain_bad_date(tmp):
+    (tmp / "mine.csv").write_text("date,tmax,tmin,prcp\n31/01/2020,10,2,0\n")
+    return {"file": tmp / "mine.csv"}, Expect(
+        "date '31/01/2020' cannot be read as Y-m-d",
+        "write dates as 2021-01-31",
+        line=2,
+        field="date",
+    )
+
+
+def plain_duplicate_date(tmp):
+    (tmp / "mine.csv").write_text(
+        "date,tmax,tmin,prcp\n2020-01-01,10,2,0\n2020-01-02,11,3,0\n2020-01-01,12,4,1\n"
+    )
+    return {"file": tmp / "mine.csv"}, Expect(
+        r"date 2020-01-01 appears twice \(also on line 2\)",
+        "delete one of the two rows",
+        line=4,
+        field="date",
+    )
+
+
+def plain_extra_field(tmp):
+    (tmp / "mine.csv").write_text(
+        "date,tmax,tmin,prcp\n2020-01-01,10,2,0\n2020-01-02,1,1,3,0\n"
+    )
+    return {"file": tmp / "mine.csv"}, Expect(
+        "row has 5 fields but the header has 4", "empty field", line=3
+    )
+
+
+CASES = [
+    empty_dly,
+    empty_inside_gzip,
+    empty_csv,
+    cdo_header_only,
+    gz_name_but_not_gzip,
+    truncated_gzip,
+    corrupt_gzip,
+    binary_named_dly,
+    binary_named_csv,
+    binary_declared_cdo,
+    latin1_in_cdo,
+    latin1_in_dly,
+    dly_line_too_short,
+    dly_line_too_long,
+    dly_cut_mid_line,
+    mixed_station_ids,
+    month_13,
+    month_00,
+    dly_value_not_a_number,
+    dly_value_with_inner_blank,
+    dly_year_not_a_number,
+    dly_duplicate_month,
+    dly_all_missing,
+    dly_all_flagged,
+    dly_without_any_element,
+    plain_all_empty,
+    cdo_all_flagged,
+    cdo_without_date_column,
+    cdo_without_elements,
+    cdo_non_numeric,
+    cdo_unparseable_date,
+    cdo_impossible_date,
+    cdo_duplicate_date,
+    cdo_cut_mid_line,
+    cdo_legacy_duplicate_date_after_blank_line,
+    cdo_without_units,
+    degf_declared_metric,
+    inches_declared_mm,
+    mm_declared_inches,
+    legacy_declared_standard,
+    cdo_other_station,
+    unknown_format,
+    plain_missing_columns,
+    plain_non_numeric,
+    plain_bad_date,
+    plain_duplicate_date,
+    plain_extra_field,
+]
+
+
+@pytest.mark.parametrize("build", CASES, ids=[c.__name__ for c in CASES])
+def test_bad_input_is_refused_with_a_clear_message(tmp_path, build):
+    entry, expect = build(tmp_path)
+    info = {"id": "BAD-INPUT", **entry, "file": str(entry["file"])}
+    with pytest.raises(StationDataError) as caught:
+        load_station(info)
+    error = caught.value
+    message = str(error)
+    # Where: the file first, then the line and field when they apply.
+    where, _, rest = message.partition(": ")
+    assert where.split(", ")[0] == info["file"], message
+    if expect.line is None:
+        assert error.line is None and ", line " not in where, message
+    else:
+        assert error.line == expect.line, message
+        assert f", line {expect.line}" in where, message
+    if expect.field is None:
+        assert error.field is None, message
+    else:
+        assert error.field.startswith(expect.field), message
+        assert f"field {error.field!r}" in where, message
+    # What is wrong, then what to do.
+    problem, _, hint = rest.partition(" -> ")
+    assert re.search(expect.problem, problem), message
+    assert hint and re.search(expect.hint, hint), message
+
+
+def test_the_cases_cover_the_issue_list():
+    """Each kind of bad input the issue lists has at least one case above."""
+    names = {c.__name__ for c in CASES}
+    for required in [
+        "empty_dly",
+        "gz_name_but_not_gzip",
+        "truncated_gzip",
+        "binary_named_csv",
+        "latin1_in_cdo",
+        "dly_line_too_short",
+        "mixed_station_ids",
+        "month_13",
+        "cdo_without_date_column",
+        "cdo_non_numeric",
+        "cdo_unparseable_date",
+        "cdo_duplicate_date",
+        "dly_all_missing",
+        "dly_all_flagged",
+        "degf_declared_metric",
+        "inches_declared_mm",
+    ]:
+        assert required in names
+
+
+# -- Not errors: what the readers must still accept ----------------------------------
+
+
+@pytest.mark.parametrize("station", [SMALL, "USW00024230"])
+def test_dly_with_trailing_blanks_stripped_reads_the_same(tmp_path, station):
+    """Editors and some download tools strip trailing blanks (day 31's empty flags):
+    about half of the real lines end in blanks. Same values, not an error."""
+    lines = dly_lines(station)
+    stripped = [line.rstrip(b" ") for line in lines]
+    assert sum(len(x) < 269 for x in stripped) > len(lines) // 3
+    path = tmp_path / f"{station}.dly"
+    path.write_bytes(b"\r\n".join(stripped) + b"\r\n\r\n")  # and CRLF, a blank line
+    ours, _ = read_ghcnd(path)
+    real, _ = read_ghcnd(DATA / f"{station}.dly.gz")
+    np.testing.assert_array_equal(ours.dates, real.dates)
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(ours.values[element], real.values[element])
+
+
+def test_real_metric_export_is_not_taken_for_inches(tmp_path):
+    daily, meta = read_station(current_metric_export(tmp_path), units="metric")
+    legacy, _ = read_station(LEGACY, units="metric")
+    assert meta["format"] == "cdo-current"
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(daily.values[element], legacy.values[element])
+
+
+def every_real_file():
+    """Every file in the project's shared data folder, with the units it is in."""
+    files = [(p, None) for p in sorted((SHARED_DATA / "ghcnd").glob("*.dly.gz"))]
+    files += [(p, "standard") for p in sorted(SHARED_DATA.glob("ncei-cdo/*standard*"))]
+    files += [(p, "metric") for p in sorted(SHARED_DATA.glob("ncei-cdo/*legacy*"))]
+    return files
+
+
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present")
+def test_every_real_file_reads_with_plausible_values():
+    files = every_real_file()
+    assert len(files) == 14
+    for path, units in files:
+        daily, meta = load_station(
+            {"id": path.name[:11], "file": str(path), "units": units}
+        )
+        assert meta["id"] == path.name[:11]
+        assert len(daily) >= 365, path
+        for element in ("TMAX", "TMIN", "PRCP"):
+            values = daily.values[element]
+            assert np.isfinite(values).mean() > 0.5, (path, element)
+        assert np.nanmin(daily.tmin) > -60 and np.nanmax(daily.tmax) < 57, path
+        assert np.nanmin(daily.prcp) >= 0 and np.nanmax(daily.prcp) < 1000, path
+        assert np.nanmean(daily.tmax) > np.nanmean(daily.tmin), path
+
+
+# -- A station without TMAX or PRCP still gets its plot ------------------------------
+
+
+def figure_texts(figure) -> str:
+    return "\n".join(
+        t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("dropped", "says"),
+    [
+        ((b"TMAX",), ["No TMAX in this record"]),
+        ((b"PRCP",), ["No PRCP in this record"]),
+        ((b"TMAX", b"TMIN"), ["No TMAX or TMIN in this station's record"]),
+    ],
+    ids=["no-TMAX", "no-PRCP", "no-temperature"],
+)
+def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, says):
+    from weatherplot.plotting import station_figure
+    from weatherplot.stations import plot_station
+
+    lines = [x for x in dly_lines() if x[17:21] not in dropped]
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(join(lines))
+    info = {"id": SMALL, "file": str(path)}
+    daily, _ = load_station(info)
+    texts = figure_texts(station_figure(daily, info))
+    for text in says:
+        assert text in texts
+    png = tmp_path / "out.png"
+    plot_station(info, png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- Config: refused when Snakemake builds the DAG, naming the entry -----------------
+# (tests/test_config.py runs snakemake on these; here the same checks, in-process.)
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def validate(config: dict) -> None:
+    from snakemake.utils import validate as snakemake_validate
+
+    snakemake_validate(config, str(SCHEMA), set_default=True)
+
+
+GOOD_STATION = {"id": "UK000056225"}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"stations": [GOOD_STATION], "demos": {"wokers": 2}}, "wokers"),
+        ({"stations": [GOOD_STATION], "baselines": {"repeat": 2}}, "repeat"),
+        ({"stations": [{"id": "X1", "units": "metric", "colour": 1}]}, "colour"),
+        ({"stations": []}, "stations"),
+        ({"data_dir": "data"}, "stations"),
+        ({"stations": [{"id": "../x"}]}, r"\.\./x"),
+        ({"stations": [{"id": "a/b"}]}, "a/b"),
+        ({"stations": [{"id": "has space"}]}, "has space"),
+        ({"stations": [{"id": ""}]}, "''|does not match"),
+        ({"stations": [{"id": ".hidden"}]}, r"\.hidden"),
+        ({"stations": [{"id": "x" * 65}]}, "xxxx"),
+        ({"stations": [{"name": "no id"}]}, "'id' is a required property"),
+        ({"stations": [{"id": "X1", "format": "xlsx"}]}, "xlsx"),
+    ],
+    ids=[
+        "unknown-demo-key",
+        "unknown-baselines-key",
+        "unknown-station-key",
+        "zero-stations",
+        "no-stations-key",
+        "dotdot",
+        "slash",
+        "space",
+        "empty-id",
+        "hidden-file-id",
+        "too-long-id",
+        "no-id",
+        "unknown-format",
+    ],
+)
+def test_schema_refuses(config, expected):
+    from snakemake.exceptions import WorkflowError
+
+    with pytest.raises(WorkflowError) as caught:
+        validate(config)
+    assert re.search(expected, str(caught.value))
+
+
+def test_schema_and_code_agree_on_safe_ids():
+    import yaml
+
+    from weatherplot.stations import STATION_ID_PATTERN
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    pattern = schema["properties"]["stations"]["items"]["properties"]["id"]["pattern"]
+    assert pattern == f"^{STATION_ID_PATTERN}$"
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], r"'stations' is empty"),
+        ([{"id": "../x"}], r"entry 1: id '\.\./x' is not a safe name"),
+        ([{"id": "a/b"}], r"entry 1: id 'a/b' is not a safe name"),
+        ([{"id": "UK000056225"}, {"id": "a b"}], r"entry 2: id 'a b' is not a safe"),
+        (
+            [{"id": "UK000056225"}, {"id": "UK000056225"}],
+            r"entry 2: id 'UK000056225' appears twice",
+        ),
+        (
+            [{"id": "UK000056225", "file": "data/nowhere.csv"}],
+            r"entry 1 \(UK000056225\): file 'data/nowhere.csv' does not exist",
+        ),
+        (
+            [{"id": "UK000056225", "file": "data"}],
+            r"entry 1 \(UK000056225\): file 'data' does not exist",
+        ),
+        ([{"id": "NOWHERE1"}], r"entry 1 \(NOWHERE1\): no file given and none of"),
+        (
+            [{"id": "DV", "file": str(CURRENT), "format": "cdo"}],
+            r"entry 1 \(DV\): format 'cdo' needs 'units: metric'.*'units: standard'",
+        ),
+    ],
+    ids=[
+        "zero",
+        "dotdot",
+        "slash",
+        "space",
+        "duplicate",
+        "missing-file",
+        "directory",
+        "no-file",
+        "cdo-no-units",
+    ],
+)
+def test_resolve_stations_refuses_at_dag_build_time(entries, expected):
+    with pytest.raises(ConfigError, match=expected):
+        resolve_stations({"stations": entries}, DATA.parent)
