@@ -1,0 +1,335 @@
+"""Faults and safety: kill, interrupt, run twice at once; no way out of results/.
+
+The real snakemake on temporary copies of the workflow, with as few stations as
+prove the point. One uninterrupted run (during which a second snakemake is refused
+the directory) gives the reference PNGs that the interrupted runs must reproduce
+byte for byte. No timed assertions: every wait is for a file or a process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from conftest import REPO, copy_workflow, run_snakemake, snakemake_cmd
+from PIL import Image
+
+from weatherplot import timing
+
+STATIONS = ["ASN00086282", "JA000047778", "USC00042319"]
+PLOTS_ONLY = ("--until", "plot_station")
+LOCK_MESSAGE = "Directory cannot be locked"
+
+
+def start(workdir: Path, *args: str) -> subprocess.Popen:
+    """snakemake in its own session (process group), as a terminal would run it."""
+    return subprocess.Popen(
+        [*snakemake_cmd(), *args],
+        cwd=workdir,
+        stdout=(workdir / "run.out").open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def output_of(workdir: Path) -> str:
+    return (workdir / "run.out").read_text()
+
+
+def wait_for(condition, process: subprocess.Popen, workdir: Path, what: str):
+    """Poll ``condition`` until it holds; fail if the process ends first."""
+    limit = 300
+    deadline = time.monotonic() + limit  # a hang guard, not a timing assertion
+    while not condition():
+        if process.poll() is not None and not condition():
+            pytest.fail(f"snakemake ended before {what}:\n{output_of(workdir)}")
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"no {what} after {limit} s")
+        time.sleep(0.02)
+
+
+def pngs(workdir: Path) -> dict[str, bytes]:
+    plots = workdir / "results" / "plots"
+    if not plots.is_dir():
+        return {}
+    return {p.stem: p.read_bytes() for p in plots.glob("*.png")}
+
+
+def group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def wait_group_gone(pgid: int) -> None:
+    for _ in range(500):  # orphaned jobs are reaped by init shortly after
+        if group_is_gone(pgid):
+            return
+        time.sleep(0.01)
+    pytest.fail(f"processes of group {pgid} survive")
+
+
+def locks(workdir: Path) -> list[str]:
+    folder = workdir / ".snakemake" / "locks"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run; while it runs, a second snakemake in the same folder."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("reference"), STATIONS)
+    first = start(workdir, "--cores", "2", *PLOTS_ONLY)
+    wait_for(lambda: locks(workdir), first, workdir, "the lock")
+    second = run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, check=False)
+    first_was_running = first.poll() is None
+    returncode = first.wait(timeout=600)
+    return SimpleNamespace(
+        workdir=workdir,
+        returncode=returncode,
+        output=output_of(workdir),
+        second=second,
+        first_was_running=first_was_running,
+        pngs=pngs(workdir),
+    )
+
+
+@pytest.mark.integration
+def test_second_snakemake_is_refused_and_first_run_unharmed(reference):
+    second_output = reference.second.stdout + reference.second.stderr
+    assert reference.first_was_running, "the first run ended before the second"
+    assert reference.second.returncode != 0
+    assert LOCK_MESSAGE in second_output
+    assert "Select jobs to execute" not in second_output  # it ran nothing
+    assert reference.returncode == 0, reference.output
+    assert sorted(reference.pngs) == sorted(STATIONS)
+    for station in STATIONS:
+        with Image.open(
+            reference.workdir / "results" / "plots" / f"{station}.png"
+        ) as im:
+            im.verify()
+        assert (reference.workdir / f"results/timings/plots/{station}.json").exists()
+    assert locks(reference.workdir) == []
+
+
+@pytest.mark.integration
+def test_sigkill_mid_fanout_then_unlock_and_rerun_incomplete(reference, tmp_path):
+    workdir = copy_workflow(tmp_path, STATIONS)
+    run = start(workdir, "--cores", "2", *PLOTS_ONLY)
+    wait_for(lambda: pngs(workdir), run, workdir, "a first PNG")
+    os.killpg(run.pid, signal.SIGKILL)  # snakemake and every job it started
+    run.wait(timeout=60)
+    wait_group_gone(run.pid)
+    made = pngs(workdir)
+    assert 1 <= len(made) < len(STATIONS), "the kill missed the fan-out"
+    # Jobs were running: snakemake had marked their outputs incomplete.
+    assert any((workdir / ".snakemake" / "incomplete").iterdir())
+
+    # A SIGKILL leaves snakemake's lock; the next run says so and names --unlock.
+    again = run_snakemake(
+        workdir, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete", check=False
+    )
+    assert again.returncode != 0
+    assert LOCK_MESSAGE in again.stdout + again.stderr
+    assert "--unlock" in again.stdout + again.stderr
+    run_snakemake(workdir, "--unlock")
+    run_snakemake(workdir, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete")
+
+    assert pngs(workdir) == reference.pngs  # byte for byte
+    for station in STATIONS:
+        assert (workdir / f"results/timings/plots/{station}.json").exists()
+    # Nothing is left to do.
+    dry = run_snakemake(workdir, "-n", *PLOTS_ONLY)
+    assert re.search(r"^total\s+0$|Nothing to be done", dry.stdout + dry.stderr, re.M)
+
+
+@pytest.mark.integration
+def test_sigint_stops_cleanly_and_the_next_run_needs_only_what_snakemake_asks(
+    reference, tmp_path
+):
+    stations = STATIONS[:2]
+    workdir = copy_workflow(tmp_path, stations)
+    run = start(workdir, "--cores", "1", *PLOTS_ONLY)
+    wait_for(lambda: pngs(workdir), run, workdir, "a first PNG")
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the group
+    returncode = run.wait(timeout=120)
+    wait_group_gone(run.pid)
+    assert returncode != 0
+    assert locks(workdir) == []  # released: no --unlock needed
+
+    # The next run either just works, or asks for --rerun-incomplete (a job was
+    # cut short) -- never for an --unlock or a hand clean-up.
+    rerun = run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, check=False)
+    said = rerun.stdout + rerun.stderr
+    assert LOCK_MESSAGE not in said
+    if rerun.returncode != 0:
+        assert "IncompleteFilesException" in said and "--rerun-incomplete" in said
+        run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, "--rerun-incomplete")
+    assert pngs(workdir) == {s: reference.pngs[s] for s in stations}
+
+
+# -- Atomic writes: an interrupted write leaves the old file or none -----------------
+
+
+class DiskFull(OSError):
+    pass
+
+
+def write_half_then_fail(monkeypatch):
+    """Path.write_bytes writes half its data, then fails (a full disk, a crash)."""
+    real = Path.write_bytes
+
+    def half(self, data):
+        real(self, data[: len(data) // 2])
+        raise DiskFull(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half)
+
+
+@pytest.mark.parametrize("old", [b"the old, complete file\n", None])
+def test_failed_atomic_write_leaves_the_old_file_or_none(tmp_path, monkeypatch, old):
+    target = tmp_path / "results" / "report.html"
+    if old is not None:
+        target.parent.mkdir(parents=True)
+        target.write_bytes(old)
+    write_half_then_fail(monkeypatch)
+    with pytest.raises(DiskFull):
+        timing.write_bytes_atomic(target, b"<html>" + b"x" * 10000)
+    if old is None:
+        assert not target.exists()
+    else:
+        assert target.read_bytes() == old
+    assert [p.name for p in target.parent.iterdir()] == ([target.name] if old else [])
+
+
+def test_report_writer_failing_mid_way_leaves_old_reports_whole(tmp_path, monkeypatch):
+    """The report rule's writer, failing while it writes (not before): every report
+    file is either the previous run's, whole, or absent -- none is half written."""
+    from test_report import full_inputs
+
+    from weatherplot import report
+
+    paths = [tmp_path / n for n in ("timing_report.md", "timing_report.html", "t.json")]
+    report.write_report(full_inputs(), paths[0], paths[1], paths[2])
+    before = {p: p.read_bytes() for p in paths}
+    write_half_then_fail(monkeypatch)
+    with pytest.raises(DiskFull):
+        report.write_report(full_inputs(cores=1), paths[0], paths[1], paths[2])
+    for path in paths:
+        assert path.read_bytes() == before[path]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_process_killed_inside_an_atomic_write_leaves_the_old_file(tmp_path):
+    """A real SIGKILL in the middle of writing (after half the bytes are on disk)."""
+    target = tmp_path / "timing_report.html"
+    target.write_text("old report\n")
+    child = f"""
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {str(REPO / "workflow")!r})
+from weatherplot.timing import write_bytes_atomic
+real = Path.write_bytes
+def half_then_die(self, data):
+    real(self, data[: len(data) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+Path.write_bytes = half_then_die
+write_bytes_atomic({str(target)!r}, b"new report " * 1000)
+"""
+    result = subprocess.run([sys.executable, "-c", child], check=False)
+    assert result.returncode == -signal.SIGKILL
+    assert target.read_text() == "old report\n"
+
+
+# -- Safety --------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "target",
+    [
+        "results/plots/../x.png",
+        "results/plots/a/b.png",
+        "results/plots/a b.png",
+        "results/plots/.hidden.png",
+    ],
+)
+def test_unsafe_wildcards_match_no_rule(reference, target):
+    result = run_snakemake(reference.workdir, "-n", target, check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "MissingRuleException" in said and "No rule to produce" in said, said
+    assert not (reference.workdir.parent / "x.png").exists()
+
+
+@pytest.mark.integration
+def test_a_safe_configured_id_does_match_plot_station(reference):
+    """The control for the test above: the same command with a good id plans a job."""
+    target = f"results/plots/{STATIONS[0]}.png"
+    result = run_snakemake(reference.workdir, "-n", target, "--forcerun", target)
+    assert re.search(r"^plot_station\s+1$", result.stdout, re.M), result.stdout
+
+
+def rule_blocks() -> dict[str, str]:
+    """Every rule's text, from the Snakefile and every rule file, by name."""
+    blocks = {}
+    for path in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+        text = path.read_text()
+        for match in re.finditer(
+            r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, flags=re.M
+        ):
+            blocks[f"{path.name}:{match[1]}"] = match[2]
+    return blocks
+
+
+def test_every_rule_runs_a_script_never_a_shell():
+    blocks = rule_blocks()
+    assert any(name.endswith(":plot_station") for name in blocks)
+    for name, body in blocks.items():
+        assert not re.search(r"^\s+(shell|run|wrapper|notebook):", body, re.M), name
+        if not name.endswith(":all"):
+            assert re.search(r"^\s+script:", body, re.M), name
+    for path in [REPO / "Snakefile", *(REPO / "workflow/rules").glob("*.smk")]:
+        text = path.read_text()
+        assert not re.search(r"\bshell\(|os\.system|subprocess", text), path
+
+
+def test_nothing_from_a_file_is_executed():
+    """No eval/exec/pickle and no unsafe YAML in the package or the scripts."""
+    sources = [*(REPO / "workflow").rglob("*.py"), *(REPO / "workflow").rglob("*.smk")]
+    for path in sources:
+        text = path.read_text()
+        for pattern in (
+            r"\beval\(",
+            r"\bexec\(",
+            r"\bpickle\b",
+            r"yaml\.load\(",
+            r"yaml\.unsafe_load",
+            r"Loader=yaml\.(Unsafe|Full)?Loader",
+        ):
+            assert not re.search(pattern, text), (path, pattern)
+    assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
+
+
+@pytest.mark.integration
+def test_config_yaml_cannot_run_code(tmp_path):
+    """The config is loaded by Snakemake's YAML loader: a python tag is refused."""
+    workdir = copy_workflow(tmp_path, STATIONS[:1])
+    marker = tmp_path / "PWNED"
+    text = (workdir / "config" / "config.yaml").read_text()
+    text += f'\nexploit: !!python/object/apply:os.system ["touch {marker}"]\n'
+    (workdir / "config" / "config.yaml").write_text(text)
+    result = run_snakemake(workdir, "-n", check=False)
+    assert result.returncode != 0
+    assert not marker.exists()
+    assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr
