@@ -44,8 +44,28 @@ class Climatology:
     prcp_mean_total: np.ndarray  # mean monthly total (mm) over well-covered months
 
 
+_last_calendar: tuple = (None, None)
+
+
 def calendar(dates: np.ndarray):
-    """Year, month (1-12) and days-in-month for datetime64[D] dates."""
+    """Year, month (1-12) and days-in-month for datetime64[D] dates.
+
+    A figure asks for the calendar of the same dates six times (each panel and the
+    summary); the last result is kept for the same, unchanged array object.
+    """
+    global _last_calendar
+    key = (id(dates), len(dates), dates[:1].tobytes(), dates[-1:].tobytes())
+    cached_dates, cached = _last_calendar
+    if cached_dates is dates and cached[0] == key:
+        return cached[1]
+    result = _calendar(dates)
+    for array in result:  # shared with later callers: nobody may change them
+        array.flags.writeable = False
+    _last_calendar = (dates, (key, result))
+    return result
+
+
+def _calendar(dates: np.ndarray):
     months = dates.astype("datetime64[M]")
     years = months.astype("datetime64[Y]").astype(np.int64) + 1970
     month_numbers = months.astype(np.int64) % 12 + 1
