@@ -16,6 +16,7 @@ include: "workflow/rules/plots.smk"
 include: "workflow/rules/demos.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/scaling.smk"
 
 
 rule all:

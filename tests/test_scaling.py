@@ -1,0 +1,151 @@
+"""The scaling study: its arithmetic on fixed numbers, the many-station config
+generator, and one tiny real run of the ``scaling`` target."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from conftest import DATA, copy_workflow, run_snakemake
+from PIL import Image
+
+from weatherplot.report import analyse_scaling, karp_flatt
+from weatherplot.scaling import (
+    analyse,
+    generate_config,
+    makespan,
+    summarise,
+    worker_counts,
+)
+from weatherplot.stations import STATION_ID_PATTERN, resolve_stations
+
+
+def point(method, workers, *times):
+    return {"method": method, "workers": workers, **summarise(times)}
+
+
+def test_worker_counts_cover_cpus_and_cores():
+    assert worker_counts(2) == [1, 2]
+    assert worker_counts(2, 4) == [1, 2, 3, 4]
+    assert worker_counts(4, 2) == [1, 2, 3, 4]
+    assert worker_counts(0) == [1]
+
+
+def test_summarise_gives_median_and_spread():
+    s = summarise([3.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["repeats"]) == (2.0, 1.0, 3.0, 3)
+
+
+def test_speedup_karp_flatt_and_amdahl_fit_on_fixed_numbers():
+    points = [
+        point("serial", 1, 8.0, 9.0, 7.0),  # median 8
+        point("pool", 1, 8.0),
+        point("pool", 2, 5.0),
+        point("snakemake", 1, 10.0),
+        point("snakemake", 2, 6.0),
+        point("snakemake", 4, 6.4),
+    ]
+    result = analyse(points, cpus=2)
+    assert result["reference_serial_time"] == 8.0
+    rows = {(r["method"], r["workers"]): r for r in result["points"]}
+    # S = 8 / 5 = 1.6 on p = 2: Karp-Flatt (2 / 1.6 - 1) / (2 - 1) = 0.25
+    assert rows["pool", 2]["speedup"] == pytest.approx(1.6)
+    assert rows["pool", 2]["efficiency"] == pytest.approx(0.8)
+    assert rows["pool", 2]["karp_flatt"] == pytest.approx(0.25)
+    assert rows["pool", 1]["karp_flatt"] is None  # undefined for one worker
+    # One informative point: the fit is that point's Karp-Flatt value.
+    assert result["fits"]["pool"]["serial_fraction"] == pytest.approx(0.25)
+    assert result["fits"]["pool"]["amdahl_limit"] == pytest.approx(4.0)
+    # Slower than serial on one worker: speedup 0.8, counted against the serial loop.
+    assert rows["snakemake", 1]["speedup"] == pytest.approx(0.8)
+    # 4 workers on 2 CPUs run 2 at a time: p = 2 in Karp-Flatt and in the fit.
+    assert rows["snakemake", 4]["effective_workers"] == 2
+    assert rows["snakemake", 4]["karp_flatt"] == pytest.approx(karp_flatt(8 / 6.4, 2))
+    # Least squares over the two p = 2 points: x = 1/2, y = 1/S - 1/2.
+    ys = [6 / 8 - 0.5, 6.4 / 8 - 0.5]
+    expected = sum(0.5 * y for y in ys) / (2 * 0.25)
+    assert result["fits"]["snakemake"]["serial_fraction"] == pytest.approx(expected)
+
+
+def test_the_timing_report_reads_the_study_as_written():
+    points = [point("serial", 1, 8.0), point("pool", 1, 8.0), point("pool", 2, 5.0)]
+    study = {"kind": "scaling", **analyse(points, cpus=2)}
+    report = analyse_scaling(json.loads(json.dumps(study)), cpus=2)
+    pool = {r["workers"]: r for r in report["methods"]["pool"]["points"]}
+    assert set(report["methods"]) == {"serial", "pool"}
+    assert pool[2]["karp_flatt"] == pytest.approx(0.25)
+    assert pool[2]["min"] == 5.0 and pool[2]["max"] == 5.0
+
+
+def test_makespan_runs_from_first_process_start_to_last_end():
+    records = [
+        {"process_start": 100.0, "start": 100.2, "end": 101.0},
+        {"process_start": None, "start": 100.5, "end": 103.0},
+    ]
+    assert makespan(records) == pytest.approx(3.0)
+    assert makespan([]) is None
+
+
+def test_generated_config_points_every_station_at_a_real_file(tmp_path):
+    (tmp_path / "data").symlink_to(DATA, target_is_directory=True)
+    config = generate_config(25, tmp_path / "data")
+    ids = [s["id"] for s in config["stations"]]
+    assert ids[0] == "X00001" and ids[-1] == "X00025"
+    assert len(set(ids)) == 25
+    files = {s["file"] for s in config["stations"]}
+    assert len(files) == len(list(DATA.glob("*.dly.gz")))  # cycles over all of them
+    stations = resolve_stations({**config, "data_dir": "data"}, workdir=tmp_path)
+    assert list(stations) == ids
+    assert all(re.fullmatch(STATION_ID_PATTERN, i) for i in ids)
+
+
+@pytest.mark.integration
+def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
+    """Two stations, one repeat: serial at p = 1, Pool and the nested snakemake at
+    p = 1 and 2 (about 30 s on the 2-core development machine)."""
+    two = ["USC00042319", "ASN00086282"]
+    workdir = copy_workflow(tmp_path, two)
+    config_path = workdir / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["scaling"] = {"repeats": 1}
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    schema_path = workdir / "workflow" / "schemas" / "config.schema.yaml"
+    schema = yaml.safe_load(schema_path.read_text())
+    if "scaling" not in schema["properties"]:  # until the schema has the key
+        schema["properties"]["scaling"] = {"type": "object"}
+        schema_path.write_text(yaml.safe_dump(schema, sort_keys=False))
+
+    run_snakemake(workdir, "--cores", "2", "scaling")
+
+    study = json.loads((workdir / "results/report/scaling.json").read_text())
+    assert sorted(study["stations"]) == sorted(two)
+    assert study["repeats"] == 1
+    got = {(p["method"], p["workers"]) for p in study["points"]}
+    assert got == {
+        ("serial", 1),
+        ("pool", 1),
+        ("pool", 2),
+        ("snakemake", 1),
+        ("snakemake", 2),
+    }
+    for p in study["points"]:
+        assert len(p["times"]) == 1 and p["median"] > 0
+        reference = study["reference_serial_time"]
+        assert p["speedup"] == pytest.approx(reference / p["median"])
+    fan = [p for p in study["points"] if p["method"] == "snakemake"]
+    assert all("makespan" in p["measure"] and p["wall_median"] > 0 for p in fan)
+    assert set(study["fits"]) == {"serial", "pool", "snakemake"}
+    with Image.open(workdir / "results/report/scaling.png") as image:
+        assert image.format == "PNG" and image.size == (750, 450)
+    # The timing report's reader understands the file as written.
+    assert set(analyse_scaling(study, cpus=2)["methods"]) == {
+        "serial",
+        "pool",
+        "snakemake",
+    }
+    assert (workdir / "logs/report/scaling.log").read_text().count("repeat 1/1") == 2
+    # Not part of rule all: the default target never plans it.
+    dry = run_snakemake(workdir, "-n", "--cores", "2")
+    assert "scaling" not in dry.stdout.split("Job stats:", 1)[1]

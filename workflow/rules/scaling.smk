@@ -1,0 +1,37 @@
+# The scaling study (issue 6): plotting time against the number of workers for the
+# serial loop, multiprocessing.Pool and the Snakemake fan-out itself (a nested
+# snakemake run in a scratch copy). Long, so not part of rule all:
+#
+#   snakemake --cores 2 scaling
+#
+# It claims every core (threads: the whole machine) and runs here (localrule): its
+# figures describe this machine with nothing else running. The nested snakemake runs
+# with the interpreter of this one (sys.executable), which has snakemake installed.
+# The timing report reads results/report/scaling.json when it exists.
+
+import sys
+
+
+rule scaling:
+    input:
+        [info["file"] for info in STATIONS.values()],
+    output:
+        json="results/report/scaling.json",
+        png=report(
+            "results/report/scaling.png",
+            caption="../report/scaling.rst",
+            category="Timing",
+            labels={"file": "scaling study"},
+        ),
+    log:
+        "logs/report/scaling.log",
+    localrule: True
+    conda:
+        "../envs/scaling.yaml"
+    threads: MACHINE_CORES
+    params:
+        stations=list(STATIONS.values()),
+        repeats=config.get("scaling", {}).get("repeats", 3),
+        python=sys.executable,
+    script:
+        "../scripts/scaling.py"

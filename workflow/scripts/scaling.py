@@ -1,0 +1,32 @@
+"""Snakemake script of rule scaling: the scaling study's JSON and chart."""
+
+import logging
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+
+from weatherplot.cpus import usable_cpus
+from weatherplot.scaling import chart, run_study, worker_counts
+from weatherplot.timing import write_bytes_atomic, write_json_atomic
+
+logging.basicConfig(
+    filename=snakemake.log[0],
+    filemode="w",
+    level=logging.INFO,
+    format="%(asctime)s %(levelname)s %(message)s",
+)
+stations = list(snakemake.params.stations)
+workers = worker_counts(usable_cpus()["usable"], snakemake.threads)
+study = run_study(
+    stations,
+    workers,
+    int(snakemake.params.repeats),
+    data_dir=Path(snakemake.config["data_dir"]),
+    python=snakemake.params.python,
+    log=logging.info,
+)
+study["job_threads"] = snakemake.threads
+write_json_atomic(snakemake.output.json, study)
+write_bytes_atomic(snakemake.output.png, chart(study))
+logging.info("wrote %s and %s", snakemake.output.json, snakemake.output.png)
