@@ -60,6 +60,9 @@ def test_speedup_karp_flatt_and_amdahl_fit_on_fixed_numbers():
     assert result["fits"]["pool"]["amdahl_limit"] == pytest.approx(4.0)
     # Slower than serial on one worker: speedup 0.8, counted against the serial loop.
     assert rows["snakemake", 1]["speedup"] == pytest.approx(0.8)
+    # Against its own one-worker time the fan-out scales 10 / 6 = 1.67x on p = 2.
+    assert rows["snakemake", 2]["self_speedup"] == pytest.approx(10 / 6)
+    assert rows["snakemake", 2]["self_karp_flatt"] == pytest.approx(0.2)
     # 4 workers on 2 CPUs run 2 at a time: p = 2 in Karp-Flatt and in the fit.
     assert rows["snakemake", 4]["effective_workers"] == 2
     assert rows["snakemake", 4]["karp_flatt"] == pytest.approx(karp_flatt(8 / 6.4, 2))

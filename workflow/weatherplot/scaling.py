@@ -73,7 +73,9 @@ def summarise(times: Sequence[float]) -> dict:
 
 def analyse(points: Sequence[dict], cpus: int | None) -> dict:
     """Speedup against the serial loop, efficiency and Karp-Flatt per point; an
-    Amdahl fit (serial fraction f and the 1/f limit) per method.
+    Amdahl fit (serial fraction f and the 1/f limit) per method. Also each method
+    against its own one-worker time (``self_*``): a fan-out whose jobs each cost more
+    than the loop's iterations has f > 1 against the loop yet may scale well.
 
     ``p`` in Karp-Flatt and the fit is the number of workers that can run at once,
     ``min(workers, usable CPUs)``: 4 workers on 2 CPUs are 2.
@@ -92,6 +94,7 @@ def analyse(points: Sequence[dict], cpus: int | None) -> dict:
         method_rows = []
         for pt in pts:
             s = speedup(ref, pt["median"])
+            own_s = speedup(own[0], pt["median"]) if own else None
             p_eff = effective_workers(pt["workers"], cpus)
             method_rows.append(
                 {
@@ -100,12 +103,23 @@ def analyse(points: Sequence[dict], cpus: int | None) -> dict:
                     "speedup": s,
                     "efficiency": efficiency(s, p_eff),
                     "karp_flatt": karp_flatt(s, p_eff),
+                    # Against the method's own one-worker time: how it scales,
+                    # apart from what each of its jobs costs more than the loop.
+                    "self_speedup": own_s,
+                    "self_karp_flatt": karp_flatt(own_s, p_eff),
                 }
             )
         f = fit_serial_fraction(
             (r["effective_workers"], r["speedup"]) for r in method_rows
         )
-        fits[method] = {"serial_fraction": f, "amdahl_limit": amdahl_limit(f)}
+        own_f = fit_serial_fraction(
+            (r["effective_workers"], r["self_speedup"]) for r in method_rows
+        )
+        fits[method] = {
+            "serial_fraction": f,
+            "amdahl_limit": amdahl_limit(f),
+            "self_serial_fraction": own_f,
+        }
         rows += method_rows
     return {"reference_serial_time": reference, "points": rows, "fits": fits}
 
