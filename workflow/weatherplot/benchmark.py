@@ -5,7 +5,8 @@
 1. ``.dly`` parse throughput of our NumPy reader and of pandas ``read_fwf``, side by
    side in one run on the same decompressed files, and their ratio.
 2. The fixed per-job overhead of a plot job against its plotting work: what an empty
-   interpreter, Snakemake's script wrapper and our imports cost in fresh processes, and
+   interpreter and our imports (and, for comparison, Snakemake's script: preamble)
+   cost in fresh processes, and
    the same measured inside real plot jobs run by ``snakemake`` on a scratch copy.
 """
 

@@ -11,7 +11,7 @@ Each point is repeated; the methods take turns within a repeat, so a burst of lo
 this shared machine hits them alike. Serial and Pool times are the wall time of a fresh
 ``python`` process (interpreter start and imports once). The fan-out's time is its
 *makespan* from the plot jobs' own timing records: first job process start to last job
-end, so it counts every job's interpreter start, Snakemake script wrapper, imports and
+end, so it counts every job's interpreter start, imports and
 Snakemake's scheduling between jobs, but not Snakemake's own start-up and DAG build,
 which the wall time of the nested run (recorded too, as ``wall_times``) adds.
 
