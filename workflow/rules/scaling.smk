@@ -33,7 +33,7 @@ rule scaling:
     threads: MACHINE_CORES
     params:
         stations=list(STATIONS.values()),
-        repeats=config.get("scaling", {}).get("repeats", 3),
+        repeats=config["scaling"]["repeats"],
         python=sys.executable,
     script:
         "../scripts/scaling.py"

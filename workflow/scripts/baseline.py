@@ -5,16 +5,11 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
-
 from weatherplot.baselines import run_baseline
+from weatherplot.joblog import log_to
 from weatherplot.timing import write_json_atomic
 
-logging.basicConfig(
-    filename=snakemake.log[0],
-    filemode="w",
-    level=logging.INFO,
-    format="%(asctime)s %(levelname)s %(message)s",
-)
+log_to(snakemake.log[0])
 mode = snakemake.wildcards.baseline
 workers = 1 if mode == "serial" else snakemake.threads
 record = run_baseline(

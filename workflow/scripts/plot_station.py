@@ -20,6 +20,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+from weatherplot.joblog import log_to  # noqa: E402
 from weatherplot.timing import PhaseTimer  # noqa: E402
 
 
@@ -27,12 +28,7 @@ def main(argv: list[str]) -> int:
     station_json, png, timing, log = argv
     info = json.loads(station_json)
     timer = PhaseTimer("plot_station", info["id"], start=_started)
-    logging.basicConfig(
-        filename=log,
-        filemode="w",
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
+    log_to(log)
     import weatherplot.plotting  # noqa: F401  (numpy + matplotlib: the "imports" phase)
     from weatherplot.errors import StationDataError
     from weatherplot.stations import plot_station

@@ -5,14 +5,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
-
+from weatherplot.joblog import log_to
 from weatherplot.report import load_inputs, write_report
 
-logging.basicConfig(
-    filename=snakemake.log[0],
-    level=logging.INFO,
-    format="%(asctime)s %(levelname)s %(message)s",
-)
+log_to(snakemake.log[0])
 log = logging.getLogger("timing_report")
 
 try:

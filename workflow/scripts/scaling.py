@@ -5,17 +5,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
-
 from weatherplot.cpus import usable_cpus
+from weatherplot.joblog import log_to
 from weatherplot.scaling import chart, run_study, worker_counts
 from weatherplot.timing import write_bytes_atomic, write_json_atomic
 
-logging.basicConfig(
-    filename=snakemake.log[0],
-    filemode="w",
-    level=logging.INFO,
-    format="%(asctime)s %(levelname)s %(message)s",
-)
+log_to(snakemake.log[0])
 stations = list(snakemake.params.stations)
 workers = worker_counts(usable_cpus()["usable"], snakemake.threads)
 study = run_study(

@@ -1340,8 +1340,8 @@ def _fanout_blocks(fan: Mapping, ex: Mapping, cpus, cores) -> list:
     blocks.append(
         (
             "p",
-            f"Each job pays a fixed overhead before it plots (interpreter start, "
-            f"Snakemake's script wrapper and the imports): median "
+            f"Each job pays a fixed overhead before it plots (process and "
+            f"interpreter start and the imports of NumPy and Matplotlib): median "
             f"{fmt_s(fan['overhead_median'])}, at most {fmt_s(fan['overhead_max'])}, "
             f"against a median plotting work (read + plot + save) of "
             f"{fmt_s(fan['work_median'])}, i.e. overhead is "

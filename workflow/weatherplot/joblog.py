@@ -1,0 +1,10 @@
+"""Logging for a job: everything at INFO and above goes to the job's ``log:`` file."""
+
+import logging
+
+FORMAT = "%(asctime)s %(levelname)s %(message)s"
+
+
+def log_to(path) -> None:
+    """Send this process's logging to ``path`` (Snakemake's ``log:``), overwritten."""
+    logging.basicConfig(filename=path, filemode="w", level=logging.INFO, format=FORMAT)
