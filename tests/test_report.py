@@ -16,6 +16,8 @@ import pytest
 from weatherplot import report
 from weatherplot.report import (
     Inputs,
+    _extra_cpu_sentence,
+    _fanout_blocks,
     amdahl_speedup,
     analyse_demo,
     analyse_scaling,
@@ -392,10 +394,30 @@ def test_exercise_speedups_and_amdahl():
     assert sm["effective_workers"] == 2.0
     assert sm["efficiency"] == pytest.approx(6.0 / 3.8 / 2)
     assert sm["vs_pool"] == pytest.approx(3.8 / 4.0)
-    f = fit_serial_fraction([(2, 1.5), (2, 6.0 / 3.8)])
-    assert ex["serial_fraction"] == pytest.approx(f)
-    assert ex["amdahl_limit"] == pytest.approx(1 / f)
-    assert ex["amdahl_at_cpus"] == pytest.approx(amdahl_speedup(f, 2))
+    # Amdahl per method; the headline is the Pool's own serial fraction.
+    f_pool = karp_flatt(1.5, 2)  # 1/3
+    assert ex["pool"]["serial_fraction"] == pytest.approx(f_pool)
+    assert ex["serial_fraction"] == pytest.approx(f_pool)
+    assert ex["amdahl_limit"] == pytest.approx(3.0)
+    assert ex["amdahl_at_cpus"] == pytest.approx(amdahl_speedup(f_pool, 2))
+    assert ex["amdahl_at_cpus"] == pytest.approx(1.5)
+    assert sm["serial_fraction"] == pytest.approx(karp_flatt(6.0 / 3.8, 2))
+
+
+def test_fanout_slower_than_the_loop_is_not_given_an_amdahl_limit():
+    fan = fanout_stats(run_records(), [], STATIONS)
+    ex = exercise_comparison(
+        baseline("serial", 1, 3.0, STATIONS),
+        baseline("pool", 2, 2.0, STATIONS),
+        fan,
+        cores=2,
+        cpus=2,
+        n_stations=4,
+    )
+    assert ex["snakemake"]["speedup"] < 1
+    assert ex["snakemake"]["serial_fraction"] > 1
+    assert ex["snakemake"]["amdahl_limit"] is None
+    assert ex["amdahl_limit"] == pytest.approx(1 / karp_flatt(1.5, 2))
 
 
 def test_exercise_scales_serial_time_when_the_run_covered_fewer_stations():
@@ -582,3 +604,32 @@ def test_json_has_no_infinities(tmp_path):
     assert math.isinf(figures["exercise"]["amdahl_limit"])
     assert json.loads(out["json"])["exercise"]["amdahl_limit"] is None
     assert "unbounded" in out["md"]
+
+
+def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
+    # Four jobs at once on two CPUs (a run with --cores 4): each started at T0.
+    recs = [plot_record(s, 1, T0) for s in ("A", "B", "C", "D")]
+    fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
+    assert fan["max_concurrent"] == 4
+    ex = exercise_comparison(
+        baseline("serial", 1, 6.0, ["A", "B", "C", "D"]),
+        None,
+        fan,
+        cores=2,  # the report's own run may use other --cores than the fan-out
+        cpus=2,
+        n_stations=4,
+    )
+    text = " ".join(str(b[1]) for b in _fanout_blocks(fan, ex, 2, 2))
+    assert "Up to 4 jobs ran at once on 2 usable CPUs" in text
+
+
+def test_extra_cpu_work_explains_a_slow_parallel_variant():
+    loop = {"name": "loop", "ratio": 1.0, "cpu_seconds": 3.0}
+    slow = {"name": "processes", "ratio": 2.2, "cpu_seconds": 6.0}
+    fair = {"name": "threads", "ratio": 2.2, "cpu_seconds": 3.1}
+    demo = {"variants": [loop, slow, fair], "cpus": 2}
+    sentence = _extra_cpu_sentence(slow, demo)
+    assert "6.00 CPU-seconds where the loop used 3.00" in sentence
+    assert "2.0x the CPU work" in sentence and "3.00 s, not 1.50 s" in sentence
+    assert _extra_cpu_sentence(fair, demo) is None  # slow, but not from extra CPU
+    assert _extra_cpu_sentence(loop, demo) is None

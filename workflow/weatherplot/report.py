@@ -303,6 +303,7 @@ def analyse_demo(record: Mapping, cpus: int | None = None) -> dict:
                 "predicted": predicted,
                 "ratio": ratio(measured, predicted),
                 "reasoning": why,
+                "cpu_seconds": variant.get("cpu_median"),
             }
         )
     loop = next((r for r in rows if r["name"] == "loop"), None)
@@ -483,6 +484,15 @@ def fanout_stats(
             }
         )
     summed = sum(j["duration"] for j in jobs)
+    # How many jobs really ran at once: the run's --cores is not recorded by the
+    # jobs, and the report may be made by a later run with other --cores.
+    events = sorted(
+        [(j["job_start"], 1) for j in jobs] + [(j["end"], -1) for j in jobs]
+    )
+    running = max_concurrent = 0
+    for _, step in events:
+        running += step
+        max_concurrent = max(max_concurrent, running)
     overheads = [j["overhead"] for j in jobs]
     works = [j["work"] for j in jobs]
     covered = sorted({str(j["station"]) for j in jobs})
@@ -501,6 +511,7 @@ def fanout_stats(
         "makespan": makespan,
         "summed_job_time": summed,
         "effective_parallelism": summed / makespan if makespan > 0 else None,
+        "max_concurrent": max_concurrent,
         "overhead_total": sum(overheads),
         "overhead_mean": statistics.fmean(overheads),
         "overhead_median": statistics.median(overheads),
@@ -589,17 +600,23 @@ def exercise_comparison(
         }
         if pool and out["pool"]["time"]:
             out["snakemake"]["vs_pool"] = fanout["makespan"] / out["pool"]["time"]
-    points = [
-        (v["effective_workers"], v["speedup"])
-        for v in (out["pool"], out["snakemake"])
-        if v and v.get("speedup")
-    ]
-    f = fit_serial_fraction(points)
-    out["serial_fraction"] = f
-    out["amdahl_limit"] = amdahl_limit(f)
-    out["amdahl_at_cpus"] = (
-        amdahl_speedup(min(max(f, 0.0), 1.0), cpus) if f is not None and cpus else None
-    )
+    # Amdahl's law per method: the Pool and the fan-out do the same work with
+    # different overheads, so one serial fraction fitted across both would describe
+    # neither. The Pool's is the headline: it is the lesson's parallel version.
+    for v in (out["pool"], out["snakemake"]):
+        if v and v.get("speedup"):
+            f = fit_serial_fraction([(v["effective_workers"], v["speedup"])])
+            v["serial_fraction"] = f
+            v["amdahl_limit"] = amdahl_limit(f) if f is not None and f <= 1 else None
+            v["amdahl_at_cpus"] = (
+                amdahl_speedup(min(max(f, 0.0), 1.0), cpus)
+                if f is not None and f <= 1 and cpus
+                else None
+            )
+    headline = out["pool"] or out["snakemake"] or {}
+    out["serial_fraction"] = headline.get("serial_fraction")
+    out["amdahl_limit"] = headline.get("amdahl_limit")
+    out["amdahl_at_cpus"] = headline.get("amdahl_at_cpus")
     return out
 
 
@@ -1013,7 +1030,7 @@ def chart_speedup(figures: Mapping) -> bytes | None:
             color="tab:red",
             lw=1,
             alpha=0.6,
-            label=f"Amdahl, fitted f = {f:.2f}",
+            label=f"Amdahl, Pool's f = {f:.2f}",
         )
     markers = {"serial": "s", "pool": "^", "snakemake": "o"}
     for name, p, s in pts:
@@ -1156,9 +1173,37 @@ def _demo_blocks(figures: Mapping) -> list:
                 sentence += (
                     f", a speedup of {fmt_x(v['speedup_vs_loop'])} over the loop"
                 )
-            blocks.append(("p", sentence + "."))
+            sentence += "."
+            extra_cpu = _extra_cpu_sentence(v, demo)
+            if extra_cpu:
+                sentence += " " + extra_cpu
+            blocks.append(("p", sentence))
         blocks += _demo_results_blocks(name, demo)
     return blocks
+
+
+def _extra_cpu_sentence(variant: Mapping, demo: Mapping) -> str | None:
+    """Where the time went when a variant is much slower than predicted and did
+    more CPU work than the loop for the same result (measured, not guessed)."""
+    loop = next((r for r in demo["variants"] if r["name"] == "loop"), None)
+    if (
+        not loop
+        or variant is loop
+        or (variant.get("ratio") or 0) < 1.25
+        or not variant.get("cpu_seconds")
+        or not loop.get("cpu_seconds")
+        or variant["cpu_seconds"] < 1.25 * loop["cpu_seconds"]
+    ):
+        return None
+    times = variant["cpu_seconds"] / loop["cpu_seconds"]
+    cpus = demo.get("cpus") or 1
+    return (
+        f"Where the difference went: it used {variant['cpu_seconds']:.2f} CPU-seconds "
+        f"where the loop used {loop['cpu_seconds']:.2f} for the same work, "
+        f"{times:.1f}x the CPU work; spread over {cpus} CPUs that alone takes "
+        f"{fmt_s(variant['cpu_seconds'] / cpus)}, not "
+        f"{fmt_s(loop['cpu_seconds'] / cpus)}."
+    )
 
 
 def _demo_results_blocks(name: str, demo: Mapping) -> list:
@@ -1277,18 +1322,35 @@ def _exercise_blocks(figures: Mapping) -> list:
             + ("; ".join(limits) + "." if limits else ""),
         )
     )
-    f = ex.get("serial_fraction")
-    if f is not None:
+    amdahl = []
+    for name, label in (("pool", "the Pool"), ("snakemake", "the Snakemake fan-out")):
+        v = ex.get(name) or {}
+        f = v.get("serial_fraction")
+        if f is None:
+            continue
+        if f <= 1:
+            limit = v["amdahl_limit"]
+            amdahl.append(
+                f"For {label}, f = {f:.3f}: that caps its speedup at {fmt_x(limit)}"
+                " however many CPUs there are, and predicts "
+                f"{fmt_x(v['amdahl_at_cpus'])} on the {cpus} usable CPUs here."
+            )
+        else:
+            amdahl.append(
+                f"For {label}, f = {f:.3f}, above 1: it ran slower than the loop. Its "
+                "cost is not a fixed serial part but an overhead paid by every job "
+                "(a fresh process that imports NumPy and Matplotlib), which grows "
+                "with the number of stations instead of shrinking with the number of "
+                "CPUs; Amdahl's law, which assumes a fixed serial part, cannot "
+                "describe it."
+            )
+    if amdahl:
         blocks.append(
             (
                 "p",
-                "Amdahl's law, S(p) = 1/(f + (1-f)/p), with the serial fraction fitted "
-                "to the measured speedups (Karp-Flatt, p = workers that can run at "
-                f"once): "
-                f"f = {f:.3f}. That caps the speedup at {fmt_x(ex['amdahl_limit'])} "
-                "however many CPUs there are, and predicts "
-                f"{fmt_x(ex['amdahl_at_cpus'])} "
-                f"on the {cpus} usable CPUs here.",
+                "Amdahl's law, S(p) = 1/(f + (1-f)/p), with the serial fraction f "
+                "measured for each method (the Karp-Flatt metric at p = the workers "
+                "that can run at once). " + " ".join(amdahl),
             )
         )
     blocks.append(("h3", "What do you actually get?"))
@@ -1370,7 +1432,17 @@ def _fanout_blocks(fan: Mapping, ex: Mapping, cpus, cores) -> list:
     blocks.append(("h3", "Where did the difference go?"))
     p_eff = ex["snakemake"]["effective_workers"] if ex.get("snakemake") else None
     parts = []
-    if p_eff:
+    concurrent = fan.get("max_concurrent") or 0
+    if cpus and concurrent > cpus:
+        parts.append(
+            f"Up to {concurrent} jobs ran at once on {cpus} usable CPUs (--cores "
+            f"above the CPU count), so they shared {cpus} CPUs "
+            f"and each job's duration includes time spent waiting for a "
+            f"CPU: the durations sum to {fmt_s(fan['summed_job_time'])}, against "
+            f"the {fmt_s(cpus * fan['makespan'])} of CPU time the makespan holds. "
+            f"More cores than CPUs cannot add speed; it only stretches every job."
+        )
+    elif p_eff:
         capacity = p_eff * fan["makespan"]
         idle = capacity - fan["summed_job_time"]
         parts.append(
