@@ -1555,10 +1555,11 @@ def blocks(figures: Mapping, chart_keys: Iterable[str]) -> list:
     ex = figures["exercise"]
     summary = []
     if ex.get("snakemake") and ex["snakemake"].get("speedup") is not None:
+        sm = ex["snakemake"]
         summary.append(
-            f"Snakemake's fan-out ran {fmt_x(ex['snakemake']['speedup'])} faster than "
-            "the serial loop, out of a possible "
-            f"{fmt_x(ex['snakemake']['max_expected'])}."
+            f"Snakemake's fan-out got a speedup of {fmt_x(sm['speedup'])} over the "
+            f"serial loop{' (it was slower)' if sm['speedup'] < 1 else ''}, out of a "
+            f"possible {fmt_x(sm['max_expected'])}."
         )
     if ex.get("pool") and ex["pool"].get("speedup") is not None:
         summary.append(f"The Pool got {fmt_x(ex['pool']['speedup'])}.")
