@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from weatherplot.scratch import copy_workflow_code
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"  # the twelve real GHCN-Daily stations shipped with the workflow
 CDO = (
@@ -34,13 +36,7 @@ def copy_workflow(dest: Path, stations: list[str] | None = None) -> Path:
 
     ``stations`` limits config and data to those ids (all twelve when None).
     """
-    shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
-    shutil.copytree(
-        REPO / "workflow",
-        dest / "workflow",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    shutil.copytree(REPO / "config", dest / "config")
+    copy_workflow_code(dest, REPO)
     (dest / "data").mkdir()
     shutil.copy2(DATA / "stations.csv", dest / "data" / "stations.csv")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -26,8 +26,7 @@ from pathlib import Path
 
 from .bench import read_ghcnd_fwf, repeat_timing
 from .io.ghcnd import read_ghcnd
-
-WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
+from .scratch import WORKFLOW_ROOT, copy_workflow_code
 
 # What a plot job's process imports (it is a plain ``python`` command, see
 # workflow/rules/plots.smk), and for comparison what it would cost more.
@@ -114,13 +113,7 @@ def plot_jobs(data_dir: Path, jobs: int) -> dict:
     their timing records."""
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        shutil.copy2(WORKFLOW_ROOT / "Snakefile", workdir)
-        shutil.copytree(
-            WORKFLOW_ROOT / "workflow",
-            workdir / "workflow",
-            ignore=shutil.ignore_patterns("__pycache__"),
-        )
-        shutil.copytree(WORKFLOW_ROOT / "config", workdir / "config")
+        copy_workflow_code(workdir)
         shutil.copytree(data_dir, workdir / "data")
         stations = sorted(
             p.name.removesuffix(".dly.gz") for p in data_dir.glob("*.dly.gz")

@@ -44,8 +44,8 @@ from .report import (
     karp_flatt,
     speedup,
 )
+from .scratch import copy_workflow_code
 
-WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("serial", "pool", "snakemake")
 
 
@@ -143,13 +143,7 @@ def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Pa
     folder, for its station catalog."""
     import yaml
 
-    shutil.copy2(WORKFLOW_ROOT / "Snakefile", dest / "Snakefile")
-    shutil.copytree(
-        WORKFLOW_ROOT / "workflow",
-        dest / "workflow",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    shutil.copytree(WORKFLOW_ROOT / "config", dest / "config")
+    copy_workflow_code(dest)
     (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
     config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
     config["stations"] = [
