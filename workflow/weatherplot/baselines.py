@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .cpus import usable_cpus
+from .timing import summarise
 
 
 def _plot_one(args) -> tuple[str, float]:
@@ -91,11 +92,7 @@ def run_baseline(
         "name": mode,
         "workers": workers,
         "stations": [info["id"] for info in stations],
-        "repeats": repeats,
-        "times": times,
-        "median": statistics.median(times),
-        "min": min(times),
-        "max": max(times),
+        **summarise(times),
         "loop_seconds": [c["loop_seconds"] for c in children],
         "per_station": per_station,
         "includes": "interpreter start and imports, once",

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
@@ -58,21 +56,6 @@ def read_ghcnd_fwf(path) -> Daily:
     values = values.dropna(subset=["date"])
     table = values.pivot(index="date", columns="element", values="value") / 10.0
     return Daily.from_frame(table)
-
-
-def repeat_timing(function, repeats: int = 5) -> dict:
-    """Wall times of ``function()`` over ``repeats`` runs: median, min, max."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return {
-        "times": times,
-        "median": statistics.median(times),
-        "min": min(times),
-        "max": max(times),
-    }
 
 
 def same_values(a: Daily, b: Daily) -> bool:

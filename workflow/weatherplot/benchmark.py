@@ -24,9 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bench import read_ghcnd_fwf, repeat_timing
+from .bench import read_ghcnd_fwf
 from .io.ghcnd import read_ghcnd
+from .report import job_overhead, job_work
 from .scratch import WORKFLOW_ROOT, copy_workflow_code
+from .timing import summarise
 
 # What a plot job's process imports (it is a plain ``python`` command, see
 # workflow/rules/plots.smk), and for comparison what it would cost more.
@@ -69,18 +71,21 @@ def parse_throughput(data_dir: Path, repeats: int) -> dict:
 
         ours(), pandas_fwf()  # warm the page cache and imports for both
         # Interleave the repeats so both see the same machine load.
-        timings = {"numpy reader": [], "pandas read_fwf": []}
+        readers = {"numpy reader": ours, "pandas read_fwf": pandas_fwf}
+        timings = {name: [] for name in readers}
         for _ in range(repeats):
-            timings["numpy reader"].append(repeat_timing(ours, 1)["median"])
-            timings["pandas read_fwf"].append(repeat_timing(pandas_fwf, 1)["median"])
+            for name, read_all in readers.items():
+                start = time.perf_counter()
+                read_all()
+                timings[name].append(time.perf_counter() - start)
     result = {"files": len(plain), "megabytes": megabytes}
     for name, times in timings.items():
-        median = statistics.median(times)
+        summary = summarise(times)
         result[name] = {
-            "median_s": median,
-            "min_s": min(times),
-            "max_s": max(times),
-            "mb_per_s": megabytes / median,
+            "median_s": summary["median"],
+            "min_s": summary["min"],
+            "max_s": summary["max"],
+            "mb_per_s": megabytes / summary["median"],
         }
     result["speedup"] = (
         result["pandas read_fwf"]["median_s"] / result["numpy reader"]["median_s"]
@@ -141,16 +146,15 @@ def plot_jobs(data_dir: Path, jobs: int) -> dict:
         ]
     rows = []
     for r in records:
-        wrapper = r["start"] - r["process_start"]
+        overhead = job_overhead(r)
         imports = r["phases"]["imports"]
-        work = sum(r["phases"][p] for p in ("read", "plot", "save"))
         rows.append(
             {
                 "station": r["name"],
-                "start_and_wrapper_s": wrapper,
+                "start_and_wrapper_s": overhead - imports,
                 "imports_s": imports,
-                "overhead_s": wrapper + imports,
-                "work_s": work,
+                "overhead_s": overhead,
+                "work_s": job_work(r),
             }
         )
     overhead = statistics.median(row["overhead_s"] for row in rows)

@@ -41,10 +41,12 @@ from .report import (
     effective_workers,
     efficiency,
     fit_serial_fraction,
+    job_start,
     karp_flatt,
     speedup,
 )
 from .scratch import copy_workflow_code
+from .timing import summarise
 
 METHODS = ("serial", "pool", "snakemake")
 
@@ -58,17 +60,6 @@ def worker_counts(cpus: int, cores: int | None = None) -> list[int]:
     """1, 2, ... up to the usable CPUs, and ``--cores`` when that is more."""
     top = max(int(cpus or 1), int(cores or 1), 1)
     return list(range(1, top + 1))
-
-
-def summarise(times: Sequence[float]) -> dict:
-    """Median and spread of repeated timings."""
-    return {
-        "times": list(times),
-        "median": statistics.median(times),
-        "min": min(times),
-        "max": max(times),
-        "repeats": len(times),
-    }
 
 
 def analyse(points: Sequence[dict], cpus: int | None) -> dict:
@@ -128,8 +119,7 @@ def makespan(records: Sequence[dict]) -> float | None:
     """First job process start (or script start) to last job end."""
     if not records:
         return None
-    starts = [r.get("process_start") or r["start"] for r in records]
-    return max(r["end"] for r in records) - min(starts)
+    return max(r["end"] for r in records) - min(job_start(r) for r in records)
 
 
 # ---------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,6 +154,18 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def summarise(times) -> dict:
+    """Median and spread of repeated wall times (seconds)."""
+    times = list(times)
+    return {
+        "times": times,
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "repeats": len(times),
+    }
 
 
 def read_records(paths) -> list[dict]:
