@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from weatherplot.cpus import usable_cpus
 from weatherplot.timing import write_bytes_atomic, write_text_atomic
 
 #: The demos that sleep: they need no CPU, so threads overlap them as well as
@@ -741,23 +742,6 @@ def _version(dist: str) -> str | None:
         return getattr(module, "__version__", None)
 
 
-def usable_cpus() -> int:
-    """CPUs this process may actually use (affinity and cgroup quota).
-
-    Only a fallback: the timing jobs record what they could use, and those figures
-    are what the predictions need.
-    """
-    try:
-        from weatherplot.cpus import usable_cpus as measure
-
-        return int(measure()["usable"])
-    except ImportError:  # pragma: no cover - the package ships cpus.py
-        try:
-            return len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            return os.cpu_count() or 1
-
-
 def collect_environment(
     cpus: int | None = None,
     cores: int | None = None,
@@ -778,7 +762,7 @@ def collect_environment(
         "platform": platform.platform(),
         "machine": platform.machine(),
         "os_cpu_count": os.cpu_count(),
-        "usable_cpus": cpus if cpus is not None else usable_cpus(),
+        "usable_cpus": cpus if cpus is not None else usable_cpus()["usable"],
         "cores": cores,
     }
 
@@ -861,7 +845,10 @@ def compute(inputs: Inputs) -> dict:
     elif recorded_cpus(inputs):
         cpus, cpus_source = recorded_cpus(inputs), "as the timing jobs measured them"
     else:
-        cpus, cpus_source = usable_cpus(), "as the report's own process found them"
+        cpus, cpus_source = (
+            usable_cpus()["usable"],
+            "as the report's own process found them",
+        )
     env = collect_environment(cpus, inputs.cores, inputs.snakemake_version)
     recorded_envs = {}
     for name, rec in {**inputs.demos, **inputs.baselines}.items():
