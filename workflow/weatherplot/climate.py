@@ -44,41 +44,10 @@ class Climatology:
     prcp_mean_total: np.ndarray  # mean monthly total (mm) over well-covered months
 
 
-_last_calendar: tuple = (None, None)
-
-
-def calendar(dates: np.ndarray):
-    """Year, month (1-12) and days-in-month for datetime64[D] dates.
-
-    A figure asks for the calendar of the same dates six times (each panel and the
-    summary); the last result is kept for the same, unchanged array object.
-    """
-    global _last_calendar
-    key = (id(dates), len(dates), dates[:1].tobytes(), dates[-1:].tobytes())
-    cached_dates, cached = _last_calendar
-    if cached_dates is dates and cached[0] == key:
-        return cached[1]
-    result = _calendar(dates)
-    for array in result:  # shared with later callers: nobody may change them
-        array.flags.writeable = False
-    _last_calendar = (dates, (key, result))
-    return result
-
-
-def _calendar(dates: np.ndarray):
-    months = dates.astype("datetime64[M]")
-    years = months.astype("datetime64[Y]").astype(np.int64) + 1970
-    month_numbers = months.astype(np.int64) % 12 + 1
-    month_lengths = (
-        (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
-    ).astype(np.int64)
-    return years, month_numbers, month_lengths
-
-
 def _group_by_year(daily: Daily, values: np.ndarray, reduce: str) -> Annual:
     if len(daily) == 0:
         return Annual(np.array([], int), np.array([]), 0)
-    years, _, _ = calendar(daily.dates)
+    years, _, _ = daily.calendar
     first = int(years[0])
     index = years - first
     n_years = int(index[-1]) + 1
@@ -122,7 +91,7 @@ def linear_trend(years: np.ndarray, values: np.ndarray) -> Trend | None:
 def monthly_climatology(daily: Daily) -> Climatology:
     """Per calendar month: mean TMAX/TMIN, their 10th-90th percentiles, and the mean
     monthly precipitation total over months with >= 90 % of days observed."""
-    years, months, lengths = calendar(daily.dates)
+    years, months, lengths = daily.calendar
     stats = {
         name: np.full(12, np.nan)
         for name in (

@@ -9,6 +9,7 @@ who wants it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -52,6 +53,20 @@ class Daily:
     @property
     def prcp(self) -> np.ndarray:
         return self.values["PRCP"]
+
+    @cached_property
+    def calendar(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Year, month (1-12) and days-in-month of every date, computed once: the
+        annual, monthly and daily summaries of one figure all need them."""
+        months = self.dates.astype("datetime64[M]")
+        years = months.astype("datetime64[Y]").astype(np.int64) + 1970
+        month_numbers = months.astype(np.int64) % 12 + 1
+        month_lengths = (
+            (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+        ).astype(np.int64)
+        for shared in (years, month_numbers, month_lengths):
+            shared.flags.writeable = False  # every caller sees the same arrays
+        return years, month_numbers, month_lengths
 
     def has(self, element: str) -> bool:
         """Whether the station has at least one valid value of ``element``."""

@@ -70,11 +70,13 @@ def station_figure(daily: Daily, info: dict) -> Figure:
         wspace=0.22,
     )
     fig.suptitle(title_for(info, daily), fontsize=13, fontweight="bold", y=0.985)
+    annual_t = climate.annual_mean_temperature(daily)
+    annual_p = climate.annual_precipitation(daily)
     _daily_panel(fig.add_subplot(grid[0, :]), daily)
-    _annual_temperature_panel(fig.add_subplot(grid[1, 0]), daily)
-    _annual_precipitation_panel(fig.add_subplot(grid[1, 1]), daily)
+    _annual_temperature_panel(fig.add_subplot(grid[1, 0]), daily, annual_t)
+    _annual_precipitation_panel(fig.add_subplot(grid[1, 1]), daily, annual_p)
     _climatology_panel(fig.add_subplot(grid[2, 0]), daily)
-    _summary_panel(fig.add_subplot(grid[2, 1]), daily, info)
+    _summary_panel(fig.add_subplot(grid[2, 1]), daily, info, annual_t, annual_p)
     return fig
 
 
@@ -108,7 +110,7 @@ def _daily_panel(ax, daily: Daily) -> None:
         _missing(ax, "TMAX or TMIN")
         return
     # Dates as float years: plain floats draw faster than datetime conversion.
-    years, _, _ = climate.calendar(daily.dates)
+    years, _, _ = daily.calendar
     start_of_year = daily.dates.astype("datetime64[Y]").astype("datetime64[D]")
     x = years + (daily.dates - start_of_year).astype(np.float64) / 365.25
     for element, color in (("TMAX", TMAX_COLOR), ("TMIN", TMIN_COLOR)):
@@ -186,12 +188,11 @@ def _envelope(x: np.ndarray, values: np.ndarray, columns: int):
     return x[index], ys
 
 
-def _annual_temperature_panel(ax, daily: Daily) -> None:
+def _annual_temperature_panel(ax, daily: Daily, annual: climate.Annual) -> None:
     ax.set_title("Annual mean temperature", loc="left", fontsize=10, y=TITLE_Y)
     if not (daily.has("TMAX") and daily.has("TMIN")):
         _missing(ax, "TMAX and TMIN pair")
         return
-    annual = climate.annual_mean_temperature(daily)
     if len(annual.years) == 0:
         _missing(ax, "year with 90% of days observed")
         return
@@ -219,12 +220,11 @@ def _annual_temperature_panel(ax, daily: Daily) -> None:
     _note_excluded(ax, annual.excluded)
 
 
-def _annual_precipitation_panel(ax, daily: Daily) -> None:
+def _annual_precipitation_panel(ax, daily: Daily, annual: climate.Annual) -> None:
     ax.set_title("Annual precipitation total", loc="left", fontsize=10, y=TITLE_Y)
     if not daily.has("PRCP"):
         _missing(ax, "PRCP")
         return
-    annual = climate.annual_precipitation(daily)
     if len(annual.years) == 0:
         _missing(ax, "year with 90% of PRCP days observed")
         return
@@ -301,10 +301,14 @@ def _climatology_panel(ax, daily: Daily) -> None:
     ax.grid(alpha=0.3)
 
 
-def _summary_panel(ax, daily: Daily, info: dict) -> None:
+def _summary_panel(
+    ax,
+    daily: Daily,
+    info: dict,
+    annual_t: climate.Annual,
+    annual_p: climate.Annual,
+) -> None:
     ax.axis("off")
-    annual_t = climate.annual_mean_temperature(daily)
-    annual_p = climate.annual_precipitation(daily)
     lines = [f"Station {info['id']}"]
     if len(daily):
         lines.append(
