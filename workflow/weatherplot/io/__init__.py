@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import StationDataError
 from ._files import read_bytes, refuse_binary
-from .ghcnd import read_ghcnd
+from .ghcnd import LINE_LENGTH, read_ghcnd
 
 FORMATS = {
     "ghcnd": "GHCN-Daily .dly or .dly.gz (fixed width)",
@@ -34,7 +34,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return "cdo"
     if header and header[0] == "date":
         return "plain"
-    if len(first_line) == 269 and first_line[11:15].isdigit():
+    if len(first_line) == LINE_LENGTH and first_line[11:15].isdigit():
         return "ghcnd"
     raise StationDataError(
         path,
