@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -61,20 +62,40 @@ def test_run_makes_a_png_and_timing_record_per_station(workflow_copy):
         )
         assert record["name"] == station
         assert record["process_start"] <= record["start"] < record["end"]
-        assert set(record["phases"]) == {"imports", "read", "plot", "save"}
+        # Plotted by a worker forked from the run's warm plot server.
+        assert record["worker"] == "forked"
+        assert set(record["phases"]) == {"handoff", "read", "plot", "save"}
         assert (workflow_copy / "logs" / "plot_station" / f"{station}.log").exists()
         assert (
             workflow_copy / "benchmarks" / "plot_station" / f"{station}.tsv"
         ).exists()
-    # The same data gives the same bytes, also from a second, independent run.
+    # The server served the three jobs and left with the run.
+    server_log = (workflow_copy / "logs" / "plot_server.log").read_text()
+    assert "stopped after 3 plot(s)" in server_log
+    server_pid = int(server_log.split("plot server ")[1].split()[0])
+    assert not Path(f"/proc/{server_pid}").exists()
+    # The same data gives the same bytes, also from a second, independent run in
+    # fresh processes (no server).
     first = {
         s: (workflow_copy / "results/plots" / f"{s}.png").read_bytes()
         for s in THREE_STATIONS
     }
     run_snakemake(
-        workflow_copy, "--cores", "2", "--until", "plot_station", "--forceall"
+        workflow_copy,
+        "--cores",
+        "2",
+        "--until",
+        "plot_station",
+        "--forceall",
+        "--config",
+        "plot_server=False",
     )
     for station, content in first.items():
         assert (
             workflow_copy / "results/plots" / f"{station}.png"
         ).read_bytes() == content
+        record = json.loads(
+            (workflow_copy / "results/timings/plots" / f"{station}.json").read_text()
+        )
+        assert record["worker"] == "fresh"
+        assert set(record["phases"]) == {"imports", "read", "plot", "save"}

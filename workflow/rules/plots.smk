@@ -5,10 +5,17 @@
 # Snakemake in every job (~0.15-0.2 s of a ~1.5 s job). PLOT_PYTHON is the
 # interpreter running Snakemake, which has the package's dependencies, unless a
 # software deployment method (--sdm conda/apptainer) provides the environment's own.
+#
+# With the warm plot server (config plot_server, below) the job's process hands its
+# arguments to a worker forked from the server, which imported NumPy and Matplotlib
+# once for the run; the benchmark file then measures the job's waiting process, and
+# the worker's CPU time is in the timing record.
 
 import json
 import sys
 from pathlib import Path
+
+from weatherplot.plotserver import PlotServer
 
 PLOT_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
@@ -43,3 +50,26 @@ rule plot_station:
     shell:
         "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
+
+
+# The warm plot server (weatherplot/plotserver.py) lives as long as this run. Not for
+# cluster jobs (another machine) nor a software deployment method (the jobs' own
+# environment must run the plot).
+PLOT_SERVER = PlotServer()
+
+
+onstart:
+    PLOT_SERVER.start(
+        "logs/plot_server.log",
+        enabled=config["plot_server"]
+        and workflow.local_exec
+        and not workflow.deployment_settings.deployment_method,
+    )
+
+
+onsuccess:
+    PLOT_SERVER.stop()
+
+
+onerror:
+    PLOT_SERVER.stop()

@@ -7,4 +7,7 @@ FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 def log_to(path) -> None:
     """Send this process's logging to ``path`` (Snakemake's ``log:``), overwritten."""
-    logging.basicConfig(filename=path, filemode="w", level=logging.INFO, format=FORMAT)
+    # force: a worker forked from the plot server inherits the server's handlers.
+    logging.basicConfig(
+        filename=path, filemode="w", level=logging.INFO, format=FORMAT, force=True
+    )

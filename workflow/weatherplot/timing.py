@@ -89,9 +89,11 @@ class PhaseTimer:
     def __init__(self, kind: str, name: str, start: float | None = None):
         self.kind = kind
         self.name = name
-        self.start = time.time() if start is None else start
-        self._mark = time.perf_counter()
-        self._mark_epoch = self.start
+        now = time.time()
+        self.start = now if start is None else start
+        # The first lap counts from ``start``, which may be earlier (the job's first
+        # line, or the client's when a forked worker plots for it).
+        self._mark = time.perf_counter() - max(now - self.start, 0.0)
         self.phases: dict[str, float] = {}
         self.extra: dict[str, object] = {}
 

@@ -1,0 +1,66 @@
+"""One plot job: a station's PNG and its timing record.
+
+The same code runs in either kind of plot process (see :mod:`weatherplot.plotserver`):
+
+- ``fresh``: the job's own Python process, which imports NumPy and Matplotlib itself
+  (the "imports" phase);
+- ``forked``: a child forked from the warm plot server, which imported them once for
+  the whole run; the job's process only hands its arguments over (the "handoff"
+  phase: client start, connect, fork).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+
+from .joblog import log_to
+from .timing import PhaseTimer
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    argv: list[str], started: float, worker: str = "fresh", **record: object
+) -> int:
+    """Plot one station: ``argv`` = STATION_JSON PNG TIMING LOG. Returns the exit code.
+
+    ``started`` is when the job's own process ran its first line (epoch seconds);
+    ``record`` adds fields to the timing record (the forked worker passes the job
+    process's start, pid and session).
+    """
+    station_json, png, timing, log_path = argv
+    info = json.loads(station_json)
+    timer = PhaseTimer("plot_station", info["id"], start=started)
+    log_to(log_path)
+    from . import plotting  # noqa: F401  (NumPy + Matplotlib: free when forked)
+    from .errors import StationDataError
+    from .stations import plot_station
+
+    timer.lap("imports" if worker == "fresh" else "handoff")
+    try:
+        metadata = plot_station(info, png, timer=timer)
+    except StationDataError as error:
+        message = f"station {info['id']}: {error}"
+        log.error(message)
+        print(f"ERROR: {message}", file=sys.stderr)
+        return 1
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    timer.extra.update(
+        station_format=metadata["format"],
+        worker=worker,
+        # CPU time of the process that plotted (a forked child counts from its fork).
+        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+        **record,
+    )
+    written = timer.write(timing)
+    log.info(
+        "plotted %s from %s in a %s process: %s",
+        info["id"],
+        info["file"],
+        worker,
+        written["phases"],
+    )
+    return 0
