@@ -106,8 +106,9 @@ def test_generated_config_points_every_station_at_a_real_file(tmp_path):
 
 @pytest.mark.integration
 def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
-    """Two stations, one repeat: serial at p = 1, Pool and the nested snakemake at
-    p = 1 and 2 (about 30 s on the 2-core development machine)."""
+    """Two stations, one repeat: serial at p = 1, Pool and the nested snakemake (with
+    and without the plot server) at p = 1 and 2 (about 40 s on the 2-core development
+    machine)."""
     two = ["USC00042319", "ASN00086282"]
     workdir = copy_workflow(tmp_path, two)
     config_path = workdir / "config" / "config.yaml"
@@ -127,14 +128,16 @@ def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
         ("pool", 2),
         ("snakemake", 1),
         ("snakemake", 2),
+        ("snakemake_fresh", 1),
+        ("snakemake_fresh", 2),
     }
     for p in study["points"]:
         assert len(p["times"]) == 1 and p["median"] > 0
         reference = study["reference_serial_time"]
         assert p["speedup"] == pytest.approx(reference / p["median"])
-    fan = [p for p in study["points"] if p["method"] == "snakemake"]
+    fan = [p for p in study["points"] if p["method"].startswith("snakemake")]
     assert all("makespan" in p["measure"] and p["wall_median"] > 0 for p in fan)
-    assert set(study["fits"]) == {"serial", "pool", "snakemake"}
+    assert set(study["fits"]) == {"serial", "pool", "snakemake", "snakemake_fresh"}
     with Image.open(workdir / "results/report/scaling.png") as image:
         assert image.format == "PNG" and image.size == (750, 450)
     # The timing report's reader understands the file as written.
@@ -142,8 +145,10 @@ def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
         "serial",
         "pool",
         "snakemake",
+        "snakemake_fresh",
     }
-    assert (workdir / "logs/report/scaling.log").read_text().count("repeat 1/1") == 2
+    log = (workdir / "logs/report/scaling.log").read_text()
+    assert log.count("repeat 1/1") == 4
     # Not part of rule all: the default target never plans it.
     dry = run_snakemake(workdir, "-n", "--cores", "2")
     assert "scaling" not in dry.stdout.split("Job stats:", 1)[1]

@@ -30,6 +30,7 @@ import platform
 import statistics
 import sys
 import sysconfig
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,9 @@ SLEEPING_DEMOS = frozenset({"sleep", "pool"})
 CPU_DEMOS = frozenset({"numpy"})
 #: Phases of a plot job that are the station's plotting work (the rest is overhead).
 WORK_PHASES = ("read", "plot", "save")
+# Before the work: a fresh process imports NumPy and Matplotlib ("imports"); a worker
+# forked from the warm plot server only takes the job over ("handoff").
+STARTUP_PHASES = ("imports", "handoff")
 
 
 # ---------------------------------------------------------------------------
@@ -339,10 +343,22 @@ def job_start(record: Mapping) -> float:
 
 
 def job_overhead(record: Mapping) -> float:
-    """Fixed per-job cost: process start to our first line, plus the imports."""
+    """Fixed per-job cost: process start to our first line, plus the imports (or the
+    hand-over to a forked worker)."""
     ps = record.get("process_start")
     before = float(record["start"]) - float(ps) if ps is not None else 0.0
-    return max(before, 0.0) + float((record.get("phases") or {}).get("imports", 0.0))
+    return max(before, 0.0) + job_startup(record)
+
+
+def job_startup(record: Mapping) -> float:
+    """The start-up phase after our first line: imports, or the hand-over."""
+    phases = record.get("phases") or {}
+    return float(sum(phases.get(p, 0.0) for p in STARTUP_PHASES))
+
+
+def job_worker(record: Mapping) -> str:
+    """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
+    return str(record.get("worker") or "fresh")
 
 
 def job_work(record: Mapping) -> float:
@@ -481,7 +497,8 @@ def fanout_stats(
                 "duration": float(r["end"]) - job_start(r),
                 "overhead": overhead,
                 "work": work,
-                "imports": float((r.get("phases") or {}).get("imports", 0.0)),
+                "startup": job_startup(r),
+                "worker": job_worker(r),
             }
         )
     summed = sum(j["duration"] for j in jobs)
@@ -513,6 +530,7 @@ def fanout_stats(
         "summed_job_time": summed,
         "effective_parallelism": summed / makespan if makespan > 0 else None,
         "max_concurrent": max_concurrent,
+        "workers": dict(Counter(j["worker"] for j in jobs)),
         "overhead_total": sum(overheads),
         "overhead_mean": statistics.fmean(overheads),
         "overhead_median": statistics.median(overheads),
@@ -943,7 +961,7 @@ def chart_demos(figures: Mapping) -> bytes | None:
 
 
 def chart_gantt(figures: Mapping) -> bytes | None:
-    """One row per process: overhead (start to end of imports) and work segments."""
+    """One row per process: overhead (start to end of start-up) and work segments."""
     fan = figures.get("fanout")
     if not fan:
         return None
@@ -957,7 +975,7 @@ def chart_gantt(figures: Mapping) -> bytes | None:
     for j in fan["jobs"]:
         y = rows.index(j["row"])
         a = j["job_start"] - t0
-        ov_end = j["start"] + j["imports"] - t0
+        ov_end = j["start"] + j["startup"] - t0
         end = j["end"] - t0
         ax.broken_barh([(a, ov_end - a)], (y - 0.4, 0.8), color="tab:orange")
         ax.broken_barh([(ov_end, end - ov_end)], (y - 0.4, 0.8), color="tab:blue")
@@ -1326,7 +1344,8 @@ def _exercise_blocks(figures: Mapping) -> list:
             amdahl.append(
                 f"For {label}, f = {f:.3f}, above 1: it ran slower than the loop. Its "
                 "cost is not a fixed serial part but an overhead paid by every job "
-                "(a fresh process that imports NumPy and Matplotlib), which grows "
+                "(starting its process, and importing NumPy and Matplotlib unless it "
+                "was forked from the warm plot server), which grows "
                 "with the number of stations instead of shrinking with the number of "
                 "CPUs; Amdahl's law, which assumes a fixed serial part, cannot "
                 "describe it."
@@ -1365,6 +1384,38 @@ def _exercise_blocks(figures: Mapping) -> list:
     return blocks
 
 
+def _overhead_text(fan: Mapping) -> str:
+    """What each plot job paid before plotting, in the words of its kind of worker."""
+    workers = fan.get("workers") or {}
+    forked = workers.get("forked", 0)
+    if forked and forked == fan["n_jobs"]:
+        what = (
+            "Each job ran in a process forked from the run's warm plot server, which "
+            "had imported NumPy and Matplotlib once (the first job waited for that). "
+            "A job's fixed overhead is its small process starting and handing the "
+            "job over"
+        )
+    elif forked:
+        what = (
+            f"{forked} of the {fan['n_jobs']} jobs ran in processes forked from the "
+            "warm plot server, the others in fresh processes that imported NumPy and "
+            "Matplotlib themselves. A job's fixed overhead is its process start plus "
+            "the imports or the hand-over"
+        )
+    else:
+        what = (
+            "Each job ran in a fresh Python process. A job's fixed overhead is the "
+            "process and interpreter start and the imports of NumPy and Matplotlib, "
+            "paid again by every job"
+        )
+    return (
+        f"{what}: median {fmt_s(fan['overhead_median'])}, at most "
+        f"{fmt_s(fan['overhead_max'])}, against a median plotting work (read + plot "
+        f"+ save) of {fmt_s(fan['work_median'])}, i.e. overhead is "
+        f"{fmt_pct(fan['overhead_share_of_work'])} of the work."
+    )
+
+
 def _fanout_blocks(fan: Mapping, ex: Mapping, cpus, cores) -> list:
     blocks: list = [("h3", "The plot fan-out, job by job")]
     text = (
@@ -1386,17 +1437,7 @@ def _fanout_blocks(fan: Mapping, ex: Mapping, cpus, cores) -> list:
         else "."
     )
     blocks.append(("p", text))
-    blocks.append(
-        (
-            "p",
-            f"Each job pays a fixed overhead before it plots (process and "
-            f"interpreter start and the imports of NumPy and Matplotlib): median "
-            f"{fmt_s(fan['overhead_median'])}, at most {fmt_s(fan['overhead_max'])}, "
-            f"against a median plotting work (read + plot + save) of "
-            f"{fmt_s(fan['work_median'])}, i.e. overhead is "
-            f"{fmt_pct(fan['overhead_share_of_work'])} of the work.",
-        )
-    )
+    blocks.append(("p", _overhead_text(fan)))
     if fan["records_ignored"]:
         blocks.append(
             (

@@ -5,7 +5,9 @@ For p = 1 .. max(usable CPUs, --cores) it times plotting the configured stations
 - the serial loop (one process, p = 1 only: it has no workers to add),
 - ``multiprocessing.Pool(p)`` (:func:`weatherplot.baselines.run_baseline`),
 - the Snakemake fan-out itself: a nested ``snakemake --cores p --until plot_station``
-  in a scratch copy of the workflow.
+  in a scratch copy of the workflow, with its jobs forked from the warm plot server
+  (``snakemake``, the default) and in fresh processes (``snakemake_fresh``,
+  ``plot_server: false``), to show what the imports cost every job.
 
 Each point is repeated; the methods take turns within a repeat, so a burst of load on
 this shared machine hits them alike. Serial and Pool times are the wall time of a fresh
@@ -48,7 +50,12 @@ from .report import (
 from .scratch import copy_workflow_code
 from .timing import summarise
 
-METHODS = ("serial", "pool", "snakemake")
+METHODS = ("serial", "pool", "snakemake", "snakemake_fresh")
+#: The nested run's extra arguments per fan-out method.
+FANOUT_METHODS = {
+    "snakemake": ("--config", "plot_server=True"),
+    "snakemake_fresh": ("--config", "plot_server=False"),
+}
 
 
 # ---------------------------------------------------------------------------
@@ -213,19 +220,20 @@ def run_study(
                     add("serial", 1, time=t["median"])
                 t = run_baseline("pool", p, list(stations), 1, log=log)
                 add("pool", p, time=t["median"])
-                fan = run_fanout(workdir, p, python)
-                add("snakemake", p, time=fan["makespan"], wall=fan["wall"])
-                log(
-                    f"repeat {repeat}/{repeats}, p={p}: snakemake makespan "
-                    f"{fan['makespan']:.2f} s (wall {fan['wall']:.2f} s, "
-                    f"{fan['jobs']} jobs)"
-                )
+                for method, extra in FANOUT_METHODS.items():
+                    fan = run_fanout(workdir, p, python, extra)
+                    add(method, p, time=fan["makespan"], wall=fan["wall"])
+                    log(
+                        f"repeat {repeat}/{repeats}, p={p}: {method} makespan "
+                        f"{fan['makespan']:.2f} s (wall {fan['wall']:.2f} s, "
+                        f"{fan['jobs']} jobs)"
+                    )
     points = []
     for (method, p), values in sorted(
         timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
     ):
         point = {"method": method, "workers": p, **summarise(values["time"])}
-        if method == "snakemake":
+        if method in FANOUT_METHODS:
             point["measure"] = "makespan from the plot jobs' timing records"
             point["wall_times"] = values["wall"]
             point["wall_median"] = statistics.median(values["wall"])
@@ -266,8 +274,13 @@ def chart(study: dict) -> bytes:
     ax.plot(ps, ps, "k--", lw=1, label="ideal (p)")
     if cpus:
         ax.plot(ps, [min(p, cpus) for p in ps], "k:", lw=1, label=f"{cpus} usable CPUs")
-    colors = {"serial": "0.3", "pool": "tab:blue", "snakemake": "tab:orange"}
-    markers = {"serial": "s", "pool": "^", "snakemake": "o"}
+    colors = {
+        "serial": "0.3",
+        "pool": "tab:blue",
+        "snakemake": "tab:orange",
+        "snakemake_fresh": "tab:red",
+    }
+    markers = {"serial": "s", "pool": "^", "snakemake": "o", "snakemake_fresh": "v"}
     for method, fit in study["fits"].items():
         rows = [
             r
