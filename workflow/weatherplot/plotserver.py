@@ -22,19 +22,14 @@ Only the standard library is imported here: a job's client side costs ~30 ms.
 
 from __future__ import annotations
 
-import argparse
+# The job's side imports this module: only what the client needs at the top level
+# (the server's own modules are imported where used; ~20 ms less per job).
 import contextlib
-import gc
 import json
 import os
-import secrets
-import selectors
-import signal
 import socket
-import struct
 import sys
 import time
-from pathlib import Path
 
 ENV_VAR = "WEATHERPLOT_PLOT_SERVER"
 _MAX_REQUEST = 1 << 20
@@ -51,6 +46,8 @@ def supported() -> bool:
 
 def new_address() -> str:
     """An unguessable abstract-socket name (the server also checks the caller's uid)."""
+    import secrets
+
     return f"weatherplot-plot-server-{os.getpid()}-{secrets.token_hex(8)}"
 
 
@@ -69,7 +66,7 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
 
     request = {
         "argv": list(argv),
-        "cwd": str(Path.cwd()),
+        "cwd": os.getcwd(),  # noqa: PTH109 (pathlib is not imported on this side)
         "started": started,
         "process_start": process_start_time(),
         "session": session_id(),
@@ -132,6 +129,8 @@ class _Discard:
 
 
 def _peer_uid(conn: socket.socket) -> int:
+    import struct
+
     size = struct.calcsize("3i")
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
     return struct.unpack("3i", creds)[1]
@@ -170,6 +169,8 @@ def _send(conn: socket.socket, answer: dict) -> None:
 
 def _child(request: dict, fds: list[int], selector) -> None:
     """In the forked worker: become the job's plot process. Never returns."""
+    import signal
+
     code = 1
     try:
         for key in list(selector.get_map().values()):
@@ -212,6 +213,10 @@ def _child(request: dict, fds: list[int], selector) -> None:
 
 def serve(address: str, parent_pid: int, log=print) -> None:
     """Accept plot jobs until SIGTERM/SIGINT or until ``parent_pid`` is gone."""
+    import gc
+    import selectors
+    import signal
+
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("\0" + address)
     listener.listen(128)
@@ -311,6 +316,7 @@ class PlotServer:
         hands its jobs to an outer run's server.
         """
         import subprocess
+        from pathlib import Path
 
         os.environ.pop(ENV_VAR, None)
         if not (enabled and supported()):
@@ -356,6 +362,8 @@ class PlotServer:
 
 
 def main(argv=None) -> None:
+    import argparse
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("address", help="abstract socket name (without the NUL)")
     parser.add_argument(

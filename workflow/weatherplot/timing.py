@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import statistics
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -160,6 +159,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
 
 def summarise(times) -> dict:
     """Median and spread of repeated wall times (seconds)."""
+    import statistics  # here, not at the top: a plot job's client never needs it
+
     times = list(times)
     return {
         "times": times,
