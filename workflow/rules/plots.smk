@@ -11,7 +11,6 @@
 # once for the run; the benchmark file then measures the job's waiting process, and
 # the worker's CPU time is in the timing record.
 
-import json
 import sys
 from pathlib import Path
 
@@ -44,7 +43,7 @@ rule plot_station:
         mem_mb=500,
         runtime=5,
     params:
-        station=lambda wildcards: json.dumps(STATIONS[wildcards.station]),
+        station=station_json,
         python=PLOT_PYTHON,
         script=PLOT_SCRIPT,
     shell:

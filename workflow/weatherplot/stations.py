@@ -8,6 +8,7 @@ missing or whose entry is wrong stops the run before any job starts, naming the 
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import os
 import re
@@ -60,6 +61,11 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
         )
     data_dir = Path(config.get("data_dir", "data"))
     catalog = load_catalog(workdir / data_dir / "stations.csv")
+
+    @functools.cache  # one stat per file: entries may share files (10,000 share 12)
+    def is_file(file: str) -> bool:
+        return (workdir / file).is_file()
+
     stations: dict[str, dict] = {}
     for number, entry in enumerate(entries, start=1):
         where = f"config: stations entry {number}"
@@ -86,7 +92,7 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
                     + " exists; set 'file' or put the station's file in "
                     + f"{data_dir}/"
                 )
-        elif not (workdir / file).is_file():
+        elif not is_file(file):
             raise ConfigError(
                 f"{where} ({station_id}): file {file!r} does not exist "
                 f"(relative to {workdir.resolve()})"
