@@ -230,3 +230,30 @@ def test_another_users_job_is_refused(tmp_path, server):
     outcome = os.read(reader, 4096).decode()
     os.waitpid(child, 0)
     assert "refused the job: another user's job" in outcome
+
+
+def test_snakemakes_side_starts_a_ready_server_and_stops_it(tmp_path, monkeypatch):
+    """What the onstart/onsuccess hooks do: the address is published only once the
+    server accepts jobs, and a stale address from an outer run never survives."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
+    server = plotserver.PlotServer()
+    address = server.start("logs/plot_server.log")
+    assert address and os.environ[plotserver.ENV_VAR] == address
+    pid = server.process.pid
+    # Ready at once: the very first job is served by the server, not by itself.
+    result, _, record = plot_job(tmp_path, DEATH_VALLEY_ENTRY, address)
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked"
+    server.stop()
+    assert plotserver.ENV_VAR not in os.environ
+    assert not alive(pid)
+    assert "stopped after 1 plot(s)" in (tmp_path / "logs/plot_server.log").read_text()
+
+
+def test_a_disabled_server_clears_an_inherited_address(monkeypatch):
+    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
+    server = plotserver.PlotServer()
+    assert server.start("unused.log", enabled=False) is None
+    assert plotserver.ENV_VAR not in os.environ
+    server.stop()  # nothing to stop: harmless

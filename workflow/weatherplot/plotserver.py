@@ -211,8 +211,13 @@ def _child(request: dict, fds: list[int], selector) -> None:
             os._exit(code)
 
 
-def serve(address: str, parent_pid: int, log=print) -> None:
-    """Accept plot jobs until SIGTERM/SIGINT or until ``parent_pid`` is gone."""
+def serve(
+    address: str, parent_pid: int, log=print, ready_fd: int | None = None
+) -> None:
+    """Accept plot jobs until SIGTERM/SIGINT or until ``parent_pid`` is gone.
+
+    Writes a line to ``ready_fd`` (and closes it) once it accepts connections.
+    """
     import gc
     import selectors
     import signal
@@ -233,6 +238,9 @@ def serve(address: str, parent_pid: int, log=print) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"plot server {os.getpid()} listening (parent {parent_pid})")
+    if ready_fd is not None:
+        os.write(ready_fd, b"ready\n")
+        os.close(ready_fd)
     try:
         while os.getppid() == parent_pid:
             for key, _ in selector.select(timeout=1.0):
@@ -313,8 +321,11 @@ class PlotServer:
         """Start the server if ``enabled`` and possible; publish its address.
 
         Always (re)sets the environment variable, so a nested ``snakemake`` never
-        hands its jobs to an outer run's server.
+        hands its jobs to an outer run's server. Returns once the server accepts
+        connections, so no job finds it missing; if it cannot start, says so and
+        returns None (the jobs then plot in fresh processes).
         """
+        import select
         import subprocess
         from pathlib import Path
 
@@ -328,6 +339,7 @@ class PlotServer:
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (package_root, env.get("PYTHONPATH")) if p
         )
+        ready, ready_w = os.pipe()
         with open(log_path, "w") as log_file:
             self.process = subprocess.Popen(
                 [
@@ -337,12 +349,27 @@ class PlotServer:
                     address,
                     "--parent",
                     str(os.getpid()),
+                    "--ready-fd",
+                    str(ready_w),
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 env=env,
+                pass_fds=(ready_w,),
             )
+        os.close(ready_w)
+        with os.fdopen(ready, "rb") as ready_file:
+            answered = select.select([ready_file], [], [], 60)[0]
+            started = bool(answered) and ready_file.readline() == b"ready\n"
+        if not started:
+            self.stop()
+            print(
+                f"The plot server did not start (see {log_path}): every plot job "
+                "plots in a fresh process.",
+                file=sys.stderr,
+            )
+            return None
         os.environ[ENV_VAR] = address
         return address
 
@@ -369,12 +396,15 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--parent", type=int, default=os.getppid(), help="leave when this pid is gone"
     )
+    parser.add_argument(
+        "--ready-fd", type=int, help="write a line here once accepting connections"
+    )
     args = parser.parse_args(argv)
 
     def log(message: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
-    serve(args.address, args.parent, log=log)
+    serve(args.address, args.parent, log=log, ready_fd=args.ready_fd)
 
 
 if __name__ == "__main__":
