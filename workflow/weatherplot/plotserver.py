@@ -111,7 +111,7 @@ def warm_up() -> float:
     from matplotlib.figure import Figure
 
     # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
-    from . import plotting, stations  # noqa: F401
+    from . import plotjob, plotting, stations  # noqa: F401
     from .io import ghcnd  # noqa: F401
 
     figure = Figure(figsize=(2, 2), dpi=50)
