@@ -551,11 +551,15 @@ def test_report_includes_scaling_when_present(tmp_path):
     scaling = [
         {"method": "serial", "workers": 1, "median": 8.0},
         {"method": "pool", "workers": 2, "median": 5.0},
+        {"method": "snakemake_fresh", "workers": 2, "median": 10.0},
     ]
     _, out = written(tmp_path, full_inputs(scaling=scaling))
     assert "## Scaling study" in out["md"]
-    assert "| pool | 2 | 5.00 s | 1.60x | 80% | 0.250 |" in out["md"]
+    assert "| multiprocessing.Pool | 2 | 5.00 s | 1.60x | 80% | 0.250 |" in out["md"]
+    assert "multiprocessing.Pool: Amdahl fit over all points gives a" in out["md"]
     assert "serial fraction f = 0.250" in out["md"]
+    # Each kind of fan-out is named for what it is.
+    assert "| Snakemake fan-out (fresh processes) | 2 | 10.00 s | 0.80x |" in out["md"]
 
 
 def test_load_inputs_skips_missing_files(tmp_path):

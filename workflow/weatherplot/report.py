@@ -643,6 +643,18 @@ def exercise_comparison(
 # The scaling study (issue 6), optional
 # ---------------------------------------------------------------------------
 
+#: How the scaling study's methods read in tables and legends.
+SCALING_LABELS = {
+    "serial": "serial loop",
+    "pool": "multiprocessing.Pool",
+    "snakemake": "Snakemake fan-out (forked from the warm server)",
+    "snakemake_fresh": "Snakemake fan-out (fresh processes)",
+}
+
+
+def scaling_label(method: str) -> str:
+    return SCALING_LABELS.get(method, method)
+
 
 def _first(d: Mapping, *keys):
     for k in keys:
@@ -1025,7 +1037,7 @@ def chart_speedup(figures: Mapping) -> bytes | None:
             [r["speedup"] for r in rs],
             "-o",
             alpha=0.5,
-            label=f"scaling: {method}",
+            label=f"scaling: {scaling_label(method)}",
         )
     f = figures["exercise"].get("serial_fraction")
     if f is not None and 0 <= f < 1:
@@ -1516,7 +1528,7 @@ def _scaling_blocks(figures: Mapping) -> list:
         for r in m["points"]:
             rows.append(
                 [
-                    method,
+                    scaling_label(method),
                     str(r["workers"]),
                     fmt_s(r["time"]),
                     fmt_x(r["speedup"]),
@@ -1536,8 +1548,8 @@ def _scaling_blocks(figures: Mapping) -> list:
             blocks.append(
                 (
                     "p",
-                    f"{method}: Amdahl fit over all points gives a serial fraction "
-                    f"f = {m['serial_fraction']:.3f}, a limit of "
+                    f"{scaling_label(method)}: Amdahl fit over all points gives a "
+                    f"serial fraction f = {m['serial_fraction']:.3f}, a limit of "
                     f"{fmt_x(m['amdahl_limit'])}.",
                 )
             )

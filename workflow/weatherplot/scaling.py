@@ -45,6 +45,7 @@ from .report import (
     fit_serial_fraction,
     job_start,
     karp_flatt,
+    scaling_label,
     speedup,
 )
 from .scratch import copy_workflow_code
@@ -298,7 +299,7 @@ def chart(study: dict) -> bytes:
                     alpha=0.35,
                 )
         f = fit["serial_fraction"]
-        label = method
+        label = scaling_label(method)
         if f is not None:
             label += f" (Amdahl f = {f:.2f})"
             if 0 <= f < 1:
