@@ -126,6 +126,10 @@ def test_a_forked_worker_plots_the_same_bytes_as_a_fresh_process(tmp_path, serve
     assert f"worker {forked_record['pid']} ({DEATH_VALLEY}) exited with 0" in (
         log.read_text()
     )
+    # Each record holds the CPU time and peak memory of the process that plotted.
+    for record in (forked_record, fresh_record):
+        assert 0 < record["cpu_seconds"] < record["end"] - record["process_start"] + 1
+        assert record["max_rss_mb"] > 20
     assert fresh_record["worker"] == "fresh"
     assert set(fresh_record["phases"]) == {"imports", "read", "plot", "save"}
     # The worker's log line went to the job's log file, not the server's.

@@ -9,7 +9,7 @@
 # With the warm plot server (config plot_server, below) the job's process hands its
 # arguments to a worker forked from the server, which imported NumPy and Matplotlib
 # once for the run; the benchmark file then measures the job's waiting process, and
-# the worker's CPU time is in the timing record.
+# the worker's CPU time and peak memory are in the timing record.
 
 import sys
 from pathlib import Path

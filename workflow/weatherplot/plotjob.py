@@ -51,8 +51,11 @@ def run(
     timer.extra.update(
         station_format=metadata["format"],
         worker=worker,
-        # CPU time of the process that plotted (a forked child counts from its fork).
+        # CPU time and peak memory of the process that plotted (a forked worker
+        # counts its CPU time from its fork; Snakemake's benchmark file cannot see
+        # the worker, only the job's waiting process).
         cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+        max_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
         **record,
     )
     written = timer.write(timing)
