@@ -373,6 +373,35 @@ def test_fanout_without_process_start_and_with_slurm():
     assert fan["stations_missing"] == ["C"]
 
 
+def forked_record(station, pid, process_start, handoff=0.05):
+    """A job whose worker was forked from the warm plot server: no imports phase."""
+    rec = plot_record(station, pid, process_start, worker="forked", job_pid=pid - 1)
+    rec["start"] = process_start + 0.03
+    rec["phases"] = {"handoff": handoff, "read": 0.3, "plot": 0.6, "save": 0.3}
+    return rec
+
+
+def test_a_forked_workers_hand_over_is_its_overhead_and_the_text_says_so():
+    recs = [forked_record("A", 11, T0, handoff=0.9), forked_record("B", 13, T0)]
+    recs += [forked_record("C", 15, T0 + 1.5), forked_record("D", 17, T0 + 1.5)]
+    fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
+    # 0.03 s to the client's first line + the hand-over; the first job waited for
+    # the server's warm-up.
+    assert fan["overhead_median"] == pytest.approx(0.08)
+    assert fan["overhead_max"] == pytest.approx(0.93)
+    assert fan["workers"] == {"forked": 4}
+    a = next(j for j in fan["jobs"] if j["station"] == "A")
+    assert a["startup"] == pytest.approx(0.9) and a["worker"] == "forked"
+    text = " ".join(b[1] for b in _fanout_blocks(fan, {}, 2, 2) if b[0] == "p")
+    assert "forked from the run's warm plot server" in text
+    assert "fresh Python process" not in text
+    # Mixed runs (a job found no server) say how many of each.
+    mixed = fanout_stats([*recs[:3], plot_record("D", 20, T0 + 1.5)], [], None)
+    assert mixed["workers"] == {"forked": 3, "fresh": 1}
+    text = " ".join(b[1] for b in _fanout_blocks(mixed, {}, 2, 2) if b[0] == "p")
+    assert "3 of the 4 jobs ran in processes forked from the warm plot server" in text
+
+
 def test_exercise_speedups_and_amdahl():
     fan = fanout_stats(run_records(), [], STATIONS)
     ex = exercise_comparison(
