@@ -56,10 +56,6 @@ def station_file(wildcards):
     return STATIONS[wildcards.station]["file"]
 
 
-def station_info(wildcards):
-    return STATIONS[wildcards.station]
-
-
 @fixed_signature
 def station_json(wildcards):
     """The plot job's station entry, as the JSON its command line takes."""

@@ -22,13 +22,13 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+from weatherplot.joblog import exit_now  # noqa: E402
+from weatherplot.plotserver import ENV_VAR, Unavailable, request_plot  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    address = os.environ.get("WEATHERPLOT_PLOT_SERVER")
+    address = os.environ.get(ENV_VAR)
     if address and not os.environ.get("SLURM_JOB_ID"):
-        from weatherplot.plotserver import Unavailable, request_plot
-
         try:
             return request_plot(address, argv, _started)
         except Unavailable as why:
@@ -38,16 +38,5 @@ def main(argv: list[str]) -> int:
     return run(argv, _started)
 
 
-def leave(code: int) -> None:
-    """Exit without tearing the interpreter down: unloading NumPy and Matplotlib took
-    ~0.1-0.3 s per job, after the outputs were written and closed."""
-    import logging
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(code)
-
-
 if __name__ == "__main__":
-    leave(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

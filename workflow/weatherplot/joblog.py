@@ -1,6 +1,8 @@
 """Logging for a job: everything at INFO and above goes to the job's ``log:`` file."""
 
 import logging
+import os
+import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
@@ -11,3 +13,15 @@ def log_to(path) -> None:
     logging.basicConfig(
         filename=path, filemode="w", level=logging.INFO, format=FORMAT, force=True
     )
+
+
+def exit_now(code: int) -> None:
+    """Flush the streams and the log, then leave without tearing the interpreter
+    down: unloading NumPy and Matplotlib took ~0.1-0.3 s per job, after the outputs
+    were written and closed. (A forked worker must not run the server's exit code.)"""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+    finally:
+        os._exit(code)

@@ -157,10 +157,6 @@ def _station_id(request: dict) -> str:
         return "?"
 
 
-def _registered(selector) -> set:
-    return {key.fileobj for key in selector.get_map().values()}
-
-
 def _send(conn: socket.socket, answer: dict) -> None:
     with contextlib.suppress(OSError):  # else the job is gone: nobody to tell
         conn.sendall(json.dumps(answer).encode() + b"\n")
@@ -170,6 +166,8 @@ def _send(conn: socket.socket, answer: dict) -> None:
 def _child(request: dict, fds: list[int], selector) -> None:
     """In the forked worker: become the job's plot process. Never returns."""
     import signal
+
+    from .joblog import exit_now
 
     code = 1
     try:
@@ -201,14 +199,7 @@ def _child(request: dict, fds: list[int], selector) -> None:
 
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            import logging
-
-            logging.shutdown()
-        finally:
-            os._exit(code)
+        exit_now(code)
 
 
 def serve(
@@ -279,7 +270,7 @@ def serve(
                     pidfd, conn, station = workers.pop(pid)
                     selector.unregister(pidfd)
                     os.close(pidfd)
-                    if conn in _registered(selector):
+                    if conn in selector.get_map():  # unless the job is gone
                         selector.unregister(conn)
                     _, status = os.waitpid(pid, 0)
                     code = os.waitstatus_to_exitcode(status)
