@@ -632,8 +632,8 @@ def test_bad_input_is_refused_with_a_clear_message(tmp_path, build):
     assert hint and re.search(expect.hint, hint), message
 
 
-def test_the_cases_cover_the_issue_list():
-    """Each kind of bad input the issue lists has at least one case above."""
+def test_the_cases_cover_the_documented_list():
+    """Each kind of bad input the README lists has at least one case above."""
     names = {c.__name__ for c in CASES}
     for required in [
         "empty_dly",

@@ -9,7 +9,7 @@ The test runs the workflow's own SLURM profile on three stations and checks that
 each plot job ran as the SLURM job Snakemake submitted for it: the job id in the
 plot's timing record (SLURM_JOB_ID, seen inside the job) must be the one the plugin
 reported for that station, and SLURM must list it as completed. It prints the
-figures the README quotes (wall time, queue wait, in-job start-up) beside a local
+figures docs/slurm-ci.md quotes (wall time, queue wait, in-job start-up) beside a local
 run of the same three plots; nothing is asserted about them.
 """
 
@@ -224,7 +224,7 @@ def _mkdir(path: Path) -> Path:
 def _print_figures(
     stations, records, local_records, jobs, submitted, slurm_wall, local_wall
 ):
-    """Figures for the README and the issue; informative only, never asserted."""
+    """Figures for docs/slurm-ci.md; informative only, never asserted."""
     n = len(stations)
     print(f"\n=== SLURM fan-out: {n} plot jobs ===")
     print(

@@ -1,4 +1,4 @@
-# The threads-vs-processes demos (issue 3): one rule, the demo name a wildcard. All
+# The threads-vs-processes demos: one rule, the demo name a wildcard. All
 # four take the same parameters (the config's demos section) and the same script, so
 # one rule says it once; DEMO_NAMES (from weatherplot.demos) keeps the wildcard and
 # the targets in step with the code.

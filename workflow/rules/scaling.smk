@@ -1,4 +1,4 @@
-# The scaling study (issue 6): plotting time against the number of workers for the
+# The scaling study: plotting time against the number of workers for the
 # serial loop, multiprocessing.Pool and the Snakemake fan-out itself (a nested
 # snakemake run in a scratch copy). Long, so not part of rule all:
 #

@@ -10,8 +10,9 @@ VALUE -9999 is missing; TMAX/TMIN are tenths of degC and PRCP tenths of mm. A no
 QFLAG means the value failed a quality check: such values are dropped (NaN).
 
 The parser is vectorised with NumPy: the file becomes a 2-D byte array (one row per
-line) and every field is a column slice of it. That is ~30x faster than pandas
-``read_fwf`` (see ``workflow/scripts/benchmark.py``) and needs no pandas import.
+line) and every field is a column slice of it. That is ~15x faster than pandas
+``read_fwf`` (``python -m weatherplot.benchmark``, docs/performance.md) and needs no
+pandas import.
 """
 
 from __future__ import annotations
