@@ -17,7 +17,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from snakemake.exceptions import WorkflowError
 from weatherplot.demos import DEMOS, check_numpy_memory
-from weatherplot.stations import STATION_ID_PATTERN, ConfigError, resolve_stations
+from weatherplot.errors import ConfigError
+from weatherplot.stations import STATION_ID_PATTERN, resolve_stations
 
 try:
     STATIONS = resolve_stations(config)

@@ -1,4 +1,5 @@
-"""One error type for bad station input; its message says where and what to do."""
+"""The package's errors: a config entry that cannot work, a station file that cannot
+be used. Each message says where the problem is and what to do."""
 
 from __future__ import annotations
 
@@ -35,3 +36,7 @@ class StationDataError(ValueError):
         if hint:
             message += f" -> {hint}"
         super().__init__(message)
+
+
+class ConfigError(ValueError):
+    """A config entry that cannot work; raised at DAG-build time, before any job."""

@@ -14,7 +14,7 @@ import os
 import re
 from pathlib import Path
 
-from .errors import StationDataError
+from .errors import ConfigError, StationDataError
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,6 @@ STATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _ID_RE = re.compile(STATION_ID_PATTERN + r"\Z")
 DATA_SUFFIXES = (".dly.gz", ".dly", ".csv.gz", ".csv")
 CATALOG_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
-
-
-class ConfigError(ValueError):
-    """A config entry that cannot work; raised at DAG-build time."""
 
 
 def load_catalog(path: str | os.PathLike) -> dict[str, dict]:
