@@ -19,6 +19,32 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/scaling.smk"
 
 
+# Run hooks: the only onstart/onsuccess/onerror of this workflow (a second one in any
+# included file would silently replace these). They start and stop the warm plot
+# server (workflow/rules/plots.smk). Not for cluster jobs (another machine) nor a
+# software deployment method (the jobs' own environment must run the plot).
+# Snakemake ignores a module's hooks: used as a module, the plot jobs start fresh
+# processes unless the using Snakefile calls these (README, "Using the workflow in
+# your own project").
+
+
+onstart:
+    PLOT_SERVER.start(
+        "logs/plot_server.log",
+        enabled=config["plot_server"]
+        and workflow.local_exec
+        and not workflow.deployment_settings.deployment_method,
+    )
+
+
+onsuccess:
+    PLOT_SERVER.stop()
+
+
+onerror:
+    PLOT_SERVER.stop()
+
+
 rule all:
     input:
         expand("results/plots/{station}.png", station=STATION_IDS),

@@ -1,4 +1,5 @@
-# Shared helpers: the station table, wildcard constraints, input functions.
+# Shared helpers: the station table, wildcard constraints, input functions. The
+# plumbing comes first: every rules file after this one relies on it.
 import gc
 import inspect
 import json
@@ -6,16 +7,65 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
+
+# --- Plumbing ------------------------------------------------------------------------
+
+
+def use_workflow_package():
+    """Make this workflow's ``weatherplot`` package importable, here and in every job.
+
+    The logic lives in the package beside this folder (workflow/weatherplot). When
+    the workflow's code is a folder on this disk (a checkout, a copy, a module used
+    from a local path), that copy comes first on the import path of this process
+    and, through PYTHONPATH, of every job it starts: the scripts and the plot command
+    set no path of their own. When the code comes from a git repository (a module or
+    a snakedeploy deployment), Snakemake fetches only the files it is asked for, so
+    the package must be installed in the environment instead.
+    """
+    try:  # a folder on this disk; a git source (github(), gitfile()) is no path
+        code = Path(os.fspath(workflow.current_basedir)).parent
+    except TypeError:
+        code = None
+    local = code is not None and (code / "weatherplot" / "__init__.py").is_file()
+    if local and str(code) not in sys.path:
+        sys.path.insert(0, str(code))
+    try:
+        from weatherplot.importpath import child_env
+    except ImportError:
+        raise WorkflowError(
+            "the weatherplot package cannot be imported: this workflow's code comes "
+            f"from {workflow.current_basedir}, not a folder on this disk, so install "
+            "the package of the same version in this environment (pip install "
+            "'weatherplot @ git+<repository URL>@<tag>'; see the README, section "
+            '"Using the workflow in your own project")'
+        ) from None
+    if local:
+        os.environ.update(PYTHONPATH=child_env()["PYTHONPATH"])
+
+
+use_workflow_package()
+
+# DAG-build speed, measured on a generated 10,000-station config (docs/performance.md).
+#
 # Building the DAG makes ~100 objects per job that live to the end of the run; with
 # Python's default collector thresholds (700, 10, 10) full collections rescan them
 # again and again: 3.5-3.8 s of a 13 s dry run of 10,000 stations (gc.callbacks).
 # Collecting less often: ~0.8 s of collection, same peak memory (few are garbage).
 gc.set_threshold(50_000, 10, 10)
 
-# The logic lives in the importable package next to this folder (workflow/weatherplot).
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from snakemake.exceptions import WorkflowError
+# Snakemake asks inspect.signature which arguments (wildcards, input, output, ...) an
+# input or params function takes, for every job and several times per job: ~50 us a
+# call, five per plot job, ~0.5 s of a 10,000-station DAG build. A function that
+# carries its signature (__signature__, PEP 362) answers at once, same parameters.
+def fixed_signature(func):
+    func.__signature__ = inspect.signature(func)
+    return func
+
+
+# --- Stations --------------------------------------------------------------------------
+
 from weatherplot.demos import DEMOS, check_numpy_memory
 from weatherplot.errors import ConfigError
 from weatherplot.stations import STATION_ID_PATTERN, resolve_stations
@@ -41,15 +91,6 @@ except ValueError as error:
 
 wildcard_constraints:
     station=STATION_ID_PATTERN,
-
-
-# Snakemake asks inspect.signature which arguments (wildcards, input, output, ...) an
-# input or params function takes, for every job and several times per job: ~50 us a
-# call, five per plot job, ~0.5 s of a 10,000-station DAG build. A function that
-# carries its signature (__signature__, PEP 362) answers at once, same parameters.
-def fixed_signature(func):
-    func.__signature__ = inspect.signature(func)
-    return func
 
 
 @fixed_signature

@@ -13,12 +13,6 @@
 # --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
-import sys
-from pathlib import Path
-
-if str(Path(workflow.current_basedir).parent) not in sys.path:
-    sys.path.insert(0, str(Path(workflow.current_basedir).parent))
-
 from weatherplot.demos import DEMOS as DEMO_NAMES, numpy_peak_bytes
 
 

@@ -5,6 +5,11 @@
 # Snakemake in every job (~0.15-0.2 s of a ~1.5 s job). PLOT_PYTHON is the
 # interpreter running Snakemake, which has the package's dependencies, unless a
 # software deployment method (--sdm conda/apptainer) provides the environment's own.
+# PLOT_SCRIPT comes from workflow.source_path, which also works when the workflow's
+# code is remote (a module from a git repository: Snakemake caches the file). It is
+# an input, not a param, because its cached path changes from run to run, and
+# ancient: a remote file's cached copy is new in every run, and would otherwise
+# rerun every plot (as before, editing the script does not rerun the plots).
 #
 # With the warm plot server (config plot_server, below) the job's process hands its
 # arguments to a worker forked from the server, which imported NumPy and Matplotlib
@@ -12,19 +17,19 @@
 # the worker's CPU time and peak memory are in the timing record.
 
 import sys
-from pathlib import Path
 
 from weatherplot.plotserver import PlotServer
 
 PLOT_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
-PLOT_SCRIPT = str(Path(workflow.current_basedir).parent / "scripts" / "plot_station.py")
+PLOT_SCRIPT = workflow.source_path("../scripts/plot_station.py")
 
 
 rule plot_station:
     input:
         station_file,
+        script=ancient(PLOT_SCRIPT),
     output:
         png=report(
             "results/plots/{station}.png",
@@ -45,30 +50,11 @@ rule plot_station:
     params:
         station=station_json,
         python=PLOT_PYTHON,
-        script=PLOT_SCRIPT,
     shell:
-        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
+        "{params.python:q} {input.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 
-# The warm plot server (weatherplot/plotserver.py) lives as long as this run. Not for
-# cluster jobs (another machine) nor a software deployment method (the jobs' own
-# environment must run the plot).
+# The warm plot server (weatherplot/plotserver.py) lives as long as this run: the
+# run hooks in the Snakefile start and stop it.
 PLOT_SERVER = PlotServer()
-
-
-onstart:
-    PLOT_SERVER.start(
-        "logs/plot_server.log",
-        enabled=config["plot_server"]
-        and workflow.local_exec
-        and not workflow.deployment_settings.deployment_method,
-    )
-
-
-onsuccess:
-    PLOT_SERVER.stop()
-
-
-onerror:
-    PLOT_SERVER.stop()

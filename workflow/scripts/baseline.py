@@ -1,10 +1,7 @@
 """Snakemake script of rule baseline: the serial loop or the Pool over all stations."""
 
 import logging
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
 from weatherplot.baselines import run_baseline
 from weatherplot.joblog import log_to
 from weatherplot.timing import write_json_atomic

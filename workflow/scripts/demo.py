@@ -6,10 +6,7 @@ config's ``demos`` section) and writes its record to ``output[0]``. Progress goe
 """
 
 import logging
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
 from weatherplot.demos import run_demo
 from weatherplot.joblog import log_to
 from weatherplot.timing import write_json_atomic

@@ -7,7 +7,9 @@ The rule runs it as a plain Python process (a ``shell:`` command)::
 rather than through Snakemake's ``script:`` directive, whose preamble imports
 Snakemake and unpickles the job before our first line: ~0.15-0.2 s of every plot job,
 measured with ``python -m weatherplot.benchmark``. STATION_JSON is the station's config
-entry (``STATIONS[id]`` in common.smk) as JSON.
+entry (``STATIONS[id]`` in common.smk) as JSON. Like every script here it sets no
+import path: the run's PYTHONPATH (common.smk) or the installed package provides
+weatherplot.
 
 When the run's warm plot server is up (weatherplot.plotserver), a worker forked from
 it plots for this job; otherwise this process imports NumPy and Matplotlib and plots.
@@ -19,9 +21,7 @@ _started = time.time()  # before any import we could avoid: the record's "start"
 
 import os  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
 from weatherplot.joblog import exit_now  # noqa: E402
 from weatherplot.plotserver import ENV_VAR, Unavailable, request_plot  # noqa: E402
 

@@ -1,10 +1,7 @@
 """Snakemake script: the timing report (logic in weatherplot.report)."""
 
 import logging
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
 from weatherplot.joblog import log_to
 from weatherplot.report import load_inputs, write_report
 

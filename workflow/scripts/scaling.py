@@ -1,10 +1,8 @@
 """Snakemake script of rule scaling: the scaling study's JSON and chart."""
 
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
 from weatherplot.cpus import usable_cpus
 from weatherplot.joblog import log_to
 from weatherplot.scaling import chart, run_study, worker_counts

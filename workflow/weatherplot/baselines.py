@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .cpus import usable_cpus
+from .importpath import child_env
 from .timing import summarise
 
 
@@ -79,7 +80,7 @@ def run_baseline(
                 str(result),
             ]
             start = time.perf_counter()
-            subprocess.run(command, check=True, env=_child_env())
+            subprocess.run(command, check=True, env=child_env())
             times.append(time.perf_counter() - start)
             children.append(json.loads(result.read_text()))
             log(f"{mode} baseline: run {repeat} took {times[-1]:.2f} s")
@@ -99,17 +100,6 @@ def run_baseline(
         "start": started,
         "end": time.time(),
         "cpus": usable_cpus(),
-    }
-
-
-def _child_env() -> dict:
-    import os
-
-    package_root = str(Path(__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    return {
-        **os.environ,
-        "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
     }
 
 

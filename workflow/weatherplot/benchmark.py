@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from .bench import read_ghcnd_fwf
+from .importpath import child_env
 from .io.ghcnd import read_ghcnd
 from .report import job_overhead, job_startup, job_work
 from .scratch import WORKFLOW_ROOT, copy_workflow_code
@@ -96,19 +97,16 @@ def parse_throughput(data_dir: Path, repeats: int) -> dict:
 
 
 def import_costs(repeats: int) -> dict:
-    env_path = str(WORKFLOW_ROOT / "workflow")
+    env = child_env()
     results = {}
     for label, code in IMPORT_STEPS.items():
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
             subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    f"import sys; sys.path.insert(0, {env_path!r}); {code}",
-                ],
+                [sys.executable, "-c", code],
                 check=True,
+                env=env,
             )
             times.append(time.perf_counter() - start)
         results[label] = {"median_s": statistics.median(times), "min_s": min(times)}
