@@ -320,16 +320,14 @@ class PlotServer:
         import subprocess
         from pathlib import Path
 
+        from .importpath import child_env
+
         os.environ.pop(ENV_VAR, None)
         if not (enabled and supported()):
             return None
         address = new_address()
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        package_root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_root, env.get("PYTHONPATH")) if p
-        )
+        env = child_env()
         ready, ready_w = os.pipe()
         with open(log_path, "w") as log_file:
             self.process = subprocess.Popen(
