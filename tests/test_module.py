@@ -1,0 +1,233 @@
+"""The workflow used from another project: as a Snakemake module from a local path,
+and deployed with snakedeploy from a remote source.
+
+Each test runs the real ``snakemake`` in a scratch project whose working directory
+is not the workflow's code: the code is a scratch copy of this repository, used
+through ``module ...: snakefile: ...`` and ``use rule * from ...``. The remote case
+serves that copy over HTTP on 127.0.0.1, which Snakemake fetches file by file as it
+does from a git host (``github(...)`` in a snakedeploy Snakefile): the code is then
+not a folder on this disk and the installed weatherplot package runs it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import DATA, REPO, run_snakemake
+from PIL import Image
+
+from weatherplot.importpath import PACKAGE_PARENT, child_env
+from weatherplot.scratch import copy_workflow_code
+
+STATIONS = ["USC00042319", "JA000047778"]
+PNGS = [f"results/plots/{station}.png" for station in STATIONS]
+
+# What a project using the workflow writes: its config, the module, all its rules.
+MODULE_SNAKEFILE = """\
+configfile: "config/config.yaml"
+
+
+module weatherplot:
+    snakefile:
+        {snakefile!r}
+    config:
+        config
+
+
+use rule * from weatherplot
+"""
+
+# Opting in to the warm plot server: Snakemake ignores a module's hooks, so the
+# using Snakefile calls them (README, "Using the workflow in your own project").
+FORWARDED_HOOKS = """
+
+onstart:
+    weatherplot.onstart()
+
+
+onsuccess:
+    weatherplot.onsuccess()
+
+
+onerror:
+    weatherplot.onerror()
+"""
+
+
+# -- The package's import path for child processes ------------------------------------
+
+
+def test_child_env_puts_this_package_first_and_keeps_the_rest():
+    env = child_env({"PYTHONPATH": os.pathsep.join(["/a", "", PACKAGE_PARENT, "/b"])})
+    assert env["PYTHONPATH"].split(os.pathsep) == [PACKAGE_PARENT, "/a", "/b"]
+    assert child_env({})["PYTHONPATH"] == PACKAGE_PARENT
+    assert Path(PACKAGE_PARENT, "weatherplot", "importpath.py").is_file()
+
+
+def test_a_child_python_imports_this_copy_of_the_package():
+    result = subprocess.run(
+        [sys.executable, "-c", "import weatherplot; print(weatherplot.__file__)"],
+        env=child_env({"PATH": os.environ.get("PATH", "")}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(result.stdout.strip()).parent.parent == Path(PACKAGE_PARENT)
+
+
+# -- Module use -----------------------------------------------------------------------
+
+
+def copy_repository(dest: Path) -> Path:
+    """The workflow's code and licence, as a scratch repository to use from."""
+    dest.mkdir(parents=True)
+    copy_workflow_code(dest, REPO)
+    shutil.copy2(REPO / "LICENSE", dest)
+    return dest
+
+
+def make_project(project: Path, config: dict | None = None) -> Path:
+    """A user's project: two stations' data and a config (the repository's, with
+    its station list cut to two), no workflow code."""
+    (project / "data").mkdir(parents=True)
+    shutil.copy2(DATA / "stations.csv", project / "data")
+    for station in STATIONS:
+        shutil.copy2(DATA / f"{station}.dly.gz", project / "data")
+    if config is None:
+        config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["stations"] = [s for s in config["stations"] if s["id"] in STATIONS]
+    (project / "config").mkdir(exist_ok=True)
+    (project / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    return project
+
+
+def workers(project: Path) -> set[str]:
+    """How each plot was made: "fresh" process or "forked" from the plot server."""
+    return {
+        json.loads((project / f"results/timings/plots/{s}.json").read_text())["worker"]
+        for s in STATIONS
+    }
+
+
+def assert_plotted(project: Path) -> None:
+    for png in PNGS:
+        with Image.open(project / png) as image:
+            assert image.format == "PNG" and image.size == (1200, 1050)
+
+
+def assert_up_to_date(project: Path) -> None:
+    """A second run has nothing to do: the plot script's cached path, which changes
+    from run to run, does not rerun the plots."""
+    result = run_snakemake(project, "-n", *PNGS)
+    assert "Nothing to be done" in result.stdout + result.stderr, result.stdout
+
+
+@pytest.mark.integration
+def test_module_from_a_local_path_plots_in_fresh_processes(tmp_path):
+    code = copy_repository(tmp_path / "weather-plot")
+    project = make_project(tmp_path / "project")
+    (project / "Snakefile").write_text(
+        MODULE_SNAKEFILE.format(snakefile=str(code / "Snakefile"))
+    )
+
+    run_snakemake(project, "--cores", "2", *PNGS)
+
+    assert_plotted(project)
+    # A module's run hooks do not run: no plot server, each job plotted by itself.
+    assert workers(project) == {"fresh"}
+    assert not (project / "logs" / "plot_server.log").exists()
+    # Everything is written in the project, nothing beside the code.
+    assert not (code / "results").exists() and not (code / "logs").exists()
+    assert_up_to_date(project)
+    # The whole workflow builds as a module: rule all is the default target.
+    dry = run_snakemake(project, "-n").stdout
+    for rule in ("demo", "baseline", "timing_report", "all"):
+        assert re.search(rf"^{rule}\s+\d+$", dry, re.M), dry
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A scratch copy of the workflow served over HTTP on 127.0.0.1: a remote
+    source for Snakemake, as a git host's raw files are."""
+    code = copy_repository(tmp_path / "weather-plot")
+    handler = functools.partial(QuietHandler, directory=str(code))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield code, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def snakedeploy_cmd() -> list[str]:
+    """The snakedeploy of the interpreter running the tests (the test extra)."""
+    script = Path(sys.executable).with_name("snakedeploy")
+    assert script.exists(), "snakedeploy is missing: pip install -e '.[test]'"
+    return [str(script)]
+
+
+@pytest.mark.integration
+def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
+    tmp_path, served
+):
+    code, url = served
+    dest = tmp_path / "deployed"
+    subprocess.run(
+        [
+            *snakedeploy_cmd(),
+            "deploy-workflow",
+            str(code),
+            str(dest),
+            "--branch",
+            "main",
+            "--name",
+            "weatherplot",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # What snakedeploy lays out: our config, profiles and licence, and a Snakefile
+    # that uses every rule of the workflow as a module.
+    assert (dest / "LICENSE").read_text() == (REPO / "LICENSE").read_text()
+    assert (dest / "profiles" / "default" / "config.yaml").is_file()
+    snakefile = (dest / "workflow" / "Snakefile").read_text()
+    assert "module weatherplot:" in snakefile
+    assert "use rule * from weatherplot" in snakefile
+    # Point the module at the remote source: snakedeploy writes github(...) for a
+    # repository on GitHub; here the same files come from the local HTTP server.
+    snakefile, count = re.subn(
+        r"(snakefile:\s*\n\s*)\S.*\n", rf'\g<1>"{url}/Snakefile"\n', snakefile
+    )
+    assert count == 1, snakefile
+    (dest / "workflow" / "Snakefile").write_text(snakefile + FORWARDED_HOOKS)
+    config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
+    make_project(dest, config)
+
+    run_snakemake(dest, "--cores", "2", *PNGS)
+
+    assert_plotted(dest)
+    # The forwarded hooks started the warm plot server, and stopped it.
+    assert workers(dest) == {"forked"}
+    assert "stopped after 2 plot(s)" in (dest / "logs/plot_server.log").read_text()
+    assert_up_to_date(dest)
