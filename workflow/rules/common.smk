@@ -13,7 +13,8 @@ from snakemake.exceptions import WorkflowError
 
 
 def use_workflow_package():
-    """Make this workflow's ``weatherplot`` package importable, here and in every job.
+    """Make this workflow's ``weatherplot`` package importable, here and in every job;
+    return the folder of the workflow's code (workflow/) if it is on this disk.
 
     The logic lives in the package beside this folder (workflow/weatherplot). When
     the workflow's code is a folder on this disk (a checkout, a copy, a module used
@@ -40,11 +41,13 @@ def use_workflow_package():
             "'weatherplot @ git+<repository URL>@<tag>'; see the README, section "
             '"Using the workflow in your own project")'
         ) from None
-    if local:
-        os.environ.update(PYTHONPATH=child_env()["PYTHONPATH"])
+    if not local:
+        return None
+    os.environ.update(PYTHONPATH=child_env()["PYTHONPATH"])
+    return code
 
 
-use_workflow_package()
+WORKFLOW_CODE = use_workflow_package()
 
 # DAG-build speed, measured on a generated 10,000-station config (docs/performance.md).
 #

@@ -5,11 +5,13 @@
 # Snakemake in every job (~0.15-0.2 s of a ~1.5 s job). PLOT_PYTHON is the
 # interpreter running Snakemake, which has the package's dependencies, unless a
 # software deployment method (--sdm conda/apptainer) provides the environment's own.
-# PLOT_SCRIPT comes from workflow.source_path, which also works when the workflow's
-# code is remote (a module from a git repository: Snakemake caches the file). It is
-# an input, not a param, because its cached path changes from run to run, and
-# ancient: a remote file's cached copy is new in every run, and would otherwise
-# rerun every plot (as before, editing the script does not rerun the plots).
+#
+# The plot script: in a checkout (code on this disk, WORKFLOW_CODE) the file itself,
+# a param. When the code is remote (a module from a git repository), Snakemake
+# fetches it: workflow.source_path gives a cached copy whose path changes from run
+# to run, so it is an input (Snakemake records its source, not the cache path), and
+# ancient (the copy is new every run: it would rerun every plot). Not an input in a
+# checkout: one more input per job costs ~15-25 % of a 10,000-station DAG build.
 #
 # With the warm plot server (config plot_server, below) the job's process hands its
 # arguments to a worker forked from the server, which imported NumPy and Matplotlib
@@ -23,13 +25,20 @@ from weatherplot.plotserver import PlotServer
 PLOT_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
-PLOT_SCRIPT = workflow.source_path("../scripts/plot_station.py")
+if WORKFLOW_CODE is not None:
+    PLOT_SCRIPT_INPUT = {}
+    PLOT_SCRIPT = str(WORKFLOW_CODE / "scripts" / "plot_station.py")
+else:
+    PLOT_SCRIPT_INPUT = {
+        "script": ancient(workflow.source_path("../scripts/plot_station.py"))
+    }
+    PLOT_SCRIPT = fixed_signature(lambda wildcards, input: input.script)
 
 
 rule plot_station:
     input:
         station_file,
-        script=ancient(PLOT_SCRIPT),
+        **PLOT_SCRIPT_INPUT,
     output:
         png=report(
             "results/plots/{station}.png",
@@ -50,8 +59,9 @@ rule plot_station:
     params:
         station=station_json,
         python=PLOT_PYTHON,
+        script=PLOT_SCRIPT,
     shell:
-        "{params.python:q} {input.script:q} {params.station:q} {output.png:q}"
+        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 
