@@ -231,3 +231,31 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
     assert workers(dest) == {"forked"}
     assert "stopped after 2 plot(s)" in (dest / "logs/plot_server.log").read_text()
     assert_up_to_date(dest)
+
+
+@pytest.mark.integration
+def test_remote_code_without_the_package_stops_before_any_job(tmp_path, served):
+    """Remote code needs the installed package of its version: one from another
+    version (here, one without weatherplot.importpath) stops the run at once, saying
+    what to install."""
+    _, url = served
+    project = make_project(tmp_path / "project")
+    (project / "Snakefile").write_text(
+        MODULE_SNAKEFILE.format(snakefile=f"{url}/Snakefile")
+    )
+    other = tmp_path / "other-version" / "weatherplot"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(other.parent)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    message = result.stdout + result.stderr
+    assert "the weatherplot package cannot be imported" in message, message
+    assert "pip install 'weatherplot @ git+" in message
+    assert not (project / "results").exists()
