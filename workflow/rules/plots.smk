@@ -11,7 +11,8 @@
 # fetches it: workflow.source_path gives a cached copy whose path changes from run
 # to run, so it is an input (Snakemake records its source, not the cache path), and
 # ancient (the copy is new every run: it would rerun every plot). Not an input in a
-# checkout: one more input per job costs ~15-25 % of a 10,000-station DAG build.
+# checkout: one more input per job made a 10,000-station DAG build take 1.1-1.2x the
+# CPU time and 12 MB more memory (docs/performance.md).
 #
 # With the warm plot server (config plot_server, below) the job's process hands its
 # arguments to a worker forked from the server, which imported NumPy and Matplotlib
