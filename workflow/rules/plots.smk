@@ -14,10 +14,11 @@
 # checkout: one more input per job made a 10,000-station DAG build take 1.1-1.2x the
 # CPU time and 12 MB more memory (docs/performance.md).
 #
-# With the warm plot server (config plot_server, below) the job's process hands its
-# arguments to a worker forked from the server, which imported NumPy and Matplotlib
-# once for the run; the benchmark file then measures the job's waiting process, and
-# the worker's CPU time and peak memory are in the timing record.
+# With the warm plot server (config plot_server; the Snakefile's run hooks start it)
+# the job's process hands its arguments to a worker forked from the server, which
+# imported NumPy and Matplotlib once for the run; the benchmark file then measures
+# the job's waiting process, and the worker's CPU time and peak memory are in the
+# timing record.
 
 import sys
 
