@@ -148,7 +148,9 @@ def monthly_climatology(daily: Daily) -> Climatology:
 
 def rolling_mean(values: np.ndarray, window: int = SMOOTHING_DAYS) -> np.ndarray:
     """Centred moving average that skips NaN; NaN where under half the window is
-    observed (so gaps show as gaps, not as invented values)."""
+    observed (so gaps show as gaps, not as invented values) and within half a
+    window of either end of the record, where the window would be lopsided (a
+    365-day mean of January to June is a seasonal value, not an annual one)."""
     valid = np.isfinite(values)
     filled = np.where(valid, values, 0.0)
     csum = np.concatenate([[0.0], np.cumsum(filled)])
@@ -161,6 +163,8 @@ def rolling_mean(values: np.ndarray, window: int = SMOOTHING_DAYS) -> np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (csum[hi] - csum[lo]) / count
     mean[count < window // 2] = np.nan
+    mean[: min(half, n)] = np.nan
+    mean[max(n - half, 0) :] = np.nan
     return mean
 
 

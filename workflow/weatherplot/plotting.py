@@ -285,6 +285,10 @@ def _annual_temperature_panel(ax, summary: climate.StationSummary) -> None:
             color="0.4",
             fontsize=8,
         )
+    # Head-room above the series for the legend, so it never hides a year.
+    low, high = float(annual.values.min()), float(annual.values.max())
+    span = max(high - low, 0.5)
+    ax.set_ylim(low - 0.15 * span, high + 0.45 * span)
     ax.set_ylabel("°C")
     _year_axis(ax, summary)
     ax.grid(alpha=0.3)
