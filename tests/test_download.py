@@ -66,7 +66,7 @@ def station_list_line(row: dict) -> str:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's name)
+    def do_GET(self):
         server = self.server
         server.requests.append(self.path)
         behaviour = server.behaviour.get(self.path)
@@ -399,7 +399,12 @@ def test_bad_ids_and_bad_bodies_fail_only_their_station(ncei, tmp_path):
 def test_offline_station_by_id_fails_alone(tmp_path):
     workdir = by_id_workflow(tmp_path, closed_port_url(), [PHOENIX])
     result = run_snakemake(
-        workdir, "--cores", "2", "--keep-going", *pngs(PHOENIX, DEATH_VALLEY), check=False
+        workdir,
+        "--cores",
+        "2",
+        "--keep-going",
+        *pngs(PHOENIX, DEATH_VALLEY),
+        check=False,
     )
     assert result.returncode != 0
     assert (workdir / "results" / "plots" / f"{DEATH_VALLEY}.png").exists()

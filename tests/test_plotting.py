@@ -111,7 +111,9 @@ def pandas_annual_means(info: dict) -> pd.Series:
     daily, _ = load_station(info)
     mean = daily.to_frame().eval("(TMAX + TMIN) / 2")
     by_year = mean.groupby(mean.index.year)
-    days = by_year.size().index.map(lambda y: 366 if pd.Timestamp(y, 1, 1).is_leap_year else 365)
+    days = by_year.size().index.map(
+        lambda y: 366 if pd.Timestamp(y, 1, 1).is_leap_year else 365
+    )
     covered = by_year.count() >= 0.9 * np.asarray(days)
     return by_year.mean()[covered]
 

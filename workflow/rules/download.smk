@@ -11,6 +11,8 @@ rule download_ghcnd_station:
     log:
         "logs/download/{station}.log",
     localrule: True
+    conda:
+        "../envs/plot.yaml"
     params:
         url=lambda wildcards: STATIONS[wildcards.station]["download_url"],
     script:
@@ -25,6 +27,8 @@ rule download_ghcnd_list:
     wildcard_constraints:
         listing="ghcnd-stations|ghcnd-countries",
     localrule: True
+    conda:
+        "../envs/plot.yaml"
     params:
         url=lambda wildcards: f"{GHCND_URL}/{wildcards.listing}.txt",
     script:
@@ -42,6 +46,8 @@ rule station_list_metadata:
     log:
         "logs/download/station-metadata.log",
     localrule: True
+    conda:
+        "../envs/plot.yaml"
     params:
         ids=station_list_ids(STATIONS),
     script:

@@ -21,7 +21,9 @@ try:
             station, snakemake.params.url, snakemake.output[0], log=logging.info
         )
     else:
-        download_station_list(snakemake.params.url, snakemake.output[0], log=logging.info)
+        download_station_list(
+            snakemake.params.url, snakemake.output[0], log=logging.info
+        )
 except StationDataError as error:
     message = f"station {station}: {error}" if station else str(error)
     logging.error(message)

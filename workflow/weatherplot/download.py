@@ -36,10 +36,13 @@ RETRY_STATUS = {408, 425, 429}
 class DownloadError(RuntimeError):
     """A download that failed for good; the message says what happened."""
 
-    def __init__(self, url: str, problem: str, *, retryable: bool = False):
+    def __init__(
+        self, url: str, problem: str, *, retryable: bool = False, missing: bool = False
+    ):
         self.url = url
         self.problem = problem
         self.retryable = retryable
+        self.missing = missing  # the server has no such file (404, 410)
         super().__init__(f"{url}: {problem}")
 
 
@@ -69,7 +72,7 @@ def fetch(
             size = _fetch_once(url, part, timeout=timeout, deadline=deadline)
             if check is not None:
                 check(part)
-            os.replace(part, dest)
+            part.replace(dest)
             log(f"downloaded {url} ({size:,} bytes) -> {dest}")
             return size
         except DownloadError as error:
@@ -77,7 +80,9 @@ def fetch(
             if not error.retryable or attempt == attempts:
                 break
             wait = pause * 2 ** (attempt - 1)
-            log(f"attempt {attempt} of {attempts}: {error.problem}; again in {wait:g} s")
+            log(
+                f"attempt {attempt} of {attempts}: {error.problem}; again in {wait:g} s"
+            )
             time.sleep(wait)
         finally:
             part.unlink(missing_ok=True)
@@ -112,8 +117,11 @@ def _fetch_once(url: str, part: Path, *, timeout: float, deadline: float) -> int
             url,
             f"HTTP {error.code} {error.reason}",
             retryable=error.code not in PERMANENT or error.code in RETRY_STATUS,
+            missing=error.code in (404, 410),
         ) from None
     except urllib.error.URLError as error:
+        if isinstance(error.reason, FileNotFoundError):  # a file:// mirror
+            raise DownloadError(url, "no such file", missing=True) from None
         raise DownloadError(
             url, f"cannot connect ({error.reason})", retryable=True
         ) from None

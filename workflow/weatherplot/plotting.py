@@ -150,9 +150,9 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
         if by_year:
             yearly = summary.ranges[element]
             edges = mdates.date2num(
-                np.append(yearly.years, yearly.years[-1] + 1).astype(str).astype(
-                    "datetime64[D]"
-                )
+                np.append(yearly.years, yearly.years[-1] + 1)
+                .astype(str)
+                .astype("datetime64[D]")
             )
             ax.stairs(
                 yearly.highest,

@@ -248,7 +248,7 @@ def download_station(station_id: str, url: str, dest: str | os.PathLike, **fetch
         return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
     except DownloadError as error:
         base = url.rsplit("/all/", 1)[0]
-        if "HTTP 404" in error.problem or "HTTP 410" in error.problem:
+        if error.missing:
             todo = (
                 f"check the id {station_id!r} in NOAA's station list "
                 f"({base}/ghcnd-stations.txt)"
@@ -284,7 +284,9 @@ def _dly_check(station_id: str, url: str):
             read_ghcnd(path)  # every line whole: catches a transfer cut mid-line
         except StationDataError as error:
             raise DownloadError(
-                url, f"the body is not a whole .dly file ({error.problem})", retryable=True
+                url,
+                f"the body is not a whole .dly file ({error.problem})",
+                retryable=True,
             ) from None
 
     return check
