@@ -13,8 +13,11 @@ from __future__ import annotations
 import csv
 import gzip
 import http.server
+import os
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +26,7 @@ import pytest
 from conftest import (
     DATA,
     DEATH_VALLEY,
+    REPO,
     SHARED_DATA,
     copy_workflow,
     read_config,
@@ -310,6 +314,38 @@ def test_stalling_or_trickling_server_times_out(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_killed_download_leaves_no_file_and_the_next_one_completes(ncei, tmp_path):
+    path = f"/all/{PHOENIX}.dly"
+    ncei.behaviour[path] = "trickle"
+    dest = tmp_path / f"{PHOENIX}.dly"
+    part = dest.with_name(dest.name + ".part")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from weatherplot.download import fetch; "
+            "fetch(sys.argv[1], sys.argv[2])",
+            ncei.url + path,
+            str(dest),
+        ],
+        env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+    )
+    try:
+        for _ in range(300):  # until the transfer has begun (at most 30 s)
+            if part.exists():
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # a few bytes more
+        assert part.exists() and child.poll() is None  # mid-transfer
+    finally:
+        child.kill()
+        child.wait(10)
+    assert not dest.exists()  # killed mid-transfer: no file under the real name
+    del ncei.behaviour[path]
+    download_station(PHOENIX, ncei.url + path, dest)
+    assert dest.read_bytes() == real_dly(PHOENIX) and not part.exists()
+
+
 def test_offline_fails_after_bounded_retries(tmp_path):
     url = closed_port_url() + f"/all/{PHOENIX}.dly"
     outcome = _bounded(
@@ -342,6 +378,15 @@ def pngs(*ids: str) -> list[str]:
     return [f"results/plots/{station}.png" for station in ids]
 
 
+def failing_run(workdir: Path, *ids: str):
+    """``snakemake --keep-going`` on the plots of ``ids``; it must fail."""
+    result = run_snakemake(
+        workdir, "--cores", "2", "--keep-going", *pngs(*ids), check=False
+    )
+    assert result.returncode != 0
+    return result
+
+
 @pytest.mark.integration
 def test_station_by_id_end_to_end(ncei, tmp_path):
     workdir = by_id_workflow(tmp_path, ncei.url, [PHOENIX])
@@ -372,15 +417,7 @@ def test_bad_ids_and_bad_bodies_fail_only_their_station(ncei, tmp_path):
     ncei.behaviour[f"/all/{html}.dly"] = "html"
     ncei.behaviour[f"/all/{cut}.dly"] = "truncate"
     workdir = by_id_workflow(tmp_path, ncei.url, [unknown, html, cut])
-    result = run_snakemake(
-        workdir,
-        "--cores",
-        "2",
-        "--keep-going",
-        *pngs(unknown, html, cut, DEATH_VALLEY),
-        check=False,
-    )
-    assert result.returncode != 0
+    result = failing_run(workdir, unknown, html, cut, DEATH_VALLEY)
     plots = workdir / "results" / "plots"
     assert sorted(p.name for p in plots.iterdir()) == [f"{DEATH_VALLEY}.png"]
     errors = [line for line in result.stderr.splitlines() if "ERROR: station" in line]
@@ -398,15 +435,7 @@ def test_bad_ids_and_bad_bodies_fail_only_their_station(ncei, tmp_path):
 @pytest.mark.integration
 def test_offline_station_by_id_fails_alone(tmp_path):
     workdir = by_id_workflow(tmp_path, closed_port_url(), [PHOENIX])
-    result = run_snakemake(
-        workdir,
-        "--cores",
-        "2",
-        "--keep-going",
-        *pngs(PHOENIX, DEATH_VALLEY),
-        check=False,
-    )
-    assert result.returncode != 0
+    result = failing_run(workdir, PHOENIX, DEATH_VALLEY)
     assert (workdir / "results" / "plots" / f"{DEATH_VALLEY}.png").exists()
     assert not (workdir / "results" / "plots" / f"{PHOENIX}.png").exists()
     assert re.search(

@@ -184,6 +184,10 @@ def test_one_year_cdo_export_reads_right(info, name, first_month):
     assert not artists(figure, "annual-precipitation")
     assert texts(figure).count("Annual figures need 2 years") == 2
     assert "spans 1 calendar year and has 1 such year" in texts(figure)
+    year, mean = summary.warmest
+    assert f"({year}: mean {mean:.1f} °C)" in texts(figure)  # the one year's value
+    assert f"Year {year}: mean {mean:.1f} °C" in texts(figure)
+    assert "Warmest" not in texts(figure)
     assert f"({summary.smoothing_days}-day mean)" in texts(figure)
     assert summary.smoothing_days == climate.SHORT_SMOOTHING_DAYS
     # The monthly climatology is the computed one.

@@ -233,16 +233,22 @@ def _envelope(x: np.ndarray, values: np.ndarray, columns: int):
     return centres, lowest, highest
 
 
-def _too_short(summary: climate.StationSummary, annual: climate.Annual) -> str:
-    """Why an annual panel stays empty: fewer than two qualifying years."""
+def _too_short(
+    summary: climate.StationSummary, annual: climate.Annual, value_format: str
+) -> str:
+    """Why an annual panel stays empty (fewer than two qualifying years), with the
+    one year's value when there is one."""
     first, last = summary.years
     span = "1 calendar year" if first == last else f"{last - first + 1} calendar years"
-    return (
+    message = (
         f"Annual figures need {climate.MIN_ANNUAL_YEARS} years with "
         f">= {climate.MIN_COVERAGE:.0%} of days observed;\n"
         f"this record spans {span} and has {len(annual.years)} such year"
         + ("" if len(annual.years) == 1 else "s")
     )
+    if len(annual.years) == 1:
+        message += f"\n({annual.years[0]}: {value_format.format(annual.values[0])})"
+    return message
 
 
 def _annual_temperature_panel(ax, summary: climate.StationSummary) -> None:
@@ -252,7 +258,7 @@ def _annual_temperature_panel(ax, summary: climate.StationSummary) -> None:
         _missing(ax, "No TMAX and TMIN pair in this station's record")
         return
     if not summary.has_annual_temperature:
-        _missing(ax, _too_short(summary, annual))
+        _missing(ax, _too_short(summary, annual, "mean {:.1f} °C"))
         return
     ax.plot(
         annual.years,
@@ -303,7 +309,7 @@ def _annual_precipitation_panel(ax, summary: climate.StationSummary) -> None:
         _missing(ax, "No PRCP in this station's record")
         return
     if not summary.has_annual_precipitation:
-        _missing(ax, _too_short(summary, annual))
+        _missing(ax, _too_short(summary, annual, "total {:.0f} mm"))
         return
     _bars(
         ax,
@@ -408,9 +414,13 @@ def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
     for element in ("TMAX", "TMIN", "PRCP"):
         seen = summary.observed[element]
         lines.append(f"{element}: {seen.days:,} days observed ({seen.share:.0%})")
+    # "Warmest" of one year says nothing: then that year's own figures.
     if summary.warmest is not None:
         year, value = summary.warmest
-        lines.append(f"Warmest full year: {year} ({value:.1f} °C)")
+        if len(summary.annual_temperature.years) == 1:
+            lines.append(f"Year {year}: mean {value:.1f} °C")
+        else:
+            lines.append(f"Warmest full year: {year} ({value:.1f} °C)")
     if summary.trend is not None:
         lines.append(
             f"Trend: {summary.trend.per_decade:+.2f} °C per decade "
@@ -418,7 +428,10 @@ def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
         )
     if summary.wettest is not None:
         year, value = summary.wettest
-        lines.append(f"Wettest full year: {year} ({value:.0f} mm)")
+        if len(summary.annual_precipitation.years) == 1:
+            lines.append(f"Year {year}: {value:.0f} mm precipitation")
+        else:
+            lines.append(f"Wettest full year: {year} ({value:.0f} mm)")
     lines.append(
         f"Years left out (<{climate.MIN_COVERAGE:.0%} of days): "
         f"{summary.annual_temperature.excluded} temperature, "
