@@ -414,24 +414,29 @@ def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
     for element in ("TMAX", "TMIN", "PRCP"):
         seen = summary.observed[element]
         lines.append(f"{element}: {seen.days:,} days observed ({seen.share:.0%})")
-    # "Warmest" of one year says nothing: then that year's own figures.
     if summary.warmest is not None:
-        year, value = summary.warmest
-        if len(summary.annual_temperature.years) == 1:
-            lines.append(f"Year {year}: mean {value:.1f} °C")
-        else:
-            lines.append(f"Warmest full year: {year} ({value:.1f} °C)")
+        lines.append(
+            _best_year(
+                summary.warmest,
+                summary.annual_temperature,
+                "Year {year}: mean {value:.1f} °C",
+                "Warmest full year: {year} ({value:.1f} °C)",
+            )
+        )
     if summary.trend is not None:
         lines.append(
             f"Trend: {summary.trend.per_decade:+.2f} °C per decade "
             f"over {len(summary.annual_temperature.years)} years"
         )
     if summary.wettest is not None:
-        year, value = summary.wettest
-        if len(summary.annual_precipitation.years) == 1:
-            lines.append(f"Year {year}: {value:.0f} mm precipitation")
-        else:
-            lines.append(f"Wettest full year: {year} ({value:.0f} mm)")
+        lines.append(
+            _best_year(
+                summary.wettest,
+                summary.annual_precipitation,
+                "Year {year}: {value:.0f} mm precipitation",
+                "Wettest full year: {year} ({value:.0f} mm)",
+            )
+        )
     lines.append(
         f"Years left out (<{climate.MIN_COVERAGE:.0%} of days): "
         f"{summary.annual_temperature.excluded} temperature, "
@@ -450,6 +455,13 @@ def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
         family="monospace",
         transform=ax.transAxes,
     )
+
+
+def _best_year(best, annual: climate.Annual, one: str, many: str) -> str:
+    """The warmest (wettest) year's line; "warmest" of a single year says nothing,
+    so then that year's own figure."""
+    year, value = best
+    return (one if len(annual.years) == 1 else many).format(year=year, value=value)
 
 
 def _note_excluded(ax, excluded: int) -> None:
