@@ -12,6 +12,7 @@ validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/demos.smk"
 include: "workflow/rules/baselines.smk"

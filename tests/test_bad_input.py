@@ -728,6 +728,7 @@ def figure_texts(figure) -> str:
     ids=["no-TMAX", "no-PRCP", "no-temperature"],
 )
 def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, says):
+    from weatherplot.climate import summarise
     from weatherplot.plotting import station_figure
     from weatherplot.stations import plot_station
 
@@ -736,7 +737,7 @@ def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, say
     path.write_bytes(join(lines))
     info = {"id": SMALL, "file": str(path)}
     daily, _ = load_station(info)
-    texts = figure_texts(station_figure(daily, info))
+    texts = figure_texts(station_figure(summarise(daily), info))
     for text in says:
         assert text in texts
     png = tmp_path / "out.png"

@@ -1,26 +1,222 @@
-"""The station figure: deterministic PNG bytes, panels that say what is missing."""
+"""The station figure: what it draws is what ``climate`` computed, for every kind of
+record (a 200-year .dly, one-year CDO exports, a few-year plain CSV); deterministic
+PNG bytes; panels that say what is missing or why they are empty.
+
+The drawn data are read back from the figure's Matplotlib artists (found by their
+``gid``), not from the code that drew them.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
-from conftest import DATA, DEATH_VALLEY
+import pandas as pd
+import pytest
+from conftest import CDO, DATA, DEATH_VALLEY, OXFORD
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from weatherplot import plotting
-from weatherplot.stations import load_catalog, plot_station
+from weatherplot import climate, plotting
+from weatherplot.stations import load_catalog, load_station, plot_station, title_info
 
+CATALOG = load_catalog(DATA / "stations.csv")
 INFO = {
     "id": DEATH_VALLEY,
     "file": str(DATA / f"{DEATH_VALLEY}.dly.gz"),
-    **load_catalog(DATA / "stations.csv")[DEATH_VALLEY],
+    **CATALOG[DEATH_VALLEY],
+}
+OXFORD_INFO = {"id": OXFORD, "file": str(DATA / f"{OXFORD}.dly.gz"), **CATALOG[OXFORD]}
+CDO_2021 = {
+    "id": "USC00042319-2021",
+    "file": str(CDO / "USC00042319_2021_standard.csv"),
+    "format": "cdo",
+    "units": "standard",
+}
+CDO_LEGACY = {
+    "id": "USW00024233",
+    "file": str(CDO / "USW00024233_2014_legacy.csv"),
+    "format": "cdo",
+    "units": "metric",
 }
 
 
 def texts(figure) -> str:
     found = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))]
     return "\n".join(found)
+
+
+def drawn(info: dict):
+    """(summary, figure, title info) of a station, the way a plot job makes them."""
+    daily, metadata = load_station(info)
+    summary = climate.summarise(daily)
+    shown = title_info(info, metadata)
+    figure = plotting.station_figure(summary, shown)
+    FigureCanvasAgg(figure).draw()  # tick labels exist only once drawn
+    return summary, figure
+
+
+def artist(figure, gid: str):
+    (found,) = figure.findobj(lambda a: a.get_gid() == gid)
+    return found
+
+
+def artists(figure, gid: str) -> list:
+    return figure.findobj(lambda a: a.get_gid() == gid)
+
+
+def bar_heights(collection) -> tuple[np.ndarray, np.ndarray]:
+    """(centres, heights) of the bars of a PolyCollection drawn by plotting._bars."""
+    verts = np.array([path.vertices for path in collection.get_paths()])
+    left, right = verts[:, :, 0].min(axis=1), verts[:, :, 0].max(axis=1)
+    return (left + right) / 2, verts[:, :, 1].max(axis=1)
+
+
+def tick_labels(axes) -> list[str]:
+    """The x tick labels inside the axes' view (matplotlib also keeps some outside)."""
+    low, high = sorted(axes.get_xlim())
+    return [
+        label.get_text()
+        for tick, label in zip(axes.get_xticks(), axes.get_xticklabels(), strict=True)
+        if low <= tick <= high and label.get_text()
+    ]
+
+
+def panel(figure, title: str):
+    (found,) = [a for a in figure.axes if a.get_title(loc="left").startswith(title)]
+    return found
+
+
+def assert_whole_years(axes):
+    labels = tick_labels(axes)
+    assert labels and all(re.fullmatch(r"\d{4}", label) for label in labels), labels
+    assert axes.xaxis.get_offset_text().get_text() == ""
+
+
+def plain_csv_from_real_dly(tmp_path, station: str, first: int, last: int):
+    """A plain ``date,tmax,tmin,prcp`` CSV holding years first..last of a real
+    .dly: a real record cut short, as users export their own."""
+    daily, _ = load_station({"id": station, "file": str(DATA / f"{station}.dly.gz")})
+    frame = daily.to_frame().loc[f"{first}-01-01" : f"{last}-12-31"]
+    frame.columns = [c.lower() for c in frame.columns]
+    path = tmp_path / f"{station}_{first}_{last}.csv"
+    frame.to_csv(path, index_label="date", float_format="%.1f")
+    return {"id": f"{station}-{first}", "file": str(path), "format": "plain"}
+
+
+def pandas_annual_means(info: dict) -> pd.Series:
+    """Annual mean of (TMAX+TMIN)/2 over years with >= 90 % of days, by pandas: an
+    independent second computation of what the annual panel must show."""
+    daily, _ = load_station(info)
+    mean = daily.to_frame().eval("(TMAX + TMIN) / 2")
+    by_year = mean.groupby(mean.index.year)
+    days = by_year.size().index.map(
+        lambda y: 366 if pd.Timestamp(y, 1, 1).is_leap_year else 365
+    )
+    covered = by_year.count() >= 0.9 * np.asarray(days)
+    return by_year.mean()[covered]
+
+
+# --- drawn data == computed data ---------------------------------------------------
+
+
+def test_long_record_draws_the_computed_annual_means_trend_and_totals():
+    summary, figure = drawn(OXFORD_INFO)
+    annual = summary.annual_temperature
+    line = artist(figure, "annual-mean-temperature")
+    np.testing.assert_array_equal(line.get_xdata(), annual.years)
+    np.testing.assert_allclose(line.get_ydata(), annual.values)
+    # ... and they are the annual means a second method (pandas) finds.
+    expected = pandas_annual_means(OXFORD_INFO)
+    np.testing.assert_array_equal(annual.years, expected.index)
+    np.testing.assert_allclose(annual.values, expected.to_numpy(), rtol=1e-12)
+
+    trend = artist(figure, "trend")
+    (x0, x1), (y0, y1) = trend.get_xdata(), trend.get_ydata()
+    assert (y1 - y0) / (x1 - x0) * 10 == pytest.approx(summary.trend.per_decade)
+    # Least squares by its closed form, not by the implementation's polyfit.
+    x, y = annual.years.astype(float), annual.values
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert summary.trend.per_decade == pytest.approx(slope * 10, rel=1e-9)
+    assert f"{summary.trend.per_decade:+.2f} °C per decade" in texts(figure)
+
+    centres, heights = bar_heights(artist(figure, "annual-precipitation"))
+    np.testing.assert_array_equal(centres, summary.annual_precipitation.years)
+    np.testing.assert_allclose(heights, summary.annual_precipitation.values)
+
+
+def test_long_record_daily_panel_shows_each_years_range_on_a_date_axis():
+    summary, figure = drawn(OXFORD_INFO)
+    daily_axes = panel(figure, "Daily maximum")
+    assert "TMAX range of each year" in [
+        h.get_label() for h in daily_axes.get_legend().legend_handles
+    ]
+    labels = tick_labels(daily_axes)
+    assert labels[0] == "1820" and all(re.fullmatch(r"\d{4}", t) for t in labels)
+    assert_whole_years(panel(figure, "Annual mean"))
+    yearly = summary.ranges["TMAX"]
+    assert yearly.years[0] == 1814 and yearly.years[-1] == 2025
+    daily, _ = load_station(OXFORD_INFO)
+    frame = daily.to_frame()
+    assert yearly.highest[yearly.years == 1976][0] == frame.loc["1976", "TMAX"].max()
+
+
+@pytest.mark.parametrize(
+    ("info", "name", "first_month"),
+    [
+        (CDO_2021, "DEATH VALLEY NATIONAL PARK, CA US", "2021"),
+        (CDO_LEGACY, "SEATTLE TACOMA INTERNATIONAL AIRPORT WA US", "2014"),
+    ],
+    ids=["cdo-2021-standard", "cdo-2014-legacy"],
+)
+def test_one_year_cdo_export_reads_right(info, name, first_month):
+    summary, figure = drawn(info)
+    title = figure.get_suptitle()
+    assert title == f"{name} ({info['id']}) · {first_month}"  # not 2021–2021
+    daily_axes = panel(figure, "Daily maximum")
+    labels = tick_labels(daily_axes)
+    assert labels[0] == first_month and {"Mar", "May", "Jul", "Sep"} <= set(labels)
+    assert not any(re.search(r"\d\.\d|e[+-]", label) for label in labels)
+    # One year cannot make an annual series: the panels say why, and draw nothing.
+    assert len(summary.annual_temperature.years) == 1
+    assert not artists(figure, "annual-mean-temperature")
+    assert not artists(figure, "annual-precipitation")
+    assert texts(figure).count("Annual figures need 2 years") == 2
+    assert "spans 1 calendar year and has 1 such year" in texts(figure)
+    year, mean = summary.warmest
+    assert f"({year}: mean {mean:.1f} °C)" in texts(figure)  # the one year's value
+    assert f"Year {year}: mean {mean:.1f} °C" in texts(figure)
+    assert "Warmest" not in texts(figure)
+    assert f"({summary.smoothing_days}-day mean)" in texts(figure)
+    assert summary.smoothing_days == climate.SHORT_SMOOTHING_DAYS
+    # The monthly climatology is the computed one.
+    clim = summary.climatology
+    (tmax_line,) = artists(figure, "monthly-tmax")
+    np.testing.assert_allclose(tmax_line.get_ydata(), clim.tmax_mean)
+    _, rain = bar_heights(artist(figure, "monthly-precipitation"))
+    np.testing.assert_allclose(rain, np.nan_to_num(clim.prcp_mean_total))
+
+
+def test_few_year_plain_csv_draws_its_years_and_no_trend(tmp_path):
+    info = plain_csv_from_real_dly(tmp_path, DEATH_VALLEY, 2021, 2024)
+    summary, figure = drawn(info)
+    assert figure.get_suptitle() == f"{info['id']} · 2021–2024"  # no name anywhere
+    annual = summary.annual_temperature
+    assert list(annual.years) == [2021, 2022, 2023, 2024]
+    line = artist(figure, "annual-mean-temperature")
+    np.testing.assert_array_equal(line.get_xdata(), annual.years)
+    np.testing.assert_allclose(line.get_ydata(), annual.values)
+    expected = pandas_annual_means(info)
+    np.testing.assert_allclose(annual.values, expected.to_numpy(), rtol=1e-12)
+    assert summary.trend is None and not artists(figure, "trend")
+    assert "no trend: fewer than 10 years" in texts(figure)
+    centres, heights = bar_heights(artist(figure, "annual-precipitation"))
+    np.testing.assert_array_equal(centres, summary.annual_precipitation.years)
+    np.testing.assert_allclose(heights, summary.annual_precipitation.values)
+    assert_whole_years(panel(figure, "Annual mean"))
+    assert_whole_years(panel(figure, "Annual precipitation"))
+    assert tick_labels(panel(figure, "Annual mean")) == ["2021", "2022", "2023", "2024"]
 
 
 def test_png_is_deterministic_and_of_the_documented_size(tmp_path):
@@ -35,41 +231,45 @@ def test_png_is_deterministic_and_of_the_documented_size(tmp_path):
 
 
 def test_title_names_station_place_and_period():
-    from weatherplot.stations import load_station
-
     daily, _ = load_station(INFO)
-    title = plotting.title_for(INFO, daily)
+    title = plotting.title_for(INFO, climate.summarise(daily))
     assert title.startswith("DEATH VALLEY NP (USC00042319)")
     assert "United States" in title and "36.46°N, 116.87°W" in title
     assert title.endswith("1961–2025")
 
 
-def test_station_without_precipitation_still_gets_a_plot(tmp_path):
-    from weatherplot.stations import load_station
+def test_title_shows_the_id_once_when_no_name_is_known():
+    daily, _ = load_station(INFO)
+    title = plotting.title_for({"id": "X1"}, climate.summarise(daily))
+    assert title == "X1 · 1961–2025"
 
+
+# --- missing elements ----------------------------------------------------------
+
+
+def test_station_without_precipitation_still_gets_a_plot():
     daily, _ = load_station(INFO)
     daily.values["PRCP"][:] = np.nan
-    figure = plotting.station_figure(daily, INFO)
+    figure = plotting.station_figure(climate.summarise(daily), INFO)
     assert "No PRCP in this station's record" in texts(figure)
+    assert not artists(figure, "annual-precipitation")
     png = plotting.render_png(figure)
     with Image.open(io.BytesIO(png)) as image:
         assert image.size == (1200, 1050)
 
 
 def test_station_without_tmax_says_so():
-    from weatherplot.stations import load_station
-
     daily, _ = load_station(INFO)
     daily.values["TMAX"][:] = np.nan
-    found = texts(plotting.station_figure(daily, INFO))
+    summary = climate.summarise(daily)
+    figure = plotting.station_figure(summary, INFO)
+    found = texts(figure)
     assert "No TMAX in this record" in found
     assert "No TMAX and TMIN pair in this station's record" in found
+    assert not artists(figure, "annual-mean-temperature")
+    assert "TMAX" not in summary.smoothed and summary.warmest is None
 
 
-def test_figure_reports_trend_and_left_out_years():
-    from weatherplot.stations import load_station
-
-    daily, _ = load_station(INFO)
-    found = texts(plotting.station_figure(daily, INFO))
-    assert "°C per decade" in found
-    assert "of days left out" in found  # 1961 and 2025 are partial years
+def test_figure_reports_left_out_years():
+    _, figure = drawn(INFO)
+    assert "of days left out" in texts(figure)  # 1961 and 2025 are partial years

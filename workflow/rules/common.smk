@@ -71,7 +71,12 @@ def fixed_signature(func):
 
 from weatherplot.demos import DEMOS, check_numpy_memory
 from weatherplot.errors import ConfigError
-from weatherplot.stations import STATION_ID_PATTERN, resolve_stations
+from weatherplot.stations import (
+    STATION_ID_PATTERN,
+    STATION_LIST_METADATA,
+    resolve_stations,
+    station_list_ids,
+)
 
 try:
     STATIONS = resolve_stations(config)
@@ -79,6 +84,7 @@ except ConfigError as error:
     # Stop before any job runs, naming the config entry (no traceback needed).
     raise WorkflowError(str(error)) from None
 STATION_IDS = list(STATIONS)
+GHCND_URL = config["ghcnd_url"].rstrip("/")
 
 # Refuse up front a numpy demo that could never fit in this machine's memory (the
 # demo checks again, against the memory available then, when it starts).
@@ -98,7 +104,12 @@ wildcard_constraints:
 
 @fixed_signature
 def station_file(wildcards):
-    return STATIONS[wildcards.station]["file"]
+    """The station's file (downloaded first when given by id) and, for a station
+    whose name only NOAA's station list knows, that list's parsed metadata."""
+    info = STATIONS[wildcards.station]
+    if "station_list" in info:
+        return [info["file"], info["station_list"]]
+    return info["file"]
 
 
 @fixed_signature

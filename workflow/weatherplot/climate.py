@@ -1,5 +1,8 @@
 """Climate summaries of a station's daily table, in NumPy.
 
+:func:`summarise` computes everything a station's figure shows, once, into one
+:class:`StationSummary`; :mod:`weatherplot.plotting` only draws it.
+
 Annual figures use only years with enough data (``MIN_COVERAGE`` of their days); the
 others are counted so the plot can say how many were left out.
 """
@@ -10,10 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .daily import Daily
+from .daily import ELEMENTS, Daily
 
 MIN_COVERAGE = 0.9  # a year (or month) counts only with >= 90 % of its days observed
 SMOOTHING_DAYS = 365
+# A record shorter than this many days is smoothed over a month, not a year: a
+# 365-day mean of one year is a single value, not a line.
+SHORT_RECORD_DAYS = 3 * 365
+SHORT_SMOOTHING_DAYS = 31
+MIN_ANNUAL_YEARS = 2  # an annual series needs two points to be a series
+MIN_TREND_YEARS = 10  # a trend over fewer years says little
 
 
 @dataclass
@@ -82,7 +91,7 @@ def annual_precipitation(daily: Daily) -> Annual:
 
 def linear_trend(years: np.ndarray, values: np.ndarray) -> Trend | None:
     """Least-squares line; ``None`` under 10 years (too short to mean much)."""
-    if len(years) < 10:
+    if len(years) < MIN_TREND_YEARS:
         return None
     slope, intercept = np.polyfit(years.astype(float), values, 1)
     return Trend(per_decade=float(slope) * 10.0, intercept=float(intercept))
@@ -139,7 +148,9 @@ def monthly_climatology(daily: Daily) -> Climatology:
 
 def rolling_mean(values: np.ndarray, window: int = SMOOTHING_DAYS) -> np.ndarray:
     """Centred moving average that skips NaN; NaN where under half the window is
-    observed (so gaps show as gaps, not as invented values)."""
+    observed (so gaps show as gaps, not as invented values) and within half a
+    window of either end of the record, where the window would be lopsided (a
+    365-day mean of January to June is a seasonal value, not an annual one)."""
     valid = np.isfinite(values)
     filled = np.where(valid, values, 0.0)
     csum = np.concatenate([[0.0], np.cumsum(filled)])
@@ -152,4 +163,100 @@ def rolling_mean(values: np.ndarray, window: int = SMOOTHING_DAYS) -> np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (csum[hi] - csum[lo]) / count
     mean[count < window // 2] = np.nan
+    mean[: min(half, n)] = np.nan
+    mean[max(n - half, 0) :] = np.nan
     return mean
+
+
+@dataclass
+class YearlyRange:
+    years: np.ndarray  # every calendar year of the record
+    lowest: np.ndarray  # each year's lowest and highest daily value (NaN: none)
+    highest: np.ndarray
+
+
+def yearly_range(daily: Daily, values: np.ndarray) -> YearlyRange:
+    """Each calendar year's lowest and highest daily value: the daily band of a
+    record too long to show its seasons (fmin/fmax skip missing days)."""
+    if len(daily) == 0:
+        return YearlyRange(np.array([], int), np.array([]), np.array([]))
+    years, _, _ = daily.calendar
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(years)) + 1])
+    with np.errstate(invalid="ignore"):
+        lowest = np.fmin.reduceat(values, starts)
+        highest = np.fmax.reduceat(values, starts)
+    return YearlyRange(years[starts].astype(int), lowest, highest)
+
+
+@dataclass
+class Observed:
+    days: int  # days with a valid value
+    share: float  # of the record's days
+
+
+@dataclass
+class StationSummary:
+    """Everything a station's figure shows, computed once from its daily table."""
+
+    daily: Daily
+    observed: dict[str, Observed]
+    smoothing_days: int
+    smoothed: dict[str, np.ndarray]  # centred moving mean of TMAX and TMIN
+    ranges: dict[str, YearlyRange]  # each year's daily range of TMAX and TMIN
+    annual_temperature: Annual
+    annual_precipitation: Annual
+    trend: Trend | None  # of the annual mean temperature
+    climatology: Climatology
+    warmest: tuple[int, float] | None = None  # (year, annual mean degC)
+    wettest: tuple[int, float] | None = None  # (year, annual total mm)
+    years: tuple[int, int] | None = None  # first and last calendar year
+
+    def has(self, element: str) -> bool:
+        return self.observed[element].days > 0
+
+    @property
+    def has_annual_temperature(self) -> bool:
+        return len(self.annual_temperature.years) >= MIN_ANNUAL_YEARS
+
+    @property
+    def has_annual_precipitation(self) -> bool:
+        return len(self.annual_precipitation.years) >= MIN_ANNUAL_YEARS
+
+
+def summarise(daily: Daily) -> StationSummary:
+    """The station's summaries: days observed, smoothed daily series, annual means
+    and totals, trend, monthly climatology, warmest and wettest years."""
+    n = len(daily)
+    observed = {}
+    for element in ELEMENTS:
+        days = int(np.isfinite(daily.values[element]).sum())
+        observed[element] = Observed(days, days / n if n else 0.0)
+    window = SMOOTHING_DAYS if n >= SHORT_RECORD_DAYS else SHORT_SMOOTHING_DAYS
+    smoothed = {
+        element: rolling_mean(daily.values[element], window)
+        for element in ("TMAX", "TMIN")
+        if observed[element].days
+    }
+    annual_t = annual_mean_temperature(daily)
+    annual_p = annual_precipitation(daily)
+    summary = StationSummary(
+        daily=daily,
+        observed=observed,
+        smoothing_days=window,
+        smoothed=smoothed,
+        ranges={e: yearly_range(daily, daily.values[e]) for e in smoothed},
+        annual_temperature=annual_t,
+        annual_precipitation=annual_p,
+        trend=linear_trend(annual_t.years, annual_t.values),
+        climatology=monthly_climatology(daily),
+    )
+    if len(annual_t.years):
+        i = int(np.argmax(annual_t.values))
+        summary.warmest = (int(annual_t.years[i]), float(annual_t.values[i]))
+    if len(annual_p.years):
+        i = int(np.argmax(annual_p.values))
+        summary.wettest = (int(annual_p.years[i]), float(annual_p.values[i]))
+    if n:
+        years, _, _ = daily.calendar
+        summary.years = (int(years[0]), int(years[-1]))
+    return summary

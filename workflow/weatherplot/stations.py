@@ -2,7 +2,9 @@
 
 ``resolve_stations`` runs when Snakemake builds the DAG, so a station whose file is
 missing or whose entry is wrong stops the run before any job starts, naming the entry.
-``plot_station`` is what one plot job (and the serial and Pool baselines) runs.
+A GHCN-Daily id with no local file is downloaded from NOAA (``download_station``, the
+download rules in workflow/rules/download.smk). ``plot_station`` is what one plot job
+(and the serial and Pool baselines) runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ STATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _ID_RE = re.compile(STATION_ID_PATTERN + r"\Z")
 DATA_SUFFIXES = (".dly.gz", ".dly", ".csv.gz", ".csv")
 CATALOG_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
+# GHCN-Daily ids: FIPS country code (2 letters), network code, 8 more characters.
+GHCND_ID_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}"
+_GHCND_ID_RE = re.compile(GHCND_ID_PATTERN + r"\Z")
+DEFAULT_GHCND_URL = "https://www.ncei.noaa.gov/pub/data/ghcn/daily"
+# Where downloads go (git-ignored): NCEI's own layout under resources/ghcnd/.
+DOWNLOAD_DIR = "resources/ghcnd"
+STATION_LIST_FILES = ("ghcnd-stations.txt", "ghcnd-countries.txt")
+STATION_LIST_METADATA = f"{DOWNLOAD_DIR}/station-metadata.json"
 
 
 def load_catalog(path: str | os.PathLike) -> dict[str, dict]:
@@ -56,6 +66,7 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
             "(see config/README.md)"
         )
     data_dir = Path(config.get("data_dir", "data"))
+    ghcnd_url = config.get("ghcnd_url", DEFAULT_GHCND_URL).rstrip("/")
     catalog = load_catalog(workdir / data_dir / "stations.csv")
 
     @functools.cache  # one stat per file: entries may share files (10,000 share 12)
@@ -77,17 +88,23 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
                 "own id (results/plots/<id>.png)"
             )
         file = entry.get("file")
+        download_url = None
         if file is None:
             file = _find_data_file(workdir, data_dir, station_id)
-            if file is None:
+        if file is None:
+            if not _GHCND_ID_RE.match(station_id):
                 raise ConfigError(
                     f"{where} ({station_id}): no file given and none of "
                     + ", ".join(
                         str(data_dir / f"{station_id}{s}") for s in DATA_SUFFIXES
                     )
-                    + " exists; set 'file' or put the station's file in "
-                    + f"{data_dir}/"
+                    + " exists, and the id is not a GHCN-Daily id (like "
+                    "USW00014739) to download from NOAA; set 'file' or put the "
+                    f"station's file in {data_dir}/"
                 )
+            # A GHCN-Daily id alone: the download rule fetches it from NOAA.
+            file = f"{DOWNLOAD_DIR}/all/{station_id}.dly"
+            download_url = f"{ghcnd_url}/all/{station_id}.dly"
         elif not is_file(file):
             raise ConfigError(
                 f"{where} ({station_id}): file {file!r} does not exist "
@@ -102,8 +119,29 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
         info = {"id": station_id, **catalog.get(station_id, {})}
         info.update({k: v for k, v in entry.items() if v is not None})
         info["file"] = str(file)
+        if download_url:
+            info["download_url"] = download_url
+        if needs_station_list(info):
+            # Name and place from NOAA's station list, parsed once for the run.
+            info["station_list"] = STATION_LIST_METADATA
         stations[station_id] = info
     return stations
+
+
+def needs_station_list(info: dict) -> bool:
+    """A GHCN-Daily station whose name neither the config nor stations.csv gives
+    (a CDO export names its station itself; a plain CSV has no NOAA id)."""
+    return (
+        not info.get("name")
+        and bool(_GHCND_ID_RE.match(info["id"]))
+        and info.get("format") in (None, "ghcnd")
+        and not str(info["file"]).lower().endswith((".csv", ".csv.gz"))
+    )
+
+
+def station_list_ids(stations: dict[str, dict]) -> list[str]:
+    """The ids whose title metadata comes from NOAA's station list."""
+    return sorted(i for i, info in stations.items() if info.get("station_list"))
 
 
 def _find_data_file(workdir: Path, data_dir: Path, station_id: str) -> str | None:
@@ -147,16 +185,128 @@ def load_station(info: dict):
     return daily, metadata
 
 
+TITLE_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
+
+
+def title_info(info: dict, metadata: dict) -> dict:
+    """The config entry completed with what else is known about the station: its
+    file's own columns (a CDO export's NAME, LATITUDE...) and NOAA's station list.
+    What the config or stations.csv says wins."""
+    known = dict(info)
+    sources = [metadata]
+    if info.get("station_list"):
+        sources.append(_station_list_entry(info["station_list"], info["id"]))
+    for source in sources:
+        for key in TITLE_FIELDS:
+            if known.get(key) is None and source.get(key) is not None:
+                known[key] = source[key]
+    return known
+
+
+def _station_list_entry(path: str, station_id: str) -> dict:
+    """This station's entry in the run's parsed NOAA station list (a small JSON of
+    the configured stations only); empty when absent (the title shows the id)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle).get(station_id) or {}
+    except (OSError, ValueError) as error:
+        log.warning("%s: no station-list metadata (%s)", path, error)
+        return {}
+
+
 def plot_station(info: dict, png_path: str | os.PathLike, timer=None) -> dict:
     """Read, plot and write one station's PNG (atomically). Returns the metadata."""
+    from .climate import summarise
     from .plotting import render_png, station_figure
     from .timing import write_bytes_atomic
 
     lap = timer.lap if timer is not None else (lambda phase: None)
     daily, metadata = load_station(info)
     lap("read")
-    figure = station_figure(daily, info)
+    figure = station_figure(summarise(daily), title_info(info, metadata))
     lap("plot")
     write_bytes_atomic(png_path, render_png(figure))
     lap("save")
     return metadata
+
+
+def download_station(station_id: str, url: str, dest: str | os.PathLike, **fetch_args):
+    """Fetch one GHCN-Daily ``.dly`` from NOAA to ``dest``, atomically, checked.
+
+    Raises :class:`StationDataError` with one line naming the id, the URL and what to
+    do, for an unknown id (404), no network, a time-out or a body that is not the
+    station's ``.dly`` (an HTML error page, a cut transfer)."""
+    from .download import DownloadError, fetch
+
+    try:
+        return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
+    except DownloadError as error:
+        base = url.rsplit("/all/", 1)[0]
+        if error.missing:
+            todo = (
+                f"check the id {station_id!r} in NOAA's station list "
+                f"({base}/ghcnd-stations.txt)"
+            )
+        else:
+            todo = "check the network connection and 'ghcnd_url' in the config"
+        raise StationDataError(
+            url,
+            f"cannot download station {station_id}: {error.problem}",
+            hint=f"{todo}; or download the file by hand and set 'file:' in the "
+            "station's config entry",
+        ) from None
+
+
+def _dly_check(station_id: str, url: str):
+    from .download import DownloadError
+    from .io.ghcnd import read_ghcnd
+
+    def check(path: Path) -> None:
+        with path.open("rb") as handle:
+            head = handle.read(512)
+        if head.lstrip()[:1] == b"<":
+            raise DownloadError(
+                url, "the server sent a web page (HTML), not a GHCN-Daily .dly file"
+            )
+        if not head.startswith(station_id.encode()):
+            raise DownloadError(
+                url,
+                f"the body is not a GHCN-Daily .dly file of {station_id} "
+                f"(it starts {head[:30]!r})",
+            )
+        try:
+            read_ghcnd(path)  # every line whole: catches a transfer cut mid-line
+        except StationDataError as error:
+            raise DownloadError(
+                url,
+                f"the body is not a whole .dly file ({error.problem})",
+                retryable=True,
+            ) from None
+
+    return check
+
+
+def download_station_list(url: str, dest: str | os.PathLike, **fetch_args) -> int:
+    """Fetch NOAA's ``ghcnd-stations.txt`` or ``ghcnd-countries.txt``, checked."""
+    from .download import DownloadError, fetch
+
+    def check(path: Path) -> None:
+        with path.open("rb") as handle:
+            head = handle.read(512)
+        if head.lstrip()[:1] == b"<" or not head[:2].isalpha():
+            raise DownloadError(
+                url, f"the body is not NOAA's station or country list ({head[:30]!r})"
+            )
+
+    try:
+        return fetch(url, dest, check=check, **fetch_args)
+    except DownloadError as error:
+        raise StationDataError(
+            url,
+            f"cannot download NOAA's station metadata: {error.problem}",
+            hint="check the network connection and 'ghcnd_url' in the config; or "
+            "give the station's 'name' (country, latitude, longitude, elevation_m) "
+            "in its config entry",
+        ) from None

@@ -89,10 +89,9 @@ def read_cdo_csv(
             path, written.to_numpy(), units, line_of=lambda i: line_of(written.index[i])
         )
 
-    name_column = "STATION_NAME" if legacy else "NAME"
     metadata = {
         "id": frame["_ID"].iloc[0],
-        "name": frame[name_column].iloc[0].strip() if name_column in frame else None,
+        **_station_columns(path, frame, legacy),
         "format": f"cdo-{kind}",
         "file": os.fspath(path),
         "units_declared": units,
@@ -100,6 +99,37 @@ def read_cdo_csv(
         "flagged": flagged,
     }
     return Daily.from_points(dates, values), metadata
+
+
+def _station_columns(path, frame, legacy: bool) -> dict:
+    """The export's own NAME, LATITUDE, LONGITUDE and ELEVATION (metres) columns,
+    where it has them (an export includes them when "station name" and "geographic
+    location" are ticked); the first row's value, ``None`` when absent or blank."""
+    found = {}
+    columns = {
+        "name": "STATION_NAME" if legacy else "NAME",
+        "latitude": "LATITUDE",
+        "longitude": "LONGITUDE",
+        "elevation_m": "ELEVATION",
+    }
+    for key, column in columns.items():
+        text = str(frame[column].iloc[0]).strip() if column in frame else ""
+        if key == "name" or not text:
+            found[key] = text or None
+            continue
+        try:
+            found[key] = float(text)
+        except ValueError:
+            raise StationDataError(
+                path,
+                f"{column} {text!r} is not a number",
+                line=line_of(frame.index[0]),
+                field=column,
+                hint="the export is corrupt: export it again",
+            ) from None
+        if key == "elevation_m" and found[key] <= -999:
+            found[key] = None  # NCEI's "unknown"
+    return found
 
 
 def _one_station(path, frame, ids, station):

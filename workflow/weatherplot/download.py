@@ -1,0 +1,142 @@
+"""Fetch a file over HTTP(S) into place, whole or not at all.
+
+Used by the download rules (workflow/rules/download.smk) for GHCN-Daily station files
+and NOAA's station and country lists. What it guarantees:
+
+- **bounded time**: every socket operation times out (``timeout``) and the whole
+  transfer has a deadline (``deadline``), so a server that stalls or trickles a
+  byte at a time cannot hold a job forever;
+- **retries** with a growing pause for what may pass (connection refused or reset, a
+  time-out, HTTP 5xx or 429, a transfer shorter than its Content-Length), none for
+  what will not (404 and other 4xx);
+- **atomic**: the body goes to ``<dest>.part`` and is renamed onto ``dest`` only
+  when complete and checked by ``check`` (say, "is this a .dly at all?"), so a
+  killed job or a dropped connection never leaves a half file under the real name.
+
+Only the standard library: the download job needs neither NumPy nor requests.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+CHUNK = 1 << 16
+USER_AGENT = "weatherplot (Snakemake workflow; +https://www.ncei.noaa.gov/)"
+# Not worth retrying: the server understood and said no.
+PERMANENT = range(400, 500)
+RETRY_STATUS = {408, 425, 429}
+
+
+class DownloadError(RuntimeError):
+    """A download that failed for good; the message says what happened."""
+
+    def __init__(
+        self, url: str, problem: str, *, retryable: bool = False, missing: bool = False
+    ):
+        self.url = url
+        self.problem = problem
+        self.retryable = retryable
+        self.missing = missing  # the server has no such file (404, 410)
+        super().__init__(f"{url}: {problem}")
+
+
+def fetch(
+    url: str,
+    dest: str | os.PathLike,
+    *,
+    check: Callable[[Path], None] | None = None,
+    timeout: float = 30.0,
+    deadline: float = 600.0,
+    attempts: int = 3,
+    pause: float = 2.0,
+    log: Callable[[str], None] = lambda message: None,
+) -> int:
+    """Download ``url`` to ``dest`` atomically; returns the number of bytes.
+
+    ``check(path)`` is called on the complete temporary file and may raise to refuse
+    it (it is then deleted). Raises :class:`DownloadError` after ``attempts`` tries
+    for passing trouble, at once for a 4xx answer.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    last: DownloadError | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            size = _fetch_once(url, part, timeout=timeout, deadline=deadline)
+            if check is not None:
+                check(part)
+            part.replace(dest)
+            log(f"downloaded {url} ({size:,} bytes) -> {dest}")
+            return size
+        except DownloadError as error:
+            last = error
+            if not error.retryable or attempt == attempts:
+                break
+            wait = pause * 2 ** (attempt - 1)
+            log(
+                f"attempt {attempt} of {attempts}: {error.problem}; again in {wait:g} s"
+            )
+            time.sleep(wait)
+        finally:
+            part.unlink(missing_ok=True)
+    assert last is not None
+    raise last
+
+
+def _fetch_once(url: str, part: Path, *, timeout: float, deadline: float) -> int:
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            expected = response.headers.get("Content-Length")
+            size = 0
+            with part.open("wb") as out:
+                # read1: returns after one receive, so the deadline is checked even
+                # while a server trickles a few bytes at a time.
+                while chunk := response.read1(CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+                    if time.monotonic() - started > deadline:
+                        raise DownloadError(
+                            url,
+                            f"not complete after {deadline:g} s "
+                            f"({size:,} bytes so far): the server is too slow",
+                            retryable=True,
+                        )
+                out.flush()
+                os.fsync(out.fileno())
+    except urllib.error.HTTPError as error:
+        raise DownloadError(
+            url,
+            f"HTTP {error.code} {error.reason}",
+            retryable=error.code not in PERMANENT or error.code in RETRY_STATUS,
+            missing=error.code in (404, 410),
+        ) from None
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, FileNotFoundError):  # a file:// mirror
+            raise DownloadError(url, "no such file", missing=True) from None
+        raise DownloadError(
+            url, f"cannot connect ({error.reason})", retryable=True
+        ) from None
+    except TimeoutError:
+        raise DownloadError(
+            url, f"no answer within {timeout:g} s (time-out)", retryable=True
+        ) from None
+    except (OSError, http.client.HTTPException) as error:  # reset, IncompleteRead
+        raise DownloadError(
+            url, f"transfer broken off ({error})", retryable=True
+        ) from None
+    if expected is not None and expected.isdigit() and size != int(expected):
+        raise DownloadError(
+            url,
+            f"transfer broken off: {size:,} of {int(expected):,} bytes",
+            retryable=True,
+        )
+    return size
