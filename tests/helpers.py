@@ -123,3 +123,12 @@ def run_module(workdir: Path, *args: str, timeout: int = 600):
     )
     assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def value_on(daily, element: str, day: str) -> float:
+    """The value of ``element`` on ``day`` (YYYY-MM-DD), which must be in the record."""
+    import numpy as np
+
+    i = int(np.searchsorted(daily.dates, np.datetime64(day)))
+    assert daily.dates[i] == np.datetime64(day)
+    return daily.values[element][i]
