@@ -606,7 +606,8 @@ def plain_field_too_large(tmp):
     """Lines run together (a lost newline every time): one giant field."""
     (tmp / "mine.csv").write_text("date,tmax,tmin,prcp\n2020-01-01," + "1" * 200_000)
     return {"file": tmp / "mine.csv"}, Expect(
-        r"not a well-formed CSV table \(field larger than field limit", "download",
+        r"not a well-formed CSV table \(field larger than field limit",
+        "download",
         line=2,
     )
 

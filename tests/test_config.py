@@ -191,7 +191,7 @@ def test_snakemake_names_the_entry_before_any_job(workflow_copy):
     assert not (workflow_copy / "results").exists()
 
 
-# -- The DAG-time memory check of the NumPy demo ----------------------------------------
+# -- The DAG-time memory check of the NumPy demo ---------------------------------
 
 
 @pytest.mark.integration
@@ -204,7 +204,7 @@ def test_demo_too_large_for_memory_is_refused_before_any_job(workflow_copy):
     assert re.search(r"needs about 29802\.\d\d GiB", output)
 
 
-# -- The YAML itself ---------------------------------------------------------------------
+# -- The YAML itself ---------------------------------------------------------------
 
 
 @pytest.mark.integration

@@ -12,6 +12,7 @@ from helpers import THREE_STATIONS, copy_workflow, run_snakemake
 
 pytestmark = pytest.mark.integration
 
+
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)

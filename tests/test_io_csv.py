@@ -8,7 +8,7 @@ import pytest
 from helpers import CDO, DEATH_VALLEY, FIXTURE_DATA, value_on
 
 from weatherplot.errors import StationDataError
-from weatherplot.io import detect_format, read_station
+from weatherplot.io import detect_format
 from weatherplot.io.ghcnd import read_ghcnd
 from weatherplot.io.ncei_cdo import read_cdo_csv
 from weatherplot.io.plain_csv import read_plain_csv
