@@ -69,6 +69,7 @@ def copy_workflow(dest: Path, stations: list[str] | None = None) -> Path:
     ``stations`` limits the config to those ids (the fixture's three when None); a
     shipped station the fixture does not list is added by id with its real file.
     """
+    Path(dest).mkdir(parents=True, exist_ok=True)
     copy_workflow_code(dest, REPO)
     config = fixture_config()
     if stations is not None:
@@ -132,3 +133,11 @@ def value_on(daily, element: str, day: str) -> float:
     i = int(np.searchsorted(daily.dates, np.datetime64(day)))
     assert daily.dates[i] == np.datetime64(day)
     return daily.values[element][i]
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    import re
+
+    table = result.stdout.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}

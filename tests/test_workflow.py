@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import helpers
@@ -15,6 +14,7 @@ from helpers import (
     THREE_STATIONS,
     copy_workflow,
     fixture_config,
+    planned_jobs,
     read_config,
     run_snakemake,
     write_config,
@@ -24,12 +24,6 @@ from PIL import Image
 from weatherplot.scratch import copy_workflow_code
 
 pytestmark = pytest.mark.integration
-
-
-def planned_jobs(result) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run."""
-    table = result.stdout.split("Job stats:", 1)[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def test_dry_run_plans_one_plot_job_per_station(tmp_path):
@@ -79,15 +73,8 @@ def test_adding_a_station_adds_exactly_one_plot_job(workflow_copy):
 def test_run_makes_a_png_and_timing_record_per_station(workflow_copy):
     """Both plot-server settings, each set explicitly: forked workers, then fresh
     processes, and the same bytes from both."""
-    run_snakemake(
-        workflow_copy,
-        "--cores",
-        "2",
-        "--until",
-        "plot_station",
-        "--config",
-        "plot_server=True",
-    )
+    plot = ("--cores", "2", "--until", "plot_station")
+    run_snakemake(workflow_copy, *plot, "--config", "plot_server=True")
     for station in THREE_STATIONS:
         png = workflow_copy / "results" / "plots" / f"{station}.png"
         with Image.open(png) as image:
@@ -119,16 +106,7 @@ def test_run_makes_a_png_and_timing_record_per_station(workflow_copy):
         s: (workflow_copy / "results/plots" / f"{s}.png").read_bytes()
         for s in THREE_STATIONS
     }
-    run_snakemake(
-        workflow_copy,
-        "--cores",
-        "2",
-        "--until",
-        "plot_station",
-        "--forceall",
-        "--config",
-        "plot_server=False",
-    )
+    run_snakemake(workflow_copy, *plot, "--forceall", "--config", "plot_server=False")
     for station, content in first.items():
         assert (
             workflow_copy / "results/plots" / f"{station}.png"
