@@ -42,6 +42,7 @@ def test_the_users_config_never_reaches_a_scratch_copy(tmp_path, monkeypatch):
     """A checkout whose config/config.yaml would break every test (other stations,
     no plot server, a demo no machine can hold): its scratch copies still get the
     fixture config, and the copy's DAG builds."""
+    (tmp_path / "checkout").mkdir()
     checkout = copy_workflow_code(tmp_path / "checkout", helpers.REPO)
     hostile = {
         "stations": [{"id": "JA000047759"}, {"id": "USW00023183"}],
