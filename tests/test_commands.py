@@ -57,7 +57,7 @@ def test_scaling_generate_writes_a_config_whose_dag_builds(tmp_path):
     big = json.loads((workdir / "big.json").read_text())
     assert len(big["stations"]) == 7
     assert big["demos"] == read_config(workdir)["demos"]  # the rest from the base
-    run_snakemake(workdir, "-n", "--quiet", "--configfile", "big.json")
+    # The README's next command, without --quiet, which would hide the job counts.
     dry = run_snakemake(workdir, "-n", "--configfile", "big.json")
     assert planned_jobs(dry)["plot_station"] == 7
 
