@@ -1,15 +1,36 @@
-"""Config mistakes stop the run at DAG-build time with a message naming the entry."""
+"""Config mistakes: refused when Snakemake builds the DAG, before any job, naming the
+entry. The cases run in-process against the schema and ``resolve_stations`` (what the
+Snakefile calls); one real ``snakemake -n`` per check proves the Snakefile calls it."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from conftest import DATA, read_config, run_snakemake, write_config
+from helpers import (
+    CDO,
+    FIXTURE_DATA,
+    REPO,
+    read_config,
+    run_snakemake,
+    write_config,
+)
 
-from weatherplot.stations import ConfigError, resolve_stations
+from weatherplot.stations import (
+    STATION_ID_PATTERN,
+    ConfigError,
+    resolve_stations,
+)
 
-pytestmark = pytest.mark.integration
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+GOOD_STATION = {"id": "UK000056225"}
+CURRENT = CDO / "USC00042319_2021_standard.csv"
+
+
+def validate(config: dict) -> None:
+    from snakemake.utils import validate as snakemake_validate
+
+    snakemake_validate(config, str(SCHEMA), set_default=True)
 
 
 def dry_run_error(workdir, config) -> str:
@@ -19,69 +40,182 @@ def dry_run_error(workdir, config) -> str:
     return result.stdout + result.stderr
 
 
+# -- The schema (Snakemake's validate) ---------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("change", "expected"),
+    ("config", "expected"),
     [
-        (
-            lambda c: c["stations"][0].update(colour="red"),
-            r"Additional properties.*colour",
-        ),
-        (lambda c: c.update(stations=[]), r"stations|minItems|should be non-empty"),
-        (lambda c: c["stations"][0].update(id="../x"), r"does not match"),
-        (lambda c: c["stations"][0].update(id="a/b"), r"does not match"),
-        (lambda c: c["stations"][0].update(id="has space"), r"does not match"),
-        (lambda c: c["stations"][0].update(id=""), r"does not match"),
-        (lambda c: c["stations"][0].update(units="kelvin"), r"kelvin.*not one of"),
-        (lambda c: c.update(colour="red"), r"Additional properties.*colour"),
+        ({"stations": [GOOD_STATION], "demos": {"wokers": 2}}, "wokers"),
+        ({"stations": [GOOD_STATION], "baselines": {"repeat": 2}}, "repeat"),
+        ({"stations": [{"id": "X1", "units": "metric", "colour": 1}]}, "colour"),
+        ({"stations": [GOOD_STATION], "colour": "red"}, "colour"),
+        ({"stations": []}, "stations"),
+        ({"data_dir": "data"}, "stations"),
+        ({"stations": [{"id": "../x"}]}, r"\.\./x"),
+        ({"stations": [{"id": "a/b"}]}, "a/b"),
+        ({"stations": [{"id": "has space"}]}, "has space"),
+        ({"stations": [{"id": ""}]}, "''|does not match"),
+        ({"stations": [{"id": ".hidden"}]}, r"\.hidden"),
+        ({"stations": [{"id": "x" * 65}]}, "xxxx"),
+        ({"stations": [{"name": "no id"}]}, "'id' is a required property"),
+        ({"stations": [{"id": "X1", "format": "xlsx"}]}, "xlsx"),
+        ({"stations": [{"id": "X1", "units": "kelvin"}]}, "kelvin"),
+        ({"stations": [GOOD_STATION], "plot_server": "yes"}, "'yes'.*boolean"),
+        ({"stations": [GOOD_STATION], "demos": {"workers": 0}}, "0 is less than"),
+    ],
+    ids=[
+        "unknown-demo-key",
+        "unknown-baselines-key",
+        "unknown-station-key",
+        "unknown-top-level-key",
+        "zero-stations",
+        "no-stations-key",
+        "dotdot",
+        "slash",
+        "space",
+        "empty-id",
+        "hidden-file-id",
+        "too-long-id",
+        "no-id",
+        "unknown-format",
+        "unknown-units",
+        "plot-server-not-a-boolean",
+        "zero-workers",
     ],
 )
-def test_schema_refuses_bad_config(workflow_copy, change, expected):
-    config = read_config(workflow_copy)
-    change(config)
-    assert re.search(expected, dry_run_error(workflow_copy, config), re.S)
+def test_schema_refuses(config, expected):
+    from snakemake.exceptions import WorkflowError
+
+    with pytest.raises(WorkflowError) as caught:
+        validate(config)
+    assert re.search(expected, str(caught.value))
 
 
-def test_missing_file_is_reported_before_any_job_naming_the_entry(workflow_copy):
+def test_schema_accepts_the_fixture_config_and_fills_the_defaults():
+    """The control for the cases above: a good config passes, defaults filled in."""
+    config = {"stations": [GOOD_STATION]}
+    validate(config)
+    assert config["plot_server"] is True and config["data_dir"] == "data"
+    assert config["demos"]["workers"] == 4
+
+
+@pytest.mark.integration
+def test_snakemake_applies_the_schema_before_any_job(workflow_copy):
     config = read_config(workflow_copy)
-    config["stations"][1]["file"] = "data/nowhere.dly.gz"
-    output = dry_run_error(workflow_copy, config)
-    assert "stations entry 2" in output
-    assert "data/nowhere.dly.gz" in output and "does not exist" in output
+    config["stations"][0]["colour"] = "red"
+    assert "colour" in dry_run_error(workflow_copy, config)
     assert not (workflow_copy / "results").exists()
 
 
-def test_duplicate_station_id(workflow_copy):
-    config = read_config(workflow_copy)
-    config["stations"].append(dict(config["stations"][0]))
-    output = dry_run_error(workflow_copy, config)
-    assert "stations entry 4" in output and "appears twice" in output
+def test_schema_and_code_agree_on_safe_ids():
+    import yaml
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    pattern = schema["properties"]["stations"]["items"]["properties"]["id"]["pattern"]
+    assert pattern == f"^{STATION_ID_PATTERN}$"
 
 
-def test_resolve_stations_finds_files_and_merges_the_catalog():
-    stations = resolve_stations({"stations": [{"id": "UK000056225"}]}, DATA.parent)
+# -- resolve_stations (common.smk) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        ([], r"'stations' is empty"),
+        ([{"id": "../x"}], r"entry 1: id '\.\./x' is not a safe name"),
+        ([{"id": "a/b"}], r"entry 1: id 'a/b' is not a safe name"),
+        ([{"id": "UK000056225"}, {"id": "a b"}], r"entry 2: id 'a b' is not a safe"),
+        (
+            [{"id": "UK000056225"}, {"id": "UK000056225"}],
+            r"entry 2: id 'UK000056225' appears twice",
+        ),
+        (
+            [{"id": "UK000056225", "file": "data/nowhere.csv"}],
+            r"entry 1 \(UK000056225\): file 'data/nowhere.csv' does not exist",
+        ),
+        (
+            [{"id": "UK000056225", "file": "data"}],
+            r"entry 1 \(UK000056225\): file 'data' does not exist",
+        ),
+        ([{"id": "NOWHERE1"}], r"entry 1 \(NOWHERE1\): no file given and none of"),
+        (
+            [{"id": "DV", "file": str(CURRENT), "format": "cdo"}],
+            r"entry 1 \(DV\): format 'cdo' needs 'units: metric'.*'units: standard'",
+        ),
+    ],
+    ids=[
+        "zero",
+        "dotdot",
+        "slash",
+        "space",
+        "duplicate",
+        "missing-file",
+        "directory",
+        "no-file",
+        "cdo-no-units",
+    ],
+)
+def test_resolve_stations_refuses(fixture_workdir, entries, expected):
+    with pytest.raises(ConfigError, match=expected):
+        resolve_stations({"stations": entries}, fixture_workdir)
+
+
+@pytest.fixture
+def fixture_workdir(tmp_path):
+    """A folder whose data/ is the fixture's (as a scratch copy has it)."""
+    (tmp_path / "data").symlink_to(FIXTURE_DATA, target_is_directory=True)
+    return tmp_path
+
+
+def test_resolve_stations_finds_files_and_merges_the_catalog(fixture_workdir):
+    stations = resolve_stations({"stations": [{"id": "UK000056225"}]}, fixture_workdir)
     oxford = stations["UK000056225"]
     assert oxford["file"] == "data/UK000056225.dly.gz"
     assert oxford["country"] == "United Kingdom"
     assert oxford["latitude"] == pytest.approx(51.7667)
     renamed = resolve_stations(
-        {"stations": [{"id": "UK000056225", "name": "Oxford"}]}, DATA.parent
+        {"stations": [{"id": "UK000056225", "name": "Oxford"}]}, fixture_workdir
     )
     assert renamed["UK000056225"]["name"] == "Oxford"  # the config entry wins
 
 
-def test_station_without_a_file_anywhere():
-    with pytest.raises(ConfigError, match=r"entry 1 \(NOWHERE1\): no file given"):
-        resolve_stations({"stations": [{"id": "NOWHERE1"}]}, DATA.parent)
+@pytest.mark.integration
+def test_snakemake_names_the_entry_before_any_job(workflow_copy):
+    config = read_config(workflow_copy)
+    config["stations"][1]["file"] = "data/nowhere.dly.gz"
+    output = dry_run_error(workflow_copy, config)
+    assert "stations entry 2" in output
+    assert "data/nowhere.dly.gz" in output and "does not exist" in output
+    assert "Traceback" not in output
+    assert not (workflow_copy / "results").exists()
 
 
-def test_zero_stations():
-    with pytest.raises(ConfigError, match="'stations' is empty"):
-        resolve_stations({"stations": []}, DATA.parent)
+# -- The DAG-time memory check of the NumPy demo ---------------------------------
 
 
+@pytest.mark.integration
 def test_demo_too_large_for_memory_is_refused_before_any_job(workflow_copy):
     config = read_config(workflow_copy)
-    config["demos"]["array_size"] = 10**12  # 4 x 8 TB arrays
+    config["demos"]["array_size"] = 10**12  # 4 workers x 8 TB arrays
     output = dry_run_error(workflow_copy, config)
     assert re.search(r"demos\.array_size = 1000000000000 is too large", output)
+    # 4 x 10**12 float64 = 3.2e13 bytes = 29802.3 GiB
     assert re.search(r"needs about 29802\.\d\d GiB", output)
+
+
+# -- The YAML itself ---------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_config_yaml_cannot_run_code(workflow_copy, tmp_path):
+    """The config is loaded by Snakemake's YAML loader: a python tag is refused."""
+    marker = tmp_path / "PWNED"
+    path = workflow_copy / "config" / "config.yaml"
+    text = path.read_text()
+    text += f'\nexploit: !!python/object/apply:os.system ["touch {marker}"]\n'
+    path.write_text(text)
+    result = run_snakemake(workflow_copy, "-n", check=False)
+    assert result.returncode != 0
+    assert not marker.exists()
+    assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr

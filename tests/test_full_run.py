@@ -1,5 +1,5 @@
-"""The whole workflow (plots, demos, baselines, report) with tiny demo sizes, then
-Snakemake's own HTML report on the same run."""
+"""The whole workflow (plots, demos, baselines, report) with the fixture config's tiny
+demo sizes, then Snakemake's own HTML report on the same run."""
 
 from __future__ import annotations
 
@@ -8,27 +8,14 @@ import re
 import zipfile
 
 import pytest
-from conftest import THREE_STATIONS, read_config, run_snakemake, write_config
+from helpers import THREE_STATIONS, copy_workflow, run_snakemake
 
 pytestmark = pytest.mark.integration
-
-TINY_DEMOS = {
-    "sleep_seconds": 0.05,
-    "array_size": 10_000,
-    "workers": 4,
-    "repeats": 2,
-    "sleep_repeats": 1,
-}
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    from conftest import copy_workflow
-
     workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)
-    config = read_config(workdir)
-    config["demos"] = TINY_DEMOS
-    write_config(workdir, config)
     run_snakemake(workdir, "--cores", "2")
     return workdir
 

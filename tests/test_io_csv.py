@@ -1,14 +1,14 @@
-"""The NCEI CDO and plain CSV readers, on the real exports and on small edge cases."""
+"""The NCEI CDO and plain CSV readers, on the real exports and on small edge cases.
+Bad CSV files are cases of the table in test_bad_input.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CDO, DATA, DEATH_VALLEY
-from test_io_ghcnd import value_on
+from helpers import CDO, DEATH_VALLEY, FIXTURE_DATA, value_on
 
 from weatherplot.errors import StationDataError
-from weatherplot.io import detect_format, read_station
+from weatherplot.io import detect_format
 from weatherplot.io.ghcnd import read_ghcnd
 from weatherplot.io.ncei_cdo import read_cdo_csv
 from weatherplot.io.plain_csv import read_plain_csv
@@ -29,7 +29,7 @@ def test_current_standard_export_in_degf_and_inches():
 
 def test_cdo_export_and_dly_agree_on_death_valley_2021():
     cdo, _ = read_cdo_csv(CURRENT, units="standard")
-    dly, _ = read_ghcnd(DATA / f"{DEATH_VALLEY}.dly.gz")
+    dly, _ = read_ghcnd(FIXTURE_DATA / f"{DEATH_VALLEY}.dly.gz")
     start = int(np.searchsorted(dly.dates, cdo.dates[0]))
     for element in ("TMAX", "TMIN"):
         ours = dly.values[element][start : start + len(cdo)]
@@ -51,18 +51,6 @@ def test_legacy_export_in_tenths_with_missing():
     assert value_on(daily, "PRCP", "2014-01-02") == 4.1
     assert np.nanmax(daily.tmax) < 40
     assert np.isnan(daily.tmax).sum() < 5
-
-
-def test_cdo_without_units_is_refused_with_the_fix():
-    with pytest.raises(StationDataError, match=r"units: metric.*units: standard"):
-        read_station(CURRENT)
-
-
-def test_degf_declared_metric_suggests_standard():
-    with pytest.raises(
-        StationDataError, match=r"line 2, field 'TMAX'.*implausible.*units: standard"
-    ):
-        read_cdo_csv(CURRENT, units="metric")
 
 
 def test_detection_of_every_format(tmp_path):

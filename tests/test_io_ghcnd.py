@@ -1,40 +1,57 @@
-"""The GHCN-Daily reader against the real station files."""
+"""The GHCN-Daily reader against the real station files (the fixture's frozen copies,
+and every real file of the project's shared data when it is beside the checkout).
+Bad .dly files are cases of the table in test_bad_input.py."""
 
 from __future__ import annotations
 
+import csv
 import gzip
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, DEATH_VALLEY, OXFORD
+from helpers import DEATH_VALLEY, FIXTURE_DATA, OXFORD, SHARED_DATA, value_on
 
 from weatherplot.bench import read_ghcnd_fwf, same_values
-from weatherplot.errors import StationDataError
 from weatherplot.io import detect_format, read_station
 from weatherplot.io.ghcnd import read_ghcnd
+from weatherplot.stations import load_catalog
 
-ALL_STATIONS = sorted(p.name.removesuffix(".dly.gz") for p in DATA.glob("*.dly.gz"))
+FIXTURE_FILES = sorted(FIXTURE_DATA.glob("*.dly.gz"))
 
 
-def value_on(daily, element, day):
-    i = int(np.searchsorted(daily.dates, np.datetime64(day)))
-    assert daily.dates[i] == np.datetime64(day)
-    return daily.values[element][i]
+def real_dly_files() -> list[Path]:
+    """The fixture's files, and the shared data's others when it is present."""
+    files = {p.name: p for p in FIXTURE_FILES}
+    for path in sorted((SHARED_DATA / "ghcnd").glob("*.dly.gz")):
+        files.setdefault(path.name, path)
+    return sorted(files.values())
+
+
+def dly(station) -> Path:
+    return FIXTURE_DATA / f"{station}.dly.gz"
 
 
 def raw_lines(station):
-    return (
-        gzip.decompress((DATA / f"{station}.dly.gz").read_bytes()).decode().splitlines()
-    )
+    return gzip.decompress(dly(station).read_bytes()).decode().splitlines()
 
 
-def test_twelve_real_stations_are_shipped():
-    assert len(ALL_STATIONS) == 12
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.name[:11])
+def test_the_catalog_row_says_what_the_file_holds(path):
+    """stations.csv (plot titles, coordinates) against the file's own first and last
+    lines: the id, the first year and the last month."""
+    with (FIXTURE_DATA / "stations.csv").open(newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["id"] == path.name[:11])
+    assert load_catalog(FIXTURE_DATA / "stations.csv")[row["id"]]["name"] == row["name"]
+    lines = gzip.decompress(path.read_bytes()).decode().splitlines()
+    assert {line[:11] for line in lines} == {path.name[:11]}
+    assert int(row["first_year"]) == min(int(line[11:15]) for line in lines)
+    assert int(row["last_month"]) == max(int(line[11:17]) for line in lines)
 
 
 def test_death_valley_2021_01_01_matches_the_cdo_export():
     # The CDO export says TMAX 71 degF, TMIN 51 degF; the .dly holds tenths of degC.
-    daily, meta = read_ghcnd(DATA / f"{DEATH_VALLEY}.dly.gz")
+    daily, meta = read_ghcnd(dly(DEATH_VALLEY))
     tmax = value_on(daily, "TMAX", "2021-01-01")
     tmin = value_on(daily, "TMIN", "2021-01-01")
     assert (tmax, tmin) == (21.7, 10.6)
@@ -44,15 +61,15 @@ def test_death_valley_2021_01_01_matches_the_cdo_export():
     assert {"TMAX", "TMIN", "PRCP"} <= set(meta["elements"])
 
 
-@pytest.mark.parametrize("station", ALL_STATIONS)
-def test_same_values_as_pandas_read_fwf_reference(station):
+@pytest.mark.parametrize("path", real_dly_files(), ids=lambda p: p.name[:11])
+def test_same_values_as_pandas_read_fwf_reference(path):
     """An independent reader (pandas read_fwf, melt, pivot) agrees on every value."""
-    ours, _ = read_ghcnd(DATA / f"{station}.dly.gz")
-    assert same_values(ours, read_ghcnd_fwf(DATA / f"{station}.dly.gz"))
+    ours, _ = read_ghcnd(path)
+    assert same_values(ours, read_ghcnd_fwf(path))
 
 
 def test_units_and_daily_index():
-    daily, _ = read_ghcnd(DATA / f"{OXFORD}.dly.gz")
+    daily, _ = read_ghcnd(dly(OXFORD))
     steps = np.diff(daily.dates).astype(int)
     assert (steps == 1).all()  # one row per day, no gaps
     assert 13.5 < np.nanmean(daily.tmax) < 14.5  # degC, not tenths (Oxford: ~14)
@@ -68,36 +85,33 @@ def test_missing_values_are_nan():
     lines = raw_lines(DEATH_VALLEY)
     first_tmax = next(line for line in lines if line[17:21] == "TMAX")
     assert first_tmax[21:26] == "-9999"
-    daily, _ = read_ghcnd(DATA / f"{DEATH_VALLEY}.dly.gz")
+    daily, _ = read_ghcnd(dly(DEATH_VALLEY))
     assert daily.dates[0] == np.datetime64("1961-04-26")  # no all-missing lead-in
     assert not np.isin(daily.tmax, [-999.9]).any()
 
 
 def test_values_with_a_quality_flag_are_dropped():
-    lines = raw_lines(OXFORD)
-    # Find a real flagged TMAX value in the file and check the reader dropped it.
-    for line in lines:
+    """Counted from the raw text, a second way: every TMAX value present but with a
+    quality flag is counted as flagged and read as missing."""
+    flagged_days = []
+    for line in raw_lines(OXFORD):
         if line[17:21] != "TMAX":
             continue
         for day in range(31):
             value, qflag = line[21 + 8 * day : 26 + 8 * day], line[27 + 8 * day]
             if value.strip() != "-9999" and qflag != " ":
-                year, month = int(line[11:15]), int(line[15:17])
-                flagged_day = f"{year:04d}-{month:02d}-{day + 1:02d}"
-                break
-        else:
-            continue
-        break
-    daily, meta = read_ghcnd(DATA / f"{OXFORD}.dly.gz")
-    assert meta["flagged"]["TMAX"] > 1000
-    assert np.isnan(value_on(daily, "TMAX", flagged_day))
+                flagged_days.append(f"{line[11:15]}-{line[15:17]}-{day + 1:02d}")
+    daily, meta = read_ghcnd(dly(OXFORD))
+    assert meta["flagged"]["TMAX"] == len(flagged_days) > 0
+    for day in flagged_days:
+        assert np.isnan(value_on(daily, "TMAX", day)), day
 
 
 def test_reads_plain_dly_as_well_as_gzip(tmp_path):
     plain = tmp_path / f"{DEATH_VALLEY}.dly"
-    plain.write_bytes(gzip.decompress((DATA / f"{DEATH_VALLEY}.dly.gz").read_bytes()))
+    plain.write_bytes(gzip.decompress(dly(DEATH_VALLEY).read_bytes()))
     a, _ = read_ghcnd(plain)
-    b, _ = read_ghcnd(DATA / f"{DEATH_VALLEY}.dly.gz")
+    b, _ = read_ghcnd(dly(DEATH_VALLEY))
     assert same_values(a, b)
     assert detect_format(plain) == "ghcnd"
     # Detection by content when the name says nothing:
@@ -105,39 +119,3 @@ def test_reads_plain_dly_as_well_as_gzip(tmp_path):
     renamed.write_bytes(plain.read_bytes())
     assert detect_format(renamed) == "ghcnd"
     assert same_values(read_station(renamed)[0], b)
-
-
-def test_wrong_line_length_names_the_line(tmp_path):
-    lines = raw_lines(DEATH_VALLEY)[:10]
-    lines[6] = lines[6][:200]
-    bad = tmp_path / "bad.dly"
-    bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(StationDataError, match=r"bad\.dly, line 7: line is 200 char"):
-        read_ghcnd(bad)
-
-
-def test_mixed_stations_in_one_file(tmp_path):
-    lines = raw_lines(DEATH_VALLEY)[:10]
-    lines[4] = "USW00023183" + lines[4][11:]
-    bad = tmp_path / "mixed.dly"
-    bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(StationDataError, match=r"line 5.*one file must hold one"):
-        read_ghcnd(bad)
-
-
-def test_month_out_of_range(tmp_path):
-    lines = [line for line in raw_lines(DEATH_VALLEY)[:40] if line[17:21] == "TMAX"]
-    lines[1] = lines[1][:15] + "13" + lines[1][17:]
-    bad = tmp_path / "month.dly"
-    bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(StationDataError, match=r"line 2, field 'MONTH.*13 is out of"):
-        read_ghcnd(bad)
-
-
-def test_garbage_in_a_value_names_line_and_day(tmp_path):
-    lines = [line for line in raw_lines(DEATH_VALLEY)[:40] if line[17:21] == "PRCP"]
-    lines[2] = lines[2][: 21 + 8 * 4] + "  x12" + lines[2][26 + 8 * 4 :]
-    bad = tmp_path / "value.dly"
-    bad.write_text("\n".join(lines) + "\n")
-    with pytest.raises(StationDataError, match=r"line 3, field 'VALUE of day 5'"):
-        read_ghcnd(bad)

@@ -8,7 +8,7 @@ import subprocess
 import tomllib
 
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 CONDA_NAMES = {"matplotlib-base": "matplotlib"}
 

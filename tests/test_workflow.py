@@ -3,52 +3,79 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
+import helpers
 import pytest
-from conftest import (
-    DATA,
+from helpers import (
+    FIXTURE_DATA,
+    FIXTURE_STATIONS,
+    OXFORD,
     THREE_STATIONS,
     copy_workflow,
+    fixture_config,
+    planned_jobs,
     read_config,
     run_snakemake,
     write_config,
 )
 from PIL import Image
 
+from weatherplot.scratch import copy_workflow_code
+
 pytestmark = pytest.mark.integration
 
 
-def planned_jobs(result) -> dict[str, int]:
-    """Job counts from the 'Job stats' table of a dry run."""
-    table = result.stdout.split("Job stats:", 1)[1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
-
-
 def test_dry_run_plans_one_plot_job_per_station(tmp_path):
-    workdir = copy_workflow(tmp_path)  # the default twelve
+    workdir = copy_workflow(tmp_path)  # the fixture's stations
     jobs = planned_jobs(
         run_snakemake(workdir, "-n", "results/plots/USC00042319.png", "--forceall")
     )
     assert jobs["plot_station"] == 1
-    all_jobs = planned_jobs(run_snakemake(workdir, "-n", "--until", "plot_station"))
-    assert all_jobs["plot_station"] == 12
+    all_jobs = run_snakemake(workdir, "-n", "--until", "plot_station")
+    assert planned_jobs(all_jobs)["plot_station"] == len(FIXTURE_STATIONS)
+    for station in FIXTURE_STATIONS:  # each from its file in data_dir
+        assert f"data/{station}.dly.gz" in all_jobs.stdout
+
+
+def test_the_users_config_never_reaches_a_scratch_copy(tmp_path, monkeypatch):
+    """A checkout whose config/config.yaml would break every test (other stations,
+    no plot server, a demo no machine can hold): its scratch copies still get the
+    fixture config, and the copy's DAG builds."""
+    (tmp_path / "checkout").mkdir()
+    checkout = copy_workflow_code(tmp_path / "checkout", helpers.REPO)
+    hostile = {
+        "stations": [{"id": "JA000047759"}, {"id": "USW00023183"}],
+        "plot_server": False,
+        "demos": {"array_size": 10**12},
+    }
+    write_config(checkout, hostile)
+    monkeypatch.setattr(helpers, "REPO", checkout)
+    workdir = copy_workflow(tmp_path / "copy")
+    assert read_config(workdir) == fixture_config()
+    jobs = planned_jobs(run_snakemake(workdir, "-n", "--until", "plot_station"))
+    assert jobs["plot_station"] == len(FIXTURE_STATIONS)
 
 
 def test_adding_a_station_adds_exactly_one_plot_job(workflow_copy):
+    """As the README says: put the file in data/, add one entry with its id."""
     run_snakemake(workflow_copy, "--cores", "2", "--until", "plot_station")
-    config = read_config(workflow_copy)
-    config["stations"].append(
-        {"id": "OXFORD-TEST", "file": str(DATA / "UK000056225.dly.gz")}
+    (workflow_copy / "data" / f"{OXFORD}.dly.gz").write_bytes(
+        (FIXTURE_DATA / f"{OXFORD}.dly.gz").read_bytes()
     )
+    config = read_config(workflow_copy)
+    config["stations"].append({"id": OXFORD})
     write_config(workflow_copy, config)
-    jobs = planned_jobs(run_snakemake(workflow_copy, "-n", "--until", "plot_station"))
-    assert jobs["plot_station"] == 1
+    dry = run_snakemake(workflow_copy, "-n", "--until", "plot_station")
+    assert planned_jobs(dry)["plot_station"] == 1
+    assert f"results/plots/{OXFORD}.png" in dry.stdout
 
 
 def test_run_makes_a_png_and_timing_record_per_station(workflow_copy):
-    run_snakemake(workflow_copy, "--cores", "2", "--until", "plot_station")
+    """Both plot-server settings, each set explicitly: forked workers, then fresh
+    processes, and the same bytes from both."""
+    plot = ("--cores", "2", "--until", "plot_station")
+    run_snakemake(workflow_copy, *plot, "--config", "plot_server=True")
     for station in THREE_STATIONS:
         png = workflow_copy / "results" / "plots" / f"{station}.png"
         with Image.open(png) as image:
@@ -80,16 +107,7 @@ def test_run_makes_a_png_and_timing_record_per_station(workflow_copy):
         s: (workflow_copy / "results/plots" / f"{s}.png").read_bytes()
         for s in THREE_STATIONS
     }
-    run_snakemake(
-        workflow_copy,
-        "--cores",
-        "2",
-        "--until",
-        "plot_station",
-        "--forceall",
-        "--config",
-        "plot_server=False",
-    )
+    run_snakemake(workflow_copy, *plot, "--forceall", "--config", "plot_server=False")
     for station, content in first.items():
         assert (
             workflow_copy / "results/plots" / f"{station}.png"

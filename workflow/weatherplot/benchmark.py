@@ -18,7 +18,6 @@ import argparse
 import gzip
 import itertools
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from .bench import read_ghcnd_fwf
 from .importpath import child_env
 from .io.ghcnd import read_ghcnd
 from .report import job_overhead, job_startup, job_work
-from .scratch import WORKFLOW_ROOT, copy_workflow_code
+from .scratch import WORKFLOW_ROOT
 from .timing import summarise
 
 # What a plot job's process imports (it is a plain ``python`` command, see
@@ -116,14 +115,19 @@ def import_costs(repeats: int) -> dict:
 def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
     """Run ``jobs`` real plot jobs one at a time (--cores 1: no contention) and read
     their timing records."""
+    from .scaling import scratch_workflow
+
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
-        copy_workflow_code(workdir)
-        shutil.copytree(data_dir, workdir / "data")
-        stations = sorted(
-            p.name.removesuffix(".dly.gz") for p in data_dir.glob("*.dly.gz")
+        # The config lists the timed stations, whichever the user's config lists.
+        files = sorted(data_dir.glob("*.dly.gz"))[:jobs]
+        stations = [p.name.removesuffix(".dly.gz") for p in files]
+        scratch_workflow(
+            workdir,
+            [{"id": s, "file": f} for s, f in zip(stations, files, strict=True)],
+            data_dir,
         )
-        targets = [f"results/plots/{s}.png" for s in stations[:jobs]]
+        targets = [f"results/plots/{s}.png" for s in stations]
         subprocess.run(
             [
                 sys.executable,
@@ -145,7 +149,7 @@ def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
         )
         records = [
             json.loads((workdir / "results/timings/plots" / f"{s}.json").read_text())
-            for s in stations[:jobs]
+            for s in stations
         ]
     rows = []
     for r in records:

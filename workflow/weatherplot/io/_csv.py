@@ -14,6 +14,7 @@ from ..errors import StationDataError
 from ._files import decode_text, read_bytes
 
 HEADER_LINES = 1
+NO_ROWS_HINT = "download the station file again"
 
 
 def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -45,10 +46,13 @@ def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
                 data_lines.append(reader.line_num)
     except csv.Error as exc:
         raise StationDataError(
-            path, f"not a well-formed CSV table ({exc})", line=reader.line_num
+            path,
+            f"not a well-formed CSV table ({exc})",
+            line=reader.line_num,
+            hint="download the file again; if you wrote it, one row per line",
         ) from None
     if header_fields is None:
-        raise StationDataError(path, "has no header and no rows")
+        raise StationDataError(path, "has no header and no rows", hint=NO_ROWS_HINT)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -65,7 +69,9 @@ def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
             hint="every row needs as many fields as the header",
         ) from None
     except pd.errors.EmptyDataError:
-        raise StationDataError(path, "has no header and no rows") from None
+        raise StationDataError(
+            path, "has no header and no rows", hint=NO_ROWS_HINT
+        ) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         raise StationDataError(

@@ -22,7 +22,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
             path, "file not found", hint="check the station's 'file' in the config"
         ) from None
     except IsADirectoryError:
-        raise StationDataError(path, "is a directory, not a station file") from None
+        raise StationDataError(
+            path,
+            "is a directory, not a station file",
+            hint="point 'file' at the station's file inside it",
+        ) from None
     if not raw:
         raise StationDataError(
             path, "file is empty", hint="download the station file again"

@@ -1,0 +1,143 @@
+"""Shared test helpers: the frozen fixture, scratch copies of the workflow, snakemake.
+
+Tests import from here (``from helpers import ...``); conftest.py re-exports the same
+names and provides the ``workflow_copy`` fixture. No helper reads the user's
+``config/config.yaml``: a scratch copy always gets ``tests/fixtures/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from weatherplot.scratch import copy_workflow_code
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+FIXTURE_CONFIG = FIXTURES / "config.yaml"
+FIXTURE_DATA = FIXTURES / "data"  # frozen copies of a few shipped stations
+DATA = REPO / "data"  # the shipped data; prefer FIXTURE_DATA, which no user edits
+CDO = REPO / "tests" / "data" / "ncei-cdo"  # real NCEI CDO exports
+SHARED_DATA = REPO.parent / "shared" / "data"  # the project's full data set, if beside
+SHARED_DATA_MISSING = (
+    f"needs the project's full real-data folder at {SHARED_DATA} (a checkout of the "
+    "project's shared data beside this one); the workflow does not need it"
+)
+DEATH_VALLEY = "USC00042319"
+OXFORD = "UK000056225"
+MELBOURNE = "ASN00086282"  # the smallest real .dly
+SHIONOMISAKI = "JA000047778"
+THREE_STATIONS = [DEATH_VALLEY, MELBOURNE, SHIONOMISAKI]
+
+
+def fixture_config() -> dict:
+    """A fresh copy of the frozen fixture config."""
+    return yaml.safe_load(FIXTURE_CONFIG.read_text())
+
+
+FIXTURE_STATIONS = [s["id"] for s in fixture_config()["stations"]]
+
+
+def station_file(station: str) -> Path:
+    """The real ``.dly.gz`` of a shipped station: the fixture's frozen copy if it
+    has one, else the shipped file (for a test that needs a station it lacks)."""
+    frozen = FIXTURE_DATA / f"{station}.dly.gz"
+    return frozen if frozen.exists() else DATA / f"{station}.dly.gz"
+
+
+def snakemake_cmd() -> list[str]:
+    """The snakemake of the interpreter running the tests (the project's venv)."""
+    return [sys.executable, "-m", "snakemake"]
+
+
+def snakemake_env() -> dict[str, str]:
+    """The environment for a nested snakemake: without the user's SNAKEMAKE_PROFILE
+    (a cluster profile would send the tests' jobs to the cluster)."""
+    env = {k: v for k, v in os.environ.items() if k != "SNAKEMAKE_PROFILE"}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def copy_workflow(dest: Path, stations: list[str] | None = None) -> Path:
+    """A runnable scratch copy of the workflow in ``dest`` (results start empty),
+    configured by the fixture config, whatever ``config/config.yaml`` holds.
+
+    ``stations`` limits the config to those ids (the fixture's three when None); a
+    shipped station the fixture does not list is added by id with its real file.
+    """
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    copy_workflow_code(dest, REPO)
+    config = fixture_config()
+    if stations is not None:
+        listed = {s["id"]: s for s in config["stations"]}
+        config["stations"] = [listed.get(s, {"id": s}) for s in stations]
+    (dest / "data").mkdir()
+    shutil.copy2(FIXTURE_DATA / "stations.csv", dest / "data" / "stations.csv")
+    for station in config["stations"]:
+        shutil.copy2(station_file(station["id"]), dest / "data")
+    write_config(dest, config)
+    return dest
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    (workdir / "config" / "config.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False)
+    )
+
+
+def read_config(workdir: Path) -> dict:
+    return yaml.safe_load((workdir / "config" / "config.yaml").read_text())
+
+
+def run_snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
+    result = subprocess.run(
+        [*snakemake_cmd(), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=snakemake_env(),
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-6000:]}"
+        )
+    return result
+
+
+def run_module(workdir: Path, *args: str, timeout: int = 600):
+    """``python -m ...`` in ``workdir``, importing the package of that copy (not the
+    checkout's, whose WORKFLOW_ROOT would copy the user's config)."""
+    env = {**snakemake_env(), "PYTHONPATH": str(workdir / "workflow")}
+    result = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def value_on(daily, element: str, day: str) -> float:
+    """The value of ``element`` on ``day`` (YYYY-MM-DD), which must be in the record."""
+    import numpy as np
+
+    i = int(np.searchsorted(daily.dates, np.datetime64(day)))
+    assert daily.dates[i] == np.datetime64(day)
+    return daily.values[element][i]
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Job counts from the 'Job stats' table of a dry run."""
+    import re
+
+    table = result.stdout.split("Job stats:", 1)[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
