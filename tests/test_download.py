@@ -187,6 +187,19 @@ def test_station_metadata_keeps_only_the_wanted_ids():
     }
 
 
+def test_corrupt_country_list_and_coordinates_name_the_line(tmp_path):
+    countries = tmp_path / "ghcnd-countries.txt"
+    countries.write_text("AC Antigua and Barbuda\nnonsense\n")
+    with pytest.raises(StationDataError, match=r"line 2.*'CODE name'"):
+        read_ghcnd_countries(countries)
+    lines = (META / "ghcnd-stations-sample.txt").read_text().splitlines(True)
+    lines[2] = lines[2][:12] + "  north " + lines[2][20:]
+    stations = tmp_path / "ghcnd-stations.txt"
+    stations.write_text("".join(lines))
+    with pytest.raises(StationDataError, match=r"line 3.*not a number"):
+        read_ghcnd_stations(stations)
+
+
 def test_corrupt_station_list_names_the_line(tmp_path):
     lines = (META / "ghcnd-stations-sample.txt").read_text().splitlines(True)
     lines[4] = lines[4][:14] + "xx" + lines[4][16:]
