@@ -1,23 +1,22 @@
-"""Snakemake script of rule baseline: the serial loop or the Pool over all stations."""
+"""Snakemake script of rule exercise: the three whole commands, timed from outside."""
 
 import logging
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
-from weatherplot.baselines import run_baseline
+from weatherplot.exercise import run_exercise
 from weatherplot.joblog import log_to
 from weatherplot.timing import write_json_atomic
 
 log_to(snakemake.log[0])
-mode = snakemake.wildcards.baseline
-workers = 1 if mode == "serial" else snakemake.threads
-record = run_baseline(
-    mode,
-    workers,
+record = run_exercise(
     list(snakemake.params.stations),
+    cores=snakemake.threads,
     repeats=snakemake.params.repeats,
+    data_dir=Path(snakemake.config["data_dir"]),
+    python=snakemake.params.python,
+    plot_server=snakemake.params.plot_server,
     log=logging.info,
 )
-record["job_threads"] = snakemake.threads
 write_json_atomic(snakemake.output[0], record)
