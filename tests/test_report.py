@@ -27,7 +27,14 @@ from weatherplot.report.fanout import (
     latest_session,
     same_session,
 )
-from weatherplot.report.lesson import analyse_demo, extra_cpu, predict_variant
+from weatherplot.report.lesson import (
+    analyse_demo,
+    extra_cpu,
+    no_prediction,
+    predict_numpy,
+    predict_pool,
+    predict_sleep,
+)
 from weatherplot.report.metrics import (
     amdahl_speedup,
     efficiency,
@@ -51,6 +58,8 @@ def variant(name, kind, workers, median, label=None, **extra):
         "median": median,
         "min": median,
         "max": median,
+        "repeats": 1,
+        "cpu_median": None,
         **extra,
     }
 
@@ -280,7 +289,7 @@ def test_fit_serial_fraction_recovers_f_and_reduces_to_karp_flatt():
 
 
 def test_predictions_follow_the_lesson():
-    demo = analyse_demo(numpy_demo())
+    demo = analyse_demo(numpy_demo(), predict_numpy)
     by = {v["name"]: v for v in demo["variants"]}
     # k = 4 calls, s = 1.0, c = 2 CPUs, process start 0.1 s
     assert by["loop"]["predicted"] == pytest.approx(4.0)
@@ -293,42 +302,33 @@ def test_predictions_follow_the_lesson():
 
 
 def test_sleep_predictions_need_no_cpu():
-    demo = analyse_demo(sleep_demo(start_cost=0.4))
+    demo = analyse_demo(sleep_demo(start_cost=0.4), predict_sleep)
     by = {v["name"]: v for v in demo["variants"]}
     assert by["loop"]["predicted"] == pytest.approx(20.0)
     assert by["threads"]["predicted"] == pytest.approx(5.0)
     assert by["processes"]["predicted"] == pytest.approx(5.4)
     # The CPU count does not matter for sleeping.
-    one_cpu = analyse_demo(sleep_demo(start_cost=0.4), cpus=1)
+    one_cpu = analyse_demo(sleep_demo(start_cost=0.4), predict_sleep, cpus=1)
     assert [v["predicted"] for v in one_cpu["variants"]] == pytest.approx([20, 5, 5.4])
 
 
 def test_pool_prediction_and_no_prediction_for_shared_list():
-    pool = analyse_demo(pool_demo())["variants"][0]
+    pool = analyse_demo(pool_demo(), predict_pool)["variants"][0]
     assert pool["predicted"] == pytest.approx(5.0 + 0.2)  # ceil(3/4) * t + start
-    seven = predict_variant(
-        "pool",
-        {"name": "pool", "kind": "processes", "workers": 2},
-        single_call=5,
-        calls=2,
-        cpus=2,
-        items=7,
-    )
-    assert seven[0] == pytest.approx(20.0)  # ceil(7/2) = 4 waves
-    shared = analyse_demo(shared_list_demo(T0, T0 + 1))["variants"][0]
-    assert shared["predicted"] is None
-    assert shared["ratio"] is None
+    seven = pool_demo()
+    seven["results"]["inputs"] = [1, 2, 3, 4, 5, 6, 7]
+    two = variant("pool", "processes", 2, 20.0)
+    assert predict_pool(two, seven, 2)[0] == pytest.approx(4 * 5 + 0.2)  # 4 waves
+    shared = analyse_demo(shared_list_demo(T0, T0 + 1), no_prediction)
+    assert shared["variants"][0]["predicted"] is None
+    assert shared["variants"][0]["ratio"] is None
+    assert not shared["has_predictions"]
 
 
 def test_cpu_bound_threads_with_more_cpus_than_workers():
-    pred, _ = predict_variant(
-        "numpy",
-        {"name": "threads_generator", "kind": "threads", "workers": 4},
-        single_call=1.0,
-        calls=4,
-        cpus=8,
-    )
-    assert pred == pytest.approx(1.0)  # ceil(4/8) = 1 wave, s_gen defaults to s
+    generator = numpy_demo()["variants"][-1]  # s_gen = 0.5, 4 threads
+    pred, _ = predict_numpy(generator, numpy_demo(), 8)
+    assert pred == pytest.approx(0.5)  # ceil(4/8) = 1 wave of s_gen
 
 
 # ------------------------------------------------------------------- fan-out

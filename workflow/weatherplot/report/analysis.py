@@ -107,8 +107,10 @@ def analyse_exercise(
         return None
     covered = list(record["stations"])
     n = len(covered)
+    # In the lesson's order (the JSON file's keys are sorted).
     methods = {
-        m: _method_figures(m, rec, n, cpus) for m, rec in record["methods"].items()
+        m: _method_figures(m, record["methods"][m], n, cpus)
+        for m in ("serial", "pool", "snakemake")
     }
     serial = methods["serial"]
     for m, v in methods.items():
@@ -289,6 +291,19 @@ def _cpus(inputs: Inputs) -> tuple[int, str]:
     return usable_cpus()["usable"], "as the report's own process found them"
 
 
+def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
+    """Each demo's variants against its prediction, and the template explaining it."""
+    from weatherplot.demos import DEMOS  # the registry imports this package's lesson
+
+    return {
+        name: {
+            **analyse_demo(record, DEMOS[name].predict, cpus),
+            "explain": DEMOS[name].explain,
+        }
+        for name, record in records.items()
+    }
+
+
 def compute(inputs: Inputs) -> dict:
     """Every figure of the report, as plain JSON-able data."""
     cpus, cpus_source = _cpus(inputs)
@@ -311,7 +326,7 @@ def compute(inputs: Inputs) -> dict:
         "cpus_source": cpus_source,
         "cores": inputs.cores,
         "stations": inputs.stations,
-        "demos": {name: analyse_demo(r, cpus) for name, r in inputs.demos.items()},
+        "demos": _demos(inputs.demos, cpus),
         "fanout": fanout_stats(inputs.plots, exclusive, inputs.stations),
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,

@@ -8,167 +8,94 @@ usable CPUs ``c``, and the measured time against it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
-from .metrics import median_time, ratio, speedup
+from .metrics import ratio, speedup
 
-#: The demos that sleep: they need no CPU, so threads overlap them as well as
-#: processes do.
-SLEEPING_DEMOS = frozenset({"sleep", "pool"})
-#: The demo whose work is CPU-bound NumPy.
-CPU_DEMOS = frozenset({"numpy"})
+if TYPE_CHECKING:
+    from weatherplot.demos import DemoRecord, Variant
 
-
-def demo_single_call(record: Mapping) -> float | None:
-    """The single-call figure ``s`` of a demo.
-
-    The measured single call when the record has one; for the sleeping demos the
-    configured sleep ``t`` (sleeping takes exactly t, that is the point).
-    """
-    s = median_time(record.get("single_call"))
-    if s is not None:
-        return s
-    params = record.get("params") or {}
-    for key in ("t", "sleep_seconds", "seconds", "sleep"):
-        if params.get(key) is not None:
-            return float(params[key])
-    return None
+#: What a prediction function returns: the predicted seconds (None: the lesson
+#: makes no timing prediction) and the reasoning, in words.
+Prediction = tuple[float | None, str]
 
 
-def demo_calls(record: Mapping) -> int | None:
-    """How many calls every variant makes (``k``): the lesson's workers."""
-    params = record.get("params") or {}
-    for key in ("calls", "workers"):
-        if params.get(key) is not None:
-            return int(params[key])
-    workers = [v.get("workers") for v in record.get("variants", []) if v.get("workers")]
-    return int(max(workers)) if workers else None
+def _sk(record: DemoRecord) -> tuple[float, int]:
+    """The single-call figure ``s`` and the calls ``k`` (the lesson's workers)."""
+    return record["single_call"]["median"], record["params"]["workers"]
 
 
-def predict_variant(
-    demo: str,
-    variant: Mapping,
-    *,
-    single_call: float | None,
-    calls: int | None,
-    cpus: int | None,
-    process_start_cost: float = 0.0,
-    items: int | None = None,
-) -> tuple[float | None, str]:
-    """The time the lesson's reasoning predicts for one variant, and why.
-
-    ``single_call`` is ``s`` (one call, or the sleep ``t``), ``calls`` is ``k``,
-    ``cpus`` is ``c`` (usable CPUs), ``items`` is ``m`` for the pool demo.
-
-    - loop: ``k*s`` (one after the other);
-    - sleeping threads/processes: ``s`` (sleep needs no CPU), processes add their
-      start cost;
-    - ``np.random.rand`` in threads: ``k*s`` (every call holds the one global
-      RandomState's lock for the whole call, so the threads take turns);
-    - per-thread Generators: ``ceil(k/c)*s_gen`` (they release the GIL);
-    - CPU-bound processes: ``ceil(k/c)*s`` (+ start cost);
-    - pool of ``k`` on ``m`` items that sleep ``t``: ``ceil(m/k)*t`` (+ start cost).
-
-    Returns ``(None, reason)`` when the lesson makes no timing prediction (the
-    shared-list demo is about results, not time) or a figure is missing.
-    """
-    name = str(variant.get("name", ""))
-    kind = str(variant.get("kind", ""))
-    k = calls or variant.get("workers")
-    c = cpus or None
-    s = single_call
-    if demo not in SLEEPING_DEMOS and demo not in CPU_DEMOS:
-        return None, "no timing prediction (this demo is about results)"
-    if s is None or not k:
-        return None, "single-call figure or worker count missing"
-    if demo == "pool":
-        m = items if items is not None else k
-        if kind == "serial" or name in {"loop", "serial"}:
-            return m * s, f"loop of m={m} sleeps: m*t"
-        workers = int(variant.get("workers") or k)
-        waves = math.ceil(m / workers)
-        extra = (
-            process_start_cost if kind in {"processes", "pool"} or "pool" in name else 0
-        )
-        return waves * s + extra, (
-            f"pool of {workers} on m={m} items: ceil(m/k)*t = {waves}*t"
-            + (" + process start" if extra else "")
-        )
-    if kind == "serial" or name == "loop":
+def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """Sleeping needs no CPU: threads and processes all take ``s`` (processes add
+    their measured start cost); the loop ``k*s``."""
+    s, k = _sk(record)
+    if variant["kind"] == "serial":
         return k * s, f"k={k} calls one after the other: k*s"
-    if demo in SLEEPING_DEMOS:
-        if kind == "processes":
-            if process_start_cost:
-                return s + process_start_cost, (
-                    "sleep needs no CPU: s + process start "
-                    f"({process_start_cost:.2f} s)"
-                )
-            return s, "sleep needs no CPU: s (process start cost not recorded)"
-        return s, "sleep needs no CPU and releases the GIL: s"
-    # CPU-bound NumPy
-    waves = math.ceil(k / c) if c else 1
-    if kind == "threads" and ("generator" in name or variant.get("single_call_median")):
-        s_gen = variant.get("single_call_median")
-        s_gen = float(s_gen) if s_gen is not None else s
-        return (
-            waves * s_gen,
-            f"per-thread Generators release the GIL: ceil(k/c)*s_gen = {waves}*s_gen",
+    if variant["kind"] == "processes":
+        cost = record["results"]["process_start_cost"]
+        return s + cost, f"sleep needs no CPU: s + process start ({cost:.2f} s)"
+    return s, "sleep needs no CPU and releases the GIL: s"
+
+
+def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """CPU-bound NumPy on ``c`` CPUs: ``np.random.rand`` in threads ``k*s`` (every
+    call holds the one global RandomState's lock, so the threads take turns);
+    per-thread Generators ``ceil(k/c)*s_gen`` (they release the GIL); processes
+    ``ceil(k/c)*s`` + their start cost; the loop ``k*s``."""
+    s, k = _sk(record)
+    waves = math.ceil(k / cpus)
+    if variant["kind"] == "serial":
+        return k * s, f"k={k} calls one after the other: k*s"
+    if variant["name"] == "threads_generator":
+        return waves * variant["single_call_median"], (
+            f"per-thread Generators release the GIL: ceil(k/c)*s_gen = {waves}*s_gen"
         )
-    if kind == "threads":
+    if variant["kind"] == "threads":
         return k * s, "threads share the global generator's lock: k*s"
-    if kind == "processes":
-        return waves * s + process_start_cost, (
-            f"one process per call on c={c} CPUs: ceil(k/c)*s = {waves}*s"
-            + (" + process start" if process_start_cost else "")
-        )
-    return None, f"unknown variant kind {kind!r}"
+    cost = record["results"]["process_start_cost"]
+    return waves * s + cost, (
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
+        " + process start"
+    )
 
 
-def process_start_cost_of(record: Mapping) -> float:
-    """A demo's measured cost of starting a worker process, when it recorded one."""
-    for where in (record, record.get("results") or {}, record.get("params") or {}):
-        value = where.get("process_start_cost")
-        if value is not None:
-            return float(value)
-    return 0.0
+def predict_pool(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """A pool of ``k`` on ``m`` items that each sleep ``t``: ``ceil(m/k)*t`` + the
+    pool's start cost."""
+    t = record["single_call"]["median"]
+    m = len(record["results"]["inputs"])
+    k = variant["workers"]
+    waves = math.ceil(m / k)
+    return waves * t + record["results"]["process_start_cost"], (
+        f"pool of {k} on m={m} items: ceil(m/k)*t = {waves}*t + process start"
+    )
 
 
-def analyse_demo(record: Mapping, cpus: int | None = None) -> dict:
-    """Measured vs predicted for every variant of one demo record."""
-    demo = str(record.get("name", ""))
-    if cpus is None:
-        cpus = (record.get("cpus") or {}).get("usable")
-    s = demo_single_call(record)
-    k = demo_calls(record)
-    results = record.get("results") or {}
-    items = len(results["inputs"]) if isinstance(results.get("inputs"), list) else None
-    start_cost = process_start_cost_of(record)
+def no_prediction(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """The shared-list demo is about results, not time."""
+    return None, "no timing prediction (this demo is about results)"
+
+
+def analyse_demo(
+    record: DemoRecord,
+    predict: Callable[[Variant, DemoRecord, int], Prediction],
+    cpus: int | None = None,
+) -> dict:
+    """Measured vs predicted (by the demo's ``predict``) for every variant."""
+    cpus = cpus or record["cpus"]["usable"]
     rows = []
-    for variant in record.get("variants", []):
-        predicted, why = predict_variant(
-            demo,
-            variant,
-            single_call=s,
-            calls=k,
-            cpus=cpus,
-            process_start_cost=start_cost,
-            items=items,
-        )
-        measured = median_time(variant)
+    for variant in record["variants"]:
+        predicted, why = predict(variant, record, cpus)
         rows.append(
             {
-                "name": variant.get("name"),
-                "label": variant.get("label") or variant.get("name"),
-                "kind": variant.get("kind"),
-                "workers": variant.get("workers"),
-                "measured": measured,
-                "min": variant.get("min"),
-                "max": variant.get("max"),
-                "repeats": len(variant.get("times") or []) or None,
+                **{k: variant[k] for k in ("name", "label", "kind", "workers")},
+                **{k: variant[k] for k in ("min", "max", "repeats")},
+                "measured": variant["median"],
                 "predicted": predicted,
-                "ratio": ratio(measured, predicted),
+                "ratio": ratio(variant["median"], predicted),
                 "reasoning": why,
-                "cpu_seconds": variant.get("cpu_median"),
+                "cpu_seconds": variant["cpu_median"],
             }
         )
     loop = next((r for r in rows if r["name"] == "loop"), None)
@@ -179,17 +106,16 @@ def analyse_demo(record: Mapping, cpus: int | None = None) -> dict:
             else None
         )
         row["extra_cpu"] = extra_cpu(row, loop, cpus)
+    single = record["single_call"]
     return {
         "has_predictions": any(r["predicted"] is not None for r in rows),
-        "name": demo,
-        "single_call": s,
-        "single_call_label": (record.get("single_call") or {}).get("label")
-        or ("the sleep t" if demo in SLEEPING_DEMOS else "one call"),
-        "calls": k,
+        "name": record["name"],
+        "single_call": single["median"] if single else None,
+        "single_call_label": single["label"] if single else None,
+        "calls": record["params"].get("workers"),
         "cpus": cpus,
-        "process_start_cost": start_cost,
-        "params": record.get("params") or {},
-        "results": results,
+        "params": record["params"],
+        "results": record["results"],
         "variants": rows,
     }
 
