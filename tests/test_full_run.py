@@ -28,6 +28,7 @@ def finished_run(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)
     config = read_config(workdir)
     config["demos"] = TINY_DEMOS
+    config["baselines"] = {"repeats": 1}
     write_config(workdir, config)
     run_snakemake(workdir, "--cores", "2")
     return workdir

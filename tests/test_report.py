@@ -59,6 +59,8 @@ def variant(name, kind, workers, median, label=None, **extra):
         "min": median,
         "max": median,
         "repeats": 1,
+        "includes": {"serial": "the calls only"}.get(kind, f"{kind} start-up"),
+        "cpu_seconds": [],
         "cpu_median": None,
         **extra,
     }
@@ -82,8 +84,20 @@ def plot_record(station, pid, process_start, session="run2", imports=0.2, **extr
     return rec
 
 
+#: What every demo record holds besides its figures (records.DemoRecord).
+DEMO_META = {
+    "host": "node",
+    "pid": 7,
+    "python": "3.11.7",
+    "start_method": "fork",
+    "timer": "time.perf_counter",
+    "loadavg": [0.1, 0.1, 0.1],
+}
+
+
 def sleep_demo(start_cost=0.0):
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "sleep",
         "start": T0 - 100,
@@ -102,6 +116,7 @@ def sleep_demo(start_cost=0.0):
 
 def numpy_demo():
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "numpy",
         "start": T0 - 70,
@@ -130,6 +145,7 @@ def numpy_demo():
 
 def shared_list_demo(start, end):
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "shared_list",
         "start": start,
@@ -150,6 +166,7 @@ def shared_list_demo(start, end):
 
 def pool_demo():
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "pool",
         "start": T0 - 130,
@@ -214,6 +231,7 @@ def exercise_record(stations=("A", "B", "C", "D")):
             },
         },
         "cpus": CPUS,
+        "loadavg": {"before": [0.5, 0.4, 0.3], "after": [1.9, 0.8, 0.4]},
         "start": T0 - 400,
         "end": T0 - 370,
     }
@@ -739,3 +757,13 @@ def test_extra_cpu_work_explains_a_slow_parallel_variant():
     )
     assert extra_cpu(fair, loop, 2) is None  # slow, but not from extra CPU
     assert extra_cpu(loop, loop, 2) is None
+
+
+def test_a_record_in_an_older_format_is_refused_naming_the_file(tmp_path):
+    old = numpy_demo()
+    for v in old["variants"]:
+        del v["repeats"]
+    path = tmp_path / "numpy.json"
+    path.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"numpy\.json: a record in an older format"):
+        report.load_inputs(demos=[path])

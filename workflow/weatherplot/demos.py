@@ -50,9 +50,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NotRequired, TypedDict
 
 from .cpus import available_memory, usable_cpus
+from .records import DemoRecord
 from .report import lesson
 from .timing import summarise
 
@@ -72,55 +72,6 @@ def mp_context() -> multiprocessing.context.BaseContext:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class Timing(TypedDict):
-    """Repeated wall times (:func:`weatherplot.timing.summarise`)."""
-
-    times: list[float]
-    median: float
-    min: float
-    max: float
-    repeats: int
-
-
-class SingleCall(Timing):
-    label: str
-    measured: bool  # False: the figure is the configured sleep, not a measurement
-
-
-class Variant(Timing):
-    """One way of running a demo's work (loop, threads, processes, ...)."""
-
-    name: str
-    label: str
-    workers: int
-    kind: str  # "serial", "threads" or "processes"
-    includes: str
-    cpu_seconds: list[float]
-    cpu_median: float
-    single_call_median: NotRequired[float]  # numpy's per-thread Generator: s_gen
-    single_call: NotRequired[Timing]
-
-
-class DemoRecord(TypedDict):
-    """What every demo returns, the demo rule writes and the report reads."""
-
-    kind: str  # "demo"
-    name: str
-    start: float
-    end: float
-    host: str
-    pid: int
-    python: str
-    start_method: str
-    params: dict[str, Any]
-    cpus: dict
-    timer: str
-    loadavg: list[float]
-    single_call: SingleCall | None  # None: no timing prediction (shared_list)
-    variants: list[Variant]
-    results: dict[str, Any]
 
 
 def _timed(fn: Callable[[], object]) -> tuple[float, object]:

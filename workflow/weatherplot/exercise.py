@@ -20,61 +20,20 @@ The record written (:class:`ExerciseRecord`) is read by the timing report.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypedDict
 
+from .records import CommandRun, ExerciseRecord, FanoutRun
 from .report.metrics import job_overhead, job_start, job_work
 from .scratch import copy_workflow_code
 
 #: The methods, in the order of the first repeat.
 METHODS = ("serial", "pool", "snakemake")
-
-
-class FanoutRun(TypedDict):
-    """One nested ``snakemake`` run, timed from outside (epoch seconds)."""
-
-    wall: float
-    command_start: float
-    command_end: float
-    first_job_start: float
-    last_job_end: float
-    jobs: int
-    work_total: float  # the plot jobs' read + plot + save, summed
-    overhead_total: float  # their process start and imports or hand-over, summed
-    workers: dict[str, int]  # how many jobs ran forked from the plot server, fresh
-
-
-class CommandRun(TypedDict):
-    """One run of the serial loop or the Pool, timed from outside."""
-
-    wall: float
-    loop_seconds: float  # inside the child: the loop or Pool.map itself
-    work_total: float  # the stations' plotting, summed over stations
-
-
-class MethodRecord(TypedDict):
-    workers: int
-    command: str
-    includes: str
-    runs: list  # CommandRun or FanoutRun, in the order they ran
-
-
-class ExerciseRecord(TypedDict):
-    kind: str  # "exercise"
-    stations: list[str]
-    repeats: int
-    cores: int
-    plot_server: bool
-    dry_run_wall: float  # snakemake -n --until plot_station: start-up + DAG build
-    methods: dict[str, MethodRecord]
-    cpus: dict
-    start: float
-    end: float
 
 
 def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
@@ -183,6 +142,7 @@ def run_exercise(
 
     stations = list(stations)
     started = time.time()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     server = f"plot_server={plot_server}"
     commands = {
         "serial": "python: for station in stations: plot(station)",
@@ -231,6 +191,10 @@ def run_exercise(
             for m in METHODS
         },
         "cpus": usable_cpus(),
+        "loadavg": {
+            "before": load_before,
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
         "start": started,
         "end": time.time(),
     }

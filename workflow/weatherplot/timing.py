@@ -170,6 +170,3 @@ def summarise(times) -> dict:
         "repeats": len(times),
     }
 
-
-def read_records(paths) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in paths]

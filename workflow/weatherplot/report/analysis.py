@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weatherplot.cpus import usable_cpus
+from weatherplot.records import DemoRecord, ExerciseRecord, Variant
 
 from .fanout import fanout_stats
 from .lesson import analyse_demo
@@ -125,6 +126,8 @@ def analyse_exercise(
         )
         if m != "serial":
             v.update(amdahl_fit([(v["effective_workers"], v["speedup"])], cpus))
+    # A speedup above the hardware's limit can only mean disturbed runs.
+    above = [m for m, v in methods.items() if v["speedup"] > 1.02 * v["max_expected"]]
     configured = sorted(stations) if stations is not None else sorted(covered)
     return {
         "stations": covered,
@@ -136,6 +139,8 @@ def analyse_exercise(
         "cores": record["cores"],
         "plot_server": record["plot_server"],
         "dry_run_wall": record["dry_run_wall"],
+        "loadavg": record["loadavg"],
+        "above_limit": above,
         "start": record["start"],
         "end": record["end"],
         "methods": methods,
@@ -251,10 +256,22 @@ class Inputs:
     snakemake_version: str | None = None
 
 
-def _load(path) -> dict | None:
+def _load(path, typed: type | None = None) -> dict | None:
+    """A record file (None if absent), checked against its typed definition."""
     if path is None or not Path(path).exists():
         return None
-    return json.loads(Path(path).read_text())
+    record = json.loads(Path(path).read_text())
+    if typed is not None:
+        missing = typed.__required_keys__ - record.keys()
+        if typed is DemoRecord:
+            for variant in record.get("variants", []):
+                missing |= Variant.__required_keys__ - variant.keys()
+        if missing:
+            raise ValueError(
+                f"{path}: a record in an older format (no {', '.join(sorted(missing))})"
+                "; delete it and run snakemake again to rewrite it"
+            )
+    return record
 
 
 def load_inputs(
@@ -268,11 +285,11 @@ def load_inputs(
     snakemake_version: str | None = None,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
-    demo_records = [r for r in map(_load, demos) if r is not None]
+    demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
     return Inputs(
         plots=[r for r in map(_load, plots) if r is not None],
         demos={r["name"]: r for r in demo_records},
-        exercise=_load(exercise),
+        exercise=_load(exercise, ExerciseRecord),
         scaling=_load(scaling),
         stations=list(stations) if stations is not None else None,
         cores=int(cores) if cores else None,
@@ -293,7 +310,7 @@ def _cpus(inputs: Inputs) -> tuple[int, str]:
 
 def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
     """Each demo's variants against its prediction, and the template explaining it."""
-    from weatherplot.demos import DEMOS  # the registry imports this package's lesson
+    from weatherplot.demos import DEMOS
 
     return {
         name: {

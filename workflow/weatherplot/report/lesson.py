@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .metrics import ratio, speedup
 
 if TYPE_CHECKING:
-    from weatherplot.demos import DemoRecord, Variant
+    from weatherplot.records import DemoRecord, Variant
 
 #: What a prediction function returns: the predicted seconds (None: the lesson
 #: makes no timing prediction) and the reasoning, in words.
