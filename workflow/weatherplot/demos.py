@@ -420,25 +420,10 @@ def generator_call(n: int) -> tuple[tuple[int, ...], float]:
     return a.shape, float(a[0])
 
 
-def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
-    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
-    processes; and threads with a Generator each. Checks memory before allocating."""
-    import numpy as np
-
-    need = check_numpy_memory(n, workers)
-    start = time.time()
-    log.info(
-        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
-        n,
-        workers,
-        repeats,
-        need / 2**30,
-    )
-    log.info("numpy demo: warm-up call (not timed)")
-    warmup, _ = _timed(lambda: rand_call(n))
-    start_cost = process_start_cost(workers)
+def _numpy_variants(n: int, workers: int) -> dict:
+    """The numpy demo's variants: ``{name: (label, workers, kind, function)}``."""
     args = [(n,)] * workers
-    variants = {
+    return {
         "single": ("np.random.rand(n) once", 1, "serial", lambda: rand_call(n)),
         "loop": (
             f"{workers} calls in a loop",
@@ -471,6 +456,26 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
             lambda: _run_threads(generator_call, args),
         ),
     }
+
+
+def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
+    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
+    processes; and threads with a Generator each. Checks memory before allocating."""
+    import numpy as np
+
+    need = check_numpy_memory(n, workers)
+    start = time.time()
+    log.info(
+        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
+        n,
+        workers,
+        repeats,
+        need / 2**30,
+    )
+    log.info("numpy demo: warm-up call (not timed)")
+    warmup, _ = _timed(lambda: rand_call(n))
+    start_cost = process_start_cost(workers)
+    variants = _numpy_variants(n, workers)
     times = _run_variants("numpy", variants, repeats)
     single = times.pop("single")
     gen_single = times.pop("generator_single")
@@ -547,22 +552,10 @@ def _rmw_threads(threads: int, iterations: int, pause: float, lock) -> list:
     return a
 
 
-def shared_list_demo(
-    threads: int, iterations: int, pause: float, repeats: int
-) -> DemoRecord:
-    """The shared-list lesson, with results and lost-update counts.
-
-    ``threads`` threads (and as many processes) each do ``a[0] += 1`` once on
-    ``[1, 2, 3]``; then ``threads`` threads each do ``iterations`` read-pause-writes,
-    without and with a ``threading.Lock``. ``expected`` is ``1 + threads *
-    iterations``; ``*_lost_updates`` is how far short of it ``a[0]`` ended.
-
-    The lesson's ``a[0] += 1`` is not atomic either (load, add, store), but ten such
-    threads each finish long before the interpreter's switch interval, so its result
-    is reliably ``[11, 2, 3]``; the pause makes the race visible on every run.
-    """
-    start = time.time()
-    outcome: dict[str, list] = {}
+def _shared_list_variants(
+    threads: int, iterations: int, pause: float, outcome: dict
+) -> dict:
+    """The shared-list demo's variants; each leaves what it saw in ``outcome``."""
 
     def threads_variant():
         a = [1, 2, 3]
@@ -586,7 +579,7 @@ def shared_list_demo(
             _rmw_threads(threads, iterations, pause, threading.Lock())[0]
         )
 
-    variants = {
+    return {
         "threads": (
             f"a[0] += 1 in {threads} threads",
             threads,
@@ -612,11 +605,26 @@ def shared_list_demo(
             locked,
         ),
     }
+
+
+def shared_list_demo(
+    threads: int, iterations: int, pause: float, repeats: int
+) -> DemoRecord:
+    """The shared-list lesson, with results and lost-update counts.
+
+    ``threads`` threads (and as many processes) each do ``a[0] += 1`` once on
+    ``[1, 2, 3]``; then ``threads`` threads each do ``iterations`` read-pause-writes,
+    without and with a ``threading.Lock``. ``expected`` is ``1 + threads *
+    iterations``; ``*_lost_updates`` is how far short of it ``a[0]`` ended.
+
+    The lesson's ``a[0] += 1`` is not atomic either (load, add, store), but ten such
+    threads each finish long before the interpreter's switch interval, so its result
+    is reliably ``[11, 2, 3]``; the pause makes the race visible on every run.
+    """
+    start = time.time()
+    outcome: dict[str, list] = {}
+    variants = _shared_list_variants(threads, iterations, pause, outcome)
     times = _run_variants("shared_list", variants, repeats)
-    expected = 1 + threads * iterations
-    lost_unlocked = [expected - v for v in outcome["unlocked"]]
-    lost_locked = [expected - v for v in outcome["locked"]]
-    views = outcome["processes_child_views"]
     return _record(
         "shared_list",
         start,
@@ -628,20 +636,28 @@ def shared_list_demo(
             "initial": [1, 2, 3],
         },
         variants=_variant_entries(variants, times),
-        results={
-            "threads": outcome["threads"],
-            "processes": outcome["processes"],
-            "processes_child_view": views[0],
-            "processes_child_views_identical": all(v == views[0] for v in views),
-            "expected": expected,
-            "unlocked_final": outcome["unlocked"][-1],
-            "unlocked_lost_updates": max(lost_unlocked),
-            "unlocked_lost_updates_per_repeat": lost_unlocked,
-            "locked_final": outcome["locked"][-1],
-            "locked_lost_updates": max(lost_locked),
-            "locked_lost_updates_per_repeat": lost_locked,
-        },
+        results=_shared_list_results(outcome, 1 + threads * iterations),
     )
+
+
+def _shared_list_results(outcome: dict, expected: int) -> dict:
+    """What the threads and processes left, and how many updates were lost."""
+    lost_unlocked = [expected - v for v in outcome["unlocked"]]
+    lost_locked = [expected - v for v in outcome["locked"]]
+    views = outcome["processes_child_views"]
+    return {
+        "threads": outcome["threads"],
+        "processes": outcome["processes"],
+        "processes_child_view": views[0],
+        "processes_child_views_identical": all(v == views[0] for v in views),
+        "expected": expected,
+        "unlocked_final": outcome["unlocked"][-1],
+        "unlocked_lost_updates": max(lost_unlocked),
+        "unlocked_lost_updates_per_repeat": lost_unlocked,
+        "locked_final": outcome["locked"][-1],
+        "locked_lost_updates": max(lost_locked),
+        "locked_lost_updates_per_repeat": lost_locked,
+    }
 
 
 # ------------------------------------------------------------------ 4. worker pool

@@ -34,6 +34,20 @@ from .scratch import copy_workflow_code
 
 #: The methods, in the order of the first repeat.
 METHODS = ("serial", "pool", "snakemake")
+#: What each method's command is, and what its wall time includes.
+COMMANDS = {
+    "serial": "python: for station in stations: plot(station)",
+    "pool": "python: multiprocessing.Pool({cores}).map(plot, stations)",
+    "snakemake": "snakemake --cores {cores} --until plot_station",
+}
+INCLUDES = {
+    "serial": "interpreter start, imports once, the loop, exit",
+    "pool": "interpreter start, imports once, the Pool's start, the map, exit",
+    "snakemake": (
+        "Snakemake's start-up and DAG build, every plot job (its process, "
+        "hand-over or imports, plotting), Snakemake's handling, exit"
+    ),
+}
 
 
 def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
@@ -144,24 +158,11 @@ def run_exercise(
     started = time.time()
     load_before = [round(x, 2) for x in os.getloadavg()]
     server = f"plot_server={plot_server}"
-    commands = {
-        "serial": "python: for station in stations: plot(station)",
-        "pool": f"python: multiprocessing.Pool({cores}).map(plot, stations)",
-        "snakemake": f"snakemake --cores {cores} --until plot_station",
-    }
-    includes = {
-        "serial": "interpreter start, imports once, the loop, exit",
-        "pool": "interpreter start, imports once, the Pool's start, the map, exit",
-        "snakemake": (
-            "Snakemake's start-up and DAG build, every plot job (its process, "
-            "hand-over or imports, plotting), Snakemake's handling, exit"
-        ),
-    }
     runs: dict[str, list] = {m: [] for m in METHODS}
     with tempfile.TemporaryDirectory(prefix="exercise-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir)
-        for info in stations:  # the page cache, for whichever method goes first
-            Path(info["file"]).read_bytes()
+        for file in {info["file"] for info in stations}:  # warm the page cache
+            Path(file).read_bytes()
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
         dry = dry_run(workdir, python)
         for repeat in range(repeats):
@@ -184,8 +185,8 @@ def run_exercise(
         "methods": {
             m: {
                 "workers": 1 if m == "serial" else cores,
-                "command": commands[m],
-                "includes": includes[m],
+                "command": COMMANDS[m].format(cores=cores),
+                "includes": INCLUDES[m],
                 "runs": runs[m],
             }
             for m in METHODS

@@ -111,6 +111,45 @@ def exclusive_overlaps(
     ]
 
 
+def _job(r: Mapping) -> dict:
+    """One plot job on the timeline: when, where, its overhead and its work."""
+    return {
+        "station": r["name"],
+        "row": process_label(r),
+        "process_start": r.get("process_start"),
+        "start": float(r["start"]),
+        "job_start": job_start(r),
+        "end": float(r["end"]),
+        "duration": float(r["end"]) - job_start(r),
+        "overhead": job_overhead(r),
+        "work": job_work(r),
+        "startup": job_startup(r),
+        "worker": job_worker(r),
+    }
+
+
+def max_concurrent(jobs: Iterable[Mapping]) -> int:
+    """How many jobs really ran at once: the run's --cores is not recorded by the
+    jobs, and the report may be made by a later run with other --cores."""
+    events = sorted(
+        [(j["job_start"], 1) for j in jobs] + [(j["end"], -1) for j in jobs]
+    )
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def _spread(name: str, values: list[float]) -> dict:
+    return {
+        f"{name}_total": sum(values),
+        f"{name}_mean": statistics.fmean(values),
+        f"{name}_median": statistics.median(values),
+        f"{name}_max": max(values),
+    }
+
+
 def fanout_stats(
     plot_records: Sequence[Mapping],
     exclusive_records: Sequence[Mapping] = (),
@@ -120,46 +159,15 @@ def fanout_stats(
     session, records = latest_session(plot_records)
     if not records:
         return None
-    first = min(job_start(r) for r in records)
-    last = max(float(r["end"]) for r in records)
-    raw_makespan = last - first
+    jobs = [_job(r) for r in sorted(records, key=job_start)]
+    first = min(j["job_start"] for j in jobs)
+    last = max(j["end"] for j in jobs)
     excluded = exclusive_overlaps((first, last), exclusive_records)
-    excluded_total = sum(e["seconds"] for e in excluded)
-    makespan = raw_makespan - excluded_total
-    jobs = []
-    for r in sorted(records, key=job_start):
-        overhead = job_overhead(r)
-        work = job_work(r)
-        jobs.append(
-            {
-                "station": r.get("name"),
-                "row": process_label(r),
-                "process_start": r.get("process_start"),
-                "start": float(r["start"]),
-                "job_start": job_start(r),
-                "end": float(r["end"]),
-                "duration": float(r["end"]) - job_start(r),
-                "overhead": overhead,
-                "work": work,
-                "startup": job_startup(r),
-                "worker": job_worker(r),
-            }
-        )
+    makespan = last - first - sum(e["seconds"] for e in excluded)
     summed = sum(j["duration"] for j in jobs)
-    # How many jobs really ran at once: the run's --cores is not recorded by the
-    # jobs, and the report may be made by a later run with other --cores.
-    events = sorted(
-        [(j["job_start"], 1) for j in jobs] + [(j["end"], -1) for j in jobs]
-    )
-    running = max_concurrent = 0
-    for _, step in events:
-        running += step
-        max_concurrent = max(max_concurrent, running)
-    overheads = [j["overhead"] for j in jobs]
-    works = [j["work"] for j in jobs]
+    overhead = _spread("overhead", [j["overhead"] for j in jobs])
+    work = _spread("work", [j["work"] for j in jobs])
     covered = sorted({str(j["station"]) for j in jobs})
-    configured = list(stations) if stations is not None else None
-    missing = sorted(set(configured) - set(covered)) if configured is not None else []
     return {
         "session": session,
         "sessions_seen": count_sessions(plot_records),
@@ -167,28 +175,22 @@ def fanout_stats(
         "jobs": jobs,
         "n_jobs": len(jobs),
         "window": [first, last],
-        "raw_makespan": raw_makespan,
+        "raw_makespan": last - first,
         "excluded": excluded,
-        "excluded_seconds": excluded_total,
+        "excluded_seconds": sum(e["seconds"] for e in excluded),
         "excluded_jobs": sorted({j for e in excluded for j in e["jobs"]}),
         "makespan": makespan,
         "summed_job_time": summed,
         "effective_parallelism": summed / makespan if makespan > 0 else None,
-        "max_concurrent": max_concurrent,
+        "max_concurrent": max_concurrent(jobs),
         "workers": dict(Counter(j["worker"] for j in jobs)),
-        "overhead_total": sum(overheads),
-        "overhead_mean": statistics.fmean(overheads),
-        "overhead_median": statistics.median(overheads),
-        "overhead_max": max(overheads),
-        "work_total": sum(works),
-        "work_mean": statistics.fmean(works),
-        "work_median": statistics.median(works),
+        **overhead,
+        **work,
         "overhead_share_of_work": (
-            statistics.median(overheads) / statistics.median(works)
-            if statistics.median(works) > 0
+            overhead["overhead_median"] / work["work_median"]
+            if work["work_median"] > 0
             else None
         ),
         "stations_covered": covered,
-        "stations_configured": configured,
-        "stations_missing": missing,
+        "stations_missing": sorted(set(stations or covered) - set(covered)),
     }

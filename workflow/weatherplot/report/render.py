@@ -84,74 +84,82 @@ def _environment(html: bool) -> jinja2.Environment:
     return env
 
 
-def table_rows(figures: Mapping) -> dict:
-    """Every table's rows, as strings, for both renderings."""
-    rows: dict = {"demos": {}}
-    ex = figures.get("exercise")
-    if ex:
-        rows["exercise"] = [
-            [
-                f"`{v['command']}`",
-                str(v["workers"]),
-                fmt_s(v["time"]),
-                _spread(v),
-                fmt_x(v["speedup"]),
-                fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
-                _f3(v["karp_flatt"]) if m != "serial" else "-",
-                v["includes"],
-            ]
-            for m, v in ex["methods"].items()
+#: The rows of the "where each command's time went" table (analysis.wall_parts).
+PART_NAMES = {
+    "startup": "start-up (Snakemake: and DAG build)",
+    "work": "plotting work, per CPU",
+    "per_job": "per-job overhead and scheduling",
+    "exit": "exit after the last job",
+}
+
+
+def _exercise_rows(ex: Mapping) -> list[list[str]]:
+    return [
+        [
+            f"`{v['command']}`",
+            str(v["workers"]),
+            fmt_s(v["time"]),
+            _spread(v),
+            fmt_x(v["speedup"]),
+            fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
+            _f3(v["karp_flatt"]) if m != "serial" else "-",
+            v["includes"],
         ]
-        names = {
-            "startup": "start-up (Snakemake: and DAG build)",
-            "work": "plotting work, per CPU",
-            "per_job": "per-job overhead and scheduling",
-            "exit": "exit after the last job",
-        }
-        rows["parts"] = [
-            [text]
-            + [
-                fmt_s(v["parts"][part])
-                if part != "exit" or m == "snakemake"
-                else "(in start-up)"
-                for m, v in ex["methods"].items()
-            ]
-            for part, text in names.items()
-        ] + [["whole command"] + [fmt_s(v["time"]) for v in ex["methods"].values()]]
-    for name, demo in figures["demos"].items():
-        rows["demos"][name] = [
-            [
-                v["label"],
-                str(v["workers"]),
-                fmt_s(v["measured"]),
-                _spread(v),
-                fmt_s(v["predicted"]),
-                fmt_x(v["ratio"]),
-                v["reasoning"],
-            ]
-            for v in demo["variants"]
+        for m, v in ex["methods"].items()
+    ]
+
+
+def _parts_rows(ex: Mapping) -> list[list[str]]:
+    def cell(method: str, part: str) -> str:
+        if part == "exit" and method != "snakemake":
+            return "(in start-up)"
+        return fmt_s(ex["methods"][method]["parts"][part])
+
+    rows = [
+        [text] + [cell(m, part) for m in ex["methods"]]
+        for part, text in PART_NAMES.items()
+    ]
+    whole = ["whole command"] + [fmt_s(v["time"]) for v in ex["methods"].values()]
+    return [*rows, whole]
+
+
+def _demo_rows(demo: Mapping) -> list[list[str]]:
+    return [
+        [
+            v["label"],
+            str(v["workers"]),
+            fmt_s(v["measured"]),
+            _spread(v),
+            fmt_s(v["predicted"]),
+            fmt_x(v["ratio"]),
+            v["reasoning"],
         ]
-    sc = figures.get("scaling")
-    if sc:
-        rows["scaling"] = [
-            [
-                label(r["method"]),
-                str(r["workers"]),
-                fmt_s(r["median"]),
-                fmt_s(r.get("makespan_median")) if "makespan_median" in r else "-",
-                fmt_x(r["speedup"]),
-                fmt_pct(r["efficiency"]),
-                _f3(r["karp_flatt"]) or "-",
-            ]
-            for r in sc["points"]
+        for v in demo["variants"]
+    ]
+
+
+def _scaling_rows(sc: Mapping) -> list[list[str]]:
+    return [
+        [
+            label(r["method"]),
+            str(r["workers"]),
+            fmt_s(r["median"]),
+            fmt_s(r["makespan_median"]) if "makespan_median" in r else "-",
+            fmt_x(r["speedup"]),
+            fmt_pct(r["efficiency"]),
+            _f3(r["karp_flatt"]) or "-",
         ]
-    env = figures["environment"]
+        for r in sc["points"]
+    ]
+
+
+def _environment_rows(env: Mapping) -> list[list[str]]:
     gil = (
         "free-threaded build, GIL " + ("enabled" if env["gil_enabled"] else "disabled")
         if env["free_threaded_build"]
         else "standard build with the GIL"
     )
-    rows["environment"] = [
+    return [
         ["Python", f"{env['python']} ({env['implementation']}, {gil})"],
         ["Python build", env["python_build"]],
         ["NumPy", str(env["numpy"])],
@@ -161,7 +169,18 @@ def table_rows(figures: Mapping) -> dict:
         ["os.cpu_count()", str(env["os_cpu_count"])],
         ["--cores", str(env["cores"])],
     ]
-    return rows
+
+
+def table_rows(figures: Mapping) -> dict:
+    """Every table's rows, as strings, for both renderings."""
+    ex, sc = figures.get("exercise"), figures.get("scaling")
+    return {
+        "exercise": _exercise_rows(ex) if ex else [],
+        "parts": _parts_rows(ex) if ex else [],
+        "demos": {name: _demo_rows(d) for name, d in figures["demos"].items()},
+        "scaling": _scaling_rows(sc) if sc else [],
+        "environment": _environment_rows(figures["environment"]),
+    }
 
 
 def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
