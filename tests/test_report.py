@@ -79,6 +79,7 @@ def plot_record(station, pid, process_start, session="run2", imports=0.2, **extr
         "start": process_start + 0.3,
         "end": process_start + 1.8,
         "phases": {"imports": imports, "read": 0.3, "plot": 0.6, "save": 0.3},
+        "worker": "fresh",
     }
     rec.update(extra)
     return rec

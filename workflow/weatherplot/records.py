@@ -4,9 +4,11 @@ and the code that reads it (the timing report checks a record file against it).
 - :class:`DemoRecord`: a threads-vs-processes demo (:mod:`weatherplot.demos`),
   ``results/timings/demos/{demo}.json``;
 - :class:`ExerciseRecord`: the exercise's three whole commands
-  (:mod:`weatherplot.exercise`), ``results/timings/exercise.json``.
-
-(A plot job's own record is described in :mod:`weatherplot.timing`.)
+  (:mod:`weatherplot.exercise`), ``results/timings/exercise.json``;
+- :class:`PlotRecord`: one plot job (:class:`weatherplot.timing.PhaseTimer`, filled
+  in by :mod:`weatherplot.plotjob`), ``results/timings/plots/{station}.json``;
+- :class:`ScalingStudy`: the scaling study (:mod:`weatherplot.scaling`),
+  ``results/report/scaling.json``.
 """
 
 from typing import Any, NotRequired, TypedDict
@@ -102,3 +104,38 @@ class ExerciseRecord(TypedDict):
     loadavg: dict[str, list[float]]  # 1-, 5-, 15-minute load "before" and "after"
     start: float
     end: float
+
+
+class PlotRecord(TypedDict):
+    """One plot job. Times are epoch seconds, durations seconds."""
+
+    kind: str  # "plot_station"
+    name: str  # the station id
+    host: str
+    pid: int
+    slurm_job_id: str | None  # set when the job runs under SLURM
+    session: str  # which snakemake run launched the job (timing.session_id)
+    process_start: float | None  # when the OS started the process (None off Linux)
+    start: float  # the first line of the job's script
+    end: float
+    phases: dict[str, float]  # "imports" or "handoff", then "read", "plot", "save"
+    worker: str  # "fresh" (own imports) or "forked" (from the warm plot server)
+    station_format: NotRequired[str]
+    cpu_seconds: NotRequired[float]
+    max_rss_mb: NotRequired[float]
+
+
+class ScalingStudy(TypedDict):
+    """The scaling study: one point per (method, workers), whole-command wall times."""
+
+    kind: str  # "scaling"
+    stations: list[str]
+    workers: list[int]
+    repeats: int
+    cpus: dict
+    measures: dict[str, str]  # what each time column of a point is
+    start: float
+    end: float
+    reference_serial_time: float | None
+    points: list[dict]  # method, workers, times/median/min/max (+ makespan_*)
+    fits: dict[str, dict]

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .exercise import run_fanout, scratch_workflow
+from .records import ScalingStudy
 from .report.analysis import analyse_scaling
 from .report.charts import chart_scaling
 from .timing import summarise
@@ -71,7 +72,7 @@ def run_study(
     data_dir: Path,
     python: str | None = None,
     log: Callable[[str], None] = print,
-) -> dict:
+) -> ScalingStudy:
     """Time every (method, workers) point ``repeats`` times, methods interleaved."""
     from .baselines import run_baseline
     from .cpus import usable_cpus
@@ -106,15 +107,7 @@ def run_study(
                         f"{fan['wall']:.2f} s (makespan {span:.2f} s, "
                         f"{fan['jobs']} jobs)"
                     )
-    points = []
-    for (method, p), values in sorted(
-        timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
-    ):
-        point = {"method": method, "workers": p, **summarise(values["time"])}
-        if method in FANOUT_METHODS:
-            point["makespan_times"] = values["makespan"]
-            point["makespan_median"] = statistics.median(values["makespan"])
-        points.append(point)
+    points = _points(timings)
     result = analyse_scaling(points, cpus["usable"])
     return {
         "kind": "scaling",
@@ -127,6 +120,21 @@ def run_study(
         "end": time.time(),
         **result,
     }
+
+
+def _points(timings: dict[tuple[str, int], dict[str, list]]) -> list[dict]:
+    """One point per (method, workers): the wall times' summary, and for the
+    fan-outs their plot jobs' makespans too."""
+    points = []
+    for (method, p), values in sorted(
+        timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
+    ):
+        point = {"method": method, "workers": p, **summarise(values["time"])}
+        if method in FANOUT_METHODS:
+            point["makespan_times"] = values["makespan"]
+            point["makespan_median"] = statistics.median(values["makespan"])
+        points.append(point)
+    return points
 
 
 def chart(study: dict) -> bytes:

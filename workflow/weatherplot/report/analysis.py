@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from weatherplot.cpus import usable_cpus
-from weatherplot.records import DemoRecord, ExerciseRecord, Variant
+from weatherplot.records import (
+    DemoRecord,
+    ExerciseRecord,
+    PlotRecord,
+    ScalingStudy,
+    Variant,
+)
 
 from .fanout import fanout_stats
 from .lesson import analyse_demo
@@ -264,7 +270,7 @@ def _load(path, typed: type | None = None) -> dict | None:
     if typed is not None:
         missing = typed.__required_keys__ - record.keys()
         if typed is DemoRecord:
-            for variant in record.get("variants", []):
+            for variant in record.get("variants") or []:
                 missing |= Variant.__required_keys__ - variant.keys()
         if missing:
             raise ValueError(
@@ -287,10 +293,10 @@ def load_inputs(
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
     return Inputs(
-        plots=[r for r in map(_load, plots) if r is not None],
+        plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
         demos={r["name"]: r for r in demo_records},
         exercise=_load(exercise, ExerciseRecord),
-        scaling=_load(scaling),
+        scaling=_load(scaling, ScalingStudy),
         stations=list(stations) if stations is not None else None,
         cores=int(cores) if cores else None,
         cpus=cpus,

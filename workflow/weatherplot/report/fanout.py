@@ -13,9 +13,9 @@ from .metrics import job_overhead, job_start, job_startup, job_work, job_worker
 
 def process_label(record: Mapping) -> str:
     """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``."""
-    if record.get("slurm_job_id"):
+    if record["slurm_job_id"]:
         return f"slurm {record['slurm_job_id']}"
-    return f"{record.get('host', '?')}:{record.get('pid', '?')}"
+    return f"{record['host']}:{record['pid']}"
 
 
 def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
@@ -51,15 +51,15 @@ def latest_session(records: Sequence[Mapping]) -> tuple[str | None, list[Mapping
     if not records:
         return None, []
     last = max(records, key=lambda r: float(r["end"]))
-    session = last.get("session")
-    return session, [r for r in records if same_session(r.get("session"), session)]
+    session = last["session"]
+    return session, [r for r in records if same_session(r["session"], session)]
 
 
 def count_sessions(records: Sequence[Mapping]) -> int:
     """How many distinct runs (by :func:`same_session`) the records come from."""
     seen: list = []
     for r in records:
-        s = r.get("session")
+        s = r["session"]
         if not any(same_session(s, x) for x in seen):
             seen.append(s)
     return len(seen)
@@ -91,12 +91,10 @@ def exclusive_overlaps(
     clipped = []
     names = []
     for r in records:
-        if r.get("start") is None or r.get("end") is None:
-            continue
         a, b = max(float(r["start"]), lo), min(float(r["end"]), hi)
         if b > a:
             clipped.append((a, b))
-            names.append(f"{r.get('kind', '?')} {r.get('name', '?')}")
+            names.append(f"{r['kind']} {r['name']}")
     merged = merge_intervals(clipped)
     return [
         {
@@ -116,7 +114,7 @@ def _job(r: Mapping) -> dict:
     return {
         "station": r["name"],
         "row": process_label(r),
-        "process_start": r.get("process_start"),
+        "process_start": r["process_start"],
         "start": float(r["start"]),
         "job_start": job_start(r),
         "end": float(r["end"]),

@@ -8,7 +8,6 @@ the report compute every figure the same way.
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Mapping
 
 #: Phases of a plot job that are the station's plotting work (the rest is overhead).
@@ -123,50 +122,38 @@ def amdahl_fit(points: Iterable[tuple[float, float]], cpus: int | None) -> dict:
     }
 
 
-def median_time(entry: Mapping | None) -> float | None:
-    """The median of a timed entry (``median``, else the median of ``times``)."""
-    if not entry:
-        return None
-    if entry.get("median") is not None:
-        return float(entry["median"])
-    times = entry.get("times") or []
-    return float(statistics.median(times)) if times else None
-
-
 # ---------------------------------------------------------------------------
-# A plot job's timing record (weatherplot.timing.PhaseTimer)
+# A plot job's timing record (weatherplot.records.PlotRecord)
 # ---------------------------------------------------------------------------
 
 
 def job_start(record: Mapping) -> float:
     """When a job began: the OS start of its process if known, else its first line."""
-    ps = record.get("process_start")
+    ps = record["process_start"]
     return float(ps) if ps is not None else float(record["start"])
 
 
 def job_startup(record: Mapping) -> float:
     """The start-up phase after our first line: imports, or the hand-over."""
-    phases = record.get("phases") or {}
-    return float(sum(phases.get(p, 0.0) for p in STARTUP_PHASES))
+    return float(sum(record["phases"].get(p, 0.0) for p in STARTUP_PHASES))
 
 
 def job_overhead(record: Mapping) -> float:
     """Fixed per-job cost: process start to our first line, plus the imports (or the
     hand-over to a forked worker)."""
-    ps = record.get("process_start")
+    ps = record["process_start"]
     before = float(record["start"]) - float(ps) if ps is not None else 0.0
     return max(before, 0.0) + job_startup(record)
 
 
 def job_worker(record: Mapping) -> str:
     """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
-    return str(record.get("worker") or "fresh")
+    return str(record["worker"])
 
 
 def job_work(record: Mapping) -> float:
     """The station's plotting work: read + plot + save."""
-    phases = record.get("phases") or {}
-    return float(sum(phases.get(p, 0.0) for p in WORK_PHASES))
+    return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))
 
 
 def makespan(records: Iterable[Mapping]) -> float | None:
