@@ -425,3 +425,26 @@ def test_write_json_atomic_round_trip(tmp_path):
     record = demos.pool_demo(t=0, workers=2, inputs=(2, 1, 9), repeats=1)
     write_json_atomic(tmp_path / "pool.json", record)
     assert json.loads((tmp_path / "pool.json").read_text()) == record
+
+
+def _killed(*_args) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypatch):
+    monkeypatch.setattr(demos, "func", _killed)  # the forked workers see it too
+    monkeypatch.setattr(demos, "POOL_SLACK", 2.0)
+    outcome: dict = {}
+
+    def call():
+        try:
+            demos.pool_demo(t=0.01, workers=2, inputs=(2, 1, 9), repeats=1)
+        except RuntimeError as error:
+            outcome["error"] = error
+
+    monkeypatch.setattr(demos, "process_start_cost", lambda *a, **k: 0.0)
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "pool_demo still waiting after 30 s"
+    assert "a worker died" in str(outcome["error"])

@@ -201,8 +201,27 @@ def process_start_cost(workers: int, repeats: int = 3, pool: bool = False) -> fl
 
 
 def _pool_noop(workers: int) -> None:
+    _pool_map(workers, _noop, list(range(workers)), POOL_SLACK)
+
+
+#: Seconds a Pool may take beyond its work before the demo gives up on it: a Pool
+#: replaces a worker that was killed, but the task it held is lost and map() would
+#: wait for it forever.
+POOL_SLACK = 60.0
+
+
+def _pool_map(workers: int, fn: Callable, items: list, timeout: float) -> list:
+    """``Pool(workers).map(fn, items)``, one item per task, waiting at most
+    ``timeout`` seconds (then a RuntimeError; leaving the ``with`` stops the pool)."""
     with mp_context().Pool(workers) as pool:
-        pool.map(_noop, range(workers), chunksize=1)
+        pending = pool.map_async(fn, items, chunksize=1)
+        try:
+            return pending.get(timeout)
+        except multiprocessing.TimeoutError:
+            raise RuntimeError(
+                f"Pool({workers}).map did not finish in {timeout:.0f} s: a worker "
+                "died (killed, or out of memory) and its task was lost"
+            ) from None
 
 
 def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
@@ -686,8 +705,9 @@ def pool_demo(
     jobs = [(a, t) for a in inputs]
 
     def pool_variant():
-        with mp_context().Pool(workers) as pool:
-            outcome["result"] = pool.map(_call_func, jobs, chunksize=1)
+        # Its work is at most every item's sleep one after the other.
+        limit = POOL_SLACK + t * len(jobs)
+        outcome["result"] = _pool_map(workers, _call_func, jobs, limit)
 
     variants = {
         "pool": (
