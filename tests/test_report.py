@@ -641,6 +641,15 @@ def test_no_empty_headers_and_no_rows_that_say_nothing(tmp_path):
     assert "took" not in shared and "|" not in shared
 
 
+def test_a_busy_machine_is_said_with_its_load(tmp_path):
+    record = exercise_record()
+    record["loadavg"] = {"before": [3.5, 2.0, 1.0], "after": [9.2, 4.0, 2.0]}
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    assert "load average 3.5 before, 9.2 after, on 2 usable CPUs" in out["md"]
+    _, quiet = written(tmp_path, full_inputs())  # 0.5 and 1.9 on 2 CPUs
+    assert "was busy with other work" not in quiet["md"]
+
+
 def test_a_station_added_after_the_timing_is_said_plainly(tmp_path):
     _, out = written(tmp_path, full_inputs(stations=[*STATIONS, "E"]))
     assert "the config now also lists E, not timed" in out["md"]

@@ -147,6 +147,9 @@ def analyse_exercise(
         "dry_run_wall": record["dry_run_wall"],
         "loadavg": record["loadavg"],
         "above_limit": above,
+        # More runnable work than CPUs while it ran: other work took CPU time.
+        "busy": bool(cpus)
+        and max(record["loadavg"]["before"][0], record["loadavg"]["after"][0]) > cpus,
         "start": record["start"],
         "end": record["end"],
         "methods": methods,
