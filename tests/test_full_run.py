@@ -1,5 +1,5 @@
-"""The whole workflow (plots, demos, baselines, report) with the fixture config's tiny
-demo sizes, then Snakemake's own HTML report on the same run."""
+"""The whole workflow (plots, demos, the exercise timing, report) with the fixture
+config's tiny demo sizes, then Snakemake's own HTML report on the same run."""
 
 from __future__ import annotations
 
@@ -31,20 +31,24 @@ def test_every_timing_record_is_written(finished_run):
     assert demos["shared_list"]["results"]["threads"] == [11, 2, 3]
     assert demos["shared_list"]["results"]["processes"] == [1, 2, 3]
     assert demos["pool"]["results"]["result"] == [3, 2, 10]
-    for name in ("serial", "pool"):
-        record = json.loads((timings / "baselines" / f"{name}.json").read_text())
-        assert sorted(record["stations"]) == sorted(THREE_STATIONS)
-        assert record["median"] > 0
+    exercise = json.loads((timings / "exercise.json").read_text())
+    assert sorted(exercise["stations"]) == sorted(THREE_STATIONS)
+    assert set(exercise["methods"]) == {"serial", "pool", "snakemake"}
+    fan = exercise["methods"]["snakemake"]["runs"][0]
+    # The nested snakemake ran every station's plot job, all inside its own wall
+    # time: start-up before the first job, exit after the last.
+    assert fan["jobs"] == len(THREE_STATIONS)
+    assert fan["command_start"] < fan["first_job_start"]
+    assert fan["last_job_end"] < fan["command_end"]
 
 
 def test_timing_jobs_never_overlap_the_plot_fan_out(finished_run):
     timings = finished_run / "results" / "timings"
     plots = [json.loads(p.read_text()) for p in (timings / "plots").glob("*.json")]
-    exclusive = [
-        json.loads(p.read_text())
-        for folder in ("demos", "baselines")
-        for p in (timings / folder).glob("*.json")
-    ]
+    exclusive = [json.loads(p.read_text()) for p in (timings / "demos").glob("*.json")]
+    exclusive.append(
+        {"name": "exercise", **json.loads((timings / "exercise.json").read_text())}
+    )
     fan_out = (min(r["process_start"] for r in plots), max(r["end"] for r in plots))
     for record in exclusive:
         assert record["end"] <= fan_out[0] or record["start"] >= fan_out[1], record[
@@ -64,7 +68,10 @@ def test_report_files_answer_the_lessons_questions(finished_run):
     assert "[11, 2, 3]" in markdown and "[3, 2, 10]" in markdown
     html = (report / "timing_report.html").read_text()
     charts = re.findall(r'<img[^>]+src="data:image/png;base64,', html)
-    assert len(charts) >= 3  # demos, Gantt timeline, speedups
+    assert len(charts) >= 3  # whole commands, demos, Gantt timeline
+    assert markdown.index("What do you actually get?") < markdown.index(
+        "## The exercise"
+    )
     figures = json.loads((report / "timings.json").read_text())
     assert figures["environment"]["cores"] == 2
 

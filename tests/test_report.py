@@ -14,22 +14,33 @@ import re
 import pytest
 
 from weatherplot import report
-from weatherplot.report import (
-    Inputs,
-    _extra_cpu_sentence,
-    _fanout_blocks,
-    amdahl_speedup,
-    analyse_demo,
+from weatherplot.report import Inputs
+from weatherplot.report.analysis import (
+    analyse_exercise,
     analyse_scaling,
-    efficiency,
+    collect_environment,
+)
+from weatherplot.report.fanout import (
+    count_sessions,
     exclusive_overlaps,
-    exercise_comparison,
     fanout_stats,
+    latest_session,
+    same_session,
+)
+from weatherplot.report.lesson import (
+    analyse_demo,
+    extra_cpu,
+    no_prediction,
+    predict_numpy,
+    predict_pool,
+    predict_sleep,
+)
+from weatherplot.report.metrics import (
+    amdahl_speedup,
+    efficiency,
     fit_serial_fraction,
     karp_flatt,
-    latest_session,
     max_expected_speedup,
-    predict_variant,
     speedup,
 )
 
@@ -47,6 +58,10 @@ def variant(name, kind, workers, median, label=None, **extra):
         "median": median,
         "min": median,
         "max": median,
+        "repeats": 1,
+        "includes": {"serial": "the calls only"}.get(kind, f"{kind} start-up"),
+        "cpu_seconds": [],
+        "cpu_median": None,
         **extra,
     }
 
@@ -64,13 +79,26 @@ def plot_record(station, pid, process_start, session="run2", imports=0.2, **extr
         "start": process_start + 0.3,
         "end": process_start + 1.8,
         "phases": {"imports": imports, "read": 0.3, "plot": 0.6, "save": 0.3},
+        "worker": "fresh",
     }
     rec.update(extra)
     return rec
 
 
+#: What every demo record holds besides its figures (records.DemoRecord).
+DEMO_META = {
+    "host": "node",
+    "pid": 7,
+    "python": "3.11.7",
+    "start_method": "fork",
+    "timer": "time.perf_counter",
+    "loadavg": [0.1, 0.1, 0.1],
+}
+
+
 def sleep_demo(start_cost=0.0):
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "sleep",
         "start": T0 - 100,
@@ -89,6 +117,7 @@ def sleep_demo(start_cost=0.0):
 
 def numpy_demo():
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "numpy",
         "start": T0 - 70,
@@ -117,6 +146,7 @@ def numpy_demo():
 
 def shared_list_demo(start, end):
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "shared_list",
         "start": start,
@@ -137,6 +167,7 @@ def shared_list_demo(start, end):
 
 def pool_demo():
     return {
+        **DEMO_META,
         "kind": "demo",
         "name": "pool",
         "start": T0 - 130,
@@ -153,20 +184,57 @@ def pool_demo():
     }
 
 
-def baseline(name, workers, median, stations):
+def exercise_record(stations=("A", "B", "C", "D")):
+    """Hand-worked whole-command timings of 4 stations on 2 CPUs, --cores 2.
+
+    serial loop: 10 s in all, 8 s of it the loop (8 s of plotting);
+    Pool(2): 6 s in all, 4.5 s the map, 8 s of plotting = 4 s per CPU;
+    snakemake: 9 s, first job 2 s after the command started, last job ended 1 s
+    before it exited; 8 s of plotting = 4 s per CPU, so 6 - 4 = 2 s of per-job cost.
+    """
     return {
-        "kind": "baseline",
-        "name": name,
-        "workers": workers,
-        "stations": stations,
-        "times": [median],
-        "median": median,
-        "min": median,
-        "max": median,
+        "kind": "exercise",
+        "stations": list(stations),
         "repeats": 1,
-        "start": T0 - 300,
-        "end": T0 - 300 + median,
+        "cores": 2,
+        "plot_server": True,
+        "dry_run_wall": 1.5,
+        "methods": {
+            "serial": {
+                "workers": 1,
+                "command": "python loop",
+                "includes": "all",
+                "runs": [{"wall": 10.0, "loop_seconds": 8.0, "work_total": 8.0}],
+            },
+            "pool": {
+                "workers": 2,
+                "command": "python Pool",
+                "includes": "all",
+                "runs": [{"wall": 6.0, "loop_seconds": 4.5, "work_total": 8.0}],
+            },
+            "snakemake": {
+                "workers": 2,
+                "command": "snakemake --cores 2",
+                "includes": "all",
+                "runs": [
+                    {
+                        "wall": 9.0,
+                        "command_start": T0 - 400,
+                        "command_end": T0 - 391,
+                        "first_job_start": T0 - 398,
+                        "last_job_end": T0 - 392,
+                        "jobs": 4,
+                        "work_total": 8.0,
+                        "overhead_total": 1.2,
+                        "workers": {"forked": 4},
+                    }
+                ],
+            },
+        },
         "cpus": CPUS,
+        "loadavg": {"before": [0.5, 0.4, 0.3], "after": [1.9, 0.8, 0.4]},
+        "start": T0 - 400,
+        "end": T0 - 370,
     }
 
 
@@ -196,10 +264,7 @@ def full_inputs(**overrides):
             "shared_list": shared_list_demo(T0 + 1.9, T0 + 2.0),
             "pool": pool_demo(),
         },
-        "baselines": {
-            "serial": baseline("serial", 1, 6.0, STATIONS),
-            "pool": baseline("pool", 2, 4.0, STATIONS),
-        },
+        "exercise": exercise_record(),
         "stations": STATIONS,
         "cores": 2,
         "snakemake_version": "9.99",
@@ -243,7 +308,7 @@ def test_fit_serial_fraction_recovers_f_and_reduces_to_karp_flatt():
 
 
 def test_predictions_follow_the_lesson():
-    demo = analyse_demo(numpy_demo())
+    demo = analyse_demo(numpy_demo(), predict_numpy)
     by = {v["name"]: v for v in demo["variants"]}
     # k = 4 calls, s = 1.0, c = 2 CPUs, process start 0.1 s
     assert by["loop"]["predicted"] == pytest.approx(4.0)
@@ -256,42 +321,33 @@ def test_predictions_follow_the_lesson():
 
 
 def test_sleep_predictions_need_no_cpu():
-    demo = analyse_demo(sleep_demo(start_cost=0.4))
+    demo = analyse_demo(sleep_demo(start_cost=0.4), predict_sleep)
     by = {v["name"]: v for v in demo["variants"]}
     assert by["loop"]["predicted"] == pytest.approx(20.0)
     assert by["threads"]["predicted"] == pytest.approx(5.0)
     assert by["processes"]["predicted"] == pytest.approx(5.4)
     # The CPU count does not matter for sleeping.
-    one_cpu = analyse_demo(sleep_demo(start_cost=0.4), cpus=1)
+    one_cpu = analyse_demo(sleep_demo(start_cost=0.4), predict_sleep, cpus=1)
     assert [v["predicted"] for v in one_cpu["variants"]] == pytest.approx([20, 5, 5.4])
 
 
 def test_pool_prediction_and_no_prediction_for_shared_list():
-    pool = analyse_demo(pool_demo())["variants"][0]
+    pool = analyse_demo(pool_demo(), predict_pool)["variants"][0]
     assert pool["predicted"] == pytest.approx(5.0 + 0.2)  # ceil(3/4) * t + start
-    seven = predict_variant(
-        "pool",
-        {"name": "pool", "kind": "processes", "workers": 2},
-        single_call=5,
-        calls=2,
-        cpus=2,
-        items=7,
-    )
-    assert seven[0] == pytest.approx(20.0)  # ceil(7/2) = 4 waves
-    shared = analyse_demo(shared_list_demo(T0, T0 + 1))["variants"][0]
-    assert shared["predicted"] is None
-    assert shared["ratio"] is None
+    seven = pool_demo()
+    seven["results"]["inputs"] = [1, 2, 3, 4, 5, 6, 7]
+    two = variant("pool", "processes", 2, 20.0)
+    assert predict_pool(two, seven, 2)[0] == pytest.approx(4 * 5 + 0.2)  # 4 waves
+    shared = analyse_demo(shared_list_demo(T0, T0 + 1), no_prediction)
+    assert shared["variants"][0]["predicted"] is None
+    assert shared["variants"][0]["ratio"] is None
+    assert not shared["has_predictions"]
 
 
 def test_cpu_bound_threads_with_more_cpus_than_workers():
-    pred, _ = predict_variant(
-        "numpy",
-        {"name": "threads_generator", "kind": "threads", "workers": 4},
-        single_call=1.0,
-        calls=4,
-        cpus=8,
-    )
-    assert pred == pytest.approx(1.0)  # ceil(4/8) = 1 wave, s_gen defaults to s
+    generator = numpy_demo()["variants"][-1]  # s_gen = 0.5, 4 threads
+    pred, _ = predict_numpy(generator, numpy_demo(), 8)
+    assert pred == pytest.approx(0.5)  # ceil(4/8) = 1 wave of s_gen
 
 
 # ------------------------------------------------------------------- fan-out
@@ -321,9 +377,9 @@ def test_one_run_whose_session_start_jitters_is_one_session():
     session, same = latest_session(recs)
     assert session == "vm:8004:1795632165.7392516"
     assert sorted(r["name"] for r in same) == ["A", "B", "C"]
-    assert report.count_sessions(recs) == 3
-    assert not report.same_session("slurm:run-a", "slurm:run-b")
-    assert not report.same_session(None, "vm:1:2.0")
+    assert count_sessions(recs) == 3
+    assert not same_session("slurm:run-a", "slurm:run-b")
+    assert not same_session(None, "vm:1:2.0")
 
 
 def test_exclusive_overlaps_are_clipped_and_merged():
@@ -392,116 +448,121 @@ def test_a_forked_workers_hand_over_is_its_overhead_and_the_text_says_so():
     assert fan["workers"] == {"forked": 4}
     a = next(j for j in fan["jobs"] if j["station"] == "A")
     assert a["startup"] == pytest.approx(0.9) and a["worker"] == "forked"
-    text = " ".join(b[1] for b in _fanout_blocks(fan, {}, 2, 2) if b[0] == "p")
+    text = rendered_fanout(fan)
     assert "forked from the run's warm plot server" in text
     assert "fresh Python process" not in text
     # Mixed runs (a job found no server) say how many of each.
     mixed = fanout_stats([*recs[:3], plot_record("D", 20, T0 + 1.5)], [], None)
     assert mixed["workers"] == {"forked": 3, "fresh": 1}
-    text = " ".join(b[1] for b in _fanout_blocks(mixed, {}, 2, 2) if b[0] == "p")
+    text = rendered_fanout(mixed)
     assert "3 of the 4 jobs ran in processes forked from the warm plot server" in text
 
 
-def test_exercise_speedups_and_amdahl():
-    fan = fanout_stats(run_records(), [], STATIONS)
-    ex = exercise_comparison(
-        baseline("serial", 1, 6.0, STATIONS),
-        baseline("pool", 2, 4.0, STATIONS),
-        fan,
-        cores=4,
-        cpus=2,
-        n_stations=4,
+def rendered_fanout(fan, cpus=2):
+    """The report's Markdown for figures that hold only this fan-out."""
+    from weatherplot.report.render import render_markdown
+
+    figures = report.compute(Inputs(cpus=cpus, cores=2))
+    return render_markdown({**figures, "fanout": fan}, {})
+
+
+def test_exercise_speedups_from_whole_command_times():
+    ex = analyse_exercise(exercise_record(), STATIONS, cpus=2)
+    serial, pool, sm = (ex["methods"][m] for m in ("serial", "pool", "snakemake"))
+    assert (serial["time"], pool["time"], sm["time"]) == (10.0, 6.0, 9.0)
+    assert serial["speedup"] == 1.0
+    assert pool["speedup"] == pytest.approx(10 / 6)
+    assert pool["efficiency"] == pytest.approx(10 / 12)
+    assert sm["speedup"] == pytest.approx(10 / 9)
+    # Karp-Flatt by hand at p = 2: f = 2/S - 1.
+    assert pool["karp_flatt"] == pytest.approx(0.2)
+    assert sm["karp_flatt"] == pytest.approx(0.8)
+    assert pool["amdahl_limit"] == pytest.approx(5.0)
+    assert sm["amdahl_limit"] == pytest.approx(1.25)
+    assert sm["max_expected"] == 2.0  # min(--cores 2, 4 stations, 2 CPUs)
+
+
+def test_each_commands_wall_time_splits_into_its_parts():
+    ex = analyse_exercise(exercise_record(), STATIONS, cpus=2)
+    parts = {m: v["parts"] for m, v in ex["methods"].items()}
+    assert parts["serial"] == pytest.approx(
+        {"startup": 2.0, "work": 8.0, "per_job": 0.0, "exit": 0.0}
     )
-    assert ex["pool"]["speedup"] == pytest.approx(1.5)
-    assert ex["pool"]["efficiency"] == pytest.approx(0.75)
-    assert ex["pool"]["karp_flatt"] == pytest.approx(2 / 1.5 - 1)
-    sm = ex["snakemake"]
-    assert sm["time"] == pytest.approx(3.8)
-    assert sm["speedup"] == pytest.approx(6.0 / 3.8)
-    # --cores 4 on 2 usable CPUs: at most 2x, and efficiency counts 2 workers
-    assert sm["max_expected"] == 2.0
-    assert sm["effective_workers"] == 2.0
-    assert sm["efficiency"] == pytest.approx(6.0 / 3.8 / 2)
-    assert sm["vs_pool"] == pytest.approx(3.8 / 4.0)
-    # Amdahl per method; the headline is the Pool's own serial fraction.
-    f_pool = karp_flatt(1.5, 2)  # 1/3
-    assert ex["pool"]["serial_fraction"] == pytest.approx(f_pool)
-    assert ex["serial_fraction"] == pytest.approx(f_pool)
-    assert ex["amdahl_limit"] == pytest.approx(3.0)
-    assert ex["amdahl_at_cpus"] == pytest.approx(amdahl_speedup(f_pool, 2))
-    assert ex["amdahl_at_cpus"] == pytest.approx(1.5)
-    assert sm["serial_fraction"] == pytest.approx(karp_flatt(6.0 / 3.8, 2))
-
-
-def test_fanout_slower_than_the_loop_is_not_given_an_amdahl_limit():
-    fan = fanout_stats(run_records(), [], STATIONS)
-    ex = exercise_comparison(
-        baseline("serial", 1, 3.0, STATIONS),
-        baseline("pool", 2, 2.0, STATIONS),
-        fan,
-        cores=2,
-        cpus=2,
-        n_stations=4,
+    assert parts["pool"] == pytest.approx(
+        {"startup": 1.5, "work": 4.0, "per_job": 0.5, "exit": 0.0}
     )
-    assert ex["snakemake"]["speedup"] < 1
-    assert ex["snakemake"]["serial_fraction"] > 1
-    assert ex["snakemake"]["amdahl_limit"] is None
-    assert ex["amdahl_limit"] == pytest.approx(1 / karp_flatt(1.5, 2))
-
-
-def test_exercise_scales_serial_time_when_the_run_covered_fewer_stations():
-    fan = fanout_stats(run_records()[:2], [], STATIONS)  # A and B only
-    ex = exercise_comparison(
-        baseline("serial", 1, 6.0, STATIONS), None, fan, cores=2, cpus=2, n_stations=4
+    assert parts["snakemake"] == pytest.approx(
+        {"startup": 2.0, "work": 4.0, "per_job": 2.0, "exit": 1.0}
     )
-    assert ex["snakemake"]["reference_serial_time"] == pytest.approx(3.0)
-    assert ex["snakemake"]["speedup"] == pytest.approx(3.0 / 1.8)
-    assert ex["pool"] is None
-    assert "scaled to 2 stations" in ex["notes"][0]
+    for v in ex["methods"].values():  # the parts are the whole command, no more
+        assert sum(v["parts"].values()) == pytest.approx(v["time"])
+    sm = ex["methods"]["snakemake"]
+    assert sm["per_job_wall_each"] == pytest.approx(1.0)  # 2 s x 2 CPUs / 4 jobs
+    assert sm["job_overhead_mean"] == pytest.approx(0.3)
+    # The best each could do with its fixed cost and the loop's 8 s spread on 2 CPUs.
+    assert ex["methods"]["pool"]["max_with_fixed"] == pytest.approx(10 / 5.5)
+    assert sm["max_with_fixed"] == pytest.approx(10 / 7)
 
 
-def test_exercise_without_baselines_does_not_crash():
-    fan = fanout_stats(run_records(), [], STATIONS)
-    ex = exercise_comparison(None, None, fan, cores=2, cpus=2, n_stations=4)
-    assert ex["serial"] is None
-    assert ex["snakemake"]["speedup"] is None
-    assert ex["serial_fraction"] is None
+def test_slower_than_the_loop_gets_no_amdahl_limit():
+    record = exercise_record()
+    record["methods"]["snakemake"]["runs"][0]["wall"] = 12.5
+    sm = analyse_exercise(record, STATIONS, cpus=2)["methods"]["snakemake"]
+    assert sm["speedup"] == pytest.approx(0.8)
+    assert sm["serial_fraction"] == pytest.approx(1.5)  # 2/0.8 - 1
+    assert sm["amdahl_limit"] is None and sm["amdahl_at_cpus"] is None
 
 
-def test_scaling_points_karp_flatt_and_fit():
-    data = {
-        "points": [
-            {"method": "serial", "workers": 1, "median": 8.0},
-            {"method": "pool", "workers": 1, "median": 8.0},
-            {"method": "pool", "workers": 2, "median": 5.0},
-            {"method": "snakemake", "workers": 2, "median": 6.0},
-            {"method": "snakemake", "workers": 4, "median": 6.0},
-        ]
-    }
-    sc = analyse_scaling(data, cpus=2)
-    pool = {r["workers"]: r for r in sc["methods"]["pool"]["points"]}
-    assert pool[2]["speedup"] == pytest.approx(1.6)
-    assert pool[2]["karp_flatt"] == pytest.approx(0.25)
-    assert sc["methods"]["pool"]["serial_fraction"] == pytest.approx(0.25)
-    snake = {r["workers"]: r for r in sc["methods"]["snakemake"]["points"]}
-    # 4 workers on 2 CPUs count as p = 2
-    assert snake[4]["effective_workers"] == 2
-    assert snake[4]["karp_flatt"] == pytest.approx(karp_flatt(8 / 6, 2))
-    # Other shapes are accepted, unknown ones give None rather than an exception.
-    assert analyse_scaling({"pool": {"1": 8.0, "2": 5.0}}, cpus=2)["methods"]["pool"][
-        "serial_fraction"
-    ] == pytest.approx(0.25)
-    assert analyse_scaling({"unexpected": "shape"}, cpus=2) is None
+def test_the_median_run_is_the_one_split():
+    record = exercise_record()
+    run = record["methods"]["pool"]["runs"][0]
+    record["methods"]["pool"]["runs"] = [
+        {**run, "wall": 7.0, "loop_seconds": 5.0},
+        run,
+        {**run, "wall": 5.0, "loop_seconds": 3.0},
+    ]
+    pool = analyse_exercise(record, STATIONS, cpus=2)["methods"]["pool"]
+    assert (pool["time"], pool["min"], pool["max"]) == (6.0, 5.0, 7.0)
+    assert pool["parts"]["startup"] == pytest.approx(1.5)  # the 6 s run's
 
 
-def test_environment_reports_the_build():
-    env = report.collect_environment(cpus=2, cores=4, snakemake_version="9.99")
-    assert env["usable_cpus"] == 2 and env["cores"] == 4
-    assert env["snakemake"] == "9.99"
-    assert env["python"].count(".") == 2
-    assert isinstance(env["free_threaded_build"], bool)
-    assert isinstance(env["gil_enabled"], bool)
-    assert env["numpy"]
+def test_a_station_added_after_the_timing_is_named_never_folded_in():
+    ex = analyse_exercise(exercise_record(), [*STATIONS, "E"], cpus=2)
+    assert not ex["matches_config"]
+    assert ex["stations_not_timed"] == ["E"]
+    assert ex["n_stations"] == 4
+    # The speedups stay those of the four stations all three commands plotted.
+    assert ex["methods"]["snakemake"]["speedup"] == pytest.approx(10 / 9)
+
+
+def test_scaling_analysis_karp_flatt_and_fit():
+    points = [
+        {"method": "serial", "workers": 1, "median": 8.0},
+        {"method": "pool", "workers": 1, "median": 8.0},
+        {"method": "pool", "workers": 2, "median": 5.0},
+        {"method": "snakemake", "workers": 2, "median": 6.0},
+        {"method": "snakemake", "workers": 4, "median": 6.0},
+    ]
+    sc = analyse_scaling(points, cpus=2)
+    rows = {(r["method"], r["workers"]): r for r in sc["points"]}
+    assert rows["pool", 2]["speedup"] == pytest.approx(1.6)
+    assert rows["pool", 2]["karp_flatt"] == pytest.approx(0.25)  # 2/1.6 - 1
+    assert sc["fits"]["pool"]["serial_fraction"] == pytest.approx(0.25)
+    assert sc["fits"]["pool"]["amdahl_limit"] == pytest.approx(4.0)
+    # 4 workers on 2 CPUs count as p = 2: S = 8/6, f = 2 * 6/8 - 1 = 0.5
+    assert rows["snakemake", 4]["effective_workers"] == 2
+    assert rows["snakemake", 4]["karp_flatt"] == pytest.approx(0.5)
+
+
+def test_environment_matches_the_interpreter():
+    import platform
+
+    import numpy
+
+    env = collect_environment(cpus=2, cores=4, snakemake_version="9.99")
+    assert (env["usable_cpus"], env["cores"], env["snakemake"]) == (2, 4, "9.99")
+    assert env["python"] == platform.python_version()
+    assert env["numpy"] == numpy.__version__
 
 
 # ------------------------------------------------------------------ rendering
@@ -517,37 +578,82 @@ def written(tmp_path, inputs):
     return figures, {k: p.read_text() for k, p in paths.items()}
 
 
-def test_report_files_say_the_numbers(tmp_path):
-    figures, out = written(tmp_path, full_inputs())
+def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
+    _, out = written(tmp_path, full_inputs())
     md = out["md"]
-    # How long each variant takes, against the prediction
+    headings = re.findall(r"^(#+ .*)$", md, re.M)
+    assert headings[:5] == [
+        "# Timing report: what parallelism bought",
+        "## The answers",
+        "### How long does each variant take?",
+        "### What is the maximum speedup you can expect?",
+        "### What do you actually get?",
+    ]
+    answers = md.split("## The exercise")[0]
+    assert "4 calls in 4 threads took 4.40 s (predicted 4.00 s)" in answers
+    assert "At most 2.00x" in answers
+    assert "at most 1.82x for the Pool and 1.43x for snakemake" in answers
+    assert (
+        "the serial loop took 10.00 s, the Pool of 2 6.00 s (a speedup of 1.67x) "
+        "and `snakemake --cores 2` 9.00 s (a speedup of 1.11x" in answers
+    )
+    assert "about 1.000 s per job" in answers
+    # One chart in the opening, the whole-command one.
+    assert answers.count("*Chart:") == 1 and "Wall time of each whole" in answers
+    page = out["html"]
+    first = page.index('id="chart-')
+    assert page[first:].startswith('id="chart-wall"')
+    assert first < page.index("<h2>The exercise")
+
+
+def test_report_details_say_the_numbers(tmp_path):
+    _, out = written(tmp_path, full_inputs())
+    md = out["md"]
     assert "4 calls in 4 threads took 4.40 s; the lesson predicts 4.00 s" in md
-    assert "4 threads, own Generator took 1.20 s; the lesson predicts 1.00 s" in md
     assert "Pool(4).map took 5.30 s; the lesson predicts 5.20 s" in md
-    # Why the legacy generator does not scale with threads
     assert "global `RandomState`" in md and "releases the GIL" in md
-    # Shared list and pool results
     assert "leave [11, 2, 3]" in md and "sees [1, 2, 3]" in md
     assert "lost 37 updates out of 201" in md and "it lost 0" in md
     assert "returned [3, 2, 10]" in md
-    # Max expected speedup, Amdahl and what we got
-    assert "usable CPUs (2)" in md
-    assert "for Snakemake with --cores 2 it is 2.00x" in md
-    f = figures["exercise"]["serial_fraction"]
-    assert f"f = {f:.3f}" in md
-    assert "a speedup of 1.50x (75% efficiency)" in md  # Pool: 6.0 / 4.0
-    assert "makespan of 3.70 s" in md  # 3.8 s window minus the shared-list demo
-    assert "demo shared_list" in md and "subtracted" in md
+    assert "For the Pool, f = 0.200" in md and "For snakemake, f = 0.800" in md
+    assert "| `python Pool` | 2 | 6.00 s | 6.00-6.00 | 1.67x | 83% | 0.200 |" in md
+    assert "| per-job overhead and scheduling | 0.00 s | 0.50 s | 2.00 s |" in md
+    assert "| exit after the last job | (in start-up) | (in start-up) | 1.00 s |" in md
+    assert "dry run of the same workflow" in md and "1.50 s" in md
+    # This run's own jobs: the job-by-job view, never a speedup.
+    fan = md.split("## This run's plot jobs")[1].split("## Scaling")[0]
+    assert "3.70 s" in fan and "demo shared_list" in fan
+    assert "speedup of" not in fan
     assert "older plot records" in md
     assert "No scaling study was run" in md
-    assert "Snakemake | 9.99" in md
-    assert "numpy 9.9.9" in md  # the version the numpy demo recorded
+    assert "| Snakemake | 9.99 |" in md
     assert "as the timing jobs measured them" in md
-    # JSON holds the same figures
-    data = json.loads(out["json"])
-    assert data["fanout"]["makespan"] == pytest.approx(3.7)
-    assert data["exercise"]["pool"]["speedup"] == pytest.approx(1.5)
-    assert data["demos"]["numpy"]["variants"][1]["predicted"] == pytest.approx(4.0)
+
+
+def test_no_empty_headers_and_no_rows_that_say_nothing(tmp_path):
+    _, out = written(tmp_path, full_inputs())
+    md = out["md"]
+    for header in re.findall(r"^(\|.*\|)\n\|(?:---\|)+$", md, re.M):
+        assert all(cell.strip() for cell in header.strip("|").split("|")), header
+    assert "<th></th>" not in out["html"]
+    # The shared-list demo is about results: no timing rows or sentences for it.
+    shared = md.split("### Demo: shared_list")[1].split("###")[0]
+    assert "took" not in shared and "|" not in shared
+
+
+def test_a_busy_machine_is_said_with_its_load(tmp_path):
+    record = exercise_record()
+    record["loadavg"] = {"before": [3.5, 2.0, 1.0], "after": [9.2, 4.0, 2.0]}
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    assert "load average 3.5 before, 9.2 after, on 2 usable CPUs" in out["md"]
+    _, quiet = written(tmp_path, full_inputs())  # 0.5 and 1.9 on 2 CPUs
+    assert "was busy with other work" not in quiet["md"]
+
+
+def test_a_station_added_after_the_timing_is_said_plainly(tmp_path):
+    _, out = written(tmp_path, full_inputs(stations=[*STATIONS, "E"]))
+    assert "the config now also lists E, not timed" in out["md"]
+    assert "(a speedup of 1.11x" in out["md"]  # still the four stations' figure
 
 
 def test_html_is_self_contained_and_references_every_chart(tmp_path):
@@ -556,39 +662,45 @@ def test_html_is_self_contained_and_references_every_chart(tmp_path):
     imgs = re.findall(
         r'<img id="chart-(\w+)"[^>]*src="data:image/png;base64,([^"]+)"', page
     )
-    assert sorted(name for name, _ in imgs) == ["demos", "gantt", "speedup"]
+    assert sorted(name for name, _ in imgs) == ["demos", "gantt", "wall"]
     for _, data in imgs:
         assert base64.b64decode(data).startswith(b"\x89PNG\r\n\x1a\n")
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "<script" not in page
-    assert "lost 37 updates" in page
+    assert "lost 37 updates" in page and "<code>np.random.rand</code>" in page
 
 
 def test_report_tolerates_missing_pieces(tmp_path):
-    inputs = full_inputs(demos={}, baselines={}, cpus=2)
-    figures, out = written(tmp_path, inputs)
+    figures, out = written(tmp_path, full_inputs(demos={}, exercise=None, cpus=2))
     md = out["md"]
     assert "No demo records were found" in md
-    assert "No serial baseline was found" in md
-    assert "No Pool baseline was found" in md
+    assert "No exercise timing was found" in md
     assert figures["fanout"]["makespan"] == pytest.approx(3.8)
     assert 'id="chart-gantt"' in out["html"]
     assert 'id="chart-demos"' not in out["html"]
 
 
 def test_report_includes_scaling_when_present(tmp_path):
-    scaling = [
-        {"method": "serial", "workers": 1, "median": 8.0},
-        {"method": "pool", "workers": 2, "median": 5.0},
-        {"method": "snakemake_fresh", "workers": 2, "median": 10.0},
+    from weatherplot.timing import summarise
+
+    points = [
+        {"method": "serial", "workers": 1, **summarise([8.0])},
+        {"method": "pool", "workers": 2, **summarise([5.0])},
+        {
+            "method": "snakemake_fresh",
+            "workers": 2,
+            **summarise([10.0]),
+            "makespan_median": 7.0,
+        },
     ]
-    _, out = written(tmp_path, full_inputs(scaling=scaling))
-    assert "## Scaling study" in out["md"]
-    assert "| multiprocessing.Pool | 2 | 5.00 s | 1.60x | 80% | 0.250 |" in out["md"]
-    assert "multiprocessing.Pool: Amdahl fit over all points gives a" in out["md"]
-    assert "serial fraction f = 0.250" in out["md"]
-    # Each kind of fan-out is named for what it is.
-    assert "| Snakemake fan-out (fresh processes) | 2 | 10.00 s | 0.80x |" in out["md"]
+    study = {"points": points, "stations": STATIONS, "repeats": 1, "cpus": CPUS}
+    _, out = written(tmp_path, full_inputs(scaling=study))
+    md = out["md"]
+    assert "## Scaling study" in md
+    assert "| multiprocessing.Pool | 2 | 5.00 s | - | 1.60x | 80% | 0.250 |" in md
+    assert "| snakemake (fresh process per job) | 2 | 10.00 s | 7.00 s | 0.80x |" in md
+    assert "multiprocessing.Pool: Amdahl fit over all points gives a" in md
+    assert 'id="chart-scaling"' in out["html"]
 
 
 def test_load_inputs_skips_missing_files(tmp_path):
@@ -599,23 +711,24 @@ def test_load_inputs_skips_missing_files(tmp_path):
     inputs = report.load_inputs(
         plots=[rec, tmp_path / "missing.json"],
         demos=[demo],
-        baselines=[tmp_path / "serial.json"],
+        exercise=tmp_path / "exercise.json",
         scaling=tmp_path / "scaling.json",
         stations=["A"],
         cores="2",
     )
     assert len(inputs.plots) == 1
     assert list(inputs.demos) == ["numpy"]
-    assert inputs.baselines == {}
-    assert inputs.scaling is None
+    assert inputs.exercise is None and inputs.scaling is None
     assert inputs.cores == 2
 
 
 def test_interrupted_report_leaves_no_file(tmp_path, monkeypatch):
+    from weatherplot.report import charts
+
     def broken(_figures):
         raise RuntimeError("chart failed")
 
-    monkeypatch.setattr(report, "charts", broken)
+    monkeypatch.setattr(charts, "charts", broken)
     with pytest.raises(RuntimeError):
         written(tmp_path, full_inputs())
     assert not (tmp_path / "report").exists() or not any(
@@ -624,19 +737,17 @@ def test_interrupted_report_leaves_no_file(tmp_path, monkeypatch):
 
 
 def test_json_has_no_infinities(tmp_path):
-    # A perfect speedup gives f = 0 and an unbounded Amdahl limit.
-    plots = [plot_record("A", 1, T0), plot_record("B", 2, T0)]
-    inputs = full_inputs(
-        plots=plots,
-        stations=["A", "B"],
-        demos={},
-        baselines={"serial": baseline("serial", 1, 3.6, ["A", "B"])},
-    )
-    figures, out = written(tmp_path, inputs)
-    assert figures["exercise"]["serial_fraction"] == pytest.approx(0.0, abs=1e-6)
-    assert math.isinf(figures["exercise"]["amdahl_limit"])
-    assert json.loads(out["json"])["exercise"]["amdahl_limit"] is None
-    assert "unbounded" in out["md"]
+    # A perfect Pool speedup (the loop's 8 s of work halved, no fixed cost above
+    # the loop's) gives f = 0 and an unbounded Amdahl limit.
+    record = exercise_record()
+    record["methods"]["pool"]["runs"][0]["wall"] = 5.0
+    figures, out = written(tmp_path, full_inputs(exercise=record))
+    pool = figures["exercise"]["methods"]["pool"]
+    assert pool["serial_fraction"] == pytest.approx(0.0, abs=1e-9)
+    assert math.isinf(pool["amdahl_limit"])
+    data = json.loads(out["json"])
+    assert data["exercise"]["methods"]["pool"]["amdahl_limit"] is None
+    assert "caps its speedup at unbounded" in out["md"]
 
 
 def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
@@ -644,25 +755,25 @@ def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
     recs = [plot_record(s, 1, T0) for s in ("A", "B", "C", "D")]
     fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
     assert fan["max_concurrent"] == 4
-    ex = exercise_comparison(
-        baseline("serial", 1, 6.0, ["A", "B", "C", "D"]),
-        None,
-        fan,
-        cores=2,  # the report's own run may use other --cores than the fan-out
-        cpus=2,
-        n_stations=4,
-    )
-    text = " ".join(str(b[1]) for b in _fanout_blocks(fan, ex, 2, 2))
-    assert "Up to 4 jobs ran at once on 2 usable CPUs" in text
+    assert "Up to 4 jobs ran at once on 2 usable CPUs" in rendered_fanout(fan)
 
 
 def test_extra_cpu_work_explains_a_slow_parallel_variant():
     loop = {"name": "loop", "ratio": 1.0, "cpu_seconds": 3.0}
     slow = {"name": "processes", "ratio": 2.2, "cpu_seconds": 6.0}
     fair = {"name": "threads", "ratio": 2.2, "cpu_seconds": 3.1}
-    demo = {"variants": [loop, slow, fair], "cpus": 2}
-    sentence = _extra_cpu_sentence(slow, demo)
-    assert "6.00 CPU-seconds where the loop used 3.00" in sentence
-    assert "2.0x the CPU work" in sentence and "3.00 s, not 1.50 s" in sentence
-    assert _extra_cpu_sentence(fair, demo) is None  # slow, but not from extra CPU
-    assert _extra_cpu_sentence(loop, demo) is None
+    assert extra_cpu(slow, loop, 2) == pytest.approx(
+        {"loop_cpu": 3.0, "times": 2.0, "spread": 3.0, "loop_spread": 1.5}
+    )
+    assert extra_cpu(fair, loop, 2) is None  # slow, but not from extra CPU
+    assert extra_cpu(loop, loop, 2) is None
+
+
+def test_a_record_in_an_older_format_is_refused_naming_the_file(tmp_path):
+    old = numpy_demo()
+    for v in old["variants"]:
+        del v["repeats"]
+    path = tmp_path / "numpy.json"
+    path.write_text(json.dumps(old))
+    with pytest.raises(ValueError, match=r"numpy\.json: a record in an older format"):
+        report.load_inputs(demos=[path])

@@ -1,7 +1,7 @@
 # The threads-vs-processes demos: one rule, the demo name a wildcard. All
 # four take the same parameters (the config's demos section) and the same script, so
-# one rule says it once; DEMO_NAMES (from weatherplot.demos) keeps the wildcard and
-# the targets in step with the code.
+# one rule says it once; DEMO_NAMES (the registry weatherplot.demos.DEMOS) keeps the
+# wildcard and the targets in step with the code.
 #
 # Honest timing: each demo job claims every core, so no other job runs beside it, and
 # priority 10 runs the demos before the plot fan-out rather than interleaved with it.

@@ -1,6 +1,6 @@
-# The timing report: reads every timing record, writes Markdown, a
-# self-contained HTML page and the computed figures as JSON. STATION_IDS and DEMOS
-# come from common.smk. scaling.json (rule scaling) is read when present but is not an
+# The timing report: reads every timing record, writes Markdown, a self-contained
+# HTML page and the computed figures as JSON. STATION_IDS and DEMOS come from
+# common.smk. scaling.json is read when present but is not an
 # input: asking for it would run the long scaling study with every report. --cores is
 # read from resource_settings: workflow.cores raises when there is none (--report).
 
@@ -9,9 +9,7 @@ rule timing_report:
     input:
         plots=expand("results/timings/plots/{station}.json", station=STATION_IDS),
         demos=expand("results/timings/demos/{demo}.json", demo=DEMOS),
-        baselines=expand(
-            "results/timings/baselines/{baseline}.json", baseline=["serial", "pool"]
-        ),
+        exercise="results/timings/exercise.json",
     output:
         md=report(
             "results/report/timing_report.md",

@@ -7,7 +7,9 @@
 # It claims every core (threads: the whole machine) and runs here (localrule): its
 # figures describe this machine with nothing else running. The nested snakemake runs
 # with the interpreter of this one (sys.executable), which has snakemake installed.
-# The timing report reads results/report/scaling.json when it exists.
+# Every method is timed as a whole command from outside (the plot jobs' makespan is
+# kept as a second column). The timing report reads results/report/scaling.json
+# when it exists.
 
 import sys
 

@@ -12,17 +12,16 @@ try:
     inputs = load_inputs(
         plots=snakemake.input.plots,
         demos=snakemake.input.demos,
-        baselines=snakemake.input.baselines,
+        exercise=snakemake.input.exercise,
         scaling=snakemake.params.get("scaling"),
         stations=snakemake.params.stations,
         cores=snakemake.params.cores,
         snakemake_version=snakemake.params.get("snakemake_version"),
     )
     log.info(
-        "read %d plot, %d demo and %d baseline records; scaling.json %s",
+        "read %d plot and %d demo records, the exercise's; scaling.json %s",
         len(inputs.plots),
         len(inputs.demos),
-        len(inputs.baselines),
         "present" if inputs.scaling is not None else "absent",
     )
     figures = write_report(

@@ -42,18 +42,21 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue as queue_module
 import socket
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from .cpus import available_memory, usable_cpus
+from .records import DemoRecord
+from .report import lesson
+from .timing import summarise
 
 log = logging.getLogger(__name__)
-
-DEMOS = ("sleep", "numpy", "shared_list", "pool")
 
 # Resident memory of the parent interpreter with NumPy imported, and of each forked
 # child (copy-on-write: only its own pages count). Generous round figures.
@@ -69,15 +72,6 @@ def mp_context() -> multiprocessing.context.BaseContext:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _summary(times: list[float]) -> dict:
-    return {
-        "times": [round(t, 6) for t in times],
-        "median": round(statistics.median(times), 6),
-        "min": round(min(times), 6),
-        "max": round(max(times), 6),
-    }
 
 
 def _timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -104,33 +98,79 @@ def _run_threads(target: Callable, args_list: list[tuple]) -> list:
     return results
 
 
-def _child(queue, i: int, target: Callable, args: tuple) -> None:
-    queue.put((i, target(*args)))
+def _child(results, i: int, target: Callable, args: tuple) -> None:
+    try:
+        value = target(*args)
+    except BaseException as error:
+        results.put((i, False, f"{type(error).__name__}: {error}"))
+        raise
+    results.put((i, True, value))
 
 
-def _run_processes(target: Callable, args_list: list[tuple]) -> list:
+def _run_processes(
+    target: Callable, args_list: list[tuple], timeout: float = 3600.0
+) -> list:
     """Start one process per ``args``, collect their (small) results, join them all.
 
     Results are read from the queue *before* joining: a child that has put data on a
-    queue does not exit until the data is consumed.
+    queue does not exit until the data is consumed. Every wait is bounded: a child
+    that dies before reporting (killed, out of memory) is noticed within a second,
+    and ``timeout`` caps the whole; either way the others are stopped and a
+    ``RuntimeError`` says which child and how.
     """
     ctx = mp_context()
-    queue = ctx.Queue()
+    results_queue = ctx.Queue()
     procs = [
-        ctx.Process(target=_child, args=(queue, i, target, args), name=f"demo-{i}")
+        ctx.Process(
+            target=_child, args=(results_queue, i, target, args), name=f"demo-{i}"
+        )
         for i, args in enumerate(args_list)
     ]
     for p in procs:
         p.start()
-    results: list = [None] * len(args_list)
-    for _ in procs:
-        i, value = queue.get()
-        results[i] = value
-    for p in procs:
-        p.join()
+    try:
+        results = _collect(results_queue, procs, time.monotonic() + timeout)
+    except BaseException:
+        for p in procs:  # the others are not waited for
+            if p.is_alive():
+                p.kill()
+        raise
+    finally:
+        # A child that reported exits at once; one that does not is stopped.
+        for p in procs:
+            p.join(timeout=10)
+            if p.is_alive():
+                p.kill()
+                p.join(timeout=10)
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"demo child process(es) failed with exit codes {failed}")
+    return results
+
+
+def _collect(results_queue, procs: list, deadline: float) -> list:
+    """Every child's result, or a RuntimeError once one died without one."""
+    results: list = [None] * len(procs)
+    missing = set(range(len(procs)))
+    while missing:
+        try:
+            i, ok, value = results_queue.get(timeout=1.0)
+        except queue_module.Empty:
+            dead = [procs[i] for i in missing if procs[i].exitcode is not None]
+            if dead or time.monotonic() > deadline:
+                what = (
+                    f"{dead[0].name} (pid {dead[0].pid}) exited with code "
+                    f"{dead[0].exitcode} before reporting its result"
+                    if dead
+                    else f"{len(missing)} child process(es) still running at the "
+                    "deadline"
+                )
+                raise RuntimeError(f"demo worker failed: {what}") from None
+            continue
+        if not ok:
+            raise RuntimeError(f"demo worker {procs[i].name} raised {value}")
+        results[i] = value
+        missing.discard(i)
     return results
 
 
@@ -161,16 +201,30 @@ def process_start_cost(workers: int, repeats: int = 3, pool: bool = False) -> fl
 
 
 def _pool_noop(workers: int) -> None:
+    _pool_map(workers, _noop, list(range(workers)), POOL_SLACK)
+
+
+#: Seconds a Pool may take beyond its work before the demo gives up on it: a Pool
+#: replaces a worker that was killed, but the task it held is lost and map() would
+#: wait for it forever.
+POOL_SLACK = 60.0
+
+
+def _pool_map(workers: int, fn: Callable, items: list, timeout: float) -> list:
+    """``Pool(workers).map(fn, items)``, one item per task, waiting at most
+    ``timeout`` seconds (then a RuntimeError; leaving the ``with`` stops the pool)."""
     with mp_context().Pool(workers) as pool:
-        pool.map(_noop, range(workers), chunksize=1)
+        pending = pool.map_async(fn, items, chunksize=1)
+        try:
+            return pending.get(timeout)
+        except multiprocessing.TimeoutError:
+            raise RuntimeError(
+                f"Pool({workers}).map did not finish in {timeout:.0f} s: a worker "
+                "died (killed, or out of memory) and its task was lost"
+            ) from None
 
 
-def _check_positive(name: str, value, key: str, minimum: float = 1) -> None:
-    if value is None or value < minimum:
-        raise ValueError(f"{key} must be >= {minimum}, got {value!r}")
-
-
-def _record(name: str, start: float, params: dict, **fields) -> dict:
+def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
     """A demo record: the layout every demo returns and the report reads.
 
     ``single_call`` is the figure the lesson's predictions start from (None for the
@@ -210,16 +264,13 @@ def do_nothing(t: float) -> None:
     time.sleep(t)
 
 
-def sleep_demo(t: float = 5.0, workers: int = 4, repeats: int = 1) -> dict:
+def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
     """``do_nothing(t)`` ``workers`` times: in a loop, in threads, in processes.
 
     The single-call figure is ``t`` itself, not measured (``"measured": False``):
     measuring it would cost another ``t`` seconds and tell nothing ``time.sleep``
     does not promise.
     """
-    _check_positive("t", t, "demos.sleep_seconds", minimum=0)
-    _check_positive("workers", workers, "demos.workers")
-    _check_positive("repeats", repeats, "demos.sleep_repeats")
     start = time.time()
     args = [(t,)] * workers
     variants = {
@@ -251,7 +302,7 @@ def sleep_demo(t: float = 5.0, workers: int = 4, repeats: int = 1) -> dict:
         single_call={
             "label": "do_nothing(t) once",
             "measured": False,
-            **_summary([t]),
+            **summarise([t]),
         },
         variants=_variant_entries(variants, times),
         results={"process_start_cost": start_cost},
@@ -302,7 +353,7 @@ _INCLUDES = {
 def _timing(times: dict) -> dict:
     """Summary of one variant's repeats: wall-clock times and their CPU seconds."""
     return {
-        **_summary(times["wall"]),
+        **summarise(times["wall"]),
         "cpu_seconds": times["cpu"],
         "cpu_median": round(statistics.median(times["cpu"]), 3),
     }
@@ -345,8 +396,6 @@ def check_numpy_memory(n: int, workers: int, available: int | None = None) -> in
     estimate; raises ``ValueError`` naming ``demos.array_size`` when it does not fit.
     The Snakefile can call this at DAG-build time, the demo calls it again at run time.
     """
-    _check_positive("n", n, "demos.array_size")
-    _check_positive("workers", workers, "demos.workers")
     need = numpy_peak_bytes(n, workers)
     source = "this machine's memory"
     if available is None:
@@ -390,26 +439,10 @@ def generator_call(n: int) -> tuple[tuple[int, ...], float]:
     return a.shape, float(a[0])
 
 
-def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict:
-    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
-    processes; and threads with a Generator each. Checks memory before allocating."""
-    import numpy as np
-
-    _check_positive("repeats", repeats, "demos.repeats")
-    need = check_numpy_memory(n, workers)
-    start = time.time()
-    log.info(
-        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
-        n,
-        workers,
-        repeats,
-        need / 2**30,
-    )
-    log.info("numpy demo: warm-up call (not timed)")
-    warmup, _ = _timed(lambda: rand_call(n))
-    start_cost = process_start_cost(workers)
+def _numpy_variants(n: int, workers: int) -> dict:
+    """The numpy demo's variants: ``{name: (label, workers, kind, function)}``."""
     args = [(n,)] * workers
-    variants = {
+    return {
         "single": ("np.random.rand(n) once", 1, "serial", lambda: rand_call(n)),
         "loop": (
             f"{workers} calls in a loop",
@@ -442,6 +475,26 @@ def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict
             lambda: _run_threads(generator_call, args),
         ),
     }
+
+
+def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
+    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
+    processes; and threads with a Generator each. Checks memory before allocating."""
+    import numpy as np
+
+    need = check_numpy_memory(n, workers)
+    start = time.time()
+    log.info(
+        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
+        n,
+        workers,
+        repeats,
+        need / 2**30,
+    )
+    log.info("numpy demo: warm-up call (not timed)")
+    warmup, _ = _timed(lambda: rand_call(n))
+    start_cost = process_start_cost(workers)
+    variants = _numpy_variants(n, workers)
     times = _run_variants("numpy", variants, repeats)
     single = times.pop("single")
     gen_single = times.pop("generator_single")
@@ -449,9 +502,7 @@ def numpy_demo(n: int = 100_000_000, workers: int = 4, repeats: int = 3) -> dict
     entries = _variant_entries(variants, times)
     for entry in entries:
         if entry["name"] == "threads_generator":
-            entry["single_call_median"] = round(
-                statistics.median(gen_single["wall"]), 6
-            )
+            entry["single_call_median"] = statistics.median(gen_single["wall"])
             entry["single_call"] = {
                 "label": "np.random.default_rng().random(n) once",
                 **_timing(gen_single),
@@ -520,26 +571,10 @@ def _rmw_threads(threads: int, iterations: int, pause: float, lock) -> list:
     return a
 
 
-def shared_list_demo(
-    threads: int = 10, iterations: int = 20, pause: float = 0.001, repeats: int = 1
+def _shared_list_variants(
+    threads: int, iterations: int, pause: float, outcome: dict
 ) -> dict:
-    """The shared-list lesson, with results and lost-update counts.
-
-    ``threads`` threads (and as many processes) each do ``a[0] += 1`` once on
-    ``[1, 2, 3]``; then ``threads`` threads each do ``iterations`` read-pause-writes,
-    without and with a ``threading.Lock``. ``expected`` is ``1 + threads *
-    iterations``; ``*_lost_updates`` is how far short of it ``a[0]`` ended.
-
-    The lesson's ``a[0] += 1`` is not atomic either (load, add, store), but ten such
-    threads each finish long before the interpreter's switch interval, so its result
-    is reliably ``[11, 2, 3]``; the pause makes the race visible on every run.
-    """
-    _check_positive("threads", threads, "demos.shared_list_threads", minimum=2)
-    _check_positive("iterations", iterations, "demos.shared_list_iterations")
-    _check_positive("pause", pause, "demos.shared_list_pause", minimum=0)
-    _check_positive("repeats", repeats, "demos.sleep_repeats")
-    start = time.time()
-    outcome: dict[str, list] = {}
+    """The shared-list demo's variants; each leaves what it saw in ``outcome``."""
 
     def threads_variant():
         a = [1, 2, 3]
@@ -563,7 +598,7 @@ def shared_list_demo(
             _rmw_threads(threads, iterations, pause, threading.Lock())[0]
         )
 
-    variants = {
+    return {
         "threads": (
             f"a[0] += 1 in {threads} threads",
             threads,
@@ -589,11 +624,26 @@ def shared_list_demo(
             locked,
         ),
     }
+
+
+def shared_list_demo(
+    threads: int, iterations: int, pause: float, repeats: int
+) -> DemoRecord:
+    """The shared-list lesson, with results and lost-update counts.
+
+    ``threads`` threads (and as many processes) each do ``a[0] += 1`` once on
+    ``[1, 2, 3]``; then ``threads`` threads each do ``iterations`` read-pause-writes,
+    without and with a ``threading.Lock``. ``expected`` is ``1 + threads *
+    iterations``; ``*_lost_updates`` is how far short of it ``a[0]`` ended.
+
+    The lesson's ``a[0] += 1`` is not atomic either (load, add, store), but ten such
+    threads each finish long before the interpreter's switch interval, so its result
+    is reliably ``[11, 2, 3]``; the pause makes the race visible on every run.
+    """
+    start = time.time()
+    outcome: dict[str, list] = {}
+    variants = _shared_list_variants(threads, iterations, pause, outcome)
     times = _run_variants("shared_list", variants, repeats)
-    expected = 1 + threads * iterations
-    lost_unlocked = [expected - v for v in outcome["unlocked"]]
-    lost_locked = [expected - v for v in outcome["locked"]]
-    views = outcome["processes_child_views"]
     return _record(
         "shared_list",
         start,
@@ -605,20 +655,28 @@ def shared_list_demo(
             "initial": [1, 2, 3],
         },
         variants=_variant_entries(variants, times),
-        results={
-            "threads": outcome["threads"],
-            "processes": outcome["processes"],
-            "processes_child_view": views[0],
-            "processes_child_views_identical": all(v == views[0] for v in views),
-            "expected": expected,
-            "unlocked_final": outcome["unlocked"][-1],
-            "unlocked_lost_updates": max(lost_unlocked),
-            "unlocked_lost_updates_per_repeat": lost_unlocked,
-            "locked_final": outcome["locked"][-1],
-            "locked_lost_updates": max(lost_locked),
-            "locked_lost_updates_per_repeat": lost_locked,
-        },
+        results=_shared_list_results(outcome, 1 + threads * iterations),
     )
+
+
+def _shared_list_results(outcome: dict, expected: int) -> dict:
+    """What the threads and processes left, and how many updates were lost."""
+    lost_unlocked = [expected - v for v in outcome["unlocked"]]
+    lost_locked = [expected - v for v in outcome["locked"]]
+    views = outcome["processes_child_views"]
+    return {
+        "threads": outcome["threads"],
+        "processes": outcome["processes"],
+        "processes_child_view": views[0],
+        "processes_child_views_identical": all(v == views[0] for v in views),
+        "expected": expected,
+        "unlocked_final": outcome["unlocked"][-1],
+        "unlocked_lost_updates": max(lost_unlocked),
+        "unlocked_lost_updates_per_repeat": lost_unlocked,
+        "locked_final": outcome["locked"][-1],
+        "locked_lost_updates": max(lost_locked),
+        "locked_lost_updates_per_repeat": lost_locked,
+    }
 
 
 # ------------------------------------------------------------------ 4. worker pool
@@ -635,26 +693,21 @@ def _call_func(args: tuple[int, float]) -> int:
 
 
 def pool_demo(
-    t: float = 5.0,
-    workers: int = 4,
-    inputs: tuple[int, ...] = (2, 1, 9),
-    repeats: int = 1,
-) -> dict:
+    t: float, workers: int, inputs: tuple[int, ...], repeats: int
+) -> DemoRecord:
     """``Pool(workers).map(func, inputs)``; the time includes starting the pool.
 
     ``chunksize=1`` hands each input to its own worker (with more inputs than
     ``4 * workers`` map's default chunking would batch them).
     """
-    _check_positive("t", t, "demos.sleep_seconds", minimum=0)
-    _check_positive("workers", workers, "demos.workers")
-    _check_positive("repeats", repeats, "demos.sleep_repeats")
     start = time.time()
     outcome: dict[str, list] = {}
     jobs = [(a, t) for a in inputs]
 
     def pool_variant():
-        with mp_context().Pool(workers) as pool:
-            outcome["result"] = pool.map(_call_func, jobs, chunksize=1)
+        # Its work is at most every item's sleep one after the other.
+        limit = POOL_SLACK + t * len(jobs)
+        outcome["result"] = _pool_map(workers, _call_func, jobs, limit)
 
     variants = {
         "pool": (
@@ -670,7 +723,7 @@ def pool_demo(
         "pool",
         start,
         {"t": t, "workers": workers, "inputs": list(inputs), "repeats": repeats},
-        single_call={"label": "func(a) once", "measured": False, **_summary([t])},
+        single_call={"label": "func(a) once", "measured": False, **summarise([t])},
         variants=_variant_entries(variants, times),
         results={
             "result": outcome["result"],
@@ -680,29 +733,79 @@ def pool_demo(
     )
 
 
-# ------------------------------------------------------------------------ dispatch
+# ------------------------------------------------------------------------ registry
 
 
-def run_demo(name: str, config: dict) -> dict:
-    """Run demo ``name`` with sizes from the ``demos`` section of the config."""
-    workers = int(config["workers"])
-    sleep_repeats = int(config.get("sleep_repeats", 1))
-    if name == "sleep":
-        return sleep_demo(float(config["sleep_seconds"]), workers, sleep_repeats)
-    if name == "numpy":
-        return numpy_demo(int(config["array_size"]), workers, int(config["repeats"]))
-    if name == "shared_list":
-        return shared_list_demo(
-            int(config.get("shared_list_threads", 10)),
-            int(config.get("shared_list_iterations", 20)),
-            float(config.get("shared_list_pause", 0.001)),
-            sleep_repeats,
-        )
-    if name == "pool":
-        return pool_demo(
-            float(config["sleep_seconds"]),
-            workers,
-            tuple(config.get("pool_inputs", (2, 1, 9))),
-            sleep_repeats,
-        )
-    raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
+@dataclass(frozen=True)
+class Demo:
+    """One demo of the lesson: all the workflow and the report need to know about it.
+
+    Adding a demo is one entry in :data:`DEMOS` (and its keys in the schema's
+    ``demos`` section, the one place for their defaults and bounds).
+    """
+
+    name: str
+    #: Runs the demo: keyword arguments from the config, see ``config``.
+    run: Callable[..., DemoRecord]
+    #: The lesson's predicted time for one variant (weatherplot.report.lesson).
+    predict: Callable[..., lesson.Prediction]
+    #: The report template that explains its results (report/templates/explain/).
+    explain: str | None
+    #: Its config: ``{key of the demos section: argument of run}``.
+    config: Mapping[str, str]
+
+    def run_with(self, demos_config: Mapping) -> DemoRecord:
+        """Run with the validated config's ``demos`` section (defaults filled in)."""
+        return self.run(**{arg: demos_config[key] for key, arg in self.config.items()})
+
+
+DEMOS: dict[str, Demo] = {
+    demo.name: demo
+    for demo in (
+        Demo(
+            "sleep",
+            sleep_demo,
+            lesson.predict_sleep,
+            None,
+            {"sleep_seconds": "t", "workers": "workers", "sleep_repeats": "repeats"},
+        ),
+        Demo(
+            "numpy",
+            numpy_demo,
+            lesson.predict_numpy,
+            "numpy.j2",
+            {"array_size": "n", "workers": "workers", "repeats": "repeats"},
+        ),
+        Demo(
+            "shared_list",
+            shared_list_demo,
+            lesson.no_prediction,
+            "shared_list.j2",
+            {
+                "shared_list_threads": "threads",
+                "shared_list_iterations": "iterations",
+                "shared_list_pause": "pause",
+                "sleep_repeats": "repeats",
+            },
+        ),
+        Demo(
+            "pool",
+            pool_demo,
+            lesson.predict_pool,
+            "pool.j2",
+            {
+                "sleep_seconds": "t",
+                "workers": "workers",
+                "pool_inputs": "inputs",
+                "sleep_repeats": "repeats",
+            },
+        ),
+    )
+}
+
+
+def run_demo(name: str, demos_config: Mapping) -> DemoRecord:
+    """Run demo ``name`` with the validated config's ``demos`` section."""
+    if name not in DEMOS:
+        raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
+    return DEMOS[name].run_with(demos_config)

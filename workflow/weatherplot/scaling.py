@@ -10,15 +10,15 @@ For p = 1 .. max(usable CPUs, --cores) it times plotting the configured stations
   ``plot_server: false``), to show what the imports cost every job.
 
 Each point is repeated; the methods take turns within a repeat, so a burst of load on
-this shared machine hits them alike. Serial and Pool times are the wall time of a fresh
-``python`` process (interpreter start and imports once). The fan-out's time is its
-*makespan* from the plot jobs' own timing records: first job process start to last job
-end, so it counts every job's interpreter start, imports and
-Snakemake's scheduling between jobs, but not Snakemake's own start-up and DAG build,
-which the wall time of the nested run (recorded too, as ``wall_times``) adds.
+this shared machine hits them alike. Every method's time is the wall time of its whole
+command, timed from outside (a fresh ``python`` or ``snakemake`` process: interpreter
+start, imports, Snakemake's start-up, DAG build and exit included), as a student times
+it. For the fan-outs, the plot jobs' *makespan* (first job process start to last job
+end) is kept as a second column (``makespan_median``); ``measures`` in the JSON says
+which is which.
 
-The speedups, the Karp-Flatt metric per point and the Amdahl fit use the report's
-arithmetic (:mod:`weatherplot.report`), so the study and the timing report agree.
+The speedups, Karp-Flatt and the Amdahl fits are the timing report's analysis
+(:func:`weatherplot.report.analysis.analyse_scaling`), so the two always agree.
 
 Also here: :func:`generate_config`, a config of N stations pointing at the real files,
 for the DAG-build scale test (``python -m weatherplot.scaling generate ...``).
@@ -28,30 +28,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .report import (
-    amdahl_limit,
-    amdahl_speedup,
-    effective_workers,
-    efficiency,
-    fit_serial_fraction,
-    job_start,
-    karp_flatt,
-    scaling_label,
-    speedup,
-)
-from .scratch import copy_workflow_code
+from .exercise import run_fanout, scratch_workflow
+from .records import ScalingStudy
+from .report.analysis import analyse_scaling
+from .report.charts import chart_scaling
 from .timing import summarise
 
 METHODS = ("serial", "pool", "snakemake", "snakemake_fresh")
+#: What each time column of a point is (written into the study's JSON).
+MEASURES = {
+    "median": "wall time of the whole command, timed from outside (every method)",
+    "makespan_median": "fan-outs only: first plot job start to last plot job end",
+}
 #: The nested run's extra arguments per fan-out method.
 FANOUT_METHODS = {
     "snakemake": ("--config", "plot_server=True"),
@@ -70,124 +65,6 @@ def worker_counts(cpus: int, cores: int | None = None) -> list[int]:
     return list(range(1, top + 1))
 
 
-def analyse(points: Sequence[dict], cpus: int | None) -> dict:
-    """Speedup against the serial loop, efficiency and Karp-Flatt per point; an
-    Amdahl fit (serial fraction f and the 1/f limit) per method. Also each method
-    against its own one-worker time (``self_*``): a fan-out whose jobs each cost more
-    than the loop's iterations has f > 1 against the loop yet may scale well.
-
-    ``p`` in Karp-Flatt and the fit is the number of workers that can run at once,
-    ``min(workers, usable CPUs)``: 4 workers on 2 CPUs are 2.
-    """
-    serial = [
-        p["median"] for p in points if p["method"] == "serial" and p["workers"] == 1
-    ]
-    reference = serial[0] if serial else None
-    rows, fits = [], {}
-    for method in dict.fromkeys(p["method"] for p in points):
-        pts = sorted(
-            (p for p in points if p["method"] == method), key=lambda p: p["workers"]
-        )
-        own = [p["median"] for p in pts if p["workers"] == 1]
-        ref = reference if reference is not None else (own[0] if own else None)
-        method_rows = []
-        for pt in pts:
-            s = speedup(ref, pt["median"])
-            own_s = speedup(own[0], pt["median"]) if own else None
-            p_eff = effective_workers(pt["workers"], cpus)
-            method_rows.append(
-                {
-                    **pt,
-                    "effective_workers": p_eff,
-                    "speedup": s,
-                    "efficiency": efficiency(s, p_eff),
-                    "karp_flatt": karp_flatt(s, p_eff),
-                    # Against the method's own one-worker time: how it scales,
-                    # apart from what each of its jobs costs more than the loop.
-                    "self_speedup": own_s,
-                    "self_karp_flatt": karp_flatt(own_s, p_eff),
-                }
-            )
-        f = fit_serial_fraction(
-            (r["effective_workers"], r["speedup"]) for r in method_rows
-        )
-        own_f = fit_serial_fraction(
-            (r["effective_workers"], r["self_speedup"]) for r in method_rows
-        )
-        fits[method] = {
-            "serial_fraction": f,
-            "amdahl_limit": amdahl_limit(f),
-            "self_serial_fraction": own_f,
-        }
-        rows += method_rows
-    return {"reference_serial_time": reference, "points": rows, "fits": fits}
-
-
-def makespan(records: Sequence[dict]) -> float | None:
-    """First job process start (or script start) to last job end."""
-    if not records:
-        return None
-    return max(r["end"] for r in records) - min(job_start(r) for r in records)
-
-
-# ---------------------------------------------------------------------------
-# Running it
-# ---------------------------------------------------------------------------
-
-
-def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
-    """A copy of the workflow in ``dest`` whose config lists ``stations`` with their
-    files as absolute paths (nothing copied); ``data`` is a symlink to the real data
-    folder, for its station catalog."""
-    import yaml
-
-    copy_workflow_code(dest)
-    (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
-    config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
-    config["stations"] = [
-        {
-            **{k: s[k] for k in ("id", "name", "format", "units") if s.get(k)},
-            "file": str(Path(s["file"]).resolve()),
-        }
-        for s in stations
-    ]
-    text = yaml.safe_dump(config, sort_keys=False)
-    (dest / "config" / "config.yaml").write_text(text)
-    return dest
-
-
-def run_fanout(
-    workdir: Path, cores: int, python: str, extra: Sequence[str] = ()
-) -> dict:
-    """One nested ``snakemake --cores N --until plot_station`` from clean outputs."""
-    for folder in ("results", "logs", "benchmarks"):
-        shutil.rmtree(workdir / folder, ignore_errors=True)
-    command = [
-        python,
-        "-m",
-        "snakemake",
-        "--cores",
-        str(cores),
-        "--until",
-        "plot_station",
-        "--quiet",
-        *extra,
-    ]
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"nested snakemake failed ({done.returncode}): {' '.join(command)}\n"
-            + done.stderr[-3000:]
-        )
-    records = [
-        json.loads(p.read_text())
-        for p in sorted((workdir / "results/timings/plots").glob("*.json"))
-    ]
-    return {"wall": wall, "makespan": makespan(records), "jobs": len(records)}
-
-
 def run_study(
     stations: Sequence[dict],
     workers: Sequence[int],
@@ -195,7 +72,7 @@ def run_study(
     data_dir: Path,
     python: str | None = None,
     log: Callable[[str], None] = print,
-) -> dict:
+) -> ScalingStudy:
     """Time every (method, workers) point ``repeats`` times, methods interleaved."""
     from .baselines import run_baseline
     from .cpus import usable_cpus
@@ -223,115 +100,46 @@ def run_study(
                 add("pool", p, time=t["median"])
                 for method, extra in FANOUT_METHODS.items():
                     fan = run_fanout(workdir, p, python, extra)
-                    add(method, p, time=fan["makespan"], wall=fan["wall"])
+                    span = fan["last_job_end"] - fan["first_job_start"]
+                    add(method, p, time=fan["wall"], makespan=span)
                     log(
-                        f"repeat {repeat}/{repeats}, p={p}: {method} makespan "
-                        f"{fan['makespan']:.2f} s (wall {fan['wall']:.2f} s, "
+                        f"repeat {repeat}/{repeats}, p={p}: {method} wall "
+                        f"{fan['wall']:.2f} s (makespan {span:.2f} s, "
                         f"{fan['jobs']} jobs)"
                     )
-    points = []
-    for (method, p), values in sorted(
-        timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
-    ):
-        point = {"method": method, "workers": p, **summarise(values["time"])}
-        if method in FANOUT_METHODS:
-            point["measure"] = "makespan from the plot jobs' timing records"
-            point["wall_times"] = values["wall"]
-            point["wall_median"] = statistics.median(values["wall"])
-        else:
-            point["measure"] = "wall time of a fresh python process"
-        points.append(point)
-    result = analyse(points, cpus["usable"])
+    points = _points(timings)
+    result = analyse_scaling(points, cpus["usable"])
     return {
         "kind": "scaling",
         "stations": [s["id"] for s in stations],
         "workers": list(workers),
         "repeats": repeats,
         "cpus": cpus,
+        "measures": MEASURES,
         "start": started,
         "end": time.time(),
         **result,
     }
 
 
-# ---------------------------------------------------------------------------
-# Chart
-# ---------------------------------------------------------------------------
+def _points(timings: dict[tuple[str, int], dict[str, list]]) -> list[dict]:
+    """One point per (method, workers): the wall times' summary, and for the
+    fan-outs their plot jobs' makespans too."""
+    points = []
+    for (method, p), values in sorted(
+        timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
+    ):
+        point = {"method": method, "workers": p, **summarise(values["time"])}
+        if method in FANOUT_METHODS:
+            point["makespan_times"] = values["makespan"]
+            point["makespan_median"] = statistics.median(values["makespan"])
+        points.append(point)
+    return points
 
 
 def chart(study: dict) -> bytes:
     """Speedup against workers per method, the ideal and each Amdahl fit (PNG)."""
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    cpus = (study.get("cpus") or {}).get("usable")
-    fig = Figure(figsize=(7.5, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    top = max([p["workers"] for p in study["points"]] + [cpus or 1])
-    ps = list(range(1, top + 1))
-    ax.plot(ps, ps, "k--", lw=1, label="ideal (p)")
-    if cpus:
-        ax.plot(ps, [min(p, cpus) for p in ps], "k:", lw=1, label=f"{cpus} usable CPUs")
-    colors = {
-        "serial": "0.3",
-        "pool": "tab:blue",
-        "snakemake": "tab:orange",
-        "snakemake_fresh": "tab:red",
-    }
-    markers = {"serial": "s", "pool": "^", "snakemake": "o", "snakemake_fresh": "v"}
-    for method, fit in study["fits"].items():
-        rows = [
-            r
-            for r in study["points"]
-            if r["method"] == method and r["speedup"] is not None
-        ]
-        ref = study["reference_serial_time"]
-        for r in rows:
-            if ref:  # the spread of the repeats, as a speedup range
-                ax.plot(
-                    [r["workers"]] * 2,
-                    [ref / r["max"], ref / r["min"]],
-                    color=colors.get(method),
-                    lw=3,
-                    alpha=0.35,
-                )
-        f = fit["serial_fraction"]
-        label = scaling_label(method)
-        if f is not None:
-            label += f" (Amdahl f = {f:.2f})"
-            if 0 <= f < 1:
-                ax.plot(
-                    ps,
-                    [amdahl_speedup(f, effective_workers(p, cpus)) for p in ps],
-                    color=colors.get(method),
-                    lw=1,
-                    alpha=0.5,
-                )
-        ax.plot(
-            [r["workers"] for r in rows],
-            [r["speedup"] for r in rows],
-            markers.get(method, "o"),
-            color=colors.get(method),
-            ms=8,
-            label=label,
-        )
-    ax.set_xlabel("workers (Pool processes, snakemake --cores)")
-    ax.set_ylabel("speedup over the serial loop")
-    ax.set_xticks(ps)
-    ax.set_ylim(0, top + 0.5)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
-    ax.set_title(
-        f"Plotting {len(study['stations'])} stations: median of "
-        f"{study['repeats']} repeat(s), bars = min-max",
-        fontsize=10,
-    )
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": "weatherplot"})
-    return buffer.getvalue()
+    return chart_scaling(study)
 
 
 # ---------------------------------------------------------------------------

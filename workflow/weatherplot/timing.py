@@ -4,19 +4,7 @@ A plot job writes one record beside its PNG; the report rule reads them all to m
 the fan-out (makespan, parallelism, per-job overhead). Only the standard library is
 imported here, so a job can start its clock before it imports anything heavy.
 
-Record layout (all times are epoch seconds, durations are seconds)::
-
-    {
-      "kind": "plot_station",
-      "name": "USC00042319",          # station id, or demo name
-      "host": "node1", "pid": 1234,
-      "slurm_job_id": null,           # set when the job runs under SLURM
-      "session": "host:pid:start",    # which snakemake run launched the job
-      "process_start": 1700000000.00, # when the OS started the process (10 ms ticks)
-      "start": 1700000000.21,         # first line of our script (after the wrapper)
-      "end": 1700000001.50,
-      "phases": {"imports": 0.61, "read": 0.05, "plot": 0.40, "save": 0.23}
-    }
+The record's layout is :class:`weatherplot.records.PlotRecord`.
 """
 
 from __future__ import annotations
@@ -169,7 +157,3 @@ def summarise(times) -> dict:
         "max": max(times),
         "repeats": len(times),
     }
-
-
-def read_records(paths) -> list[dict]:
-    return [json.loads(Path(p).read_text()) for p in paths]

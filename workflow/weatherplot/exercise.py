@@ -1,0 +1,201 @@
+"""The exercise, timed the way a student times it: three whole commands, from outside.
+
+    time python weather_plot.py          # the serial loop
+    time python weather_plot_pool.py     # multiprocessing.Pool(N)
+    time snakemake --cores N             # the fan-out, one job per station
+
+Each command runs from clean outputs on the same stations, as a fresh process whose
+wall time is taken by the parent: interpreter start, imports, Snakemake's start-up,
+DAG build and exit all count, as they do for the student. The methods take turns
+(the order rotates every repeat) so a burst of load on a shared machine hits them
+alike. The serial loop and the Pool are :func:`weatherplot.baselines.run_baseline`;
+the fan-out is a nested ``snakemake --cores N --until plot_station`` in a scratch
+copy of this workflow (:func:`run_fanout`), whose plot jobs' own timing records say
+when the first job started and the last one ended, which splits its wall time into
+start-up, the fan-out itself and the exit tail.
+
+The record written (:class:`ExerciseRecord`) is read by the timing report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .records import CommandRun, ExerciseRecord, FanoutRun
+from .report.metrics import job_overhead, job_start, job_work
+from .scratch import copy_workflow_code
+
+#: The methods, in the order of the first repeat.
+METHODS = ("serial", "pool", "snakemake")
+#: What each method's command is, and what its wall time includes.
+COMMANDS = {
+    "serial": "python: for station in stations: plot(station)",
+    "pool": "python: multiprocessing.Pool({cores}).map(plot, stations)",
+    "snakemake": "snakemake --cores {cores} --until plot_station",
+}
+INCLUDES = {
+    "serial": "interpreter start, imports once, the loop, exit",
+    "pool": "interpreter start, imports once, the Pool's start, the map, exit",
+    "snakemake": (
+        "Snakemake's start-up and DAG build, every plot job (its process, "
+        "hand-over or imports, plotting), Snakemake's handling, exit"
+    ),
+}
+
+
+def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
+    """A copy of the workflow in ``dest`` whose config lists ``stations`` with their
+    files as absolute paths (nothing copied); ``data`` is a symlink to the real data
+    folder, for its station catalog."""
+    import yaml
+
+    copy_workflow_code(dest)
+    (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
+    config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
+    config["stations"] = [
+        {
+            **{k: s[k] for k in ("id", "name", "format", "units") if s.get(k)},
+            "file": str(Path(s["file"]).resolve()),
+        }
+        for s in stations
+    ]
+    (dest / "config" / "config.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False)
+    )
+    return dest
+
+
+def _snakemake(workdir: Path, python: str, args: Sequence[str], timeout: float):
+    command = [python, "-m", "snakemake", "--until", "plot_station", "--quiet", *args]
+    try:
+        done = subprocess.run(
+            command, cwd=workdir, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(
+            f"nested snakemake did not finish in {timeout:.0f} s: {' '.join(command)}"
+        ) from None
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"nested snakemake failed ({done.returncode}): {' '.join(command)}\n"
+            + done.stderr[-3000:]
+        )
+
+
+def dry_run(workdir: Path, python: str, timeout: float = 600) -> float:
+    """Wall time of ``snakemake -n``: Snakemake's start-up and DAG build alone."""
+    start = time.perf_counter()
+    _snakemake(workdir, python, ["-n", "--cores", "1"], timeout)
+    return time.perf_counter() - start
+
+
+def run_fanout(
+    workdir: Path,
+    cores: int,
+    python: str,
+    extra: Sequence[str] = (),
+    timeout: float = 3600,
+) -> FanoutRun:
+    """One nested ``snakemake --cores N --until plot_station`` from clean outputs."""
+    for folder in ("results", "logs", "benchmarks"):
+        shutil.rmtree(workdir / folder, ignore_errors=True)
+    command_start = time.time()
+    start = time.perf_counter()
+    _snakemake(workdir, python, ["--cores", str(cores), *extra], timeout)
+    wall = time.perf_counter() - start
+    records = [
+        json.loads(p.read_text())
+        for p in sorted((workdir / "results/timings/plots").glob("*.json"))
+    ]
+    workers: dict[str, int] = {}
+    for r in records:
+        kind = str(r.get("worker") or "fresh")
+        workers[kind] = workers.get(kind, 0) + 1
+    return {
+        "wall": wall,
+        "command_start": command_start,
+        "command_end": command_start + wall,
+        "first_job_start": min(job_start(r) for r in records),
+        "last_job_end": max(float(r["end"]) for r in records),
+        "jobs": len(records),
+        "work_total": sum(job_work(r) for r in records),
+        "overhead_total": sum(job_overhead(r) for r in records),
+        "workers": workers,
+    }
+
+
+def _baseline_run(mode: str, workers: int, stations: list[dict], log) -> CommandRun:
+    from .baselines import run_baseline
+
+    record = run_baseline(mode, workers, stations, 1, log=log)
+    return {
+        "wall": record["median"],
+        "loop_seconds": record["loop_seconds"][0],
+        "work_total": sum(record["per_station"].values()),
+    }
+
+
+def run_exercise(
+    stations: Sequence[dict],
+    cores: int,
+    repeats: int,
+    data_dir: Path,
+    python: str,
+    plot_server: bool = True,
+    log: Callable[[str], None] = print,
+) -> ExerciseRecord:
+    """Time the three commands ``repeats`` times each, taking turns."""
+    from .cpus import usable_cpus
+
+    stations = list(stations)
+    started = time.time()
+    load_before = [round(x, 2) for x in os.getloadavg()]
+    server = f"plot_server={plot_server}"
+    runs: dict[str, list] = {m: [] for m in METHODS}
+    with tempfile.TemporaryDirectory(prefix="exercise-") as scratch:
+        workdir = scratch_workflow(Path(scratch), stations, data_dir)
+        for file in {info["file"] for info in stations}:  # warm the page cache
+            Path(file).read_bytes()
+        # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
+        dry = dry_run(workdir, python)
+        for repeat in range(repeats):
+            order = METHODS[repeat % 3 :] + METHODS[: repeat % 3]
+            for method in order:
+                if method == "snakemake":
+                    run = run_fanout(workdir, cores, python, ["--config", server])
+                else:
+                    workers = 1 if method == "serial" else cores
+                    run = _baseline_run(method, workers, stations, log)
+                runs[method].append(run)
+                log(f"repeat {repeat + 1}/{repeats}: {method} {run['wall']:.2f} s")
+    return {
+        "kind": "exercise",
+        "stations": [s["id"] for s in stations],
+        "repeats": repeats,
+        "cores": cores,
+        "plot_server": plot_server,
+        "dry_run_wall": dry,
+        "methods": {
+            m: {
+                "workers": 1 if m == "serial" else cores,
+                "command": COMMANDS[m].format(cores=cores),
+                "includes": INCLUDES[m],
+                "runs": runs[m],
+            }
+            for m in METHODS
+        },
+        "cpus": usable_cpus(),
+        "loadavg": {
+            "before": load_before,
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "start": started,
+        "end": time.time(),
+    }

@@ -1,0 +1,141 @@
+"""The timing records' layouts: one typed definition for the code that writes a record
+and the code that reads it (the timing report checks a record file against it).
+
+- :class:`DemoRecord`: a threads-vs-processes demo (:mod:`weatherplot.demos`),
+  ``results/timings/demos/{demo}.json``;
+- :class:`ExerciseRecord`: the exercise's three whole commands
+  (:mod:`weatherplot.exercise`), ``results/timings/exercise.json``;
+- :class:`PlotRecord`: one plot job (:class:`weatherplot.timing.PhaseTimer`, filled
+  in by :mod:`weatherplot.plotjob`), ``results/timings/plots/{station}.json``;
+- :class:`ScalingStudy`: the scaling study (:mod:`weatherplot.scaling`),
+  ``results/report/scaling.json``.
+"""
+
+from typing import Any, NotRequired, TypedDict
+
+
+class Timing(TypedDict):
+    """Repeated wall times (:func:`weatherplot.timing.summarise`)."""
+
+    times: list[float]
+    median: float
+    min: float
+    max: float
+    repeats: int
+
+
+class SingleCall(Timing):
+    label: str
+    measured: bool  # False: the figure is the configured sleep, not a measurement
+
+
+class Variant(Timing):
+    """One way of running a demo's work (loop, threads, processes, ...)."""
+
+    name: str
+    label: str
+    workers: int
+    kind: str  # "serial", "threads" or "processes"
+    includes: str
+    cpu_seconds: list[float]
+    cpu_median: float
+    single_call_median: NotRequired[float]  # numpy's per-thread Generator: s_gen
+    single_call: NotRequired[Timing]
+
+
+class DemoRecord(TypedDict):
+    """What every demo returns, the demo rule writes and the report reads."""
+
+    kind: str  # "demo"
+    name: str
+    start: float
+    end: float
+    host: str
+    pid: int
+    python: str
+    start_method: str
+    params: dict[str, Any]
+    cpus: dict
+    timer: str
+    loadavg: list[float]
+    single_call: SingleCall | None  # None: no timing prediction (shared_list)
+    variants: list[Variant]
+    results: dict[str, Any]
+
+
+class FanoutRun(TypedDict):
+    """One nested ``snakemake`` run, timed from outside (epoch seconds)."""
+
+    wall: float
+    command_start: float
+    command_end: float
+    first_job_start: float
+    last_job_end: float
+    jobs: int
+    work_total: float  # the plot jobs' read + plot + save, summed
+    overhead_total: float  # their process start and imports or hand-over, summed
+    workers: dict[str, int]  # how many jobs ran forked from the plot server, fresh
+
+
+class CommandRun(TypedDict):
+    """One run of the serial loop or the Pool, timed from outside."""
+
+    wall: float
+    loop_seconds: float  # inside the child: the loop or Pool.map itself
+    work_total: float  # the stations' plotting, summed over stations
+
+
+class MethodRecord(TypedDict):
+    workers: int
+    command: str
+    includes: str
+    runs: list  # CommandRun or FanoutRun, in the order they ran
+
+
+class ExerciseRecord(TypedDict):
+    kind: str  # "exercise"
+    stations: list[str]
+    repeats: int
+    cores: int
+    plot_server: bool
+    dry_run_wall: float  # snakemake -n --until plot_station: start-up + DAG build
+    methods: dict[str, MethodRecord]
+    cpus: dict
+    loadavg: dict[str, list[float]]  # 1-, 5-, 15-minute load "before" and "after"
+    start: float
+    end: float
+
+
+class PlotRecord(TypedDict):
+    """One plot job. Times are epoch seconds, durations seconds."""
+
+    kind: str  # "plot_station"
+    name: str  # the station id
+    host: str
+    pid: int
+    slurm_job_id: str | None  # set when the job runs under SLURM
+    session: str  # which snakemake run launched the job (timing.session_id)
+    process_start: float | None  # when the OS started the process (None off Linux)
+    start: float  # the first line of the job's script
+    end: float
+    phases: dict[str, float]  # "imports" or "handoff", then "read", "plot", "save"
+    worker: str  # "fresh" (own imports) or "forked" (from the warm plot server)
+    station_format: NotRequired[str]
+    cpu_seconds: NotRequired[float]
+    max_rss_mb: NotRequired[float]
+
+
+class ScalingStudy(TypedDict):
+    """The scaling study: one point per (method, workers), whole-command wall times."""
+
+    kind: str  # "scaling"
+    stations: list[str]
+    workers: list[int]
+    repeats: int
+    cpus: dict
+    measures: dict[str, str]  # what each time column of a point is
+    start: float
+    end: float
+    reference_serial_time: float | None
+    points: list[dict]  # method, workers, times/median/min/max (+ makespan_*)
+    fits: dict[str, dict]

@@ -1,0 +1,359 @@
+"""Timing records -> the report's figures (plain JSON-able data).
+
+- the exercise: three whole commands timed from outside on one station set
+  (:mod:`weatherplot.exercise`), their speedups, Amdahl fitted to them, and the
+  Snakemake command's wall time split into start-up, per-job overhead, work and exit;
+- the demos against the lesson's predictions (:mod:`.lesson`);
+- the latest run's own plot jobs, job by job (:mod:`.fanout`);
+- the scaling study's points (:func:`analyse_scaling`, also used by the study itself).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import sysconfig
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from weatherplot.cpus import usable_cpus
+from weatherplot.records import (
+    DemoRecord,
+    ExerciseRecord,
+    PlotRecord,
+    ScalingStudy,
+    Variant,
+)
+
+from .fanout import fanout_stats
+from .lesson import analyse_demo
+from .metrics import (
+    amdahl_fit,
+    effective_workers,
+    efficiency,
+    karp_flatt,
+    max_expected_speedup,
+    speedup,
+)
+
+# ---------------------------------------------------------------------------
+# The exercise: serial loop vs Pool vs snakemake, whole commands
+# ---------------------------------------------------------------------------
+
+
+def typical_run(runs: Sequence[Mapping]) -> Mapping:
+    """The run with the median wall time (the lower one of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["wall"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def wall_parts(method: str, run: Mapping, p_eff: float) -> dict:
+    """Where one command's wall time went; the parts sum to its wall time.
+
+    ``startup``: before the first station is plotted (interpreter, imports; for
+    Snakemake its start-up and DAG build); ``work``: the stations' plotting spread
+    over the ``p_eff`` workers that run at once; ``per_job``: the rest of the loop or
+    fan-out (for Snakemake: every job's process start and hand-over, its own handling
+    between jobs, the tail where fewer jobs than CPUs are left); ``exit``: from the
+    last job's end to the command's exit (Snakemake only; the Python scripts' exit is
+    not told apart from their start-up).
+    """
+    work = run["work_total"] / p_eff
+    if method != "snakemake":
+        return {
+            "startup": run["wall"] - run["loop_seconds"],
+            "per_job": max(run["loop_seconds"] - work, 0.0),
+            "work": min(work, run["loop_seconds"]),
+            "exit": 0.0,
+        }
+    fan_out = run["last_job_end"] - run["first_job_start"]
+    return {
+        "startup": run["first_job_start"] - run["command_start"],
+        "per_job": max(fan_out - work, 0.0),
+        "work": min(work, fan_out),
+        "exit": run["command_end"] - run["last_job_end"],
+    }
+
+
+def _method_figures(method: str, rec: Mapping, n: int, cpus: int | None) -> dict:
+    walls = [r["wall"] for r in rec["runs"]]
+    p = int(rec["workers"])
+    p_eff = effective_workers(min(p, n), cpus)
+    run = typical_run(rec["runs"])
+    out = {
+        "workers": p,
+        "effective_workers": p_eff,
+        "command": rec["command"],
+        "includes": rec["includes"],
+        "time": statistics.median(walls),
+        "min": min(walls),
+        "max": max(walls),
+        "repeats": len(walls),
+        "parts": wall_parts(method, run, p_eff),
+        "max_expected": max_expected_speedup(p, n, cpus),
+    }
+    if method == "snakemake":
+        out["jobs"] = run["jobs"]
+        out["job_overhead_mean"] = run["overhead_total"] / run["jobs"]
+        out["per_job_wall_each"] = out["parts"]["per_job"] * p_eff / run["jobs"]
+        out["job_workers"] = run["workers"]
+    return out
+
+
+def analyse_exercise(
+    record: Mapping | None, stations: Sequence[str] | None, cpus: int | None
+) -> dict | None:
+    """Every method's whole-command time, speedup over the serial loop, Karp-Flatt
+    and Amdahl fit, the split of its wall time, and the best it could do given its
+    measured fixed cost (``T_serial / (fixed + serial work / p)``)."""
+    if record is None:
+        return None
+    covered = list(record["stations"])
+    n = len(covered)
+    # In the lesson's order (the JSON file's keys are sorted).
+    methods = {
+        m: _method_figures(m, record["methods"][m], n, cpus)
+        for m in ("serial", "pool", "snakemake")
+    }
+    serial = methods["serial"]
+    for m, v in methods.items():
+        v["speedup"] = speedup(serial["time"], v["time"])
+        v["efficiency"] = efficiency(v["speedup"], v["effective_workers"])
+        v["karp_flatt"] = karp_flatt(v["speedup"], v["effective_workers"])
+        fixed = v["parts"]["startup"] + v["parts"]["exit"]
+        serial_work = serial["time"] - serial["parts"]["startup"]
+        v["fixed"] = fixed
+        v["max_with_fixed"] = speedup(
+            serial["time"], fixed + serial_work / v["effective_workers"]
+        )
+        if m != "serial":
+            v.update(amdahl_fit([(v["effective_workers"], v["speedup"])], cpus))
+    # A speedup above the hardware's limit can only mean disturbed runs.
+    above = [m for m, v in methods.items() if v["speedup"] > 1.02 * v["max_expected"]]
+    configured = sorted(stations) if stations is not None else sorted(covered)
+    return {
+        "stations": covered,
+        "n_stations": n,
+        "matches_config": configured == sorted(covered),
+        "stations_not_timed": sorted(set(configured) - set(covered)),
+        "stations_no_longer_configured": sorted(set(covered) - set(configured)),
+        "repeats": record["repeats"],
+        "cores": record["cores"],
+        "plot_server": record["plot_server"],
+        "dry_run_wall": record["dry_run_wall"],
+        "loadavg": record["loadavg"],
+        "above_limit": above,
+        # More runnable work than CPUs while it ran: other work took CPU time.
+        "busy": bool(cpus)
+        and max(record["loadavg"]["before"][0], record["loadavg"]["after"][0]) > cpus,
+        "start": record["start"],
+        "end": record["end"],
+        "methods": methods,
+    }
+
+
+# ---------------------------------------------------------------------------
+# The scaling study: one analysis, for the study and for the report
+# ---------------------------------------------------------------------------
+
+
+def analyse_scaling(points: Sequence[Mapping], cpus: int | None) -> dict:
+    """Speedup against the serial loop, efficiency and Karp-Flatt per point; an
+    Amdahl fit (serial fraction f and the 1/f limit) per method. Also each method
+    against its own one-worker time (``self_*``): a fan-out whose jobs each cost more
+    than the loop's iterations has f > 1 against the loop yet may scale well.
+
+    Each point is ``{method, workers, median, ...}`` (:func:`timing.summarise`);
+    ``p`` in Karp-Flatt and the fit is ``min(workers, usable CPUs)``.
+    """
+    serial = [
+        p["median"] for p in points if p["method"] == "serial" and p["workers"] == 1
+    ]
+    reference = serial[0] if serial else None
+    rows, fits = [], {}
+    for method in dict.fromkeys(p["method"] for p in points):
+        pts = sorted(
+            (p for p in points if p["method"] == method), key=lambda p: p["workers"]
+        )
+        own = [p["median"] for p in pts if p["workers"] == 1]
+        ref = reference if reference is not None else (own[0] if own else None)
+        method_rows = []
+        for pt in pts:
+            s = speedup(ref, pt["median"])
+            own_s = speedup(own[0], pt["median"]) if own else None
+            p_eff = effective_workers(pt["workers"], cpus)
+            method_rows.append(
+                {
+                    **pt,
+                    "effective_workers": p_eff,
+                    "speedup": s,
+                    "efficiency": efficiency(s, p_eff),
+                    "karp_flatt": karp_flatt(s, p_eff),
+                    "self_speedup": own_s,
+                    "self_karp_flatt": karp_flatt(own_s, p_eff),
+                }
+            )
+        fit = amdahl_fit(
+            ((r["effective_workers"], r["speedup"]) for r in method_rows), cpus
+        )
+        own_fit = amdahl_fit(
+            ((r["effective_workers"], r["self_speedup"]) for r in method_rows), cpus
+        )
+        fits[method] = {**fit, "self_serial_fraction": own_fit["serial_fraction"]}
+        rows += method_rows
+    return {"reference_serial_time": reference, "points": rows, "fits": fits}
+
+
+# ---------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------
+
+
+def _version(dist: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def collect_environment(
+    cpus: int | None = None,
+    cores: int | None = None,
+    snakemake_version: str | None = None,
+) -> dict:
+    """Python version and build, GIL status, NumPy, Snakemake, usable CPUs, --cores."""
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    return {
+        "python": sys.version.split()[0],
+        "python_build": sys.version,
+        "implementation": platform.python_implementation(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_enabled": is_gil_enabled() if callable(is_gil_enabled) else True,
+        "numpy": _version("numpy"),
+        "matplotlib": _version("matplotlib"),
+        "snakemake": snakemake_version or _version("snakemake"),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "os_cpu_count": os.cpu_count(),
+        "usable_cpus": cpus if cpus is not None else usable_cpus()["usable"],
+        "cores": cores,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Inputs and the whole computation
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    """Everything the report reads; every piece is optional."""
+
+    plots: list[dict] = field(default_factory=list)
+    demos: dict[str, dict] = field(default_factory=dict)
+    exercise: dict | None = None
+    scaling: dict | None = None
+    stations: list[str] | None = None
+    cores: int | None = None
+    cpus: int | None = None
+    snakemake_version: str | None = None
+
+
+def _load(path, typed: type | None = None) -> dict | None:
+    """A record file (None if absent), checked against its typed definition."""
+    if path is None or not Path(path).exists():
+        return None
+    record = json.loads(Path(path).read_text())
+    if typed is not None:
+        missing = typed.__required_keys__ - record.keys()
+        if typed is DemoRecord:
+            for variant in record.get("variants") or []:
+                missing |= Variant.__required_keys__ - variant.keys()
+        if missing:
+            raise ValueError(
+                f"{path}: a record in an older format (no {', '.join(sorted(missing))})"
+                "; delete it and run snakemake again to rewrite it"
+            )
+    return record
+
+
+def load_inputs(
+    plots: Iterable = (),
+    demos: Iterable = (),
+    exercise=None,
+    scaling=None,
+    stations: Sequence[str] | None = None,
+    cores: int | None = None,
+    cpus: int | None = None,
+    snakemake_version: str | None = None,
+) -> Inputs:
+    """Read the record files; a missing file is skipped (the report says so)."""
+    demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
+    return Inputs(
+        plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
+        demos={r["name"]: r for r in demo_records},
+        exercise=_load(exercise, ExerciseRecord),
+        scaling=_load(scaling, ScalingStudy),
+        stations=list(stations) if stations is not None else None,
+        cores=int(cores) if cores else None,
+        cpus=cpus,
+        snakemake_version=snakemake_version,
+    )
+
+
+def _cpus(inputs: Inputs) -> tuple[int, str]:
+    """Usable CPUs: given, else as the timing jobs measured them, else ours."""
+    if inputs.cpus:
+        return inputs.cpus, "given to the report"
+    for rec in [*inputs.demos.values(), inputs.exercise or {}]:
+        if (rec.get("cpus") or {}).get("usable"):
+            return int(rec["cpus"]["usable"]), "as the timing jobs measured them"
+    return usable_cpus()["usable"], "as the report's own process found them"
+
+
+def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
+    """Each demo's variants against its prediction, and the template explaining it."""
+    from weatherplot.demos import DEMOS
+
+    return {
+        name: {
+            **analyse_demo(record, DEMOS[name].predict, cpus),
+            "explain": DEMOS[name].explain,
+        }
+        for name, record in records.items()
+    }
+
+
+def compute(inputs: Inputs) -> dict:
+    """Every figure of the report, as plain JSON-able data."""
+    cpus, cpus_source = _cpus(inputs)
+    exclusive = [*inputs.demos.values()]
+    if inputs.exercise:
+        exclusive.append({**inputs.exercise, "name": "exercise"})
+    scaling = None
+    if inputs.scaling is not None:
+        scaling = {
+            **analyse_scaling(inputs.scaling["points"], cpus),
+            "stations": inputs.scaling["stations"],
+            "repeats": inputs.scaling["repeats"],
+            "cpus": inputs.scaling["cpus"],
+        }
+    return {
+        "environment": collect_environment(
+            cpus, inputs.cores, inputs.snakemake_version
+        ),
+        "cpus": cpus,
+        "cpus_source": cpus_source,
+        "cores": inputs.cores,
+        "stations": inputs.stations,
+        "demos": _demos(inputs.demos, cpus),
+        "fanout": fanout_stats(inputs.plots, exclusive, inputs.stations),
+        "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
+        "scaling": scaling,
+    }

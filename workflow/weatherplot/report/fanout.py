@@ -1,0 +1,194 @@
+"""The plot fan-out of the latest Snakemake run, job by job: which records belong to
+that run, its makespan, its jobs' overhead and work, and the stretches during which an
+exclusive timing job ran inside it."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+from .metrics import job_overhead, job_start, job_startup, job_work, job_worker
+
+
+def process_label(record: Mapping) -> str:
+    """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``."""
+    if record["slurm_job_id"]:
+        return f"slurm {record['slurm_job_id']}"
+    return f"{record['host']}:{record['pid']}"
+
+
+def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
+    """Whether two session ids name the same ``snakemake`` run.
+
+    A local id is ``host:pid:start``; ``start`` is computed by every job from the
+    boot clock and the wall clock, so it differs between jobs of one run in the last
+    digits. Same host and pid and starts within ``tolerance`` seconds are one run (a
+    pid is not reused within a second); any other id must match exactly.
+    """
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    try:
+        host_a, pid_a, start_a = a.rsplit(":", 2)
+        host_b, pid_b, start_b = b.rsplit(":", 2)
+        return (
+            host_a == host_b
+            and pid_a == pid_b
+            and abs(float(start_a) - float(start_b)) <= tolerance
+        )
+    except ValueError:
+        return False
+
+
+def latest_session(records: Sequence[Mapping]) -> tuple[str | None, list[Mapping]]:
+    """The records of the latest ``snakemake`` run only.
+
+    The latest session is the one of the record that ended last; a rerun that
+    replotted a single station would otherwise be mixed with the full run before it.
+    """
+    if not records:
+        return None, []
+    last = max(records, key=lambda r: float(r["end"]))
+    session = last["session"]
+    return session, [r for r in records if same_session(r["session"], session)]
+
+
+def count_sessions(records: Sequence[Mapping]) -> int:
+    """How many distinct runs (by :func:`same_session`) the records come from."""
+    seen: list = []
+    for r in records:
+        s = r["session"]
+        if not any(same_session(s, x) for x in seen):
+            seen.append(s)
+    return len(seen)
+
+
+def merge_intervals(
+    intervals: Iterable[tuple[float, float]],
+) -> list[tuple[float, float]]:
+    """Union of closed intervals, sorted and non-overlapping."""
+    merged: list[list[float]] = []
+    for a, b in sorted((float(a), float(b)) for a, b in intervals if b > a):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return [(a, b) for a, b in merged]
+
+
+def exclusive_overlaps(
+    window: tuple[float, float], records: Iterable[Mapping]
+) -> list[dict]:
+    """The parts of ``window`` during which an exclusive timing job ran.
+
+    Demos and baselines have the machine to themselves; if Snakemake scheduled one
+    between two plot jobs, the fan-out's makespan contains that stretch, which is not
+    the fan-out's time.
+    """
+    lo, hi = window
+    clipped = []
+    names = []
+    for r in records:
+        a, b = max(float(r["start"]), lo), min(float(r["end"]), hi)
+        if b > a:
+            clipped.append((a, b))
+            names.append(f"{r['kind']} {r['name']}")
+    merged = merge_intervals(clipped)
+    return [
+        {
+            "start": a,
+            "end": b,
+            "seconds": b - a,
+            "jobs": sorted(
+                n for n, (x, y) in zip(names, clipped, strict=True) if x < b and y > a
+            ),
+        }
+        for a, b in merged
+    ]
+
+
+def _job(r: Mapping) -> dict:
+    """One plot job on the timeline: when, where, its overhead and its work."""
+    return {
+        "station": r["name"],
+        "row": process_label(r),
+        "process_start": r["process_start"],
+        "start": float(r["start"]),
+        "job_start": job_start(r),
+        "end": float(r["end"]),
+        "duration": float(r["end"]) - job_start(r),
+        "overhead": job_overhead(r),
+        "work": job_work(r),
+        "startup": job_startup(r),
+        "worker": job_worker(r),
+    }
+
+
+def max_concurrent(jobs: Iterable[Mapping]) -> int:
+    """How many jobs really ran at once: the run's --cores is not recorded by the
+    jobs, and the report may be made by a later run with other --cores."""
+    events = sorted(
+        [(j["job_start"], 1) for j in jobs] + [(j["end"], -1) for j in jobs]
+    )
+    running = most = 0
+    for _, step in events:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def _spread(name: str, values: list[float]) -> dict:
+    return {
+        f"{name}_total": sum(values),
+        f"{name}_mean": statistics.fmean(values),
+        f"{name}_median": statistics.median(values),
+        f"{name}_max": max(values),
+    }
+
+
+def fanout_stats(
+    plot_records: Sequence[Mapping],
+    exclusive_records: Sequence[Mapping] = (),
+    stations: Sequence[str] | None = None,
+) -> dict | None:
+    """Makespan, summed job time, parallelism and overhead of the latest fan-out."""
+    session, records = latest_session(plot_records)
+    if not records:
+        return None
+    jobs = [_job(r) for r in sorted(records, key=job_start)]
+    first = min(j["job_start"] for j in jobs)
+    last = max(j["end"] for j in jobs)
+    excluded = exclusive_overlaps((first, last), exclusive_records)
+    makespan = last - first - sum(e["seconds"] for e in excluded)
+    summed = sum(j["duration"] for j in jobs)
+    overhead = _spread("overhead", [j["overhead"] for j in jobs])
+    work = _spread("work", [j["work"] for j in jobs])
+    covered = sorted({str(j["station"]) for j in jobs})
+    return {
+        "session": session,
+        "sessions_seen": count_sessions(plot_records),
+        "records_ignored": len(plot_records) - len(records),
+        "jobs": jobs,
+        "n_jobs": len(jobs),
+        "window": [first, last],
+        "raw_makespan": last - first,
+        "excluded": excluded,
+        "excluded_seconds": sum(e["seconds"] for e in excluded),
+        "excluded_jobs": sorted({j for e in excluded for j in e["jobs"]}),
+        "makespan": makespan,
+        "summed_job_time": summed,
+        "effective_parallelism": summed / makespan if makespan > 0 else None,
+        "max_concurrent": max_concurrent(jobs),
+        "workers": dict(Counter(j["worker"] for j in jobs)),
+        **overhead,
+        **work,
+        "overhead_share_of_work": (
+            overhead["overhead_median"] / work["work_median"]
+            if work["work_median"] > 0
+            else None
+        ),
+        "stations_covered": covered,
+        "stations_missing": sorted(set(stations or covered) - set(covered)),
+    }

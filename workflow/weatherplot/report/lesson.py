@@ -1,0 +1,141 @@
+"""The lesson's predictions for the threads-vs-processes demos, on this machine.
+
+For each variant of a demo record (see :mod:`weatherplot.demos`): the time the
+lesson's reasoning predicts from the single-call figure ``s``, the calls ``k`` and the
+usable CPUs ``c``, and the measured time against it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+from .metrics import ratio, speedup
+
+if TYPE_CHECKING:
+    from weatherplot.records import DemoRecord, Variant
+
+#: What a prediction function returns: the predicted seconds (None: the lesson
+#: makes no timing prediction) and the reasoning, in words.
+Prediction = tuple[float | None, str]
+
+
+def _sk(record: DemoRecord) -> tuple[float, int]:
+    """The single-call figure ``s`` and the calls ``k`` (the lesson's workers)."""
+    return record["single_call"]["median"], record["params"]["workers"]
+
+
+def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """Sleeping needs no CPU: threads and processes all take ``s`` (processes add
+    their measured start cost); the loop ``k*s``."""
+    s, k = _sk(record)
+    if variant["kind"] == "serial":
+        return k * s, f"k={k} calls one after the other: k*s"
+    if variant["kind"] == "processes":
+        cost = record["results"]["process_start_cost"]
+        return s + cost, f"sleep needs no CPU: s + process start ({cost:.2f} s)"
+    return s, "sleep needs no CPU and releases the GIL: s"
+
+
+def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """CPU-bound NumPy on ``c`` CPUs: ``np.random.rand`` in threads ``k*s`` (every
+    call holds the one global RandomState's lock, so the threads take turns);
+    per-thread Generators ``ceil(k/c)*s_gen`` (they release the GIL); processes
+    ``ceil(k/c)*s`` + their start cost; the loop ``k*s``."""
+    s, k = _sk(record)
+    waves = math.ceil(k / cpus)
+    if variant["kind"] == "serial":
+        return k * s, f"k={k} calls one after the other: k*s"
+    if variant["name"] == "threads_generator":
+        return waves * variant["single_call_median"], (
+            f"per-thread Generators release the GIL: ceil(k/c)*s_gen = {waves}*s_gen"
+        )
+    if variant["kind"] == "threads":
+        return k * s, "threads share the global generator's lock: k*s"
+    cost = record["results"]["process_start_cost"]
+    return waves * s + cost, (
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
+        " + process start"
+    )
+
+
+def predict_pool(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """A pool of ``k`` on ``m`` items that each sleep ``t``: ``ceil(m/k)*t`` + the
+    pool's start cost."""
+    t = record["single_call"]["median"]
+    m = len(record["results"]["inputs"])
+    k = variant["workers"]
+    waves = math.ceil(m / k)
+    return waves * t + record["results"]["process_start_cost"], (
+        f"pool of {k} on m={m} items: ceil(m/k)*t = {waves}*t + process start"
+    )
+
+
+def no_prediction(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """The shared-list demo is about results, not time."""
+    return None, "no timing prediction (this demo is about results)"
+
+
+def analyse_demo(
+    record: DemoRecord,
+    predict: Callable[[Variant, DemoRecord, int], Prediction],
+    cpus: int | None = None,
+) -> dict:
+    """Measured vs predicted (by the demo's ``predict``) for every variant."""
+    cpus = cpus or record["cpus"]["usable"]
+    rows = []
+    for variant in record["variants"]:
+        predicted, why = predict(variant, record, cpus)
+        rows.append(
+            {
+                **{k: variant[k] for k in ("name", "label", "kind", "workers")},
+                **{k: variant[k] for k in ("min", "max", "repeats")},
+                "measured": variant["median"],
+                "predicted": predicted,
+                "ratio": ratio(variant["median"], predicted),
+                "reasoning": why,
+                "cpu_seconds": variant["cpu_median"],
+            }
+        )
+    loop = next((r for r in rows if r["name"] == "loop"), None)
+    for row in rows:
+        row["speedup_vs_loop"] = (
+            speedup(loop["measured"], row["measured"])
+            if loop and row is not loop
+            else None
+        )
+        row["extra_cpu"] = extra_cpu(row, loop, cpus)
+    single = record["single_call"]
+    return {
+        "has_predictions": any(r["predicted"] is not None for r in rows),
+        "name": record["name"],
+        "single_call": single["median"] if single else None,
+        "single_call_label": single["label"] if single else None,
+        "calls": record["params"].get("workers"),
+        "cpus": cpus,
+        "params": record["params"],
+        "results": record["results"],
+        "variants": rows,
+    }
+
+
+def extra_cpu(variant: Mapping, loop: Mapping | None, cpus: int | None) -> dict | None:
+    """Where the time went when a variant is much slower than predicted and did
+    more CPU work than the loop for the same result (measured, not guessed)."""
+    if (
+        not loop
+        or variant is loop
+        or (variant.get("ratio") or 0) < 1.25
+        or not variant.get("cpu_seconds")
+        or not loop.get("cpu_seconds")
+        or variant["cpu_seconds"] < 1.25 * loop["cpu_seconds"]
+    ):
+        return None
+    cpus = cpus or 1
+    return {
+        "loop_cpu": loop["cpu_seconds"],
+        "times": variant["cpu_seconds"] / loop["cpu_seconds"],
+        "spread": variant["cpu_seconds"] / cpus,
+        "loop_spread": loop["cpu_seconds"] / cpus,
+    }

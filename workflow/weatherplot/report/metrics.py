@@ -1,0 +1,164 @@
+"""The report's arithmetic: speedup, efficiency, Amdahl's law, Karp-Flatt, and what a
+plot job's timing record says about its overhead and its work.
+
+Small pure functions on numbers and records, so the scaling study, the benchmark and
+the report compute every figure the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+#: Phases of a plot job that are the station's plotting work (the rest is overhead).
+WORK_PHASES = ("read", "plot", "save")
+# Before the work: a fresh process imports NumPy and Matplotlib ("imports"); a worker
+# forked from the warm plot server only takes the job over ("handoff").
+STARTUP_PHASES = ("imports", "handoff")
+
+
+def speedup(reference: float | None, measured: float | None) -> float | None:
+    """``reference / measured``: how many times faster ``measured`` is.
+
+    ``None`` when either time is missing or ``measured`` is not positive.
+    """
+    if reference is None or measured is None or measured <= 0:
+        return None
+    return reference / measured
+
+
+def efficiency(
+    speedup_value: float | None, workers: int | float | None
+) -> float | None:
+    """Parallel efficiency ``S / p``: 1.0 means every worker was fully useful."""
+    if speedup_value is None or not workers or workers <= 0:
+        return None
+    return speedup_value / workers
+
+
+def ratio(measured: float | None, predicted: float | None) -> float | None:
+    """``measured / predicted``: above 1 means slower than the lesson predicts."""
+    if measured is None or predicted is None or predicted <= 0:
+        return None
+    return measured / predicted
+
+
+def max_expected_speedup(*limits: int | float | None) -> float | None:
+    """The hardware/problem limit: the smallest of workers, tasks and usable CPUs.
+
+    ``None`` limits (unknown) are ignored; ``None`` if none is known.
+    """
+    known = [x for x in limits if x is not None and x > 0]
+    return float(min(known)) if known else None
+
+
+def effective_workers(workers: int | float, cpus: int | float | None) -> float:
+    """Workers that can actually run at once: ``min(workers, usable CPUs)``."""
+    if cpus is None or cpus <= 0:
+        return float(workers)
+    return float(min(workers, cpus))
+
+
+def amdahl_speedup(serial_fraction: float, p: float) -> float:
+    """Amdahl's law: ``S(p) = 1 / (f + (1 - f) / p)``."""
+    return 1.0 / (serial_fraction + (1.0 - serial_fraction) / p)
+
+
+def amdahl_limit(serial_fraction: float | None) -> float | None:
+    """Amdahl's bound for infinitely many workers: ``1 / f`` (``inf`` when f <= 0)."""
+    if serial_fraction is None:
+        return None
+    # A fitted f within rounding of zero (a perfect speedup) means no bound.
+    return math.inf if serial_fraction <= 1e-9 else 1.0 / serial_fraction
+
+
+def karp_flatt(measured_speedup: float | None, p: float) -> float | None:
+    """The Karp-Flatt metric: the serial fraction implied by speedup ``S`` at ``p``.
+
+    ``f = (p / S - 1) / (p - 1)``, Amdahl's law solved for ``f``. Undefined for a
+    single worker (``None``).
+    """
+    if measured_speedup is None or measured_speedup <= 0 or p <= 1:
+        return None
+    return (p / measured_speedup - 1.0) / (p - 1.0)
+
+
+def fit_serial_fraction(points: Iterable[tuple[float, float]]) -> float | None:
+    """Least-squares serial fraction ``f`` from ``(p, S)`` points.
+
+    Amdahl's law is linear in ``f`` when written for ``1/S``::
+
+        1/S - 1/p = f * (1 - 1/p)
+
+    so ``f = sum(x*y) / sum(x*x)`` with ``x = 1 - 1/p`` and ``y = 1/S - 1/p``. With a
+    single point this is exactly the Karp-Flatt metric. Points with ``p <= 1`` carry
+    no information and are ignored; ``None`` if nothing is left.
+    """
+    sxy = sxx = 0.0
+    for p, s in points:
+        if p is None or s is None or p <= 1 or s <= 0:
+            continue
+        x = 1.0 - 1.0 / p
+        y = 1.0 / s - 1.0 / p
+        sxy += x * y
+        sxx += x * x
+    if sxx == 0:
+        return None
+    return sxy / sxx
+
+
+def amdahl_fit(points: Iterable[tuple[float, float]], cpus: int | None) -> dict:
+    """The serial fraction fitted to ``(p, S)`` points, its ``1/f`` bound and what it
+    predicts on ``cpus``; the bound and prediction only for ``0 <= f <= 1`` (above 1
+    the method was slower than the reference: no serial part explains that)."""
+    f = fit_serial_fraction(points)
+    sane = f is not None and f <= 1
+    return {
+        "serial_fraction": f,
+        "amdahl_limit": amdahl_limit(f) if sane else None,
+        "amdahl_at_cpus": (
+            amdahl_speedup(max(f, 0.0), cpus) if sane and cpus else None
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------
+# A plot job's timing record (weatherplot.records.PlotRecord)
+# ---------------------------------------------------------------------------
+
+
+def job_start(record: Mapping) -> float:
+    """When a job began: the OS start of its process if known, else its first line."""
+    ps = record["process_start"]
+    return float(ps) if ps is not None else float(record["start"])
+
+
+def job_startup(record: Mapping) -> float:
+    """The start-up phase after our first line: imports, or the hand-over."""
+    return float(sum(record["phases"].get(p, 0.0) for p in STARTUP_PHASES))
+
+
+def job_overhead(record: Mapping) -> float:
+    """Fixed per-job cost: process start to our first line, plus the imports (or the
+    hand-over to a forked worker)."""
+    ps = record["process_start"]
+    before = float(record["start"]) - float(ps) if ps is not None else 0.0
+    return max(before, 0.0) + job_startup(record)
+
+
+def job_worker(record: Mapping) -> str:
+    """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
+    return str(record["worker"])
+
+
+def job_work(record: Mapping) -> float:
+    """The station's plotting work: read + plot + save."""
+    return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))
+
+
+def makespan(records: Iterable[Mapping]) -> float | None:
+    """First job process start (or script start) to last job end."""
+    records = list(records)
+    if not records:
+        return None
+    return max(float(r["end"]) for r in records) - min(job_start(r) for r in records)

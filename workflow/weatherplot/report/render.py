@@ -1,0 +1,209 @@
+"""The figures -> Markdown and HTML, from one set of Jinja2 templates (templates/).
+
+``report.j2`` holds the prose once; it is rendered twice, with the building blocks
+(headings, paragraphs, tables, charts) of ``markdown.j2`` and of ``html.j2``. Table
+rows are formatted here, once, for both.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .charts import CHART_ALT, STYLE, label
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def fmt_s(x: float | None, digits: int = 2) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f} s"
+
+
+def fmt_x(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return "unbounded" if math.isinf(x) else f"{x:.2f}x"
+
+
+def fmt_pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.0f}%"
+
+
+def _spread(row: Mapping) -> str:
+    if row.get("min") is None or row.get("max") is None:
+        return ""
+    return f"{row['min']:.2f}-{row['max']:.2f}"
+
+
+def _f3(x: float | None) -> str:
+    return "" if x is None else f"{x:.3f}"
+
+
+def collapse(text: str) -> str:
+    """A paragraph's template lines as one line (Markup stays Markup)."""
+    joined = " ".join(str(text).split())
+    return Markup(joined) if isinstance(text, Markup) else joined
+
+
+def code_spans(text) -> Markup:
+    """HTML-escape (unless already Markup) and turn `code` spans into <code>."""
+    parts = str(escape(text)).split("`")
+    return Markup(
+        "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+    )
+
+
+def _md_cell(x) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def _environment(html: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters.update(
+        s=fmt_s,
+        x=fmt_x,
+        pct=fmt_pct,
+        collapse=collapse,
+        code=code_spans,
+        cell=_md_cell,
+        b64=lambda data: base64.b64encode(data).decode("ascii"),
+    )
+    return env
+
+
+#: The rows of the "where each command's time went" table (analysis.wall_parts).
+PART_NAMES = {
+    "startup": "start-up (Snakemake: and DAG build)",
+    "work": "plotting work, per CPU",
+    "per_job": "per-job overhead and scheduling",
+    "exit": "exit after the last job",
+}
+
+
+def _exercise_rows(ex: Mapping) -> list[list[str]]:
+    return [
+        [
+            f"`{v['command']}`",
+            str(v["workers"]),
+            fmt_s(v["time"]),
+            _spread(v),
+            fmt_x(v["speedup"]),
+            fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
+            _f3(v["karp_flatt"]) if m != "serial" else "-",
+            v["includes"],
+        ]
+        for m, v in ex["methods"].items()
+    ]
+
+
+def _parts_rows(ex: Mapping) -> list[list[str]]:
+    def cell(method: str, part: str) -> str:
+        if part == "exit" and method != "snakemake":
+            return "(in start-up)"
+        return fmt_s(ex["methods"][method]["parts"][part])
+
+    rows = [
+        [text] + [cell(m, part) for m in ex["methods"]]
+        for part, text in PART_NAMES.items()
+    ]
+    whole = ["whole command"] + [fmt_s(v["time"]) for v in ex["methods"].values()]
+    return [*rows, whole]
+
+
+def _demo_rows(demo: Mapping) -> list[list[str]]:
+    return [
+        [
+            v["label"],
+            str(v["workers"]),
+            fmt_s(v["measured"]),
+            _spread(v),
+            fmt_s(v["predicted"]),
+            fmt_x(v["ratio"]),
+            v["reasoning"],
+        ]
+        for v in demo["variants"]
+    ]
+
+
+def _scaling_rows(sc: Mapping) -> list[list[str]]:
+    return [
+        [
+            label(r["method"]),
+            str(r["workers"]),
+            fmt_s(r["median"]),
+            fmt_s(r["makespan_median"]) if "makespan_median" in r else "-",
+            fmt_x(r["speedup"]),
+            fmt_pct(r["efficiency"]),
+            _f3(r["karp_flatt"]) or "-",
+        ]
+        for r in sc["points"]
+    ]
+
+
+def _environment_rows(env: Mapping) -> list[list[str]]:
+    gil = (
+        "free-threaded build, GIL " + ("enabled" if env["gil_enabled"] else "disabled")
+        if env["free_threaded_build"]
+        else "standard build with the GIL"
+    )
+    return [
+        ["Python", f"{env['python']} ({env['implementation']}, {gil})"],
+        ["Python build", env["python_build"]],
+        ["NumPy", str(env["numpy"])],
+        ["Snakemake", str(env["snakemake"])],
+        ["Platform", env["platform"]],
+        ["Usable CPUs", str(env["usable_cpus"])],
+        ["os.cpu_count()", str(env["os_cpu_count"])],
+        ["--cores", str(env["cores"])],
+    ]
+
+
+def table_rows(figures: Mapping) -> dict:
+    """Every table's rows, as strings, for both renderings."""
+    ex, sc = figures.get("exercise"), figures.get("scaling")
+    return {
+        "exercise": _exercise_rows(ex) if ex else [],
+        "parts": _parts_rows(ex) if ex else [],
+        "demos": {name: _demo_rows(d) for name, d in figures["demos"].items()},
+        "scaling": _scaling_rows(sc) if sc else [],
+        "environment": _environment_rows(figures["environment"]),
+    }
+
+
+def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
+    return {
+        "figures": figures,
+        "rows": table_rows(figures),
+        "pngs": pngs,
+        "alt": CHART_ALT,
+        "labels": {m: s["label"] for m, s in STYLE.items()},
+        "fmt": fmt,
+    }
+
+
+def render_markdown(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+    env = _environment(html=False)
+    text = env.get_template("report.j2").render(_context(figures, pngs, "markdown.j2"))
+    # One blank line between blocks, whatever the template's conditionals left.
+    blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
+    return "\n\n".join(blocks) + "\n"
+
+
+def render_html(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+    env = _environment(html=True)
+    body = env.get_template("report.j2").render(_context(figures, pngs, "html.j2"))
+    body = "\n".join(line for line in body.splitlines() if line.strip())
+    return env.get_template("page.html.j2").render(body=Markup(body))
