@@ -31,7 +31,7 @@ import pytest
 import yaml
 from conftest import copy_workflow
 
-pytestmark = pytest.mark.slurm
+from weatherplot.slurmgroup import group_job_cpus, run_members_in_parallel
 
 REQUIRED = os.environ.get("WEATHERPLOT_REQUIRE_SLURM") == "1"
 TIMEOUT = 420  # seconds for one snakemake run; the plugin can hang past SIGTERM
@@ -211,6 +211,7 @@ def _ungrouped_profile(workdir: Path) -> Path:
     return profile
 
 
+@pytest.mark.slurm
 def test_grouped_plot_jobs_on_slurm(slurm_node, tmp_path):
     grouped_dir = copy_workflow(_mkdir(tmp_path / "grouped"))
     stations = sorted(
@@ -280,6 +281,77 @@ def test_grouped_plot_jobs_on_slurm(slurm_node, tmp_path):
         records, members, run_jobs, at_once, grouped_wall, cores,
         ungrouped_records, ungrouped_wall,
     )  # fmt: skip
+
+
+class FakeWorkflow:
+    """What slurmgroup reads of Snakemake's workflow object, and the one call."""
+
+    def __init__(self, remote_exec=True, nodes=1):
+        self.remote_exec = remote_exec
+        self.nodes = nodes
+        self.registered = {}
+
+    def register_resource(self, name, value):
+        self.registered[name] = value
+
+
+IN_GROUP_JOB = {"SLURM_JOB_ID": "7", "SLURM_CPUS_PER_TASK": "4"}
+
+
+@pytest.mark.parametrize(
+    ("workflow", "environ", "expected"),
+    [
+        # the plugin's Snakemake inside a 4-CPU group job
+        (FakeWorkflow(), IN_GROUP_JOB, 4),
+        # the Snakemake of one station's srun step: no job limit
+        (FakeWorkflow(nodes=None), IN_GROUP_JOB, None),
+        # the main Snakemake on the login node
+        (FakeWorkflow(remote_exec=False, nodes=100), IN_GROUP_JOB, None),
+        # a one-station job: nothing to run side by side
+        (FakeWorkflow(), {**IN_GROUP_JOB, "SLURM_CPUS_PER_TASK": "1"}, None),
+        # not in a SLURM job at all
+        (FakeWorkflow(), {}, None),
+    ],
+)
+def test_group_job_cpus(workflow, environ, expected):
+    assert group_job_cpus(workflow, environ) == expected
+
+
+def test_group_members_start_without_waiting(monkeypatch):
+    """In a group job the job-step executor's blocking run_job runs aside, and up
+    to one member per CPU may run at once."""
+    jobstep = pytest.importorskip("snakemake_executor_plugin_slurm_jobstep")
+    import threading
+
+    released = threading.Event()
+    ran = []
+
+    def blocking_run_job(self, job):  # like the plugin's: waits for its srun
+        released.wait(10)
+        ran.append(job)
+
+    monkeypatch.setattr(jobstep.Executor, "run_job", blocking_run_job)
+    for name, value in IN_GROUP_JOB.items():
+        monkeypatch.setenv(name, value)
+    workflow = FakeWorkflow()
+    assert run_members_in_parallel(workflow) == 4
+    assert workflow.registered == {"_nodes": 4}
+
+    start = time.monotonic()
+    jobstep.Executor.run_job(None, "station A")
+    jobstep.Executor.run_job(None, "station B")
+    assert time.monotonic() - start < 5, "run_job waited for the member to end"
+    assert ran == []
+    released.set()
+    for _ in range(100):
+        if len(ran) == 2:
+            break
+        time.sleep(0.05)
+    assert sorted(ran) == ["station A", "station B"]
+    # a second call (the Snakefile is parsed again) does not wrap it twice
+    patched = jobstep.Executor.run_job
+    run_members_in_parallel(FakeWorkflow())
+    assert jobstep.Executor.run_job is patched
 
 
 def _mkdir(path: Path) -> Path:
