@@ -5,12 +5,13 @@ skipped, with the reason, otherwise. The CI starts a single-node cluster for it 
 ``.ci/slurm.sh`` and sets WEATHERPLOT_REQUIRE_SLURM=1, which turns every skip into a
 failure: a CI that silently skips proves nothing.
 
-The test runs the workflow's own SLURM profile on three stations and checks that
-each plot job ran as the SLURM job Snakemake submitted for it: the job id in the
-plot's timing record (SLURM_JOB_ID, seen inside the job) must be the one the plugin
-reported for that station, and SLURM must list it as completed. It prints the
-figures docs/slurm-ci.md quotes (wall time, queue wait, in-job start-up) beside a local
-run of the same three plots; nothing is asserted about them.
+The test runs the workflow's SLURM profile (profiles/slurm), which groups the plot
+jobs, on all twelve stations, and checks what SLURM itself says: the timing records
+name at most three cluster jobs, each one SLURM lists as COMPLETED on the record's
+host and started for this run, with the CPUs the group needs, and inside at least
+one of them two stations were plotted at the same time. Then it runs the same
+profile without grouping on four stations (fewer, to keep CI short) and prints both
+wall times; nothing is asserted about timings. See docs/slurm-ci.md.
 """
 
 from __future__ import annotations
@@ -20,25 +21,25 @@ import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import THREE_STATIONS, copy_workflow
+import yaml
+from conftest import copy_workflow
 
-pytestmark = pytest.mark.slurm
+from weatherplot.slurmgroup import group_job_cpus, run_members_in_parallel
 
 REQUIRED = os.environ.get("WEATHERPLOT_REQUIRE_SLURM") == "1"
-TIMEOUT = 300  # seconds for one snakemake run; the plugin can hang past SIGTERM
+TIMEOUT = 420  # seconds for one snakemake run; the plugin can hang past SIGTERM
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# "Job 3 has been submitted with SLURM jobid 7
-#  (log: .../slurm_logs/rule_plot_station/<wildcards>/7.log)."
-SUBMITTED = re.compile(
-    r"submitted with SLURM jobid (\d+) \(log: \S*/rule_plot_station/([^/]+)/\1\.log\)"
-)
+MAX_CLUSTER_JOBS = 3  # for the twelve stations: 4 per group job
+UNGROUPED_STATIONS = 4  # the comparison run: fewer stations, to keep CI short
+# "Job 3 has been submitted with SLURM jobid 7 (log: .../7.log)."
+SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: ")
 
 
 def _no_slurm(reason: str):
@@ -53,8 +54,8 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def slurm_node() -> str:
-    """Name of an idle or partly used node of the running cluster, or skip."""
+def slurm_node() -> dict:
+    """Name and CPU count of an idle or partly used node of the cluster, or skip."""
     if shutil.which("sbatch") is None:
         _no_slurm("sbatch is not on PATH (no SLURM client installed)")
     if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
@@ -63,16 +64,16 @@ def slurm_node() -> str:
             "(pip install -e '.[slurm]')"
         )
     try:
-        sinfo = _run(["sinfo", "-h", "-N", "-o", "%N %T"], timeout=20)
+        sinfo = _run(["sinfo", "-h", "-N", "-o", "%N %T %c"], timeout=20)
     except subprocess.TimeoutExpired:
         _no_slurm("sinfo did not answer within 20 s")
     if sinfo.returncode != 0:
         last = (sinfo.stderr.strip().splitlines() or [f"exit {sinfo.returncode}"])[-1]
         _no_slurm(f"no SLURM cluster answers sinfo ({last})")
     usable = [
-        line.split()[0]
-        for line in sinfo.stdout.splitlines()
-        if line.split()[1:] and line.split()[1] in {"idle", "mixed", "allocated"}
+        {"name": fields[0], "cpus": int(fields[2])}
+        for fields in map(str.split, sinfo.stdout.splitlines())
+        if len(fields) == 3 and fields[1] in {"idle", "mixed", "allocated"}
     ]
     if not usable:
         _no_slurm(f"no usable SLURM node; sinfo says {sinfo.stdout.strip()!r}")
@@ -95,6 +96,10 @@ def _snakemake(workdir: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
     cmd = [
         "timeout", "-k", "10", str(TIMEOUT),
         sys.executable, "-m", "snakemake", *args,
+        # No slurmdbd on the CI cluster: sacct cannot answer (the profile says
+        # squeue too; repeated here because without it the run never ends).
+        "--slurm-status-command", "squeue",
+        "--slurm-keep-successful-logs",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     t0 = time.time()
@@ -110,28 +115,29 @@ def _snakemake(workdir: Path, *args: str) -> tuple[subprocess.CompletedProcess, 
     return result, wall
 
 
-def _slurm_jobs(job_ids: list[str]) -> dict[str, dict]:
-    """State, node and submit/start/end times (1 s resolution) of finished jobs.
+def _slurm_jobs() -> dict[str, dict]:
+    """Every job SLURM still lists: state, node, name, CPUs, memory, times (1 s).
 
     Without slurmdbd, squeue still lists a job MinJobAge (300 s in the CI's
     slurm.conf) after it ends.
     """
     out = _run(
-        ["squeue", "-h", "-t", "all", "-j", ",".join(job_ids),
-         "-o", "%i|%T|%N|%V|%S|%e|%j"],
+        ["squeue", "-h", "-t", "all", "-o", "%i|%T|%N|%j|%C|%m|%V|%S|%e"],
         timeout=20,
-    )  # fmt: skip
+    )
     assert out.returncode == 0, out.stderr
     jobs = {}
     for line in out.stdout.splitlines():
-        job_id, state, node, submit, start, end, name = line.split("|")
+        job_id, state, node, name, cpus, mem, *times = line.split("|")
         jobs[job_id] = {
             "state": state,
             "node": node,
             "name": name,
+            "cpus": int(cpus),
+            "mem": mem,
             **{
                 key: time.mktime(time.strptime(value, "%Y-%m-%dT%H:%M:%S"))
-                for key, value in (("submit", submit), ("start", start), ("end", end))
+                for key, value in zip(("submit", "start", "end"), times, strict=True)
             },
         }
     return jobs
@@ -158,62 +164,194 @@ def _records(workdir: Path, stations: list[str]) -> dict[str, dict]:
     }
 
 
-def test_plot_jobs_run_as_slurm_jobs(slurm_node, tmp_path):
-    stations = THREE_STATIONS
-    slurm_dir = copy_workflow(_mkdir(tmp_path / "slurm"), stations)
-    local_dir = copy_workflow(_mkdir(tmp_path / "local"), stations)
-
-    # The same three plots on this machine, for comparison: as many at once as
-    # the node has CPUs for one-CPU jobs (2 on the CI machine).
-    cpus = _run(["sinfo", "-h", "-n", slurm_node, "-o", "%c"], timeout=20)
-    width = max(1, min(len(stations), int(cpus.stdout.split()[0])))
-    _, local_wall = _snakemake(local_dir, *_targets(stations), "--cores", str(width))
-
-    profile = slurm_dir / "workflow" / "profiles" / "slurm"
-    result, slurm_wall = _snakemake(
-        slurm_dir,
-        *_targets(stations),
-        "--profile", str(profile),
-        "--jobs", str(len(stations)),
-        # No slurmdbd on the CI cluster: sacct cannot answer (the profile says
-        # squeue too; repeated here because without it the run never ends).
-        "--slurm-status-command", "squeue",
-        "--slurm-keep-successful-logs",
-    )  # fmt: skip
-    output = result.stdout + result.stderr
-
-    submitted = {station: job for job, station in SUBMITTED.findall(output)}
-    assert set(submitted) == set(stations), (
-        f"expected one SLURM submission per station, found {submitted}\n"
-        f"{output[-4000:]}"
+def _most_at_once(records: list[dict]) -> int:
+    """The most plot processes that ran at the same moment."""
+    events = sorted(
+        [(r["process_start"], 1) for r in records] + [(r["end"], -1) for r in records]
     )
-    assert len(set(submitted.values())) == len(stations), submitted
+    running = most = 0
+    for _, step in events:  # an end sorts before a start at the same instant
+        running += step
+        most = max(most, running)
+    return most
 
-    for station in stations:
-        _check_png(slurm_dir / f"results/plots/{station}.png")
-        _check_png(local_dir / f"results/plots/{station}.png")
 
-    records = _records(slurm_dir, stations)
-    local_records = _records(local_dir, stations)
-    jobs = _slurm_jobs(list(submitted.values()))
+def _by_job(records: dict[str, dict]) -> dict[str, list[str]]:
+    members = defaultdict(list)
     for station, record in records.items():
-        job_id = submitted[station]
-        # The id SLURM gave the job, seen from inside the plot script.
-        assert record["slurm_job_id"] == job_id, (station, record, submitted)
-        assert job_id in jobs, f"SLURM does not know job {job_id}: {jobs}"
+        members[record["slurm_job_id"]].append(station)
+    return dict(members)
+
+
+def _check_cluster_jobs(records: dict[str, dict], output: str) -> dict[str, dict]:
+    """Each record's job: submitted by this run, COMPLETED on the record's host."""
+    submitted = set(SUBMITTED.findall(output))
+    jobs = _slurm_jobs()
+    for station, record in records.items():
+        job_id = record["slurm_job_id"]
+        assert job_id in submitted, (station, job_id, sorted(submitted))
+        assert job_id in jobs, f"SLURM does not know job {job_id}: {sorted(jobs)}"
         assert jobs[job_id]["state"] == "COMPLETED", jobs[job_id]
         assert record["host"] == jobs[job_id]["node"], (record["host"], jobs[job_id])
-        # The job's own log (kept with --slurm-keep-successful-logs) shows the
-        # snakemake inside the job running this station's plot.
-        log = slurm_dir / ".snakemake/slurm_logs/rule_plot_station" / station
-        text = (log / f"{job_id}.log").read_text()
-        assert "rule plot_station:" in text, text[-2000:]
-        assert f"station={station}" in text, text[-2000:]
-        assert local_records[station]["slurm_job_id"] is None, local_records[station]
+    # The plugin names every job of a run with the run's id: what SLURM started
+    # for this run, whatever the output says.
+    names = {jobs[r["slurm_job_id"]]["name"] for r in records.values()}
+    assert len(names) == 1, names
+    return {i: job for i, job in jobs.items() if job["name"] in names}
+
+
+def _ungrouped_profile(workdir: Path) -> Path:
+    """profiles/slurm without its grouping: one cluster job per station."""
+    config = yaml.safe_load((workdir / "profiles/slurm/config.yaml").read_text())
+    assert "groups" in config, "profiles/slurm no longer groups plot jobs"
+    del config["groups"], config["group-components"]
+    profile = workdir / "profiles" / "slurm-ungrouped"
+    profile.mkdir()
+    (profile / "config.yaml").write_text(yaml.safe_dump(config))
+    return profile
+
+
+@pytest.mark.slurm
+def test_grouped_plot_jobs_on_slurm(slurm_node, tmp_path):
+    grouped_dir = copy_workflow(_mkdir(tmp_path / "grouped"))
+    stations = sorted(
+        s["id"]
+        for s in yaml.safe_load((grouped_dir / "config/config.yaml").read_text())[
+            "stations"
+        ]
+    )
+    assert len(stations) == 12, stations
+    # A group job asks for the CPUs of the stations it plots at once; --cores caps
+    # that at what the node has (2 on the CI machine).
+    cores = slurm_node["cpus"]
+    result, grouped_wall = _snakemake(
+        grouped_dir,
+        *_targets(stations),
+        "--profile", "profiles/slurm",
+        "--cores", str(cores),
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    for station in stations:
+        _check_png(grouped_dir / f"results/plots/{station}.png")
+    records = _records(grouped_dir, stations)
+    run_jobs = _check_cluster_jobs(records, output)
+    members = _by_job(records)
+
+    assert len(run_jobs) <= MAX_CLUSTER_JOBS, (
+        f"{len(stations)} stations took {len(run_jobs)} cluster jobs "
+        f"(SLURM lists {sorted(run_jobs)}); expected at most {MAX_CLUSTER_JOBS}"
+    )
+    assert set(members) == set(run_jobs), (members, sorted(run_jobs))
+    for job_id, group in members.items():
+        # the CPUs its members need at once, up to --cores
+        assert run_jobs[job_id]["cpus"] == min(len(group), cores), (
+            job_id,
+            group,
+            run_jobs[job_id],
+        )
+        log = grouped_dir / ".snakemake/slurm_logs/group_plots_plot_station"
+        assert (log / f"{job_id}.log").is_file(), sorted(log.iterdir())
+    at_once = {
+        job_id: _most_at_once([records[s] for s in group])
+        for job_id, group in members.items()
+    }
+    if cores > 1:
+        assert max(at_once.values()) >= 2, (
+            "no group job plotted two stations at the same time "
+            f"(most at once per job: {at_once})"
+        )
+
+    # The same profile without grouping, on fewer stations, for the wall time.
+    ungrouped_stations = stations[:UNGROUPED_STATIONS]
+    ungrouped_dir = copy_workflow(_mkdir(tmp_path / "ungrouped"), ungrouped_stations)
+    profile = _ungrouped_profile(ungrouped_dir)
+    result, ungrouped_wall = _snakemake(
+        ungrouped_dir,
+        *_targets(ungrouped_stations),
+        "--profile", str(profile),
+        "--jobs", str(len(ungrouped_stations)),
+    )  # fmt: skip
+    ungrouped_records = _records(ungrouped_dir, ungrouped_stations)
+    ungrouped_jobs = _check_cluster_jobs(
+        ungrouped_records, result.stdout + result.stderr
+    )
+    assert len(ungrouped_jobs) == len(ungrouped_stations), sorted(ungrouped_jobs)
 
     _print_figures(
-        stations, records, local_records, jobs, submitted, slurm_wall, local_wall
-    )
+        records, members, run_jobs, at_once, grouped_wall, cores,
+        ungrouped_records, ungrouped_wall,
+    )  # fmt: skip
+
+
+class FakeWorkflow:
+    """What slurmgroup reads of Snakemake's workflow object, and the one call."""
+
+    def __init__(self, remote_exec=True, nodes=1):
+        self.remote_exec = remote_exec
+        self.nodes = nodes
+        self.registered = {}
+
+    def register_resource(self, name, value):
+        self.registered[name] = value
+
+
+IN_GROUP_JOB = {"SLURM_JOB_ID": "7", "SLURM_CPUS_PER_TASK": "4"}
+
+
+@pytest.mark.parametrize(
+    ("workflow", "environ", "expected"),
+    [
+        # the plugin's Snakemake inside a 4-CPU group job
+        (FakeWorkflow(), IN_GROUP_JOB, 4),
+        # the Snakemake of one station's srun step: no job limit
+        (FakeWorkflow(nodes=None), IN_GROUP_JOB, None),
+        # the main Snakemake on the login node
+        (FakeWorkflow(remote_exec=False, nodes=100), IN_GROUP_JOB, None),
+        # a one-station job: nothing to run side by side
+        (FakeWorkflow(), {**IN_GROUP_JOB, "SLURM_CPUS_PER_TASK": "1"}, None),
+        # not in a SLURM job at all
+        (FakeWorkflow(), {}, None),
+    ],
+)
+def test_group_job_cpus(workflow, environ, expected):
+    assert group_job_cpus(workflow, environ) == expected
+
+
+def test_group_members_start_without_waiting(monkeypatch):
+    """In a group job the job-step executor's blocking run_job runs aside, and up
+    to one member per CPU may run at once."""
+    jobstep = pytest.importorskip("snakemake_executor_plugin_slurm_jobstep")
+    import threading
+
+    released = threading.Event()
+    ran = []
+
+    def blocking_run_job(self, job):  # like the plugin's: waits for its srun
+        released.wait(10)
+        ran.append(job)
+
+    monkeypatch.setattr(jobstep.Executor, "run_job", blocking_run_job)
+    for name, value in IN_GROUP_JOB.items():
+        monkeypatch.setenv(name, value)
+    workflow = FakeWorkflow()
+    assert run_members_in_parallel(workflow) == 4
+    assert workflow.registered == {"_nodes": 4}
+
+    start = time.monotonic()
+    jobstep.Executor.run_job(None, "station A")
+    jobstep.Executor.run_job(None, "station B")
+    assert time.monotonic() - start < 5, "run_job waited for the member to end"
+    assert ran == []
+    released.set()
+    for _ in range(100):
+        if len(ran) == 2:
+            break
+        time.sleep(0.05)
+    assert sorted(ran) == ["station A", "station B"]
+    # a second call (the Snakefile is parsed again) does not wrap it twice
+    patched = jobstep.Executor.run_job
+    run_members_in_parallel(FakeWorkflow())
+    assert jobstep.Executor.run_job is patched
 
 
 def _mkdir(path: Path) -> Path:
@@ -222,33 +360,38 @@ def _mkdir(path: Path) -> Path:
 
 
 def _print_figures(
-    stations, records, local_records, jobs, submitted, slurm_wall, local_wall
-):
-    """Figures for docs/slurm-ci.md; informative only, never asserted."""
-    n = len(stations)
-    print(f"\n=== SLURM fan-out: {n} plot jobs ===")
+    records, members, run_jobs, at_once, grouped_wall, cores,
+    ungrouped_records, ungrouped_wall,
+):  # fmt: skip
+    """Figures for docs/slurm-ci.md and the README; informative only."""
+    n, m = len(records), len(ungrouped_records)
+    print(f"\n=== SLURM, grouped plot jobs: {n} stations, --cores {cores} ===")
     print(
-        f"{'station':<12} {'job':>5} {'queue wait':>10} {'job start->script':>17}"
-        f" {'script':>7} {'local script':>12}"
+        f"{'job':>5} {'stations':>8} {'CPUs':>4} {'memory':>7} {'queue wait':>10}"
+        f" {'job run':>7} {'most at once':>12}"
     )
-    waits, startups = [], []
-    for station in stations:
-        rec, job = records[station], jobs[submitted[station]]
-        wait = job["start"] - job["submit"]  # 1 s resolution
-        startup = rec["process_start"] - job["start"]  # srun + snakemake in the job
-        waits.append(wait)
-        startups.append(startup)
-        local = local_records[station]
+    for job_id, group in sorted(members.items(), key=lambda item: int(item[0])):
+        job = run_jobs[job_id]
         print(
-            f"{station:<12} {submitted[station]:>5} {wait:>9.0f}s {startup:>16.1f}s"
-            f" {rec['end'] - rec['process_start']:>6.2f}s"
-            f" {local['end'] - local['process_start']:>11.2f}s"
+            f"{job_id:>5} {len(group):>8} {job['cpus']:>4} {job['mem']:>7}"
+            f" {job['start'] - job['submit']:>9.0f}s {job['end'] - job['start']:>6.0f}s"
+            f" {at_once[job_id]:>12}"
         )
-    per_job = (slurm_wall - local_wall) / n
+    startups = sorted(
+        r["process_start"] - run_jobs[r["slurm_job_id"]]["start"]
+        for r in records.values()
+    )
     print(
-        f"wall: SLURM run {slurm_wall:.1f} s, local run {local_wall:.1f} s "
-        f"(ratio {slurm_wall / local_wall:.1f}x; {per_job:+.1f} s per job)\n"
-        f"queue wait (submit -> start, 1 s resolution): median "
-        f"{statistics.median(waits):.0f} s; in-job start-up (SLURM start -> plot "
-        f"script process, +-1 s): median {statistics.median(startups):.1f} s"
+        "group job start -> a station's plot process starts (srun, Snakemake, and"
+        f" for later stations the wait for a CPU; +-1 s): "
+        f"{startups[0]:.1f}-{startups[-1]:.1f} s"
+    )
+    print(
+        f"wall: grouped {n} stations in {len(members)} cluster jobs"
+        f" {grouped_wall:.1f} s ({grouped_wall / n:.1f} s per station);"
+        f" ungrouped (same profile without groups; {m} stations only, to keep CI"
+        f" short) {m} cluster jobs"
+        f" {ungrouped_wall:.1f} s ({ungrouped_wall / m:.1f} s per station);"
+        f" per station, ungrouped / grouped = "
+        f"{(ungrouped_wall / m) / (grouped_wall / n):.2f}x"
     )

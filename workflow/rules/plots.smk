@@ -23,6 +23,7 @@
 import sys
 
 from weatherplot.plotserver import PlotServer
+from weatherplot.slurmgroup import run_members_in_parallel
 
 PLOT_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
@@ -65,6 +66,12 @@ rule plot_station:
     shell:
         "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
+
+
+# Inside a SLURM group job (profiles/slurm groups plot_station jobs) the executor
+# plugin would plot the group's stations one after another; plot them side by side,
+# one per allocated CPU (weatherplot/slurmgroup.py).
+run_members_in_parallel(workflow)
 
 
 # The warm plot server (weatherplot/plotserver.py) lives as long as this run: the
