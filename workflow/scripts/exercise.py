@@ -1,6 +1,7 @@
 """Snakemake script of rule exercise: the three whole commands, timed from outside."""
 
 import logging
+from pathlib import Path
 
 from weatherplot.exercise import run_exercise
 from weatherplot.joblog import log_to
