@@ -152,7 +152,7 @@ def test_module_from_a_local_path_plots_in_fresh_processes(tmp_path):
     assert_up_to_date(project)
     # The whole workflow builds as a module: rule all is the default target.
     dry = run_snakemake(project, "-n").stdout
-    for rule in ("demo", "baseline", "timing_report", "all"):
+    for rule in ("demo", "exercise", "timing_report", "all"):
         assert re.search(rf"^{rule}\s+\d+$", dry, re.M), dry
 
 
