@@ -63,6 +63,7 @@ onstart:
         enabled=config["plot_server"]
         and workflow.local_exec
         and not workflow.deployment_settings.deployment_method,
+        cores=workflow.cores,
     )
 
 

@@ -19,9 +19,9 @@ _started = time.time()  # before any import we could avoid: the record's "start"
 
 import os  # noqa: E402
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/ -> weatherplot
+# workflow/ -> weatherplot (os.path: pathlib costs a job that hands over ~5 ms)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.realpath(__file__))))  # noqa: PTH120
 from weatherplot.joblog import exit_now  # noqa: E402
 from weatherplot.plotserver import ENV_VAR, Unavailable, request_plot  # noqa: E402
 
