@@ -419,8 +419,6 @@ def valid_request(tmp_path: Path, name: str = "out") -> dict:
         "cwd": str(tmp_path),
         "env": {},
         "started": time.time(),
-        "process_start": None,
-        "session": "test",
     }
 
 

@@ -53,8 +53,6 @@ JOB_ENV = (
     "TMPDIR",
 )
 OUTPUT_DIRS = ("results", "logs", "benchmarks")
-# The schema's pattern for a station id (workflow/schemas/config.schema.yaml).
-STATION_ID = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 REQUEST_SECONDS = 10  # a worker waits this long at most for its job's request
 ANSWER_SECONDS = 60  # a job waits this long at most for the server to take it
 MAX_REQUEST = 64 * 1024
@@ -141,15 +139,13 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
 def _hand_over(conn, sock: socket.socket, argv: list[str], started: float) -> int:
     from multiprocessing.reduction import sendfds
 
-    from .timing import process_start_time, session_id
-
+    # The worker finds this process's start time and run (session) by itself: the
+    # timing module's imports (pathlib) cost every job ~5 ms.
     request = {
         "argv": list(argv),
         "cwd": os.getcwd(),  # noqa: PTH109 (pathlib is not imported on this side)
         "env": {name: os.environ[name] for name in JOB_ENV if name in os.environ},
         "started": started,
-        "process_start": process_start_time(),
-        "session": session_id(),
     }
     try:
         conn.send_bytes(json.dumps(request).encode())
@@ -222,6 +218,8 @@ def check_request(request: object, root: str) -> dict:
     import re
     from pathlib import Path
 
+    from .stations import STATION_ID_PATTERN  # the schema's
+
     if not isinstance(request, dict):
         raise Refused("not a request")
     argv = request.get("argv")
@@ -253,19 +251,18 @@ def check_request(request: object, root: str) -> dict:
         station_id = station["id"]
     except (ValueError, TypeError, KeyError):
         raise Refused("STATION_JSON is not a station entry") from None
-    if not isinstance(station_id, str) or not re.fullmatch(STATION_ID, station_id):
-        raise Refused(f"station id {station_id!r} does not match {STATION_ID}")
+    if not (
+        isinstance(station_id, str) and re.fullmatch(STATION_ID_PATTERN, station_id)
+    ):
+        raise Refused(f"station id {station_id!r} does not match {STATION_ID_PATTERN}")
     env = request.get("env", {})
     if not (
         isinstance(env, dict)
         and all(k in JOB_ENV and isinstance(v, str) for k, v in env.items())
     ):
         raise Refused("unexpected environment")
-    for key in ("started", "process_start"):
-        if not isinstance(request.get(key), (int, float, type(None))):
-            raise Refused(f"{key} must be a number")
-    if not isinstance(request.get("session"), (str, type(None))):
-        raise Refused("session must be a string")
+    if type(request.get("started")) not in (int, float):
+        raise Refused("started must be a number")
     return request
 
 
@@ -352,13 +349,14 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
             os.environ.pop(name, None)
     tempfile.tempdir = None
     from .plotjob import run
+    from .timing import process_start_time
 
+    # The session (which snakemake run) is the worker's own: its server's parent.
     return run(
         argv,
         request["started"],
         worker="forked",
-        process_start=request["process_start"],
-        session=request["session"],
+        process_start=process_start_time(job_pid),
         job_pid=job_pid,
     )
 
