@@ -5,6 +5,8 @@
 # Snakemake in every job (~0.15-0.2 s of a ~1.5 s job). PLOT_PYTHON is the
 # interpreter running Snakemake, which has the package's dependencies, unless a
 # software deployment method (--sdm conda/apptainer) provides the environment's own.
+# -S: a job handed to the plot server needs no site-packages (the script adds them
+# only if it plots by itself).
 #
 # With the warm plot server (config plot_server, below) the job's process hands its
 # arguments to a worker forked from the server, which imported NumPy and Matplotlib
@@ -47,7 +49,7 @@ rule plot_station:
         python=PLOT_PYTHON,
         script=PLOT_SCRIPT,
     shell:
-        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
+        "{params.python:q} -S {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 

@@ -390,6 +390,7 @@ def serve(
     # pidfd -> (worker pid, the job's connection); connection fd -> worker pid
     workers: dict[int, tuple[int, socket.socket]] = {}
     jobs: dict[int, int] = {}
+    closing: list = []  # pidfds and connections of finished workers
     accepting = True
     warm = False
     served = 0
@@ -442,7 +443,7 @@ def serve(
         nonlocal served
         pid, conn = workers.pop(pidfd)
         poller.unregister(pidfd)
-        os.close(pidfd)
+        closing.append(pidfd)
         try:
             if jobs.pop(conn.fileno(), None) is not None:  # else already unregistered
                 poller.unregister(conn)
@@ -453,7 +454,7 @@ def serve(
                 log(f"worker {pid} exited with {code}")
                 _reply(conn, {"exit": code if code >= 0 else 128 - code})
         finally:
-            conn.close()
+            closing.append(conn)
 
     log(f"plot server {os.getpid()} listening on {path} (parent {parent_pid})")
     if ready_fd is not None:
@@ -488,6 +489,11 @@ def serve(
                         os.kill(pid, signal.SIGKILL)
                 except Exception as error:  # this job alone is refused
                     log(f"request failed: {error!r}")
+            # Closed only after the batch: a number reused by an accept in this
+            # batch would otherwise receive a later event meant for the old fd.
+            while closing:
+                done = closing.pop()
+                done.close() if isinstance(done, socket.socket) else os.close(done)
     finally:
         for pidfd, (pid, conn) in workers.items():
             os.kill(pid, signal.SIGKILL)
