@@ -266,20 +266,28 @@ def check_request(request: object, root: str) -> dict:
     return request
 
 
-def _die_with_parent(parent: int) -> None:
+def _libc():
+    """The C library, through ctypes (loaded by the server once, before any fork)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent: int, libc) -> None:
     """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: die when the server dies."""
     import ctypes
     import signal
 
     PR_SET_PDEATHSIG = 1
-    libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
     if os.getppid() != parent:  # the server died before prctl took effect
         os._exit(1)
 
 
-def _worker(sock: socket.socket, authkey: bytes, server: int, close: list[int]) -> None:
+def _worker(
+    sock: socket.socket, authkey: bytes, server: int, close: list[int], libc
+) -> None:
     """In the forked worker: take one job's request and plot it. Never returns."""
     import signal
 
@@ -287,7 +295,7 @@ def _worker(sock: socket.socket, authkey: bytes, server: int, close: list[int]) 
 
     code = 1
     try:
-        _die_with_parent(server)
+        _die_with_parent(server, libc)
         for fd in close:  # the listener, epoll, other jobs' connections and pidfds
             os.close(fd)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -381,6 +389,7 @@ def serve(
     import select
     import signal
 
+    libc = _libc()  # ctypes costs a worker ~10 ms if it loads it itself
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)  # fails if the path exists: never take over another socket
     listener.listen(128)
@@ -424,7 +433,7 @@ def serve(
         try:
             child = os.fork()
             if child == 0:
-                _worker(conn, authkey, server, close)
+                _worker(conn, authkey, server, close, libc)
             try:
                 pidfd = os.pidfd_open(child)
             except OSError:
