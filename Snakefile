@@ -35,6 +35,7 @@ onstart:
         enabled=config["plot_server"]
         and workflow.local_exec
         and not workflow.deployment_settings.deployment_method,
+        cores=MACHINE_CORES,
     )
 
 

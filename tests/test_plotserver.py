@@ -1,15 +1,22 @@
 """The warm plot server: a forked worker plots exactly what a fresh process plots,
-errors reach the job, a killed job takes its worker along, and no server outlives
-its run. The real server runs as a subprocess; the plot job is the real script."""
+errors reach the job, a killed job takes its worker along, no server outlives its
+run, and no hostile or broken local client, squatter or server crash can stall the
+server, steal a job's streams, write outside the workflow or plot a station twice
+at once. The real server runs as a subprocess; the plot job is the real script."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
+import threading
 import time
+from multiprocessing.connection import Client, Connection
+from multiprocessing.reduction import sendfds
 from pathlib import Path
 
 import pytest
@@ -23,36 +30,32 @@ pytestmark = pytest.mark.skipif(
 
 SCRIPT = REPO / "workflow" / "scripts" / "plot_station.py"
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+STATIONS = sorted(p.name.removesuffix(".dly.gz") for p in DATA.glob("*.dly.gz"))
+BIG = "USW00094728"  # New York: the worker is still plotting a while after it starts
 
 
-def start_server(tmp_path: Path, parent: int | None = None):
-    address = plotserver.new_address()
-    log = tmp_path / "server.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "weatherplot.plotserver",
-            address,
-            "--parent",
-            str(parent or os.getpid()),
-        ],
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        env=ENV,
-    )
-    wait_for(log, "listening")
-    return process, address, log
+def entry(station: str) -> dict:
+    return {"id": station, "file": str(DATA / f"{station}.dly.gz")}
 
 
 def wait_for(log: Path, text: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
+    content = ""
     while time.monotonic() < deadline:
         content = log.read_text() if log.exists() else ""
         if text in content:
             return content
         time.sleep(0.05)
     raise AssertionError(f"{text!r} never appeared in {log}:\n{content}")
+
+
+def wait_until(condition, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def alive(pid: int) -> bool:
@@ -63,98 +66,125 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def open_fds(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Server:
+    """A running server of a 'run' in tmp_path (the tests' working directory)."""
+
+    def __init__(self, tmp_path: Path, cores: int = 2):
+        self.log = tmp_path / "logs" / "plot_server.log"
+        self.handle = plotserver.PlotServer()
+        self.address = self.handle.start(str(self.log), cores=cores)
+        assert self.address, self.log.read_text()
+        self.pid, self.authkey, self.path = plotserver.parse_address(self.address)
+
+    def worker_started(self, station: str) -> int:
+        content = wait_for(self.log, f"({station}) started")
+        return int(content.split(f"({station}) started")[0].split("worker ")[-1])
+
+
 @pytest.fixture
-def server(tmp_path):
-    process, address, log = start_server(tmp_path)
-    yield address, log
-    process.terminate()
-    process.wait(timeout=30)
+def server(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    running = Server(tmp_path)
+    yield running
+    running.handle.stop()
+
+
+def job_command(station: dict, name: str) -> list[str]:
+    return [
+        sys.executable,
+        "-S",  # as the rule runs it
+        str(SCRIPT),
+        json.dumps(station),
+        f"results/plots/{name}.png",
+        f"results/timings/{name}.json",
+        f"logs/{name}.log",
+    ]
 
 
 def plot_job(tmp_path: Path, station: dict, address: str | None, name: str = "out"):
     """Run the real plot script as Snakemake would; returns (result, png, record)."""
-    png = tmp_path / f"{name}.png"
-    timing = tmp_path / f"{name}.json"
+    (tmp_path / "logs").mkdir(exist_ok=True)  # as Snakemake does
     env = dict(ENV)
     env.pop(plotserver.ENV_VAR, None)
     if address:
         env[plotserver.ENV_VAR] = address
     result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            json.dumps(station),
-            str(png),
-            str(timing),
-            str(tmp_path / f"{name}.log"),
-        ],
+        job_command(station, name),
         capture_output=True,
         text=True,
         env=env,
         cwd=tmp_path,
-        timeout=120,
+        timeout=180,
     )
+    timing = tmp_path / f"results/timings/{name}.json"
     record = json.loads(timing.read_text()) if timing.exists() else None
-    return result, png, record
+    return result, tmp_path / f"results/plots/{name}.png", record
 
 
-DEATH_VALLEY_ENTRY = {
-    "id": DEATH_VALLEY,
-    "name": "Death Valley",
-    "file": str(DATA / f"{DEATH_VALLEY}.dly.gz"),
-}
+def test_forked_workers_plot_the_same_bytes_as_fresh_processes_for_every_station(
+    tmp_path, server
+):
+    for station in STATIONS:
+        forked, forked_png, forked_record = plot_job(
+            tmp_path, entry(station), server.address, f"{station}-forked"
+        )
+        assert forked.returncode == 0, forked.stderr
+        fresh, fresh_png, fresh_record = plot_job(
+            tmp_path, entry(station), None, f"{station}-fresh"
+        )
+        assert fresh.returncode == 0, fresh.stderr
+        assert forked_png.read_bytes() == fresh_png.read_bytes(), station
+        assert (forked_record["worker"], fresh_record["worker"]) == ("forked", "fresh")
+    assert len(STATIONS) == 12
 
-
-def test_a_forked_worker_plots_the_same_bytes_as_a_fresh_process(tmp_path, server):
-    address, log = server
-    forked, forked_png, forked_record = plot_job(
-        tmp_path, DEATH_VALLEY_ENTRY, address, "forked"
-    )
-    assert forked.returncode == 0, forked.stderr
-    fresh, fresh_png, fresh_record = plot_job(
-        tmp_path, DEATH_VALLEY_ENTRY, None, "fresh"
-    )
-    assert fresh.returncode == 0, fresh.stderr
-    assert forked_png.read_bytes() == fresh_png.read_bytes()
-
-    assert forked_record["worker"] == "forked"
-    assert set(forked_record["phases"]) == {"handoff", "read", "plot", "save"}
     # The record times the job's own process (its start, its pid) and the worker.
+    assert set(forked_record["phases"]) == {"handoff", "read", "plot", "save"}
     assert forked_record["job_pid"] != forked_record["pid"]
     assert forked_record["process_start"] <= forked_record["start"]
     assert forked_record["start"] < forked_record["end"]
-    assert f"worker {forked_record['pid']} ({DEATH_VALLEY}) exited with 0" in (
-        log.read_text()
-    )
+    assert f"worker {forked_record['pid']} exited with 0" in server.log.read_text()
     # Each record holds the CPU time and peak memory of the process that plotted.
     for record in (forked_record, fresh_record):
         assert 0 < record["cpu_seconds"] < record["end"] - record["process_start"] + 1
         assert record["max_rss_mb"] > 20
-    assert fresh_record["worker"] == "fresh"
     assert set(fresh_record["phases"]) == {"imports", "read", "plot", "save"}
     # The worker's log line went to the job's log file, not the server's.
-    assert "in a forked process" in (tmp_path / "forked.log").read_text()
+    assert (
+        "in a forked process"
+        in (tmp_path / f"logs/{STATIONS[-1]}-forked.log").read_text()
+    )
 
 
 def test_a_bad_station_fails_its_job_with_the_message_on_the_jobs_stderr(
     tmp_path, server
 ):
-    address, _ = server
     bad = tmp_path / "BROKEN00001.dly"
     bad.write_text("this is not a GHCN-Daily line\n")
-    entry = {"id": "BROKEN00001", "file": str(bad), "format": "ghcnd"}
-    result, png, record = plot_job(tmp_path, entry, address)
+    station = {"id": "BROKEN00001", "file": str(bad), "format": "ghcnd"}
+    result, png, record = plot_job(tmp_path, station, server.address)
     assert result.returncode == 1
     assert "ERROR: station BROKEN00001" in result.stderr
     assert str(bad) in result.stderr
     assert not png.exists() and record is None
-    assert list(tmp_path.glob(".*.tmp")) == []
+    assert list(tmp_path.rglob(".*.tmp")) == []
 
 
 def test_without_a_server_the_job_plots_in_its_own_process(tmp_path):
-    result, png, record = plot_job(
-        tmp_path, DEATH_VALLEY_ENTRY, plotserver.new_address()
-    )
+    address = f"{os.getpid()}:{'00' * 32}:{tmp_path}/no-such-socket"
+    result, png, record = plot_job(tmp_path, entry(DEATH_VALLEY), address)
     assert result.returncode == 0, result.stderr
     assert "cannot reach the plot server" in result.stderr
     assert "plotting in this process instead" in result.stderr
@@ -163,101 +193,382 @@ def test_without_a_server_the_job_plots_in_its_own_process(tmp_path):
 
 
 def test_a_killed_job_takes_its_worker_along(tmp_path, server):
-    address, log = server
-    env = {**ENV, plotserver.ENV_VAR: address}
-    # A large real station: the worker is still plotting when the job is killed.
-    entry = {"id": "USW00094728", "file": str(DATA / "USW00094728.dly.gz")}
-    job = subprocess.Popen(
-        [
-            sys.executable,
-            str(SCRIPT),
-            json.dumps(entry),
-            str(tmp_path / "out.png"),
-            str(tmp_path / "out.json"),
-            str(tmp_path / "out.log"),
-        ],
-        env=env,
-        cwd=tmp_path,
-    )
-    content = wait_for(log, "(USW00094728) started")
-    worker = int(content.split("(USW00094728) started")[0].split("worker ")[-1])
+    env = {**ENV, plotserver.ENV_VAR: server.address}
+    job = subprocess.Popen(job_command(entry(BIG), "out"), env=env, cwd=tmp_path)
+    worker = server.worker_started(BIG)
     job.send_signal(signal.SIGKILL)
     job.wait()
-    wait_for(log, f"job of worker {worker} is gone: killing the worker")
-    wait_for(log, f"worker {worker} (USW00094728) exited with -9")
+    wait_for(server.log, f"job of worker {worker} is gone: killing the worker")
+    wait_for(server.log, f"worker {worker} exited with -9")
     assert not alive(worker)
-    assert not (tmp_path / "out.json").exists()
+    assert not (tmp_path / "results/timings/out.json").exists()
 
 
 def test_the_server_leaves_when_the_process_that_started_it_is_gone(tmp_path):
-    address = plotserver.new_address()
     log = tmp_path / "server.log"
+    directory = tmp_path / "private"
+    directory.mkdir(mode=0o700)
     # A shell starts the server as its child, then exits: the server is orphaned.
     subprocess.run(
         [
             "bash",
             "-c",
-            f"{sys.executable} -m weatherplot.plotserver {address} --parent $$ "
-            f"> {log} 2>&1 & sleep 1",
+            f"{sys.executable} -m weatherplot.plotserver {directory}/socket "
+            f"--parent $$ > {log} 2>&1 & sleep 1",
         ],
-        env=ENV,
+        env={**ENV, "WEATHERPLOT_PLOT_SERVER_KEY": "ab" * 16},
         check=True,
     )
     content = wait_for(log, "stopped after 0 plot(s)", timeout=30)
     pid = int(content.split("plot server ")[1].split()[0])
-    deadline = time.monotonic() + 10
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not alive(pid)
+    assert wait_until(lambda: not alive(pid), timeout=10)
+    assert not directory.exists()  # socket and its directory removed
+
+
+def test_snakemakes_side_starts_a_ready_private_server_and_stops_it(
+    tmp_path, monkeypatch
+):
+    """What the onstart/onsuccess hooks do: the address is published only once the
+    server accepts jobs, and a stale address from an outer run never survives."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
+    running = Server(tmp_path)
+    assert os.environ[plotserver.ENV_VAR] == running.address
+    directory = Path(running.path).parent
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    # The authkey is in no command line.
+    cmdline = Path(f"/proc/{running.pid}/cmdline").read_bytes()
+    assert running.authkey.hex().encode() not in cmdline
+    # Ready at once: the very first job is served by the server, not by itself.
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), running.address)
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked"
+    running.handle.stop()
+    assert plotserver.ENV_VAR not in os.environ
+    assert not alive(running.pid)
+    assert not directory.exists()
+    assert "stopped after 1 plot(s)" in running.log.read_text()
+
+
+def test_no_server_when_disabled_or_inside_a_slurm_allocation(monkeypatch):
+    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
+    server = plotserver.PlotServer()
+    assert server.start("unused.log", enabled=False) is None
+    assert plotserver.ENV_VAR not in os.environ
+    monkeypatch.setenv("SLURM_JOB_ID", "12345")
+    assert server.start("unused.log") is None  # its jobs would never use it
+    assert server.process is None
+    server.stop()  # nothing to stop: harmless
+
+
+def test_a_kernel_without_pidfd_open_is_not_supported(monkeypatch):
+    def enosys(pid):
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", enosys)
+    assert not plotserver.supported()
+
+
+# ---------------------------------------------------------------------------
+# Adversaries: each of these broke the server of the previous design
+# ---------------------------------------------------------------------------
+
+
+class Squatter(threading.Thread):
+    """Listens on a path and records whatever any client sends (bytes and fds)."""
+
+    def __init__(self, path: str):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen()
+        self.received = b""
+        self.fds: list[int] = []
+        self.connections = 0
+
+    def run(self):
+        with self.sock:
+            conn, _ = self.sock.accept()
+            self.connections += 1
+            with conn:
+                conn.settimeout(30)
+                while True:
+                    try:
+                        data, fds, _, _ = socket.recv_fds(conn, 65536, 8)
+                    except OSError:
+                        break
+                    self.received += data
+                    self.fds += fds
+                    if not data:
+                        break
+
+
+def test_a_squatter_after_the_server_died_gets_nothing_from_the_job(tmp_path, server):
+    os.kill(server.pid, signal.SIGKILL)
+    assert wait_until(lambda: not alive(server.pid))
+    # The same path, bound by another process (as a different user cannot: the
+    # directory is private).
+    Path(server.path).unlink(missing_ok=True)
+    squatter = Squatter(server.path)
+    squatter.start()
+    result, png, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+    squatter.join(timeout=30)
+    assert squatter.connections == 1
+    assert squatter.received == b"" and squatter.fds == []
+    assert "is not this run's plot server" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "fresh" and png.stat().st_size > 0
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
-def test_another_users_job_is_refused(tmp_path, server):
-    address, _ = server
+def test_another_user_can_neither_connect_nor_squat(tmp_path, server):
     import weatherplot.timing  # noqa: F401  (before setuid: nobody cannot read /root)
 
     reader, writer = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the forked child
-        outcome = b"?"
+        outcome = []
         try:
             os.close(reader)
             os.setuid(65534)
-            plotserver.request_plot(address, ["{}", "a", "b", "c"], time.time())
-            outcome = b"accepted"
-        except BaseException as error:
-            outcome = repr(error).encode()
+            try:
+                plotserver.request_plot(server.address, ["{}", "a", "b", "c"], 0.0)
+                outcome.append("accepted")
+            except plotserver.Unavailable as error:
+                outcome.append(str(error))
+            try:
+                socket.socket(socket.AF_UNIX).bind(server.path + "-squat")
+                outcome.append("bound")
+            except OSError as error:
+                outcome.append(repr(error))
         finally:
-            os.write(writer, outcome)
+            os.write(writer, "\n".join(outcome).encode())
             os._exit(0)
     os.close(writer)
     outcome = os.read(reader, 4096).decode()
     os.waitpid(child, 0)
-    assert "refused the job: another user's job" in outcome
+    assert "cannot reach the plot server" in outcome
+    assert "Permission denied" in outcome.splitlines()[0]
+    assert "PermissionError" in outcome.splitlines()[1]
 
 
-def test_snakemakes_side_starts_a_ready_server_and_stops_it(tmp_path, monkeypatch):
-    """What the onstart/onsuccess hooks do: the address is published only once the
-    server accepts jobs, and a stale address from an outer run never survives."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
-    server = plotserver.PlotServer()
-    address = server.start("logs/plot_server.log")
-    assert address and os.environ[plotserver.ENV_VAR] == address
-    pid = server.process.pid
-    # Ready at once: the very first job is served by the server, not by itself.
-    result, _, record = plot_job(tmp_path, DEATH_VALLEY_ENTRY, address)
+def test_a_slow_client_does_not_stall_other_jobs(tmp_path, server):
+    trickling = threading.Event()
+
+    def trickle():
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.connect(server.path)
+            trickling.set()
+            # A well-formed 60-byte message, one byte every 0.7 s: 45 s in all.
+            for byte in (60).to_bytes(4, "big") + b"x" * 60:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.7)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    assert trickling.wait(10)
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
     assert result.returncode == 0, result.stderr
     assert record["worker"] == "forked"
-    server.stop()
-    assert plotserver.ENV_VAR not in os.environ
-    assert not alive(pid)
-    assert "stopped after 1 plot(s)" in (tmp_path / "logs/plot_server.log").read_text()
+    # Its worker gives up on the slow client after a bounded time; the job did not
+    # wait for that (the old server read each request in its accept loop).
+    log = wait_for(server.log, "no complete request within", timeout=60)
+    assert log.index(f"({DEATH_VALLEY}) started") < log.index("no complete request")
 
 
-def test_a_disabled_server_clears_an_inherited_address(monkeypatch):
-    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
-    server = plotserver.PlotServer()
-    assert server.start("unused.log", enabled=False) is None
-    assert plotserver.ENV_VAR not in os.environ
-    server.stop()  # nothing to stop: harmless
+def test_a_flood_of_malformed_requests_leaks_nothing_and_stops_nothing(
+    tmp_path, server
+):
+    plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "warm-up")
+    before = open_fds(server.pid)
+    spare_r, spare_w = os.pipe()
+    try:
+        for index in range(50):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.connect(server.path)
+                # Garbage with fds attached, as the old protocol's requests came.
+                socket.send_fds(sock, [b"GET / HTTP/1.0\r\n\r\n"], [spare_r, spare_w])
+                if index % 2:
+                    sock.recv(1024)  # wait for the worker's challenge
+    finally:
+        os.close(spare_r)
+        os.close(spare_w)
+    # Every worker is gone (refused, or killed with its vanished client) ...
+    assert wait_until(lambda: children(server.pid) == [])
+    # ... and so is every fd the server held for them.
+    assert wait_until(lambda: open_fds(server.pid) == before), open_fds(server.pid)
+    assert alive(server.pid)
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked"
+
+
+def authenticated_request(server: Server, request: dict) -> Connection:
+    conn = Client(server.path, family="AF_UNIX", authkey=server.authkey)
+    conn.send_bytes(json.dumps(request).encode())
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        sendfds(sock, [1, 2])
+    return conn
+
+
+def valid_request(tmp_path: Path, name: str = "out") -> dict:
+    return {
+        "argv": job_command(entry(DEATH_VALLEY), name)[3:],
+        "cwd": str(tmp_path),
+        "env": {},
+        "started": time.time(),
+    }
+
+
+def test_bytes_after_the_request_do_not_busy_loop_the_server(tmp_path, server):
+    plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "warm-up")
+    cpu_before = cpu_seconds(server.pid)
+    conn = authenticated_request(server, valid_request(tmp_path))
+    os.write(conn.fileno(), b"x")  # one byte too many
+    started = time.monotonic()
+    answer = json.loads(conn.recv_bytes())
+    waited = time.monotonic() - started
+    conn.close()
+    assert answer == {"exit": 0}
+    assert (tmp_path / "results/plots/out.png").stat().st_size > 0
+    # The old server spun at 1 CPU-second per second while the worker plotted.
+    assert cpu_seconds(server.pid) - cpu_before < 0.3 + 0.1 * waited
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"log": "VICTIM"}, "is not a relative path"),
+        ({"log": "logs/../VICTIM"}, "is not a relative path"),
+        ({"log": "../VICTIM"}, "is not a relative path"),
+        ({"log": "config/VICTIM"}, "is not a relative path"),
+        ({"cwd": "/"}, "is not this run's"),
+        ({"id": "../../x"}, "does not match"),
+        ({"env": {"LD_PRELOAD": "/tmp/x.so"}}, "unexpected environment"),
+    ],
+)
+def test_a_request_outside_this_runs_workflow_is_refused(
+    tmp_path, server, change, reason
+):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    request = valid_request(tmp_path)
+    station = entry(DEATH_VALLEY)
+    station["id"] = change.get("id", station["id"])
+    request["argv"][0] = json.dumps(station)
+    log = change.get("log", "logs/out.log").replace("VICTIM", "victim.txt")
+    if log == "victim.txt":
+        log = str(victim)
+    request["argv"][3] = log
+    request["cwd"] = change.get("cwd", request["cwd"])
+    request["env"] = change.get("env", {})
+    with authenticated_request(server, request) as conn:
+        answer = json.loads(conn.recv_bytes())
+    assert reason in answer["refused"]
+    assert victim.read_text() == "precious\n"
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_job_itself_falls_back_when_refused(tmp_path, server):
+    (tmp_path / "elsewhere").mkdir()
+    result = subprocess.run(
+        [*job_command(entry(DEATH_VALLEY), "out")[:4], "../x.png", "../x.json", "l"],
+        capture_output=True,
+        text=True,
+        env={**ENV, plotserver.ENV_VAR: server.address},
+        cwd=tmp_path / "elsewhere",
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the plot server refused the job" in result.stderr
+    assert json.loads((tmp_path / "x.json").read_text())["worker"] == "fresh"
+
+
+def test_a_killed_server_takes_its_workers_along_and_the_job_plots_once(
+    tmp_path, server
+):
+    env = {**ENV, plotserver.ENV_VAR: server.address}
+    job = subprocess.Popen(
+        job_command(entry(BIG), "out"),
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    worker = server.worker_started(BIG)
+    os.kill(server.pid, signal.SIGKILL)
+    assert wait_until(lambda: not alive(worker), timeout=5)  # no orphan plotting on
+    _, stderr = job.communicate(timeout=180)
+    # The job plotted by itself only once no worker could still write.
+    assert job.returncode == 0, stderr
+    assert "waiting until its worker is gone" in stderr
+    assert "plotting in this process instead" in stderr
+    record = json.loads((tmp_path / "results/timings/out.json").read_text())
+    assert record["worker"] == "fresh"
+
+
+class FakeServer(threading.Thread):
+    """Knows the key and has the right pid (it runs in this process), answers badly."""
+
+    def __init__(self, path: str, authkey: bytes, answer: bytes):
+        super().__init__(daemon=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen()
+        self.authkey, self.answer = authkey, answer
+
+    def run(self):
+        from multiprocessing.connection import answer_challenge, deliver_challenge
+        from multiprocessing.reduction import recvfds
+
+        with self.sock:
+            raw, _ = self.sock.accept()
+            with raw, Connection(os.dup(raw.fileno())) as conn:
+                deliver_challenge(conn, self.authkey)
+                answer_challenge(conn, self.authkey)
+                conn.recv_bytes()
+                for fd in recvfds(raw, 2):
+                    os.close(fd)
+                conn.send_bytes(self.answer)
+
+
+@pytest.mark.parametrize(
+    "answer", [b'{"exit": "zero"}', b"[]", b"\xff", b'{"exit": 1e9}']
+)
+def test_a_bad_answer_makes_the_job_plot_by_itself(tmp_path, answer):
+    directory = tmp_path / "private"
+    directory.mkdir(mode=0o700)
+    authkey = os.urandom(32)
+    fake = FakeServer(str(directory / "socket"), authkey, answer)
+    fake.start()
+    address = f"{os.getpid()}:{authkey.hex()}:{directory}/socket"
+    result, png, record = plot_job(tmp_path, entry(DEATH_VALLEY), address)
+    fake.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "gave no valid answer" in result.stderr
+    assert record["worker"] == "fresh" and png.stat().st_size > 0
+
+
+def test_workers_are_capped_at_the_runs_cores(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    running = Server(tmp_path, cores=1)
+    try:
+        env = {**ENV, plotserver.ENV_VAR: running.address}
+        jobs = [
+            subprocess.Popen(job_command(entry(s), s), env=env, cwd=tmp_path)
+            for s in THREE
+        ]
+        assert [job.wait(timeout=180) for job in jobs] == [0, 0, 0]
+    finally:
+        running.handle.stop()
+    events = [
+        line.split()[-1] == "started"
+        for line in running.log.read_text().splitlines()
+        if line.endswith(" started") or " exited with " in line
+    ]
+    assert events == [True, False] * 3  # one worker at a time
+
+
+THREE = ["USC00042319", "ASN00086282", "JA000047778"]

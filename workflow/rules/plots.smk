@@ -5,6 +5,8 @@
 # Snakemake in every job (~0.15-0.2 s of a ~1.5 s job). PLOT_PYTHON is the
 # interpreter running Snakemake, which has the package's dependencies, unless a
 # software deployment method (--sdm conda/apptainer) provides the environment's own.
+# -S: a job handed to the plot server needs no site-packages (the script adds them
+# only if it plots by itself).
 #
 # The plot script: in a checkout (code on this disk, WORKFLOW_CODE) the file itself,
 # a param. When the code is remote (a module from a git repository), Snakemake
@@ -28,6 +30,9 @@ from weatherplot.slurmgroup import run_members_in_parallel
 PLOT_PYTHON = (
     "python" if workflow.deployment_settings.deployment_method else sys.executable
 )
+# -S (no site-packages until the job plots by itself) only where PYTHONPATH finds the
+# package: remote code uses the installed package, which lives in site-packages.
+PLOT_PYTHON_FLAGS = ["-S"] if WORKFLOW_CODE is not None else []
 if WORKFLOW_CODE is not None:
     PLOT_SCRIPT_INPUT = {}
     PLOT_SCRIPT = str(WORKFLOW_CODE / "scripts" / "plot_station.py")
@@ -62,9 +67,10 @@ rule plot_station:
     params:
         station=station_json,
         python=PLOT_PYTHON,
+        python_flags=PLOT_PYTHON_FLAGS,
         script=PLOT_SCRIPT,
     shell:
-        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
+        "{params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 

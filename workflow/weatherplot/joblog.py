@@ -1,6 +1,5 @@
 """Logging for a job: everything at INFO and above goes to the job's ``log:`` file."""
 
-import logging
 import os
 import sys
 
@@ -9,6 +8,8 @@ FORMAT = "%(asctime)s %(levelname)s %(message)s"
 
 def log_to(path) -> None:
     """Send this process's logging to ``path`` (Snakemake's ``log:``), overwritten."""
+    import logging
+
     # force: a worker forked from the plot server inherits the server's handlers.
     logging.basicConfig(
         filename=path, filemode="w", level=logging.INFO, format=FORMAT, force=True
@@ -22,6 +23,9 @@ def exit_now(code: int) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-        logging.shutdown()
+        # logging is only imported where a job logged (not in a job handed over to
+        # the plot server: ~10 ms less per job).
+        if "logging" in sys.modules:
+            sys.modules["logging"].shutdown()
     finally:
         os._exit(code)

@@ -29,7 +29,7 @@ def run(
 
     ``started`` is when the job's own process ran its first line (epoch seconds);
     ``record`` adds fields to the timing record (the forked worker passes the job
-    process's start, pid and session).
+    process's start and pid).
     """
     station_json, png, timing, log_path = argv
     info = json.loads(station_json)
