@@ -17,7 +17,12 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from snakemake.exceptions import WorkflowError
 from weatherplot.demos import DEMOS, check_numpy_memory
+from weatherplot.preflight import cores_error, not_configured
 from weatherplot.stations import STATION_ID_PATTERN, ConfigError, resolve_stations
+
+# --cores 0 would hang at "Select jobs to execute": refuse it before any job.
+if message := cores_error(workflow.resource_settings.cores):
+    raise WorkflowError(message)
 
 try:
     STATIONS = resolve_stations(config)
@@ -53,13 +58,17 @@ def fixed_signature(func):
 
 @fixed_signature
 def station_file(wildcards):
-    return STATIONS[wildcards.station]["file"]
+    info = STATIONS.get(wildcards.station)
+    # A target such as results/plots/NOPE.png for a station the config does not
+    # have: Snakemake lists this "missing input" as the reason, without a traceback
+    # (an input function that raises gets one).
+    return not_configured(wildcards.station) if info is None else info["file"]
 
 
 @fixed_signature
 def station_json(wildcards):
     """The plot job's station entry, as the JSON its command line takes."""
-    return json.dumps(STATIONS[wildcards.station])
+    return json.dumps(STATIONS.get(wildcards.station, {}))
 
 
 # "The whole machine" for the timing rules (demos, baselines): --cores, or

@@ -44,10 +44,10 @@ rule plot_station:
         runtime=5,
     params:
         station=station_json,
-        python=PLOT_PYTHON,
-        script=PLOT_SCRIPT,
+    # The interpreter and the script are globals, not params: params are a rerun
+    # trigger, and their absolute paths change when the checkout or venv moves.
     shell:
-        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
+        "{PLOT_PYTHON:q} {PLOT_SCRIPT:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 

@@ -32,7 +32,6 @@ rule timing_report:
     conda:
         "../envs/report.yaml"
     params:
-        cores=workflow.resource_settings.cores,
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
         snakemake_version=snakemake.__version__,

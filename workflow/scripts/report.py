@@ -1,5 +1,6 @@
 """Snakemake script: the timing report (logic in weatherplot.report)."""
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -11,6 +12,13 @@ from weatherplot.report import load_inputs, write_report
 log_to(snakemake.log[0])
 log = logging.getLogger("timing_report")
 
+
+def baselines_cores(paths):
+    """``job_threads`` of the baseline records: the run's --cores."""
+    cores = [json.loads(Path(p).read_text()).get("job_threads") for p in paths]
+    return max((c for c in cores if c), default=None)
+
+
 try:
     inputs = load_inputs(
         plots=snakemake.input.plots,
@@ -18,7 +26,9 @@ try:
         baselines=snakemake.input.baselines,
         scaling=snakemake.params.get("scaling"),
         stations=snakemake.params.stations,
-        cores=snakemake.params.cores,
+        # The --cores of the run that timed the baselines, from their record: not a
+        # param, which would replan the report whenever -n runs without --cores.
+        cores=baselines_cores(snakemake.input.baselines),
         snakemake_version=snakemake.params.get("snakemake_version"),
     )
     log.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 
@@ -35,3 +36,12 @@ class StationDataError(ValueError):
         if hint:
             message += f" -> {hint}"
         super().__init__(message)
+
+    def __reduce__(self):
+        # Pickle rebuilds an exception as cls(*self.args) by default, which this
+        # __init__ does not take: a multiprocessing.Pool worker's error would then
+        # fail to unpickle in the parent, and Pool.map wait for ever.
+        rebuild = functools.partial(
+            type(self), line=self.line, field=self.field, hint=self.hint
+        )
+        return rebuild, (self.path, self.problem), self.__dict__

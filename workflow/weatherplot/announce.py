@@ -1,0 +1,61 @@
+"""The line a long timing job prints to the terminal when it starts: what it does and
+roughly how long it waits (the details go to its log). Figures are rough, from the
+development machine: a plot ~0.7 s, ``np.random.rand`` ~0.5 s per 10**8 numbers."""
+
+from __future__ import annotations
+
+import os
+
+SECONDS_PER_PLOT = 0.7
+SECONDS_PER_RAND = 0.5e-8  # per number drawn
+
+
+def _about(seconds: float) -> str:
+    return f"about {seconds:.0f} s" if seconds >= 1 else "under a second"
+
+
+def demo_line(name: str, demos: dict, log: str) -> str:
+    """One line for demo ``name`` with the config's ``demos`` section."""
+    workers = int(demos["workers"])
+    t = float(demos["sleep_seconds"])
+    sleep_repeats = int(demos.get("sleep_repeats", 1))
+    if name == "sleep":
+        wait = sleep_repeats * (workers * t + 2 * t)
+        what = (
+            f"do_nothing({t:g}) {workers} times in a loop, in {workers} threads and in "
+            f"{workers} processes, {sleep_repeats} time(s): {_about(wait)} of sleeping"
+        )
+    elif name == "numpy":
+        n, repeats = int(demos["array_size"]), int(demos["repeats"])
+        calls = 1 + repeats * (2 + 4 * workers)  # warm-up, then six variants
+        what = (
+            f"np.random.rand({n}) ({n * 8 / 1e6:.0f} MB) {calls} times: once, in a "
+            f"loop, in {workers} threads, in {workers} processes, {repeats} repeats: "
+            f"{_about(calls * n * SECONDS_PER_RAND)}, depending on the CPUs"
+        )
+    elif name == "pool":
+        inputs = list(demos.get("pool_inputs", (2, 1, 9)))
+        what = (
+            f"Pool({workers}).map(func, {inputs}), each func(a) sleeping {t:g} s, "
+            f"{sleep_repeats} time(s): {_about(sleep_repeats * t)} plus process starts"
+        )
+    else:
+        what = "threads and processes updating a shared list: a few seconds"
+    return f"{name} demo: {what} (progress: {log})"
+
+
+def baseline_line(mode: str, stations: int, workers: int, repeats: int, log: str):
+    """One line for the serial or Pool baseline over ``stations`` stations (the
+    Pool gains up to one station at a time per usable CPU)."""
+    how = (
+        "one after another in one process"
+        if mode == "serial"
+        else (f"with multiprocessing.Pool({workers})")
+    )
+    parallel = min(workers, len(os.sched_getaffinity(0))) if mode == "pool" else 1
+    rounds = -(-stations // max(parallel, 1))
+    wait = repeats * rounds * SECONDS_PER_PLOT
+    return (
+        f"{mode} baseline: plotting {stations} station(s) {how}, {repeats} run(s): "
+        f"{_about(wait)} (progress: {log})"
+    )
