@@ -14,6 +14,7 @@
 import sys
 from pathlib import Path
 
+from weatherplot.announce import missing_plots_note
 from weatherplot.plotserver import PlotServer
 
 PLOT_PYTHON = (
@@ -72,3 +73,6 @@ onsuccess:
 
 onerror:
     PLOT_SERVER.stop()
+    # Say which stations failed and why there is no timing report.
+    if note := missing_plots_note(STATION_IDS):
+        print(note, file=sys.stderr)

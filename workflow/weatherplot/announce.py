@@ -59,3 +59,21 @@ def baseline_line(mode: str, stations: int, workers: int, repeats: int, log: str
         f"{mode} baseline: plotting {stations} station(s) {how}, {repeats} run(s): "
         f"{_about(wait)} (progress: {log})"
     )
+
+
+def missing_plots_note(stations, plots_dir="results/plots", shown: int = 10):
+    """After a failed run: which stations have no plot, and why there is then no
+    timing report (None when every station has its plot)."""
+    missing = [s for s in stations if not os.path.exists(f"{plots_dir}/{s}.png")]
+    if not missing:
+        return None
+    names = ", ".join(missing[:shown])
+    if len(missing) > shown:
+        names += f" and {len(missing) - shown} more"
+    return (
+        f"No plot for {len(missing)} of {len(stations)} station(s): {names} (why: "
+        "logs/plot_station/<id>.log, or the job never ran). The timing report is "
+        "made only when every station is plotted, since it compares the serial "
+        "loop, the Pool and the fan-out over the same stations: fix or remove those "
+        "stations in config/config.yaml and run again; only what is missing runs."
+    )
