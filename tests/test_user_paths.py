@@ -28,13 +28,9 @@ from conftest import (
     write_config,
 )
 
-TINY_DEMOS = {
-    "sleep_seconds": 0.05,
-    "array_size": 10_000,
-    "workers": 4,
-    "repeats": 2,
-    "sleep_repeats": 1,
-}
+# finished_run: the whole workflow on three stations, tiny demos, run once here.
+from test_full_run import TINY_DEMOS, finished_run  # noqa: F401
+
 GOOD = ["UK000056225", "ASN00086282", "JA000047778", "USC00042319"]
 NOTHING_TO_DO = "Nothing to be done"
 
@@ -131,16 +127,23 @@ def test_killed_pool_worker_fails_the_baseline_naming_its_station(tmp_path):
     ), stderr
 
 
-@pytest.mark.integration
-def test_keep_going_plots_every_good_station_and_exits_nonzero(tmp_path):
-    workdir = copy_workflow(tmp_path, THREE_STATIONS)
+@pytest.fixture(scope="module")
+def bad_station_run(tmp_path_factory):
+    """The whole workflow, three good stations and a truncated one, --keep-going."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("bad"), THREE_STATIONS)
     truncated_station(workdir / "data")
     config = read_config(workdir)
     config["stations"].append({"id": "BROKEN1"})
     config["demos"] = TINY_DEMOS
     write_config(workdir, config)
-
+    # Before the fix this waited for ever (the Pool baseline): the timeout fails it.
     run = run_snakemake(workdir, "--cores", "2", "--keep-going", check=False)
+    return workdir, run
+
+
+@pytest.mark.integration
+def test_keep_going_plots_every_good_station_and_exits_nonzero(bad_station_run):
+    workdir, run = bad_station_run
     output = run.stdout + run.stderr
     assert run.returncode != 0
     for station in THREE_STATIONS:
@@ -151,6 +154,24 @@ def test_keep_going_plots_every_good_station_and_exits_nonzero(tmp_path):
     assert not (workdir / "results" / "report" / "timing_report.html").exists()
     assert "No plot for 1 of 4 station(s): BROKEN1" in output
     assert "timing report is made only when every station is plotted" in output
+
+
+@pytest.mark.integration
+def test_long_timing_jobs_say_what_they_wait_for_at_default_verbosity(
+    bad_station_run,
+):
+    _, run = bad_station_run
+    output = run.stdout + run.stderr
+    expected = [
+        r"sleep demo: do_nothing\(0\.05\) 4 times in a loop, in 4 threads and in "
+        r"4 processes, 1 time\(s\): under a second of sleeping \(progress: "
+        r"logs/demos/sleep\.log\)",
+        r"numpy demo: np\.random\.rand\(10000\) .* 37 times",
+        r"serial baseline: plotting 4 station\(s\) one after another in one process",
+        r"pool baseline: plotting 4 station\(s\) with multiprocessing\.Pool\(2\)",
+    ]
+    for pattern in expected:
+        assert re.search(pattern, output), pattern
 
 
 # -- 2.-4. Mistakes on the command line or in the config ----------------------------
@@ -259,27 +280,17 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
 # -- 7. and 8. A finished run: clean dry runs, a moved checkout, what it printed -----
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("finished"), THREE_STATIONS)
-    config = read_config(workdir)
-    config["demos"] = TINY_DEMOS
-    write_config(workdir, config)
-    run = run_snakemake(workdir, "--cores", "2")
-    return workdir, run.stdout + run.stderr
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
-def test_dry_run_after_a_finished_run_has_nothing_to_do(finished, cores):
-    workdir, _ = finished
+def test_dry_run_after_a_finished_run_has_nothing_to_do(finished_run, cores):  # noqa: F811
+    workdir = finished_run
     run = run_snakemake(workdir, "-n", *cores)
     assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 @pytest.mark.integration
-def test_moved_checkout_does_not_rerun_the_plots(finished, tmp_path):
-    workdir, _ = finished
+def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):  # noqa: F811
+    workdir = finished_run
     moved = tmp_path / "moved"
     shutil.copytree(workdir, moved, symlinks=True)  # copy2: keeps the mtimes
     run = run_snakemake(moved, "-n")
@@ -287,10 +298,10 @@ def test_moved_checkout_does_not_rerun_the_plots(finished, tmp_path):
 
 
 @pytest.mark.integration
-def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished):
+def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):  # noqa: F811
     """Params are a rerun trigger: an absolute path in them reruns the job when the
     checkout or the virtual environment moves."""
-    workdir, _ = finished
+    workdir = finished_run
     metadata = workdir / ".snakemake" / "metadata"
     records = [json.loads(p.read_text()) for p in metadata.iterdir()]
     assert records
@@ -298,18 +309,3 @@ def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished):
         params = json.dumps(record.get("params"))
         assert sys.executable not in params
         assert str(workdir) not in params
-
-
-@pytest.mark.integration
-def test_long_timing_jobs_say_what_they_wait_for_at_default_verbosity(finished):
-    _, output = finished
-    expected = [
-        r"sleep demo: do_nothing\(0\.05\) 4 times in a loop, in 4 threads and in "
-        r"4 processes, 1 time\(s\): under a second of sleeping \(progress: "
-        r"logs/demos/sleep\.log\)",
-        r"numpy demo: np\.random\.rand\(10000\) .* 37 times",
-        r"serial baseline: plotting 3 station\(s\) one after another in one process",
-        r"pool baseline: plotting 3 station\(s\) with multiprocessing\.Pool\(2\)",
-    ]
-    for pattern in expected:
-        assert re.search(pattern, output), pattern

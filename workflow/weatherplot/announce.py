@@ -5,6 +5,7 @@ development machine: a plot ~0.7 s, ``np.random.rand`` ~0.5 s per 10**8 numbers.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 SECONDS_PER_PLOT = 0.7
 SECONDS_PER_RAND = 0.5e-8  # per number drawn
@@ -64,7 +65,7 @@ def baseline_line(mode: str, stations: int, workers: int, repeats: int, log: str
 def missing_plots_note(stations, plots_dir="results/plots", shown: int = 10):
     """After a failed run: which stations have no plot, and why there is then no
     timing report (None when every station has its plot)."""
-    missing = [s for s in stations if not os.path.exists(f"{plots_dir}/{s}.png")]
+    missing = [s for s in stations if not Path(plots_dir, f"{s}.png").exists()]
     if not missing:
         return None
     names = ", ".join(missing[:shown])
