@@ -43,7 +43,10 @@ def _plot_one(args) -> tuple[str, float]:
 
     # Which station this process is plotting, so the parent can name it if the
     # process dies (a Pool's result for a killed worker never arrives).
-    Path(outdir, f".worker-{os.getpid()}").write_text(info["id"])
+    # Written whole, then renamed: a worker killed mid-write leaves no empty marker.
+    marker = Path(outdir, f".worker-{os.getpid()}")
+    marker.with_name(f".writing{marker.name}").write_text(info["id"])
+    marker.with_name(f".writing{marker.name}").replace(marker)
     start = time.perf_counter()
     try:
         plot_station(info, Path(outdir) / f"{info['id']}.png")
