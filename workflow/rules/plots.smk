@@ -45,10 +45,13 @@ rule plot_station:
         runtime=5,
     params:
         station=station_json,
-    # The interpreter and the script are globals, not params: params are a rerun
-    # trigger, and their absolute paths change when the checkout or venv moves.
+        # Paths, not str: Snakemake's params rerun trigger compares only plain values
+        # (str, int, list, ...), and these absolute paths change whenever the
+        # checkout or the venv moves, which must not replot every station.
+        python=Path(PLOT_PYTHON),
+        script=Path(PLOT_SCRIPT),
     shell:
-        "{PLOT_PYTHON:q} {PLOT_SCRIPT:q} {params.station:q} {output.png:q}"
+        "{params.python:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 
