@@ -1,6 +1,8 @@
 # Weather plots, one Snakemake job per station, plus the threads-vs-processes
 # lesson's demos and a timing report. Run: snakemake --cores 4
-from snakemake.utils import min_version, validate
+import sys
+
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -8,9 +10,8 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
-
-
+# common.smk first: the package's import path, then the config's validation (with
+# defaults), then the stations; every rules file after it relies on them.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/plots.smk"
@@ -45,6 +46,9 @@ onsuccess:
 
 onerror:
     PLOT_SERVER.stop()
+    # Say which stations failed and why there is then no timing report.
+    if note := missing_plots_note(STATION_IDS):
+        print(note, file=sys.stderr)
 
 
 rule all:

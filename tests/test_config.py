@@ -16,6 +16,7 @@ from helpers import (
     write_config,
 )
 
+from weatherplot.preflight import validate_config
 from weatherplot.stations import (
     STATION_ID_PATTERN,
     ConfigError,
@@ -28,9 +29,8 @@ CURRENT = CDO / "USC00042319_2021_standard.csv"
 
 
 def validate(config: dict) -> None:
-    from snakemake.utils import validate as snakemake_validate
-
-    snakemake_validate(config, str(SCHEMA), set_default=True)
+    """What the workflow calls (common.smk): Snakemake's validate, one-line errors."""
+    validate_config(config, SCHEMA)
 
 
 def dry_run_error(workdir, config) -> str:
@@ -48,8 +48,18 @@ def dry_run_error(workdir, config) -> str:
     [
         ({"stations": [GOOD_STATION], "demos": {"wokers": 2}}, "wokers"),
         ({"stations": [GOOD_STATION], "baselines": {"repeat": 2}}, "repeat"),
-        ({"stations": [{"id": "X1", "units": "metric", "colour": 1}]}, "colour"),
-        ({"stations": [GOOD_STATION], "colour": "red"}, "colour"),
+        (
+            {"stations": [GOOD_STATION, {"id": "X1", "units": "metric", "colour": 1}]},
+            r"stations entry 2: unknown key 'colour'.*allowed: .*units",
+        ),
+        (
+            {"stations": [GOOD_STATION], "colour": "red"},
+            "top level: unknown key 'colour'",
+        ),
+        (
+            {"stations": [{"id": "X1", "nmae": "Oxford"}]},
+            r"stations entry 1: unknown key 'nmae'; did you mean 'name'\?",
+        ),
         ({"stations": []}, "stations"),
         ({"data_dir": "data"}, "stations"),
         ({"stations": [{"id": "../x"}]}, r"\.\./x"),
@@ -69,6 +79,7 @@ def dry_run_error(workdir, config) -> str:
         "unknown-baselines-key",
         "unknown-station-key",
         "unknown-top-level-key",
+        "typo-with-closest-match",
         "zero-stations",
         "no-stations-key",
         "dotdot",

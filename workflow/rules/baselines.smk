@@ -8,6 +8,7 @@
 # The nested snakemake runs with this one's interpreter (sys.executable).
 
 import sys
+from pathlib import Path
 
 
 rule exercise:
@@ -33,6 +34,8 @@ rule exercise:
         stations=list(STATIONS.values()),
         repeats=config["baselines"]["repeats"],
         plot_server=config["plot_server"],
-        python=sys.executable,
+        # A Path, not str: the params rerun trigger compares only plain values, and
+        # the interpreter's path changes when the venv moves.
+        python=Path(sys.executable),
     script:
         "../scripts/exercise.py"

@@ -67,6 +67,15 @@ def fixed_signature(func):
     return func
 
 
+# --- Config ----------------------------------------------------------------------
+
+from weatherplot.preflight import validate_config
+
+# Snakemake's validation (defaults filled in), its error said in one line instead of
+# the schema dump.
+validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+
+
 # --- Stations --------------------------------------------------------------------------
 
 from weatherplot.demos import DEMOS, check_numpy_memory
@@ -77,6 +86,11 @@ from weatherplot.stations import (
     resolve_stations,
     station_list_ids,
 )
+from weatherplot.preflight import cores_error, not_configured
+
+# --cores 0 would hang at "Select jobs to execute": refuse it before any job.
+if message := cores_error(workflow.resource_settings.cores):
+    raise WorkflowError(message)
 
 try:
     STATIONS = resolve_stations(config)
@@ -106,7 +120,12 @@ wildcard_constraints:
 def station_file(wildcards):
     """The station's file (downloaded first when given by id) and, for a station
     whose name only NOAA's station list knows, that list's parsed metadata."""
-    info = STATIONS[wildcards.station]
+    info = STATIONS.get(wildcards.station)
+    if info is None:
+        # A target such as results/plots/NOPE.png for a station the config does not
+        # have: Snakemake lists this "missing input" as the reason, without a
+        # traceback (an input function that raises gets one).
+        return not_configured(wildcards.station)
     if "station_list" in info:
         return [info["file"], info["station_list"]]
     return info["file"]
@@ -115,7 +134,7 @@ def station_file(wildcards):
 @fixed_signature
 def station_json(wildcards):
     """The plot job's station entry, as the JSON its command line takes."""
-    return json.dumps(STATIONS[wildcards.station])
+    return json.dumps(STATIONS.get(wildcards.station, {}))
 
 
 # "The whole machine" for the timing rules (demos, baselines): --cores, or

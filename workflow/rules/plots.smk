@@ -24,6 +24,7 @@
 
 import sys
 
+from weatherplot.announce import missing_plots_note
 from weatherplot.plotserver import PlotServer
 from weatherplot.slurmgroup import run_members_in_parallel
 
@@ -66,9 +67,12 @@ rule plot_station:
         runtime=5,
     params:
         station=station_json,
-        python=PLOT_PYTHON,
+        # Paths, not str: Snakemake's params rerun trigger compares only plain values
+        # (str, int, list, ...), and these absolute paths change whenever the
+        # checkout or the venv moves, which must not replot every station.
+        python=Path(PLOT_PYTHON),
         python_flags=PLOT_PYTHON_FLAGS,
-        script=PLOT_SCRIPT,
+        script=Path(PLOT_SCRIPT) if isinstance(PLOT_SCRIPT, str) else PLOT_SCRIPT,
     shell:
         "{params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"

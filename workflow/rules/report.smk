@@ -1,8 +1,9 @@
 # The timing report: reads every timing record, writes Markdown, a self-contained
 # HTML page and the computed figures as JSON. STATION_IDS and DEMOS come from
 # common.smk. scaling.json is read when present but is not an
-# input: asking for it would run the long scaling study with every report. --cores is
-# read from resource_settings: workflow.cores raises when there is none (--report).
+# input: asking for it would run the long scaling study with every report. The run's
+# --cores comes from the exercise's record, not a param: params are a rerun trigger,
+# and `snakemake -n` without --cores would plan the report again.
 
 
 rule timing_report:
@@ -30,7 +31,6 @@ rule timing_report:
     conda:
         "../envs/report.yaml"
     params:
-        cores=workflow.resource_settings.cores,
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
         snakemake_version=snakemake.__version__,

@@ -6,7 +6,9 @@ config's ``demos`` section) and writes its record to ``output[0]``. Progress goe
 """
 
 import logging
+import sys
 
+from weatherplot.announce import demo_line
 from weatherplot.demos import run_demo
 from weatherplot.joblog import log_to
 from weatherplot.timing import write_json_atomic
@@ -15,6 +17,8 @@ log_to(snakemake.log[0])
 log = logging.getLogger("demo")
 
 name = snakemake.wildcards.demo
+# The terminal hears when a long demo starts and how long it waits (its log has more).
+print(demo_line(name, snakemake.params.demos, snakemake.log[0]), file=sys.stderr)
 try:
     record = run_demo(name, dict(snakemake.params.demos))
     record["job_threads"] = snakemake.threads  # workflow.cores: the machine to itself

@@ -1,12 +1,20 @@
 """Snakemake script: the timing report (logic in weatherplot.report)."""
 
+import json
 import logging
+from pathlib import Path
 
 from weatherplot.joblog import log_to
 from weatherplot.report import load_inputs, write_report
 
 log_to(snakemake.log[0])
 log = logging.getLogger("timing_report")
+
+
+def exercise_cores(path):
+    """The --cores of the run that timed the exercise, from its record."""
+    return json.loads(Path(path).read_text()).get("cores")
+
 
 try:
     inputs = load_inputs(
@@ -15,7 +23,9 @@ try:
         exercise=snakemake.input.exercise,
         scaling=snakemake.params.get("scaling"),
         stations=snakemake.params.stations,
-        cores=snakemake.params.cores,
+        # The --cores of the run that timed the exercise, from its record: not a
+        # param, which would replan the report whenever -n runs without --cores.
+        cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
     )
     log.info(

@@ -11,6 +11,8 @@ them once per job: the comparison is like for like.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -22,31 +24,145 @@ from .cpus import usable_cpus
 from .importpath import child_env
 from .timing import summarise
 
+# A station plots in about a second. One that has not finished after this long is
+# taken as hung (in the serial loop), and so is a Pool in which no station finished
+# for this long: the baseline fails naming what is unfinished instead of waiting.
+STALL_SECONDS = 300
+# How often the Pool's parent looks for workers that died (killed, out of memory).
+POLL_SECONDS = 0.5
+
+
+class BaselineError(RuntimeError):
+    """A baseline cannot finish: a station failed, a worker died, or nothing moved.
+
+    The message names the station(s) and the cause, one line, for the terminal."""
+
 
 def _plot_one(args) -> tuple[str, float]:
     info, outdir = args
     from .stations import plot_station
 
+    # Which station this process is plotting, so the parent can name it if the
+    # process dies (a Pool's result for a killed worker never arrives).
+    # Written whole, then renamed: a worker killed mid-write leaves no empty marker.
+    marker = Path(outdir, f".worker-{os.getpid()}")
+    marker.with_name(f".writing{marker.name}").write_text(info["id"])
+    marker.with_name(f".writing{marker.name}").replace(marker)
     start = time.perf_counter()
-    plot_station(info, Path(outdir) / f"{info['id']}.png")
+    try:
+        plot_station(info, Path(outdir) / f"{info['id']}.png")
+    except Exception as error:
+        # Only text crosses back to the Pool's parent: any exception becomes one that
+        # surely pickles, naming the station.
+        what = (
+            ""
+            if error.__class__.__module__.startswith("weatherplot")
+            else (f"{type(error).__name__}: ")
+        )
+        raise BaselineError(f"station {info['id']}: {what}{error}") from None
     return info["id"], time.perf_counter() - start
 
 
-def plot_all(mode: str, workers: int, stations: list[dict], outdir: str) -> dict:
-    """Plot ``stations`` into ``outdir``; per-station seconds (run in the child)."""
+def _serial(jobs: list, stall_seconds: float) -> dict[str, float]:
+    def hung(signum, frame):
+        raise TimeoutError(f"not finished after {stall_seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    try:
+        per_station = {}
+        for job in jobs:
+            signal.setitimer(signal.ITIMER_REAL, stall_seconds)
+            station, seconds = _plot_one(job)
+            per_station[station] = seconds
+        return per_station
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _pool(workers: int, jobs: list, outdir: str, stall_seconds: float) -> dict:
+    """``Pool.map`` as the lesson writes it, but every wait bounded: the first failed
+    station stops the Pool, and so does a worker that died or a Pool that stalled."""
+    import multiprocessing
+
+    # fork: the workers inherit numpy and matplotlib already imported, which is
+    # what the lesson's Pool solution gets on Linux.
+    pool = multiprocessing.get_context("fork").Pool(workers)
+    try:
+        results = pool.imap_unordered(_plot_one, jobs, chunksize=1)
+        workers_seen = {p.pid: p for p in multiprocessing.active_children()}
+        per_station: dict[str, float] = {}
+        last_progress = time.monotonic()
+        while len(per_station) < len(jobs):
+            try:
+                station, seconds = results.next(timeout=POLL_SECONDS)
+            except multiprocessing.TimeoutError:
+                alive = {p.pid: p for p in multiprocessing.active_children()}
+                _check_workers(workers_seen, alive, outdir)
+                workers_seen.update(alive)
+                if time.monotonic() - last_progress > stall_seconds:
+                    unfinished = [
+                        j[0]["id"] for j in jobs if j[0]["id"] not in per_station
+                    ]
+                    raise BaselineError(
+                        f"no station finished for {stall_seconds:g} s; unfinished: "
+                        f"{_some(unfinished)}"
+                    ) from None
+                continue
+            per_station[station] = seconds
+            last_progress = time.monotonic()
+        pool.close()
+        return per_station
+    finally:
+        pool.terminate()  # SIGTERM to the workers; returns once they are gone
+
+
+def _check_workers(seen: dict, alive: dict, outdir: str) -> None:
+    for pid, process in seen.items():
+        if pid in alive:
+            continue
+        code = process.exitcode
+        how = (
+            f"was killed by {signal.Signals(-code).name}"
+            if code is not None and code < 0
+            else f"exited with status {code}"
+        )
+        marker = Path(outdir, f".worker-{pid}")
+        doing = (
+            f"while plotting station {marker.read_text()}"
+            if marker.exists()
+            else ("before it took a station")
+        )
+        raise BaselineError(
+            f"a Pool worker (pid {pid}) {how} {doing}; its result is lost -> "
+            "look for an out-of-memory kill (dmesg) or who sent the signal, and run "
+            "again"
+        )
+
+
+def _some(names: list[str], shown: int = 10) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+
+
+def plot_all(
+    mode: str,
+    workers: int,
+    stations: list[dict],
+    outdir: str,
+    stall_seconds: float = STALL_SECONDS,
+) -> dict:
+    """Plot ``stations`` into ``outdir``; per-station seconds (run in the child).
+
+    Raises :class:`BaselineError` at the first station that fails, naming it."""
     import weatherplot.plotting  # noqa: F401  (imported once, as weather_plot.py does)
 
     jobs = [(info, outdir) for info in stations]
     start = time.perf_counter()
     if mode == "serial":
-        per_station = dict(map(_plot_one, jobs))
+        per_station = _serial(jobs, stall_seconds)
     elif mode == "pool":
-        import multiprocessing
-
-        # fork: the workers inherit numpy and matplotlib already imported, which is
-        # what the lesson's Pool solution gets on Linux.
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            per_station = dict(pool.map(_plot_one, jobs, chunksize=1))
+        per_station = _pool(workers, jobs, outdir, stall_seconds)
     else:
         raise ValueError(f"unknown baseline {mode!r}: use 'serial' or 'pool'")
     return {"per_station": per_station, "loop_seconds": time.perf_counter() - start}
@@ -80,7 +196,7 @@ def run_baseline(
                 str(result),
             ]
             start = time.perf_counter()
-            subprocess.run(command, check=True, env=child_env())
+            _run_child(command, mode, len(stations), workers)
             times.append(time.perf_counter() - start)
             children.append(json.loads(result.read_text()))
             log(f"{mode} baseline: run {repeat} took {times[-1]:.2f} s")
@@ -103,10 +219,41 @@ def run_baseline(
     }
 
 
+def _run_child(command: list[str], mode: str, stations: int, workers: int) -> None:
+    """Run one timed baseline process; its one-line error becomes a BaselineError.
+
+    The child bounds its own waits; the timeout here is the backstop for a child
+    that cannot (say, stopped with SIGSTOP): every station at the stall limit."""
+    backstop = 60 + STALL_SECONDS * -(-stations // max(workers, 1))
+    try:
+        child = subprocess.run(
+            command,
+            env=child_env(),
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=backstop,
+        )
+    except subprocess.TimeoutExpired:
+        raise BaselineError(
+            f"{mode} baseline: its process did not finish in {backstop} s"
+        ) from None
+    if child.returncode != 0:
+        lines = child.stderr.strip().splitlines() or [
+            f"its process exited with status {child.returncode}"
+        ]
+        raise BaselineError(lines[-1].removeprefix("ERROR: "))
+
+
 def main(argv: list[str]) -> None:
     mode, workers, spec, outdir, result = argv
     stations = json.loads(Path(spec).read_text())
-    Path(result).write_text(json.dumps(plot_all(mode, int(workers), stations, outdir)))
+    try:
+        timings = plot_all(mode, int(workers), stations, outdir)
+    except BaselineError as error:
+        # One line, the last on stderr: the parent hands it on to the job's log.
+        print(f"ERROR: {mode} baseline: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    Path(result).write_text(json.dumps(timings))
 
 
 if __name__ == "__main__":

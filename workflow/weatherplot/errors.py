@@ -3,6 +3,7 @@ be used. Each message says where the problem is and what to do."""
 
 from __future__ import annotations
 
+import functools
 import os
 
 
@@ -37,6 +38,14 @@ class StationDataError(ValueError):
             message += f" -> {hint}"
         super().__init__(message)
 
+    def __reduce__(self):
+        # Pickle rebuilds an exception as cls(*self.args) by default, which this
+        # __init__ does not take: a multiprocessing.Pool worker's error would then
+        # fail to unpickle in the parent, and Pool.map wait for ever.
+        rebuild = functools.partial(
+            type(self), line=self.line, field=self.field, hint=self.hint
+        )
+        return rebuild, (self.path, self.problem), self.__dict__
 
 class ConfigError(ValueError):
     """A config entry that cannot work; raised at DAG-build time, before any job."""

@@ -72,6 +72,10 @@ def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Pa
     return dest
 
 
+class ExerciseError(RuntimeError):
+    """A nested snakemake of the exercise failed or did not finish in time."""
+
+
 def _snakemake(workdir: Path, python: str, args: Sequence[str], timeout: float):
     command = [python, "-m", "snakemake", "--until", "plot_station", "--quiet", *args]
     try:
@@ -79,11 +83,11 @@ def _snakemake(workdir: Path, python: str, args: Sequence[str], timeout: float):
             command, cwd=workdir, capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired:
-        raise RuntimeError(
+        raise ExerciseError(
             f"nested snakemake did not finish in {timeout:.0f} s: {' '.join(command)}"
         ) from None
     if done.returncode != 0:
-        raise RuntimeError(
+        raise ExerciseError(
             f"nested snakemake failed ({done.returncode}): {' '.join(command)}\n"
             + done.stderr[-3000:]
         )

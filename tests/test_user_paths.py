@@ -1,0 +1,314 @@
+"""What a new user runs into after the README's first command: a bad station, a
+mistyped flag, target or key, Snakemake's HTML report, a second (dry) run, a moved
+checkout, and long steps that print nothing. Each ends in bounded time with a clear
+message; every test here failed on the code before it was fixed."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from conftest import (
+    DATA,
+    REPO,
+    THREE_STATIONS,
+    copy_workflow,
+    read_config,
+    run_snakemake,
+    write_config,
+)
+
+# finished_run: the whole workflow on three stations, tiny demos, run once here.
+from test_full_run import TINY_DEMOS, finished_run  # noqa: F401
+
+GOOD = ["UK000056225", "ASN00086282", "JA000047778", "USC00042319"]
+NOTHING_TO_DO = "Nothing to be done"
+
+
+def truncated_station(folder: Path, station_id: str = "BROKEN1") -> Path:
+    """A real station file cut in half: the interrupted download of the issue."""
+    real = (DATA / "UK000056225.dly.gz").read_bytes()
+    path = folder / f"{station_id}.dly.gz"
+    path.write_bytes(real[: len(real) // 2])
+    return path
+
+
+def baseline_process(tmp_path: Path, mode: str, stations: list[dict], workers=2):
+    """``python -m weatherplot.baselines`` as the baseline job starts it."""
+    spec = tmp_path / "stations.json"
+    spec.write_text(json.dumps(stations))
+    outdir = tmp_path / "plots"
+    outdir.mkdir()
+    command = [sys.executable, "-m", "weatherplot.baselines", mode, str(workers)]
+    command += [str(spec), str(outdir), str(tmp_path / "result.json")]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    return command, env, outdir
+
+
+# -- 1. A bad station fails the baselines fast, naming it ---------------------------
+
+
+@pytest.mark.parametrize("mode", ["pool", "serial"])
+def test_baseline_with_a_bad_station_fails_fast_naming_it(tmp_path, mode):
+    bad = truncated_station(tmp_path)
+    stations = [{"id": s, "file": str(DATA / f"{s}.dly.gz")} for s in GOOD[:2]]
+    stations.insert(1, {"id": "BROKEN1", "file": str(bad)})
+    command, env, _ = baseline_process(tmp_path, mode, stations)
+    # Before the fix the Pool waited for ever here: the timeout turns that into a
+    # failure instead of a hung test.
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"ERROR: {mode} baseline: station BROKEN1: ")
+    assert "gzip data is truncated or corrupt" in last
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "result.json").exists()
+
+
+@pytest.mark.parametrize("mode", ["pool", "serial"])
+def test_baseline_gives_up_on_a_station_that_never_finishes(tmp_path, mode):
+    """A station whose read blocks for ever (a FIFO nobody writes) stalls the loop
+    or the Pool: the baseline stops after the stall limit, naming it."""
+    fifo = tmp_path / "HANG.dly"
+    os.mkfifo(fifo)
+    code = (
+        "import sys; from weatherplot.baselines import BaselineError, plot_all\n"
+        f"try: plot_all({mode!r}, 2, [{{'id': 'HANG', 'file': {str(fifo)!r}}}], "
+        f"{str(tmp_path)!r}, stall_seconds=2)\n"
+        "except BaselineError as e: print(e); sys.exit(3)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "HANG" in done.stdout
+    assert re.search(r"not finished after 2 s|no station finished for 2 s", done.stdout)
+
+
+def test_killed_pool_worker_fails_the_baseline_naming_its_station(tmp_path):
+    stations = [
+        {"id": p.name.split(".")[0], "file": str(p)}
+        for p in sorted(DATA.glob("*.dly.gz"))
+    ]
+    command, env, outdir = baseline_process(tmp_path, "pool", stations)
+    baseline = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (markers := list(outdir.glob(".worker-*"))):
+            assert time.monotonic() < deadline, "no worker ever took a station"
+            assert baseline.poll() is None, "the baseline ended before the kill"
+            time.sleep(0.05)
+        worker = int(markers[0].name.removeprefix(".worker-"))
+        os.kill(worker, signal.SIGKILL)
+        _, stderr = baseline.communicate(timeout=60)
+    finally:
+        baseline.kill()
+        baseline.wait()
+    assert baseline.returncode == 1
+    assert re.search(
+        rf"a Pool worker \(pid {worker}\) was killed by SIGKILL while plotting "
+        r"station \w+",
+        stderr,
+    ), stderr
+
+
+@pytest.fixture(scope="module")
+def bad_station_run(tmp_path_factory):
+    """The whole workflow, three good stations and a truncated one, --keep-going."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("bad"), THREE_STATIONS)
+    truncated_station(workdir / "data")
+    config = read_config(workdir)
+    config["stations"].append({"id": "BROKEN1"})
+    config["demos"] = TINY_DEMOS
+    write_config(workdir, config)
+    # Before the fix this waited for ever (the Pool baseline): the timeout fails it.
+    run = run_snakemake(workdir, "--cores", "2", "--keep-going", check=False)
+    return workdir, run
+
+
+@pytest.mark.integration
+def test_keep_going_plots_every_good_station_and_exits_nonzero(bad_station_run):
+    workdir, run = bad_station_run
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    for station in THREE_STATIONS:
+        assert (workdir / "results" / "plots" / f"{station}.png").exists()
+    # The exercise times the serial loop first: it fails there, naming the station.
+    assert (
+        "ERROR: exercise: serial baseline: station BROKEN1: data/BROKEN1.dly.gz"
+        in output
+    )
+    # No timing report, and the run says why, naming the failed station.
+    assert not (workdir / "results" / "report" / "timing_report.html").exists()
+    assert "No plot for 1 of 4 station(s): BROKEN1" in output
+    assert "timing report is made only when every station is plotted" in output
+
+
+@pytest.mark.integration
+def test_long_timing_jobs_say_what_they_wait_for_at_default_verbosity(
+    bad_station_run,
+):
+    _, run = bad_station_run
+    output = run.stdout + run.stderr
+    expected = [
+        r"sleep demo: do_nothing\(0\.05\) 4 times in a loop, in 4 threads and in "
+        r"4 processes, 1 time\(s\): under a second of sleeping \(progress: "
+        r"logs/demos/sleep\.log\)",
+        r"numpy demo: np\.random\.rand\(10000\) .* 37 times",
+        r"exercise: timing the serial loop, multiprocessing\.Pool\(2\) and "
+        r"snakemake --cores 2 on 4 station\(s\), 1 time\(s\) each",
+    ]
+    for pattern in expected:
+        assert re.search(pattern, output), pattern
+
+
+# -- 2.-4. Mistakes on the command line or in the config ----------------------------
+
+
+@pytest.mark.integration
+def test_cores_zero_is_refused_before_any_job(workflow_copy):
+    # Before the fix this waited for ever at "Select jobs to execute".
+    run = run_snakemake(workflow_copy, "--cores", "0", check=False, timeout=120)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "--cores 0 leaves no CPU for any job" in output
+    assert "pass --cores N" in output
+    assert not (workflow_copy / "results").exists()
+
+
+@pytest.mark.integration
+def test_unconfigured_station_target_says_how_to_add_it(workflow_copy):
+    run = run_snakemake(workflow_copy, "results/plots/NOPE.png", "-n", check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "NOPE is not a configured station" in output
+    assert "'- id: NOPE' under 'stations:' in config/config.yaml" in output
+    assert "Traceback" not in output
+    assert "KeyError" not in output
+
+
+@pytest.mark.integration
+def test_typo_in_a_station_key_is_one_line_with_the_closest_key(workflow_copy):
+    config = read_config(workflow_copy)
+    config["stations"][1]["nmae"] = config["stations"][1].pop("name")
+    write_config(workflow_copy, config)
+    run = run_snakemake(workflow_copy, "-n", check=False)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    (line,) = [x for x in output.splitlines() if "unknown key" in x]
+    assert line == (
+        "config: stations entry 2: unknown key 'nmae'; did you mean 'name'? "
+        "(allowed: country, elevation_m, file, format, id, latitude, longitude, "
+        "name, units; see config/README.md)"
+    )
+    assert "Failed validating" not in output
+    assert "schema" not in output
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            {"stations": [{"id": "A"}], "demos": {"wokers": 2}},
+            "config: key 'demos': unknown key 'wokers'; did you mean 'workers'?",
+        ),
+        (
+            {"stations": [{"id": "A"}], "colour": 1},
+            "config: top level: unknown key 'colour' (allowed: baselines, data_dir,",
+        ),
+        (
+            {"stations": [{"id": "A"}, {"id": "B", "units": "metrc"}]},
+            "config: stations entry 2, key 'units': 'metrc' is not one of",
+        ),
+    ],
+)
+def test_schema_errors_become_one_line(config, expected):
+    """Snakemake's own validate() stays the validator; its error is translated."""
+    from jsonschema.exceptions import ValidationError
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from weatherplot.preflight import schema_error_line
+
+    with pytest.raises(WorkflowError) as caught:
+        validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    assert isinstance(caught.value.__context__, ValidationError)
+    line = schema_error_line(caught.value.__context__)
+    assert line.startswith(expected)
+    assert "\n" not in line
+
+
+# -- 6. snakemake --report after the README's first command --------------------------
+
+
+def test_first_command_installs_what_snakemake_report_needs():
+    """`pip install -e .` must bring pygments: Snakemake's report refuses without
+    it, and Snakemake installs it only with its "reports" extra."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {
+        re.split(r"[ <>=!~\[;]", d, maxsplit=1)[0].lower()
+        for d in declared["dependencies"]
+    }
+    snakemake_requires = {
+        re.split(r"[ <>=!~\[;(]", r, maxsplit=1)[0].lower()
+        for r in importlib.metadata.requires("snakemake") or []
+        if "extra ==" not in r
+    }
+    for needed in ("pygments", "jinja2"):
+        assert needed in names | snakemake_requires, needed
+
+
+def test_report_html_in_the_checkout_is_ignored_by_git():
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", "report.html"], cwd=REPO, check=False
+    )
+    assert ignored.returncode == 0
+
+
+# -- 7. and 8. A finished run: clean dry runs, a moved checkout, what it printed -----
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
+def test_dry_run_after_a_finished_run_has_nothing_to_do(finished_run, cores):  # noqa: F811
+    workdir = finished_run
+    run = run_snakemake(workdir, "-n", *cores)
+    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.integration
+def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):  # noqa: F811
+    workdir = finished_run
+    moved = tmp_path / "moved"
+    shutil.copytree(workdir, moved, symlinks=True)  # copy2: keeps the mtimes
+    run = run_snakemake(moved, "-n")
+    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.integration
+def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):  # noqa: F811
+    """Params are a rerun trigger: an absolute path in them reruns the job when the
+    checkout or the virtual environment moves."""
+    workdir = finished_run
+    metadata = workdir / ".snakemake" / "metadata"
+    records = [json.loads(p.read_text()) for p in metadata.iterdir()]
+    assert records
+    for record in records:
+        params = json.dumps(record.get("params"))
+        assert sys.executable not in params
+        assert str(workdir) not in params
