@@ -28,3 +28,12 @@ def workflow_copy(tmp_path):
     """A scratch copy of the workflow with the fixture config (three real stations,
     tiny demos), whatever the user's config/config.yaml holds."""
     return copy_workflow(tmp_path, THREE_STATIONS)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """The whole workflow (plots, demos, exercise, report) run once with the fixture
+    config, shared by the tests that read a finished run and leave it as it is."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)
+    run_snakemake(workdir, "--cores", "2")
+    return workdir

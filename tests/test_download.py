@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
-    DATA,
+from helpers import (
     DEATH_VALLEY,
+    FIXTURE_DATA,
     REPO,
     SHARED_DATA,
     copy_workflow,
@@ -57,7 +57,7 @@ HTML_PAGE = (
 
 
 def real_dly(station: str) -> bytes:
-    return gzip.decompress((DATA / f"{station}.dly.gz").read_bytes())
+    return gzip.decompress((FIXTURE_DATA / f"{station}.dly.gz").read_bytes())
 
 
 def station_list_line(row: dict) -> str:
@@ -121,7 +121,9 @@ def ncei():
     server.daemon_threads = True
     server.requests, server.behaviour = [], {}
     server.release = threading.Event()
-    catalog = {r["id"]: r for r in csv.DictReader((DATA / "stations.csv").open())}
+    catalog = {
+        r["id"]: r for r in csv.DictReader((FIXTURE_DATA / "stations.csv").open())
+    }
     stations_txt = (META / "ghcnd-stations-sample.txt").read_bytes()
     stations_txt += station_list_line(catalog[PHOENIX]).encode()
     server.files = {
@@ -217,7 +219,7 @@ def test_id_alone_is_downloaded_from_ghcnd_url_and_a_local_file_wins():
         "stations": [{"id": "GME00111445"}, {"id": DEATH_VALLEY}],
         "ghcnd_url": "http://mirror.example/ghcn/daily/",
     }
-    stations = resolve_stations(config, DATA.parent)
+    stations = resolve_stations(config, FIXTURE_DATA.parent)
     remote = stations["GME00111445"]
     assert remote["file"] == "resources/ghcnd/all/GME00111445.dly"
     assert remote["download_url"] == (
@@ -231,7 +233,7 @@ def test_id_alone_is_downloaded_from_ghcnd_url_and_a_local_file_wins():
 
 def test_id_that_is_no_ghcnd_id_and_has_no_file_is_refused():
     with pytest.raises(ConfigError, match="not a GHCN-Daily id"):
-        resolve_stations({"stations": [{"id": "my-garden"}]}, DATA.parent)
+        resolve_stations({"stations": [{"id": "my-garden"}]}, FIXTURE_DATA.parent)
 
 
 def test_title_takes_what_the_config_lacks_from_the_file_and_the_list(tmp_path):

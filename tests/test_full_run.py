@@ -8,16 +8,9 @@ import re
 import zipfile
 
 import pytest
-from helpers import THREE_STATIONS, copy_workflow, run_snakemake
+from helpers import THREE_STATIONS, run_snakemake
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)
-    run_snakemake(workdir, "--cores", "2")
-    return workdir
 
 
 def test_every_timing_record_is_written(finished_run):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DATA, REPO, run_snakemake
+from helpers import FIXTURE_DATA, REPO, run_snakemake
 from PIL import Image
 
 from weatherplot.importpath import PACKAGE_PARENT, child_env
@@ -101,9 +101,9 @@ def make_project(project: Path, config: dict | None = None) -> Path:
     """A user's project: two stations' data and a config (the repository's, with
     its station list cut to two), no workflow code."""
     (project / "data").mkdir(parents=True)
-    shutil.copy2(DATA / "stations.csv", project / "data")
+    shutil.copy2(FIXTURE_DATA / "stations.csv", project / "data")
     for station in STATIONS:
-        shutil.copy2(DATA / f"{station}.dly.gz", project / "data")
+        shutil.copy2(FIXTURE_DATA / f"{station}.dly.gz", project / "data")
     if config is None:
         config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["stations"] = [s for s in config["stations"] if s["id"] in STATIONS]

@@ -20,7 +20,7 @@ from multiprocessing.reduction import sendfds
 from pathlib import Path
 
 import pytest
-from conftest import DATA, DEATH_VALLEY, REPO
+from helpers import DEATH_VALLEY, FIXTURE_DATA, REPO
 
 from weatherplot import plotserver
 
@@ -30,12 +30,12 @@ pytestmark = pytest.mark.skipif(
 
 SCRIPT = REPO / "workflow" / "scripts" / "plot_station.py"
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
-STATIONS = sorted(p.name.removesuffix(".dly.gz") for p in DATA.glob("*.dly.gz"))
+STATIONS = sorted(p.name.removesuffix(".dly.gz") for p in FIXTURE_DATA.glob("*.dly.gz"))
 BIG = "USW00094728"  # New York: the worker is still plotting a while after it starts
 
 
 def entry(station: str) -> dict:
-    return {"id": station, "file": str(DATA / f"{station}.dly.gz")}
+    return {"id": station, "file": str(FIXTURE_DATA / f"{station}.dly.gz")}
 
 
 def wait_for(log: Path, text: str, timeout: float = 60) -> str:

@@ -14,20 +14,24 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CDO, DATA, DEATH_VALLEY, OXFORD
+from helpers import CDO, DEATH_VALLEY, FIXTURE_DATA, OXFORD
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from weatherplot import climate, plotting
 from weatherplot.stations import load_catalog, load_station, plot_station, title_info
 
-CATALOG = load_catalog(DATA / "stations.csv")
+CATALOG = load_catalog(FIXTURE_DATA / "stations.csv")
 INFO = {
     "id": DEATH_VALLEY,
-    "file": str(DATA / f"{DEATH_VALLEY}.dly.gz"),
+    "file": str(FIXTURE_DATA / f"{DEATH_VALLEY}.dly.gz"),
     **CATALOG[DEATH_VALLEY],
 }
-OXFORD_INFO = {"id": OXFORD, "file": str(DATA / f"{OXFORD}.dly.gz"), **CATALOG[OXFORD]}
+OXFORD_INFO = {
+    "id": OXFORD,
+    "file": str(FIXTURE_DATA / f"{OXFORD}.dly.gz"),
+    **CATALOG[OXFORD],
+}
 CDO_2021 = {
     "id": "USC00042319-2021",
     "file": str(CDO / "USC00042319_2021_standard.csv"),
@@ -97,7 +101,9 @@ def assert_whole_years(axes):
 def plain_csv_from_real_dly(tmp_path, station: str, first: int, last: int):
     """A plain ``date,tmax,tmin,prcp`` CSV holding years first..last of a real
     .dly: a real record cut short, as users export their own."""
-    daily, _ = load_station({"id": station, "file": str(DATA / f"{station}.dly.gz")})
+    daily, _ = load_station(
+        {"id": station, "file": str(FIXTURE_DATA / f"{station}.dly.gz")}
+    )
     frame = daily.to_frame().loc[f"{first}-01-01" : f"{last}-12-31"]
     frame.columns = [c.lower() for c in frame.columns]
     path = tmp_path / f"{station}_{first}_{last}.csv"

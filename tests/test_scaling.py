@@ -8,7 +8,7 @@ import re
 
 import pytest
 import yaml
-from conftest import DATA, copy_workflow, run_snakemake
+from helpers import FIXTURE_DATA, copy_workflow, run_snakemake
 from PIL import Image
 
 from weatherplot.report.analysis import analyse_scaling
@@ -76,13 +76,15 @@ def test_makespan_runs_from_first_process_start_to_last_end():
 
 
 def test_generated_config_points_every_station_at_a_real_file(tmp_path):
-    (tmp_path / "data").symlink_to(DATA, target_is_directory=True)
+    (tmp_path / "data").symlink_to(FIXTURE_DATA, target_is_directory=True)
     config = generate_config(25, tmp_path / "data")
     ids = [s["id"] for s in config["stations"]]
     assert ids[0] == "X00001" and ids[-1] == "X00025"
     assert len(set(ids)) == 25
     files = {s["file"] for s in config["stations"]}
-    assert len(files) == len(list(DATA.glob("*.dly.gz")))  # cycles over all of them
+    assert len(files) == len(
+        list(FIXTURE_DATA.glob("*.dly.gz"))
+    )  # cycles over all of them
     stations = resolve_stations({**config, "data_dir": "data"}, workdir=tmp_path)
     assert list(stations) == ids
     assert all(re.fullmatch(STATION_ID_PATTERN, i) for i in ids)

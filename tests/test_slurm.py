@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_workflow
+from helpers import copy_workflow
 
 from weatherplot.slurmgroup import group_job_cpus, run_members_in_parallel
 

@@ -18,8 +18,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import (
-    DATA,
+from helpers import (
+    FIXTURE_DATA,
     REPO,
     THREE_STATIONS,
     copy_workflow,
@@ -28,16 +28,13 @@ from conftest import (
     write_config,
 )
 
-# finished_run: the whole workflow on three stations, tiny demos, run once here.
-from test_full_run import TINY_DEMOS, finished_run  # noqa: F401
-
 GOOD = ["UK000056225", "ASN00086282", "JA000047778", "USC00042319"]
 NOTHING_TO_DO = "Nothing to be done"
 
 
 def truncated_station(folder: Path, station_id: str = "BROKEN1") -> Path:
     """A real station file cut in half: the interrupted download of the issue."""
-    real = (DATA / "UK000056225.dly.gz").read_bytes()
+    real = (FIXTURE_DATA / "UK000056225.dly.gz").read_bytes()
     path = folder / f"{station_id}.dly.gz"
     path.write_bytes(real[: len(real) // 2])
     return path
@@ -61,7 +58,7 @@ def baseline_process(tmp_path: Path, mode: str, stations: list[dict], workers=2)
 @pytest.mark.parametrize("mode", ["pool", "serial"])
 def test_baseline_with_a_bad_station_fails_fast_naming_it(tmp_path, mode):
     bad = truncated_station(tmp_path)
-    stations = [{"id": s, "file": str(DATA / f"{s}.dly.gz")} for s in GOOD[:2]]
+    stations = [{"id": s, "file": str(FIXTURE_DATA / f"{s}.dly.gz")} for s in GOOD[:2]]
     stations.insert(1, {"id": "BROKEN1", "file": str(bad)})
     command, env, _ = baseline_process(tmp_path, mode, stations)
     # Before the fix the Pool waited for ever here: the timeout turns that into a
@@ -103,7 +100,7 @@ def test_baseline_gives_up_on_a_station_that_never_finishes(tmp_path, mode):
 def test_killed_pool_worker_fails_the_baseline_naming_its_station(tmp_path):
     stations = [
         {"id": p.name.split(".")[0], "file": str(p)}
-        for p in sorted(DATA.glob("*.dly.gz"))
+        for p in sorted(FIXTURE_DATA.glob("*.dly.gz"))
     ]
     command, env, outdir = baseline_process(tmp_path, "pool", stations)
     baseline = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
@@ -134,7 +131,6 @@ def bad_station_run(tmp_path_factory):
     truncated_station(workdir / "data")
     config = read_config(workdir)
     config["stations"].append({"id": "BROKEN1"})
-    config["demos"] = TINY_DEMOS
     write_config(workdir, config)
     # Before the fix this waited for ever (the Pool baseline): the timeout fails it.
     run = run_snakemake(workdir, "--cores", "2", "--keep-going", check=False)
@@ -285,14 +281,14 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
 
 @pytest.mark.integration
 @pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
-def test_dry_run_after_a_finished_run_has_nothing_to_do(finished_run, cores):  # noqa: F811
+def test_dry_run_after_a_finished_run_has_nothing_to_do(finished_run, cores):
     workdir = finished_run
     run = run_snakemake(workdir, "-n", *cores)
     assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
 
 
 @pytest.mark.integration
-def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):  # noqa: F811
+def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):
     workdir = finished_run
     moved = tmp_path / "moved"
     shutil.copytree(workdir, moved, symlinks=True)  # copy2: keeps the mtimes
@@ -301,7 +297,7 @@ def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):  # noq
 
 
 @pytest.mark.integration
-def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):  # noqa: F811
+def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):
     """Params are a rerun trigger: an absolute path in them reruns the job when the
     checkout or the virtual environment moves."""
     workdir = finished_run

@@ -18,6 +18,7 @@ Only the standard library: the download job needs neither NumPy nor requests.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import time
@@ -44,6 +45,17 @@ class DownloadError(RuntimeError):
         self.retryable = retryable
         self.missing = missing  # the server has no such file (404, 410)
         super().__init__(f"{url}: {problem}")
+
+    def __reduce__(self):
+        # Pickle rebuilds an exception as cls(*self.args), which this __init__ does
+        # not take: a child process's error would then fail to unpickle in its parent.
+        return (
+            functools.partial(
+                type(self), retryable=self.retryable, missing=self.missing
+            ),
+            (self.url, self.problem),
+            self.__dict__,
+        )
 
 
 def fetch(
