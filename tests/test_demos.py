@@ -432,8 +432,9 @@ def _killed(*_args) -> None:
 
 
 def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypatch):
-    monkeypatch.setattr(demos, "func", _killed)  # the forked workers see it too
-    monkeypatch.setattr(demos, "POOL_SLACK", 2.0)
+    # Patched where pool_demo looks them up: its own module.
+    monkeypatch.setattr(demos.pool, "func", _killed)  # the forked workers see it too
+    monkeypatch.setattr(demos.pool, "POOL_SLACK", 2.0)
     outcome: dict = {}
 
     def call():
@@ -442,7 +443,7 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypat
         except RuntimeError as error:
             outcome["error"] = error
 
-    monkeypatch.setattr(demos, "process_start_cost", lambda *a, **k: 0.0)
+    monkeypatch.setattr(demos.pool, "process_start_cost", lambda *a, **k: 0.0)
     thread = threading.Thread(target=call, daemon=True)
     thread.start()
     thread.join(timeout=30)

@@ -1,0 +1,168 @@
+"""The lesson's threading-versus-multiprocessing demos, timed honestly.
+
+Four demos, each a function in a module of its own that runs every variant and
+returns a *demo record* (layout in :func:`.common._record`, written to
+``results/timings/demos/{demo}.json``)::
+
+    sleep        sleep.py        do_nothing(t) in a loop, in threads, in processes
+    numpy        cpu_bound.py    np.random.rand(n) once, in a loop, in threads, in
+                                 processes, and threads that each own a
+                                 np.random.default_rng() Generator
+    shared_list  shared_list.py  a[0] += 1 from ten threads / ten processes, and a
+                                 read-modify-write that loses updates without a lock
+    pool         pool.py         Pool(workers).map(func, [2, 1, 9]) -> [3, 2, 10]
+
+What they share (threads and processes with bounded waits, the memory guard, the
+timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
+here, and so is every name the workflow imports from ``weatherplot.demos``.
+
+How the figures are taken (also written into every record):
+
+* ``time.perf_counter()`` brackets exactly the work of one variant: for threads, from
+  creating the first thread to joining the last; for processes, from creating the
+  first process to joining the last, so *process start-up is included*. That is the
+  honest cost of the processes variant, and the lesson's point that it is not free.
+* The variants are interleaved within each repeat (single, loop, threads, processes,
+  single, loop, ...) so slow moments of a shared machine spread over all of them, and
+  each variant's median, min and max over ``repeats`` are reported.
+* The numpy demo calls ``np.random.rand(n)`` once, untimed, before anything is timed
+  (``warmup`` in the record): the first 800 MB allocation of a fresh process costs
+  more than the next ones, and that cost belongs to no variant.
+
+Processes are started from an explicit ``multiprocessing`` context: ``fork`` on Linux.
+The demos run inside a Snakemake ``script:``, whose ``__main__`` is a generated file
+without an ``if __name__ == "__main__"`` guard; ``spawn`` and ``forkserver`` re-import
+``__main__`` in every child and would rerun the whole demo there. ``fork`` also starts a
+child in milliseconds instead of re-importing NumPy. Its caveat (forking a process that
+runs threads) does not bite here: every thread of an earlier variant has been joined
+before a process is forked, and the children only call NumPy and exit. Other platforms
+use their default context (``spawn`` on macOS and Windows) and then need a guarded
+``__main__``, which the tests have.
+
+Results cross the process boundary as a few bytes: a child reports the shape and the
+first value of its array, never the array (800 MB per child with the lesson's n).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..records import DemoRecord
+from ..report import lesson
+from .common import (
+    CHILD_OVERHEAD_BYTES,
+    PARENT_OVERHEAD_BYTES,
+    POOL_SLACK,
+    check_numpy_memory,
+    mp_context,
+    numpy_peak_bytes,
+    process_start_cost,
+)
+from .common import _run_processes as _run_processes  # the tests drive it directly
+from .cpu_bound import generator_call, numpy_demo, rand_call
+from .pool import func, pool_demo
+from .shared_list import increment_first, read_pause_write, shared_list_demo
+from .sleep import do_nothing, sleep_demo
+
+# Re-exported for importing. A test that replaces one (monkeypatch) patches the
+# module that looks it up: demos.pool.func, not demos.func.
+__all__ = [
+    "CHILD_OVERHEAD_BYTES",
+    "DEMOS",
+    "PARENT_OVERHEAD_BYTES",
+    "POOL_SLACK",
+    "Demo",
+    "check_numpy_memory",
+    "do_nothing",
+    "func",
+    "generator_call",
+    "increment_first",
+    "mp_context",
+    "numpy_demo",
+    "numpy_peak_bytes",
+    "pool_demo",
+    "process_start_cost",
+    "rand_call",
+    "read_pause_write",
+    "run_demo",
+    "shared_list_demo",
+    "sleep_demo",
+]
+
+# ------------------------------------------------------------------------ registry
+
+
+@dataclass(frozen=True)
+class Demo:
+    """One demo of the lesson: all the workflow and the report need to know about it.
+
+    Adding a demo is one entry in :data:`DEMOS` (and its keys in the schema's
+    ``demos`` section, the one place for their defaults and bounds).
+    """
+
+    name: str
+    #: Runs the demo: keyword arguments from the config, see ``config``.
+    run: Callable[..., DemoRecord]
+    #: The lesson's predicted time for one variant (weatherplot.report.lesson).
+    predict: Callable[..., lesson.Prediction]
+    #: The report template that explains its results (report/templates/explain/).
+    explain: str | None
+    #: Its config: ``{key of the demos section: argument of run}``.
+    config: Mapping[str, str]
+
+    def run_with(self, demos_config: Mapping) -> DemoRecord:
+        """Run with the validated config's ``demos`` section (defaults filled in)."""
+        return self.run(**{arg: demos_config[key] for key, arg in self.config.items()})
+
+
+DEMOS: dict[str, Demo] = {
+    demo.name: demo
+    for demo in (
+        Demo(
+            "sleep",
+            sleep_demo,
+            lesson.predict_sleep,
+            None,
+            {"sleep_seconds": "t", "workers": "workers", "sleep_repeats": "repeats"},
+        ),
+        Demo(
+            "numpy",
+            numpy_demo,
+            lesson.predict_numpy,
+            "numpy.j2",
+            {"array_size": "n", "workers": "workers", "repeats": "repeats"},
+        ),
+        Demo(
+            "shared_list",
+            shared_list_demo,
+            lesson.no_prediction,
+            "shared_list.j2",
+            {
+                "shared_list_threads": "threads",
+                "shared_list_iterations": "iterations",
+                "shared_list_pause": "pause",
+                "sleep_repeats": "repeats",
+            },
+        ),
+        Demo(
+            "pool",
+            pool_demo,
+            lesson.predict_pool,
+            "pool.j2",
+            {
+                "sleep_seconds": "t",
+                "workers": "workers",
+                "pool_inputs": "inputs",
+                "sleep_repeats": "repeats",
+            },
+        ),
+    )
+}
+
+
+def run_demo(name: str, demos_config: Mapping) -> DemoRecord:
+    """Run demo ``name`` with the validated config's ``demos`` section."""
+    if name not in DEMOS:
+        raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
+    return DEMOS[name].run_with(demos_config)

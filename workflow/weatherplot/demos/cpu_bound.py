@@ -1,0 +1,140 @@
+"""The numpy demo (CPU-bound work under the GIL): ``np.random.rand(n)`` once, in a
+loop, in threads, in processes, and threads that each own a Generator."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+
+from ..records import DemoRecord
+from .common import (
+    _record,
+    _run_processes,
+    _run_threads,
+    _run_variants,
+    _timed,
+    _timing,
+    _variant_entries,
+    check_numpy_memory,
+    process_start_cost,
+)
+
+log = logging.getLogger(__name__)
+
+
+def rand_call(n: int) -> tuple[tuple[int, ...], float]:
+    """One ``np.random.rand(n)`` from the legacy global generator.
+
+    Returns only the shape and the first value: a child process sends this back, and
+    the array itself is freed here, in the worker that made it.
+    """
+    import numpy as np
+
+    a = np.random.rand(n)  # noqa: NPY002 (the lesson: the legacy global generator)
+    return a.shape, float(a[0])
+
+
+def generator_call(n: int) -> tuple[tuple[int, ...], float]:
+    """``n`` uniform numbers from a Generator of this worker's own.
+
+    ``np.random.default_rng()`` makes a Generator whose bit generator has its own
+    lock; ``Generator.random`` releases the GIL while it fills the array, so threads
+    that each own one run in parallel. ``np.random.rand`` uses the one global
+    ``RandomState``, whose lock every thread must take in turn: the threads queue.
+    """
+    import numpy as np
+
+    a = np.random.default_rng().random(n)
+    return a.shape, float(a[0])
+
+
+def _numpy_variants(n: int, workers: int) -> dict:
+    """The numpy demo's variants: ``{name: (label, workers, kind, function)}``."""
+    args = [(n,)] * workers
+    return {
+        "single": ("np.random.rand(n) once", 1, "serial", lambda: rand_call(n)),
+        "loop": (
+            f"{workers} calls in a loop",
+            1,
+            "serial",
+            lambda: [rand_call(n) for _ in range(workers)],
+        ),
+        "threads": (
+            f"{workers} calls in {workers} threads",
+            workers,
+            "threads",
+            lambda: _run_threads(rand_call, args),
+        ),
+        "processes": (
+            f"{workers} calls in {workers} processes",
+            workers,
+            "processes",
+            lambda: _run_processes(rand_call, args),
+        ),
+        "generator_single": (
+            "np.random.default_rng().random(n) once",
+            1,
+            "serial",
+            lambda: generator_call(n),
+        ),
+        "threads_generator": (
+            f"{workers} threads, each with its own np.random.default_rng()",
+            workers,
+            "threads",
+            lambda: _run_threads(generator_call, args),
+        ),
+    }
+
+
+def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
+    """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
+    processes; and threads with a Generator each. Checks memory before allocating."""
+    import numpy as np
+
+    need = check_numpy_memory(n, workers)
+    start = time.time()
+    log.info(
+        "numpy demo: n=%d, %d workers, %d repeats, peak memory estimate %.2f GiB",
+        n,
+        workers,
+        repeats,
+        need / 2**30,
+    )
+    log.info("numpy demo: warm-up call (not timed)")
+    warmup, _ = _timed(lambda: rand_call(n))
+    start_cost = process_start_cost(workers)
+    variants = _numpy_variants(n, workers)
+    times = _run_variants("numpy", variants, repeats)
+    single = times.pop("single")
+    gen_single = times.pop("generator_single")
+    del variants["single"], variants["generator_single"]
+    entries = _variant_entries(variants, times)
+    for entry in entries:
+        if entry["name"] == "threads_generator":
+            entry["single_call_median"] = statistics.median(gen_single["wall"])
+            entry["single_call"] = {
+                "label": "np.random.default_rng().random(n) once",
+                **_timing(gen_single),
+            }
+    return _record(
+        "numpy",
+        start,
+        {"n": n, "workers": workers, "repeats": repeats},
+        single_call={
+            "label": "np.random.rand(n) once",
+            "measured": True,
+            **_timing(single),
+        },
+        variants=entries,
+        results={
+            "array_bytes": n * 8,
+            "peak_memory_estimate": need,
+            "numpy_version": np.__version__,
+            "process_start_cost": start_cost,
+        },
+        warmup={
+            "label": "np.random.rand(n) once, not counted",
+            "time": round(warmup, 6),
+        },
+    )

@@ -1,0 +1,67 @@
+"""The pool demo: ``Pool(workers).map(func, inputs)``, pool start-up included."""
+
+from __future__ import annotations
+
+import time
+
+from ..records import DemoRecord
+from ..timing import summarise
+from .common import (
+    POOL_SLACK,
+    _pool_map,
+    _record,
+    _run_variants,
+    _variant_entries,
+    process_start_cost,
+)
+
+
+def func(a: int, t: float = 5.0) -> int:
+    """The lesson's pool worker: sleep ``t`` seconds, return ``a + 1``."""
+    time.sleep(t)
+    return a + 1
+
+
+def _call_func(args: tuple[int, float]) -> int:
+    return func(*args)
+
+
+def pool_demo(
+    t: float, workers: int, inputs: tuple[int, ...], repeats: int
+) -> DemoRecord:
+    """``Pool(workers).map(func, inputs)``; the time includes starting the pool.
+
+    ``chunksize=1`` hands each input to its own worker (with more inputs than
+    ``4 * workers`` map's default chunking would batch them).
+    """
+    start = time.time()
+    outcome: dict[str, list] = {}
+    jobs = [(a, t) for a in inputs]
+
+    def pool_variant():
+        # Its work is at most every item's sleep one after the other.
+        limit = POOL_SLACK + t * len(jobs)
+        outcome["result"] = _pool_map(workers, _call_func, jobs, limit)
+
+    variants = {
+        "pool": (
+            f"Pool({workers}).map(func, {list(inputs)})",
+            workers,
+            "processes",
+            pool_variant,
+        )
+    }
+    start_cost = process_start_cost(workers, pool=True)
+    times = _run_variants("pool", variants, repeats)
+    return _record(
+        "pool",
+        start,
+        {"t": t, "workers": workers, "inputs": list(inputs), "repeats": repeats},
+        single_call={"label": "func(a) once", "measured": False, **summarise([t])},
+        variants=_variant_entries(variants, times),
+        results={
+            "result": outcome["result"],
+            "inputs": list(inputs),
+            "process_start_cost": start_cost,
+        },
+    )
