@@ -11,8 +11,9 @@ entry (``STATIONS[id]`` in common.smk) as JSON. Like every script here it sets n
 import path: the run's PYTHONPATH (common.smk) or the installed package provides
 weatherplot.
 
-When the run's warm plot server is up (weatherplot.plotserver), a worker forked from
-it plots for this job; otherwise this process imports NumPy and Matplotlib and plots.
+When the run's warm plot server is up (weatherplot.plotserver; this job imports only
+its client side, weatherplot.plotclient), a worker forked from it plots for this job;
+otherwise this process imports NumPy and Matplotlib and plots.
 The rule runs it with ``python -S``: a job handed to the server needs only the standard
 library, and skipping ``site`` (site-packages, .pth files) saves it ~6 ms of CPU; the
 job adds ``site`` only if it plots by itself.
@@ -26,7 +27,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 from weatherplot.joblog import exit_now  # noqa: E402
-from weatherplot.plotserver import ENV_VAR, Unavailable, request_plot  # noqa: E402
+from weatherplot.plotclient import ENV_VAR, Unavailable, request_plot  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,128 @@
+"""Snakemake's side of the warm plot server: start and stop it for one run.
+
+The ``onstart`` / ``onsuccess`` / ``onerror`` hooks (rules/plots.smk) use
+:class:`PlotServer`; the server itself is :mod:`weatherplot.plotserver`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+from .plotclient import ENV_VAR
+
+KEY_VAR = "WEATHERPLOT_PLOT_SERVER_KEY"  # the authkey, for the server process only
+
+
+def supported() -> bool:
+    """Linux with working pidfds (a real probe: a kernel may answer ENOSYS)."""
+    if not sys.platform.startswith("linux") or not hasattr(socket, "SO_PEERCRED"):
+        return False
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def remove_socket(path: str) -> None:
+    import contextlib
+    from pathlib import Path
+
+    with contextlib.suppress(OSError):
+        Path(path).unlink()
+    with contextlib.suppress(OSError):
+        Path(path).parent.rmdir()
+
+
+def _socket_path() -> str:
+    """A socket path in a new private directory (mkdtemp: mode 0700)."""
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(tempfile.mkdtemp(prefix="weatherplot-plot-server-"))  # 0700
+    if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
+        directory.rmdir()
+        directory = Path(tempfile.mkdtemp(prefix="wpps-", dir="/tmp"))
+    return str(directory / "socket")
+
+
+class PlotServer:
+    """The server process of one ``snakemake`` run."""
+
+    def __init__(self) -> None:
+        self.process = None
+        self.path: str | None = None
+
+    def start(
+        self, log_path: str, enabled: bool = True, cores: int | None = None
+    ) -> str | None:
+        """Start the server if ``enabled`` and possible; publish its address.
+
+        Always (re)sets the environment variable, so a nested ``snakemake`` never
+        hands its jobs to an outer run's server. Returns once the server accepts
+        connections, so no job finds it missing; if it cannot start, says so and
+        returns None (the jobs then plot in fresh processes). ``cores`` caps the
+        workers (Snakemake's ``--cores``).
+        """
+        import secrets
+        import select
+        import subprocess
+        from pathlib import Path
+
+        from .importpath import child_env
+
+        os.environ.pop(ENV_VAR, None)
+        # Inside a SLURM allocation the jobs never use a server (scripts/plot_station).
+        if not (enabled and supported()) or os.environ.get("SLURM_JOB_ID"):
+            return None
+        self.path = _socket_path()
+        authkey = secrets.token_bytes(32)
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        env = child_env()
+        env[KEY_VAR] = authkey.hex()  # not on the command line: /proc/PID/cmdline
+        ready, ready_w = os.pipe()
+        command = [sys.executable, "-m", "weatherplot.plotserver", self.path]
+        command += ["--parent", str(os.getpid()), "--ready-fd", str(ready_w)]
+        command += ["--max-workers", str(max(1, cores or os.cpu_count() or 1))]
+        with open(log_path, "w") as log_file:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                pass_fds=(ready_w,),
+            )
+        os.close(ready_w)
+        with os.fdopen(ready, "rb") as ready_file:
+            answered = select.select([ready_file], [], [], 60)[0]
+            started = bool(answered) and ready_file.readline() == b"ready\n"
+        if not started:
+            self.stop()
+            print(
+                f"The plot server did not start (see {log_path}): every plot job "
+                "plots in a fresh process.",
+                file=sys.stderr,
+            )
+            return None
+        address = f"{self.process.pid}:{authkey.hex()}:{self.path}"
+        os.environ[ENV_VAR] = address
+        return address
+
+    def stop(self) -> None:
+        os.environ.pop(ENV_VAR, None)
+        if self.process is not None:
+            import subprocess
+
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+        if self.path is not None:
+            remove_socket(self.path)
+            self.path = None

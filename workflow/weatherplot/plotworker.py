@@ -1,0 +1,210 @@
+"""The plot server's workers: warm-up, request checks, and the forked worker.
+
+The server (:mod:`weatherplot.plotserver`) forks one worker per accepted connection;
+the worker checks the request, dies with the server (``PR_SET_PDEATHSIG``), takes
+the job's stdout/stderr and thread/temp-dir environment, and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+from .plotclient import JOB_ENV, peer
+
+OUTPUT_DIRS = ("results", "logs", "benchmarks")
+REQUEST_SECONDS = 10  # a worker waits this long at most for its job's request
+MAX_REQUEST = 64 * 1024
+REFUSED = 75  # a worker's exit code: refused the job before doing anything
+
+
+def warm_up() -> float:
+    """Import what a plot needs and draw once (fonts, the Agg renderer); seconds."""
+    started = time.perf_counter()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
+    from . import plotjob, plotting, stations  # noqa: F401
+    from .io import ghcnd  # noqa: F401
+
+    figure = Figure(figsize=(2, 2), dpi=50)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], label="warm-up")
+    axes.set_title("warm-up")
+    axes.legend()
+    FigureCanvasAgg(figure).print_png(_Discard())
+    return time.perf_counter() - started
+
+
+class _Discard:
+    def write(self, data):
+        return len(data)
+
+
+class Refused(Exception):
+    """A request this server does not run (another run's, or outside the workflow)."""
+
+
+def check_request(request: object, root: str) -> dict:
+    """The request if it is a plot job of the run in ``root``; else :class:`Refused`."""
+    import posixpath
+    import re
+    from pathlib import Path
+
+    from .stations import STATION_ID_PATTERN  # the schema's
+
+    if not isinstance(request, dict):
+        raise Refused("not a request")
+    argv = request.get("argv")
+    if not (isinstance(argv, list) and len(argv) == 4):
+        raise Refused("argv must be STATION_JSON PNG TIMING LOG")
+    if not all(isinstance(a, str) for a in argv):
+        raise Refused("argv must be STATION_JSON PNG TIMING LOG")
+    cwd = request.get("cwd")
+    try:
+        same = isinstance(cwd, str) and Path(cwd).samefile(root)
+    except OSError:
+        same = False
+    if not same:
+        raise Refused(f"working directory {cwd!r} is not this run's ({root})")
+    for path in argv[1:]:
+        parts = path.split("/")
+        if (
+            posixpath.isabs(path)
+            or posixpath.normpath(path) != path
+            or ".." in parts
+            or len(parts) < 2
+            or parts[0] not in OUTPUT_DIRS
+        ):
+            raise Refused(
+                f"{path!r} is not a relative path under {', '.join(OUTPUT_DIRS)}"
+            )
+    try:
+        station = json.loads(argv[0])
+        station_id = station["id"]
+    except (ValueError, TypeError, KeyError):
+        raise Refused("STATION_JSON is not a station entry") from None
+    if not (
+        isinstance(station_id, str) and re.fullmatch(STATION_ID_PATTERN, station_id)
+    ):
+        raise Refused(f"station id {station_id!r} does not match {STATION_ID_PATTERN}")
+    env = request.get("env", {})
+    if not (
+        isinstance(env, dict)
+        and all(k in JOB_ENV and isinstance(v, str) for k, v in env.items())
+    ):
+        raise Refused("unexpected environment")
+    if type(request.get("started")) not in (int, float):
+        raise Refused("started must be a number")
+    return request
+
+
+def load_libc():
+    """The C library, through ctypes (loaded by the server once, before any fork)."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent(parent: int, libc) -> None:
+    """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: die when the server dies."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+    if os.getppid() != parent:  # the server died before prctl took effect
+        os._exit(1)
+
+
+def run_worker(
+    sock: socket.socket, authkey: bytes, server: int, close: list[int], libc
+) -> None:
+    """In the forked worker: take one job's request and plot it. Never returns."""
+    import signal
+
+    from .joblog import exit_now
+
+    code = 1
+    try:
+        _die_with_parent(server, libc)
+        for fd in close:  # the listener, epoll, other jobs' connections and pidfds
+            os.close(fd)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+        code = _take_job(sock, authkey)
+    except BaseException:  # report anything, then leave
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        exit_now(code)
+
+
+def _take_job(sock: socket.socket, authkey: bytes) -> int:
+    import contextlib
+    import signal
+    import tempfile
+    from multiprocessing.connection import (
+        Connection,
+        answer_challenge,
+        deliver_challenge,
+    )
+    from multiprocessing.reduction import recvfds
+
+    def too_slow(signum, frame):
+        raise TimeoutError(f"no complete request within {REQUEST_SECONDS} s")
+
+    # This connection stays open in this process until it exits: the job knows that
+    # no worker writes for it once the connection is closed.
+    conn = Connection(os.dup(sock.fileno()))
+    job_pid, _ = peer(sock)
+    signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(REQUEST_SECONDS)
+    try:
+        deliver_challenge(conn, authkey)
+        answer_challenge(conn, authkey)
+        data = conn.recv_bytes(MAX_REQUEST)
+        fds = recvfds(sock, 2)
+        signal.alarm(0)
+        request = check_request(json.loads(data), os.getcwd())  # noqa: PTH109
+    except Exception as error:  # nothing done: say why if the job still listens
+        signal.alarm(0)
+        log(f"worker {os.getpid()} refused job {job_pid}: {error!r}")
+        if isinstance(error, Refused):
+            with contextlib.suppress(OSError):
+                conn.send_bytes(json.dumps({"refused": str(error)}).encode())
+        return REFUSED
+    argv = request["argv"]
+    log(f"worker {os.getpid()} ({json.loads(argv[0])['id']}) started")
+    os.dup2(fds[0], 1)
+    os.dup2(fds[1], 2)
+    for fd in fds:
+        os.close(fd)
+    for name in JOB_ENV:  # the job's, not the server's
+        if name in request["env"]:
+            os.environ[name] = request["env"][name]
+        else:
+            os.environ.pop(name, None)
+    tempfile.tempdir = None
+    from .plotjob import run
+    from .timing import process_start_time
+
+    # The session (which snakemake run) is the worker's own: its server's parent.
+    return run(
+        argv,
+        request["started"],
+        worker="forked",
+        process_start=process_start_time(job_pid),
+        job_pid=job_pid,
+    )
+
+
+def log(message: str) -> None:
+    """A line in the server's log (a worker's stdout, until it takes the job's)."""
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
