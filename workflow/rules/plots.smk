@@ -25,7 +25,7 @@
 import sys
 
 from weatherplot.announce import missing_plots_note
-from weatherplot.plotserver import PlotServer
+from weatherplot.plothooks import PlotServer
 from weatherplot.slurmgroup import run_members_in_parallel
 
 PLOT_PYTHON = (
@@ -84,6 +84,6 @@ rule plot_station:
 run_members_in_parallel(workflow)
 
 
-# The warm plot server (weatherplot/plotserver.py) lives as long as this run: the
+# The warm plot server (weatherplot/plotserver.py, started by plothooks.py) lives as long as this run: the
 # run hooks in the Snakefile start and stop it.
 PLOT_SERVER = PlotServer()
