@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from helpers import DEATH_VALLEY, FIXTURE_DATA, OXFORD, SHARED_DATA, value_on
 
-from weatherplot.bench import read_ghcnd_fwf, same_values
 from weatherplot.io import detect_format, read_station
 from weatherplot.io.ghcnd import read_ghcnd
+from weatherplot.pandas_reference import read_ghcnd_fwf, same_values
 from weatherplot.stations import load_catalog
 
 FIXTURE_FILES = sorted(FIXTURE_DATA.glob("*.dly.gz"))

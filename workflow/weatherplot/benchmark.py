@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bench import read_ghcnd_fwf
 from .importpath import child_env
 from .io.ghcnd import read_ghcnd
+from .pandas_reference import read_ghcnd_fwf
 from .report.metrics import job_overhead, job_startup, job_work
 from .scratch import WORKFLOW_ROOT
 from .timing import summarise

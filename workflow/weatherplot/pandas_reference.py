@@ -1,4 +1,5 @@
-"""Benchmark helpers: the pandas ``read_fwf`` peer of our ``.dly`` reader and a timer.
+"""The pandas ``read_fwf`` reader of ``.dly`` files, and a timer: the reference our
+NumPy reader is checked and benchmarked against.
 
 ``read_ghcnd_fwf`` is the straightforward pandas way to read a ``.dly`` file. It is the
 peer the NumPy reader must beat, and the tests use it as an independent reference:
