@@ -415,6 +415,20 @@ def test_fanout_stats_on_fixed_records():
     }
 
 
+def test_a_slurm_group_job_is_shown_as_one_group_with_a_row_per_station():
+    records = [
+        {**plot_record("A", 1, T0), "slurm_job_id": "81"},
+        {**plot_record("B", 2, T0 + 0.1), "slurm_job_id": "81"},
+        {**plot_record("C", 3, T0 + 0.2), "slurm_job_id": "82"},
+    ]
+    rows = [j["row"] for j in fanout_stats(records)["jobs"]]
+    assert rows == [
+        "slurm 81 (group of 2): A",
+        "slurm 81 (group of 2): B",
+        "slurm 82",
+    ]
+
+
 def test_fanout_without_process_start_and_with_slurm():
     recs = [
         {**plot_record("A", 1, T0), "process_start": None, "slurm_job_id": "77"},

@@ -11,10 +11,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from .metrics import job_overhead, job_start, job_startup, job_work, job_worker
 
 
-def process_label(record: Mapping) -> str:
-    """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``."""
-    if record["slurm_job_id"]:
-        return f"slurm {record['slurm_job_id']}"
+def process_label(record: Mapping, group_size: int = 1) -> str:
+    """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``.
+
+    A SLURM group job (several stations' records share its job id, plotted side by
+    side inside one allocation) gets one row per station, labelled with the group, so
+    its members neither pile onto one row nor look like cluster jobs of their own."""
+    job = record["slurm_job_id"]
+    if job and group_size > 1:
+        return f"slurm {job} (group of {group_size}): {record['name']}"
+    if job:
+        return f"slurm {job}"
     return f"{record['host']}:{record['pid']}"
 
 
@@ -109,11 +116,11 @@ def exclusive_overlaps(
     ]
 
 
-def _job(r: Mapping) -> dict:
+def _job(r: Mapping, group_size: int = 1) -> dict:
     """One plot job on the timeline: when, where, its overhead and its work."""
     return {
         "station": r["name"],
-        "row": process_label(r),
+        "row": process_label(r, group_size),
         "process_start": r["process_start"],
         "start": float(r["start"]),
         "job_start": job_start(r),
@@ -157,7 +164,11 @@ def fanout_stats(
     session, records = latest_session(plot_records)
     if not records:
         return None
-    jobs = [_job(r) for r in sorted(records, key=job_start)]
+    group_sizes = Counter(r["slurm_job_id"] for r in records if r["slurm_job_id"])
+    jobs = [
+        _job(r, group_sizes.get(r["slurm_job_id"], 1))
+        for r in sorted(records, key=lambda r: (str(r["slurm_job_id"]), job_start(r)))
+    ]
     first = min(j["job_start"] for j in jobs)
     last = max(j["end"] for j in jobs)
     excluded = exclusive_overlaps((first, last), exclusive_records)
