@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import copy_workflow
+from helpers import FIXTURE_DATA, copy_workflow
 
 from weatherplot.slurmgroup import group_job_cpus, run_members_in_parallel
 
@@ -213,7 +213,9 @@ def _ungrouped_profile(workdir: Path) -> Path:
 
 @pytest.mark.slurm
 def test_grouped_plot_jobs_on_slurm(slurm_node, tmp_path):
-    grouped_dir = copy_workflow(_mkdir(tmp_path / "grouped"))
+    # The twelve real stations (the fixture's frozen copies of the shipped set).
+    twelve = sorted(p.name[: -len(".dly.gz")] for p in FIXTURE_DATA.glob("*.dly.gz"))
+    grouped_dir = copy_workflow(_mkdir(tmp_path / "grouped"), twelve)
     stations = sorted(
         s["id"]
         for s in yaml.safe_load((grouped_dir / "config/config.yaml").read_text())[
