@@ -4,7 +4,8 @@
 #   2. install the executor plugin (the project's `slurm` extra) if missing,
 #   3. start munged, slurmctld and slurmd by hand, stop them by PID on exit
 #      (also when anything fails),
-#   4. run `pytest -m slurm` with WEATHERPLOT_REQUIRE_SLURM=1, so the test fails
+#   4. run `pytest tests/test_slurm.py` (the cluster test, and the unit tests that
+#      need the plugin) with WEATHERPLOT_REQUIRE_SLURM=1, so the cluster test fails
 #      instead of skipping if the cluster does not answer,
 #   5. check that no daemon is left.
 # Expects the project venv active (python, pip, pytest, snakemake on PATH).
@@ -107,7 +108,7 @@ trap 'exit 143' TERM
 "$slurm_ci/start.sh"
 # In the background, so that a TERM/INT reaches the trap at once (bash runs traps
 # only between foreground commands) and the teardown can stop the test's processes.
-WEATHERPLOT_REQUIRE_SLURM=1 pytest -m slurm -s -v -p no:cacheprovider \
+WEATHERPLOT_REQUIRE_SLURM=1 pytest -s -v -p no:cacheprovider \
     tests/test_slurm.py &
 test_pid=$!
 wait "$test_pid"
