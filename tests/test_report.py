@@ -480,6 +480,19 @@ def rendered_fanout(fan, cpus=2):
     return render_markdown({**figures, "fanout": fan}, {})
 
 
+def test_jobs_stretched_by_sharing_cpus_do_not_hide_the_per_job_cost():
+    """--cores 4 on 2 CPUs: each job's own plotting time doubles (16 s summed), but
+    the plotting work is the loop's 8 s, so 4 s per CPU; the rest of the 6 s fan-out
+    is per-job cost and sharing, not work."""
+    record = exercise_record()
+    for run in record["methods"]["snakemake"]["runs"]:
+        run["work_total"] = 16.0
+    sm = analyse_exercise(record, STATIONS, cpus=2)["methods"]["snakemake"]
+    assert sm["parts"] == pytest.approx(
+        {"startup": 2.0, "work": 4.0, "per_job": 2.0, "exit": 1.0}
+    )
+
+
 def test_exercise_speedups_from_whole_command_times():
     ex = analyse_exercise(exercise_record(), STATIONS, cpus=2)
     serial, pool, sm = (ex["methods"][m] for m in ("serial", "pool", "snakemake"))

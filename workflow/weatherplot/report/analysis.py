@@ -51,7 +51,9 @@ def typical_run(runs: Sequence[Mapping]) -> Mapping:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def wall_parts(method: str, run: Mapping, p_eff: float) -> dict:
+def wall_parts(
+    method: str, run: Mapping, p_eff: float, work_total: float | None = None
+) -> dict:
     """Where one command's wall time went; the parts sum to its wall time.
 
     ``startup``: before the first station is plotted (interpreter, imports; for
@@ -61,8 +63,12 @@ def wall_parts(method: str, run: Mapping, p_eff: float) -> dict:
     between jobs, the tail where fewer jobs than CPUs are left); ``exit``: from the
     last job's end to the command's exit (Snakemake only; the Python scripts' exit is
     not told apart from their start-up).
+
+    ``work_total`` is the plotting work to spread (the serial loop's, by default the
+    run's own): jobs that share CPUs (``--cores`` above the usable CPUs) stretch their
+    own plotting time, which would hide the per-job cost inside "work".
     """
-    work = run["work_total"] / p_eff
+    work = (run["work_total"] if work_total is None else work_total) / p_eff
     if method != "snakemake":
         return {
             "startup": run["wall"] - run["loop_seconds"],
@@ -79,7 +85,13 @@ def wall_parts(method: str, run: Mapping, p_eff: float) -> dict:
     }
 
 
-def _method_figures(method: str, rec: Mapping, n: int, cpus: int | None) -> dict:
+def _method_figures(
+    method: str,
+    rec: Mapping,
+    n: int,
+    cpus: int | None,
+    serial_work: float | None = None,
+) -> dict:
     walls = [r["wall"] for r in rec["runs"]]
     p = int(rec["workers"])
     p_eff = effective_workers(min(p, n), cpus)
@@ -93,7 +105,7 @@ def _method_figures(method: str, rec: Mapping, n: int, cpus: int | None) -> dict
         "min": min(walls),
         "max": max(walls),
         "repeats": len(walls),
-        "parts": wall_parts(method, run, p_eff),
+        "parts": wall_parts(method, run, p_eff, serial_work),
         "max_expected": max_expected_speedup(p, n, cpus),
     }
     if method == "snakemake":
@@ -115,8 +127,11 @@ def analyse_exercise(
     covered = list(record["stations"])
     n = len(covered)
     # In the lesson's order (the JSON file's keys are sorted).
+    # The plotting work every method spreads: what the serial loop measured, with
+    # no other station's job beside it.
+    serial_work = typical_run(record["methods"]["serial"]["runs"])["work_total"]
     methods = {
-        m: _method_figures(m, record["methods"][m], n, cpus)
+        m: _method_figures(m, record["methods"][m], n, cpus, serial_work)
         for m in ("serial", "pool", "snakemake")
     }
     serial = methods["serial"]
