@@ -47,6 +47,8 @@ onsuccess:
 onerror:
     PLOT_SERVER.stop()
     # Say which stations failed and why there is then no timing report.
+    from weatherplot.announce import missing_plots_note
+
     if note := missing_plots_note(STATION_IDS):
         print(note, file=sys.stderr)
 

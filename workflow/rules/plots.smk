@@ -24,7 +24,6 @@
 
 import sys
 
-from weatherplot.announce import missing_plots_note
 from weatherplot.plothooks import PlotServer
 from weatherplot.slurmgroup import run_members_in_parallel
 
