@@ -26,8 +26,8 @@ import pytest
 from helpers import (
     DEATH_VALLEY,
     FIXTURE_DATA,
+    FIXTURES,
     REPO,
-    SHARED_DATA,
     copy_workflow,
     read_config,
     run_snakemake,
@@ -48,7 +48,8 @@ from weatherplot.stations import (
     title_info,
 )
 
-META = SHARED_DATA / "ghcnd-meta"
+# Real NOAA station-list excerpts, frozen with the fixtures (from shared/data).
+META = FIXTURES / "ghcnd-meta"
 PHOENIX = "USW00023183"  # downloaded by id in the end-to-end test
 HTML_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Service unavailable</title></head>"
