@@ -6,6 +6,7 @@ at once. The real server runs as a subprocess; the plot job is the real script."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,14 +16,12 @@ import subprocess
 import sys
 import threading
 import time
-from multiprocessing.connection import Client, Connection
-from multiprocessing.reduction import sendfds
 from pathlib import Path
 
 import pytest
 from helpers import DEATH_VALLEY, FIXTURE_DATA, REPO
 
-from weatherplot import plotserver
+from weatherplot import plotclient, plotserver
 
 pytestmark = pytest.mark.skipif(
     not plotserver.supported(), reason="the plot server needs Linux"
@@ -68,6 +67,14 @@ def alive(pid: int) -> bool:
 
 def open_fds(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/fd").iterdir()))
+
+
+def fd_targets(pid: int) -> list[str]:
+    targets = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile
+            targets.append(str(fd.readlink()))
+    return targets
 
 
 def children(pid: int) -> list[str]:
@@ -382,6 +389,8 @@ def test_a_flood_of_malformed_requests_leaks_nothing_and_stops_nothing(
     tmp_path, server
 ):
     plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "warm-up")
+    # The warm-up job's connection and pidfd are closed just after its answer.
+    assert wait_until(lambda: "anon_inode:[pidfd]" not in fd_targets(server.pid))
     before = open_fds(server.pid)
     spare_r, spare_w = os.pipe()
     try:
@@ -391,26 +400,45 @@ def test_a_flood_of_malformed_requests_leaks_nothing_and_stops_nothing(
                 # Garbage with fds attached, as the old protocol's requests came.
                 socket.send_fds(sock, [b"GET / HTTP/1.0\r\n\r\n"], [spare_r, spare_w])
                 if index % 2:
-                    sock.recv(1024)  # wait for the worker's challenge
+                    sock.recv(1024)  # wait for the worker's 'ready'
     finally:
         os.close(spare_r)
         os.close(spare_w)
     # Every worker is gone (refused, or killed with its vanished client) ...
     assert wait_until(lambda: children(server.pid) == [])
     # ... and so is every fd the server held for them.
-    assert wait_until(lambda: open_fds(server.pid) == before), open_fds(server.pid)
+    assert wait_until(lambda: open_fds(server.pid) == before), fd_targets(server.pid)
     assert alive(server.pid)
     result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
     assert result.returncode == 0, result.stderr
     assert record["worker"] == "forked"
 
 
-def authenticated_request(server: Server, request: dict) -> Connection:
-    conn = Client(server.path, family="AF_UNIX", authkey=server.authkey)
-    conn.send_bytes(json.dumps(request).encode())
-    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-        sendfds(sock, [1, 2])
-    return conn
+class Job:
+    """A client speaking the wire format by hand (plotclient's helpers)."""
+
+    def __init__(self, server: Server, request: dict, authkey: bytes | None = None):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(120)
+        self.sock.connect(server.path)
+        assert plotclient.recv_frame(self.sock) == plotclient.READY
+        payload = plotclient.encode_request(
+            server.authkey if authkey is None else authkey,
+            request["argv"],
+            request["cwd"],
+            request["env"],
+            request["started"],
+        )
+        plotclient.send_frame(self.sock, payload, fds=(1, 2))
+
+    def answer(self) -> bytes:
+        return plotclient.recv_frame(self.sock)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
 
 
 def valid_request(tmp_path: Path, name: str = "out") -> dict:
@@ -425,13 +453,12 @@ def valid_request(tmp_path: Path, name: str = "out") -> dict:
 def test_bytes_after_the_request_do_not_busy_loop_the_server(tmp_path, server):
     plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "warm-up")
     cpu_before = cpu_seconds(server.pid)
-    conn = authenticated_request(server, valid_request(tmp_path))
-    os.write(conn.fileno(), b"x")  # one byte too many
-    started = time.monotonic()
-    answer = json.loads(conn.recv_bytes())
-    waited = time.monotonic() - started
-    conn.close()
-    assert answer == {"exit": 0}
+    with Job(server, valid_request(tmp_path)) as job:
+        job.sock.sendall(b"x")  # one byte too many
+        started = time.monotonic()
+        answer = job.answer()
+        waited = time.monotonic() - started
+    assert answer == b"exit 0"
     assert (tmp_path / "results/plots/out.png").stat().st_size > 0
     # The old server spun at 1 CPU-second per second while the worker plotted.
     assert cpu_seconds(server.pid) - cpu_before < 0.3 + 0.1 * waited
@@ -464,11 +491,54 @@ def test_a_request_outside_this_runs_workflow_is_refused(
     request["argv"][3] = log
     request["cwd"] = change.get("cwd", request["cwd"])
     request["env"] = change.get("env", {})
-    with authenticated_request(server, request) as conn:
-        answer = json.loads(conn.recv_bytes())
-    assert reason in answer["refused"]
+    with Job(server, request) as job:
+        answer = job.answer().decode()
+    assert answer.startswith("refused: ") and reason in answer
     assert victim.read_text() == "precious\n"
     assert not (tmp_path / "results").exists()
+
+
+def test_a_request_without_the_runs_key_is_refused_and_writes_nothing(tmp_path, server):
+    plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "warm-up")
+    job = Job(server, valid_request(tmp_path), authkey=os.urandom(32))
+    with job, pytest.raises(EOFError):
+        job.answer()  # no answer: the worker left
+    assert "does not carry this run's key" in wait_for(server.log, "key")
+    assert not (tmp_path / "results/plots/out.png").exists()
+    assert not (tmp_path / "logs/out.log").exists()
+
+
+def test_requests_round_trip_any_path_and_refuse_garbage():
+    station = json.dumps({"id": "X1", "name": 'a "b"\\c'})
+    argv = [station, "results/\udcff.png", "t", "l"]
+    env = {"TMPDIR": "/tmp/a=b", "OMP_NUM_THREADS": "1"}
+    payload = plotclient.encode_request(b"\x00key", argv, "/w d", env, 12.5)
+    key, request = plotclient.decode_request(payload)
+    assert key == b"\x00key"
+    assert request == {"argv": argv, "cwd": "/w d", "env": env, "started": 12.5}
+    for garbage in (b"", b"GET / HTTP/1.0", payload.replace(b"OMP_", b"\0OMP_")):
+        with pytest.raises(plotclient.BadFrame):
+            plotclient.decode_request(garbage)
+
+
+def test_the_jobs_process_imports_no_more_than_it_needs(tmp_path):
+    # The job's side is ~20 ms of CPU with built-in modules only; socket, json,
+    # multiprocessing.connection and hmac made it ~90 ms (docs/performance.md).
+    probe = (
+        "import sys; before = set(sys.modules); "
+        "import weatherplot.plotclient, weatherplot.joblog; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+    )
+    dear = {"socket", "json", "re", "enum", "hmac", "_hashlib", "struct", "pathlib"}
+    dear |= {"multiprocessing", "multiprocessing.connection", "logging", "__future__"}
+    assert not dear & set(result.stdout.split())
 
 
 def test_the_job_itself_falls_back_when_refused(tmp_path, server):
@@ -510,38 +580,34 @@ def test_a_killed_server_takes_its_workers_along_and_the_job_plots_once(
 
 
 class FakeServer(threading.Thread):
-    """Knows the key and has the right pid (it runs in this process), answers badly."""
+    """Has the right pid (it runs in this process), takes the job, answers badly."""
 
-    def __init__(self, path: str, authkey: bytes, answer: bytes):
+    def __init__(self, path: str, answer: bytes):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.bind(path)
         self.sock.listen()
-        self.authkey, self.answer = authkey, answer
+        self.answer = answer
 
     def run(self):
-        from multiprocessing.connection import answer_challenge, deliver_challenge
-        from multiprocessing.reduction import recvfds
-
         with self.sock:
-            raw, _ = self.sock.accept()
-            with raw, Connection(os.dup(raw.fileno())) as conn:
-                deliver_challenge(conn, self.authkey)
-                answer_challenge(conn, self.authkey)
-                conn.recv_bytes()
-                for fd in recvfds(raw, 2):
+            conn, _ = self.sock.accept()
+            with conn:
+                plotclient.send_frame(conn, plotclient.READY)
+                _, fds, _, _ = socket.recv_fds(conn, 65536, 2)
+                for fd in fds:
                     os.close(fd)
-                conn.send_bytes(self.answer)
+                conn.sendall(plotclient.frame(self.answer))
 
 
 @pytest.mark.parametrize(
-    "answer", [b'{"exit": "zero"}', b"[]", b"\xff", b'{"exit": 1e9}']
+    "answer", [b"exit zero", b"exit 256", b"exit -1", b"\xff", b"", b"exit 1e9"]
 )
 def test_a_bad_answer_makes_the_job_plot_by_itself(tmp_path, answer):
     directory = tmp_path / "private"
     directory.mkdir(mode=0o700)
     authkey = os.urandom(32)
-    fake = FakeServer(str(directory / "socket"), authkey, answer)
+    fake = FakeServer(str(directory / "socket"), answer)
     fake.start()
     address = f"{os.getpid()}:{authkey.hex()}:{directory}/socket"
     result, png, record = plot_job(tmp_path, entry(DEATH_VALLEY), address)

@@ -18,9 +18,10 @@
 #
 # With the warm plot server (config plot_server; the Snakefile's run hooks start it)
 # the job's process hands its arguments to a worker forked from the server, which
-# imported NumPy and Matplotlib once for the run; the benchmark file then measures
-# the job's waiting process, and the worker's CPU time and peak memory are in the
-# timing record.
+# imported NumPy and Matplotlib once for the run. No benchmark: directive: its
+# sampler would watch only the job's waiting process, and cost every job CPU time
+# (docs/performance.md); the timing record has the CPU time and peak memory of the
+# process that plotted.
 
 import sys
 
@@ -57,8 +58,6 @@ rule plot_station:
         timing="results/timings/plots/{station}.json",
     log:
         "logs/plot_station/{station}.log",
-    benchmark:
-        "benchmarks/plot_station/{station}.tsv"
     conda:
         "../envs/plot.yaml"
     resources:

@@ -108,7 +108,7 @@ def run_fanout(
     timeout: float = 3600,
 ) -> FanoutRun:
     """One nested ``snakemake --cores N --until plot_station`` from clean outputs."""
-    for folder in ("results", "logs", "benchmarks"):
+    for folder in ("results", "logs"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     command_start = time.time()
     start = time.perf_counter()

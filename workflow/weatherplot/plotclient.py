@@ -1,15 +1,29 @@
-"""The plot job's side of the warm plot server (see :mod:`weatherplot.plotserver`).
+"""The plot job's side of the warm plot server (see :mod:`weatherplot.plotserver`),
+and the wire format both sides speak.
 
 scripts/plot_station.py imports this module in every plot job, started with
-``python -S``: keep its top-level imports to the few standard-library modules the
-client needs, and never import the server or worker modules from here.
+``python -S``: with nothing but built-in modules (``_socket``, not ``socket``; no
+``json``, ``struct``, ``hmac`` or ``multiprocessing``) the job's process costs ~20 ms
+of CPU instead of ~90 ms (docs/performance.md). Never import the server or worker
+modules from here.
+
+One connection, in order (a frame is a 4-byte big-endian length and its payload):
+
+1. worker -> job: ``ready`` (a worker of the server took the connection);
+2. job -> worker: the request (:func:`encode_request`), with the job's stdout and
+   stderr attached (``SCM_RIGHTS``) to its first byte;
+3. worker -> job: ``refused: REASON`` (nothing was done), or later, from the server
+   once the worker has exited, ``exit N``.
+
+Before it sends anything the job checks, with the kernel's ``SO_PEERCRED``, that the
+listener is its run's server (pid and uid from ``WEATHERPLOT_PLOT_SERVER``); only then
+does the run's key go out, and the worker accepts only a request that carries it. The
+job waits for ``ready`` before it sends: a job that gave up waiting leaves no request
+behind for a worker forked later.
 """
 
-from __future__ import annotations
-
-import json
+import _socket
 import os
-import socket
 import sys
 
 ENV_VAR = "WEATHERPLOT_PLOT_SERVER"  # "PID:AUTHKEY_HEX:SOCKET_PATH", for the jobs
@@ -23,22 +37,26 @@ JOB_ENV = (
     "NUMEXPR_NUM_THREADS",
     "TMPDIR",
 )
-ANSWER_SECONDS = 60  # a job waits this long at most for the server to take it
+ANSWER_SECONDS = 60  # a job waits this long at most for a worker to take it
+REQUEST_MAGIC = b"weatherplot-plot-request-2"
+READY, REFUSED_PREFIX, EXIT_PREFIX = b"ready", b"refused: ", b"exit "
 
 
 class Unavailable(Exception):
     """No worker took the job, or none can still write: plot in this process."""
 
 
-def peer(sock: socket.socket) -> tuple[int, int]:
-    """(pid, uid) of the process at the other end, as the kernel recorded them."""
-    import struct
+class BadFrame(ValueError):
+    """A malformed frame or request."""
 
-    size = struct.calcsize("3i")
-    pid, uid, _ = struct.unpack(
-        "3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
+
+def peer(sock) -> tuple[int, int]:
+    """(pid, uid) of the process at the other end, as the kernel recorded them."""
+    creds = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+    return (
+        int.from_bytes(creds[0:4], sys.byteorder, signed=True),
+        int.from_bytes(creds[4:8], sys.byteorder, signed=False),
     )
-    return pid, uid
 
 
 def parse_address(value: str) -> tuple[int, bytes, str]:
@@ -47,74 +65,146 @@ def parse_address(value: str) -> tuple[int, bytes, str]:
     return int(pid), bytes.fromhex(key), path
 
 
+# ---------------------------------------------------------------------------
+# The wire format
+# ---------------------------------------------------------------------------
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(4, "big") + payload
+
+
+def send_frame(sock, payload: bytes, fds: tuple[int, ...] = ()) -> None:
+    """Send one frame; ``fds`` go along with its first byte."""
+    data = frame(payload)
+    if fds:
+        fd_bytes = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
+        rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd_bytes)
+        sent = sock.sendmsg([data], [rights])
+        data = data[sent:]
+    if data:
+        sock.sendall(data)
+
+
+def recv_exactly(sock, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = sock.recv(left)
+        if not chunk:
+            raise EOFError("the connection was closed")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_frame(sock, limit: int = 4096) -> bytes:
+    size = int.from_bytes(recv_exactly(sock, 4), "big")
+    if size > limit:
+        raise BadFrame(f"a frame of {size} bytes (at most {limit})")
+    return recv_exactly(sock, size)
+
+
+def encode_request(
+    authkey: bytes, argv: list[str], cwd: str, env: dict[str, str], started: float
+) -> bytes:
+    """The job's request: NUL-separated fields (no path, argument or environment
+    value can hold a NUL byte)."""
+    fields = [REQUEST_MAGIC, authkey.hex().encode(), repr(float(started)).encode()]
+    fields += [os.fsencode(cwd), *map(os.fsencode, argv)]
+    fields += [os.fsencode(f"{name}={value}") for name, value in env.items()]
+    return b"\0".join(fields)
+
+
+def decode_request(payload: bytes) -> tuple[bytes, dict]:
+    """(authkey, request) from :func:`encode_request`'s bytes; :class:`BadFrame` if
+    they are not a request. The request's content is checked by the worker."""
+    fields = payload.split(b"\0")
+    if len(fields) < 8 or fields[0] != REQUEST_MAGIC:
+        raise BadFrame("not a plot request")
+    try:
+        authkey = bytes.fromhex(fields[1].decode("ascii"))
+        started = float(fields[2])
+    except ValueError:
+        raise BadFrame("malformed key or start time") from None
+    strings = [os.fsdecode(field) for field in fields[3:]]
+    env = {}
+    for item in strings[5:]:
+        name, equals, value = item.partition("=")
+        if not equals:
+            raise BadFrame(f"malformed environment entry {item!r}")
+        env[name] = value
+    request = {"argv": strings[1:5], "cwd": strings[0], "env": env, "started": started}
+    return authkey, request
+
+
+def parse_answer(payload: bytes) -> int:
+    """The exit code of an ``exit N`` answer; :class:`Unavailable` for a refusal,
+    :class:`BadFrame` for anything else."""
+    if payload.startswith(REFUSED_PREFIX):
+        reason = payload[len(REFUSED_PREFIX) :].decode(errors="replace")
+        raise Unavailable(f"the plot server refused the job: {reason}")
+    if not payload.startswith(EXIT_PREFIX):
+        raise BadFrame(f"bad answer {payload[:80]!r}")
+    digits = payload[len(EXIT_PREFIX) :]
+    if not (digits.isdigit() and len(digits) <= 3 and int(digits) <= 255):
+        raise BadFrame(f"bad answer {payload[:80]!r}")
+    return int(digits)
+
+
+# ---------------------------------------------------------------------------
+# The job's side
+# ---------------------------------------------------------------------------
+
+
 def request_plot(address: str, argv: list[str], started: float) -> int:
     """Have a worker of this run's server plot for this job; return its exit code.
 
     Raises :class:`Unavailable` when the job may plot by itself: no worker took the
     job, or the one that did has exited without a valid answer.
     """
-    from multiprocessing.connection import (
-        AuthenticationError,
-        Connection,
-        answer_challenge,
-        deliver_challenge,
-    )
-
     try:
         server_pid, authkey, path = parse_address(address)
     except ValueError:
         raise Unavailable(f"malformed {ENV_VAR}") from None
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(ANSWER_SECONDS)  # connecting, and a worker taking the job
         try:
             sock.connect(path)
             # Before sending anything: is this our run's server? (A stale path whose
             # server died may be bound by another process.)
             if peer(sock) != (server_pid, os.getuid()):
                 raise Unavailable(f"{path} is not this run's plot server")
-            conn = Connection(os.dup(sock.fileno()))
         except OSError as error:
             raise Unavailable(f"cannot reach the plot server: {error}") from None
-        with conn:
-            try:
-                if not conn.poll(ANSWER_SECONDS):
-                    raise Unavailable("the plot server did not take the job in time")
-                answer_challenge(conn, authkey)
-                deliver_challenge(conn, authkey)
-            except (OSError, EOFError, AssertionError, AuthenticationError) as error:
-                raise Unavailable(
-                    f"the plot server failed authentication: {error!r}"
-                ) from None
-            return _hand_over(conn, sock, argv, started)
+        try:
+            taken = recv_frame(sock) == READY
+        except TimeoutError:
+            raise Unavailable("the plot server did not take the job in time") from None
+        except (OSError, EOFError, BadFrame):
+            taken = False
+        if not taken:
+            raise Unavailable("the plot server did not take the job")
+        sock.settimeout(None)  # the worker plots: as long as that takes
+        return _hand_over(sock, authkey, argv, started)
+    finally:
+        sock.close()
 
 
-def _hand_over(conn, sock: socket.socket, argv: list[str], started: float) -> int:
-    from multiprocessing.reduction import sendfds
-
-    # The worker finds this process's start time and run (session) by itself: the
-    # timing module's imports (pathlib) cost every job ~5 ms.
-    request = {
-        "argv": list(argv),
-        "cwd": os.getcwd(),  # noqa: PTH109 (pathlib is not imported on this side)
-        "env": {name: os.environ[name] for name in JOB_ENV if name in os.environ},
-        "started": started,
-    }
+def _hand_over(sock, authkey: bytes, argv: list[str], started: float) -> int:
+    # The worker finds this process's start time and run (session) by itself.
+    env = {name: os.environ[name] for name in JOB_ENV if name in os.environ}
+    request = encode_request(authkey, argv, os.getcwd(), env, started)  # noqa: PTH109
     try:
-        conn.send_bytes(json.dumps(request).encode())
         # Our stdout and stderr go along: the worker's messages reach the job's
-        # streams, which Snakemake shows. Sent last: without them nothing is plotted.
-        sendfds(sock, [1, 2])
+        # streams, which Snakemake shows.
+        send_frame(sock, request, fds=(1, 2))
     except OSError as error:
         raise Unavailable(f"the plot server hung up: {error}") from None
     try:
-        answer = json.loads(conn.recv_bytes(4096))
-        if "refused" in answer:  # the worker did nothing and is gone
-            raise Unavailable(f"the plot server refused the job: {answer['refused']}")
-        code = answer["exit"]
-        if type(code) is not int or not 0 <= code <= 255:
-            raise TypeError(code)
-        return code
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as error:
-        why = "it stopped" if isinstance(error, EOFError) else f"bad answer {error!r}"
+        return parse_answer(recv_frame(sock))
+    except (OSError, EOFError, BadFrame) as error:
+        why = "it stopped" if isinstance(error, EOFError) else str(error)
     # A worker may have been plotting: it holds this connection until it exits, so
     # wait until every end is closed before this job writes the same files.
     print(
@@ -123,8 +213,8 @@ def _hand_over(conn, sock: socket.socket, argv: list[str], started: float) -> in
         file=sys.stderr,
     )
     try:
-        while True:
-            conn.recv_bytes(4096)
-    except (OSError, EOFError):
+        while sock.recv(4096):
+            pass
+    except OSError:
         pass
     raise Unavailable("no worker of the plot server is running this job any more")

@@ -9,17 +9,17 @@ forked from the warm server, so ``--cores N`` still plots N stations on N CPUs a
 - ``snakemake`` starts the server in its ``onstart`` hook and stops it when the run
   ends; the server also leaves by itself once ``snakemake`` is gone, and its workers
   die with it (``PR_SET_PDEATHSIG``).
-- Transport: the standard library's. A filesystem socket in a private directory
-  (mode 0700: no other user can connect or squat it), ``multiprocessing.connection``
-  with a random authkey (mutual HMAC challenge), ``multiprocessing.reduction.sendfds``
-  for the job's stdout/stderr. The address, the server's pid and the key reach the
-  jobs in the ``WEATHERPLOT_PLOT_SERVER`` environment variable.
-- A plot job (scripts/plot_station.py) connects, checks by ``SO_PEERCRED`` that the
-  listener is the server of its run (pid, uid), authenticates both ways, and only then
-  sends its arguments and stdout/stderr. The server forks a worker on ``accept`` and
+- Transport: a filesystem socket in a private directory (mode 0700: no other user can
+  connect or squat it), the job's stdout/stderr passed as fds (``SCM_RIGHTS``), and
+  a random per-run key. The address, the server's pid and the key reach the jobs in
+  the ``WEATHERPLOT_PLOT_SERVER`` environment variable. The wire format is in
+  :mod:`weatherplot.plotclient`, kept to built-in modules so a job's process is cheap.
+- A plot job (scripts/plot_station.py) connects and checks by ``SO_PEERCRED`` that the
+  listener is the server of its run (pid, uid): only then does it send the key, its
+  arguments and stdout/stderr. The server forks a worker on ``accept`` and
   goes back to waiting: the worker reads the request (bounded in time and size),
-  accepts only a job of this run (same working directory, outputs under
-  ``results/``, ``logs/``, ``benchmarks/``, a valid station id), runs
+  accepts only a job of this run (the run's key, same working directory, outputs
+  under ``results/`` or ``logs/``, a valid station id), runs
   :func:`plotjob.run` with the job's streams and thread/temp-dir environment, and the
   server sends back its exit code. At most ``--cores`` workers exist at once. If the
   job is killed, its worker is killed too.
@@ -77,8 +77,7 @@ def serve(
     Writes a line to ``ready_fd`` (and closes it) once it accepts connections.
     """
     # Imported before any fork, so the workers find them warm.
-    import multiprocessing.connection
-    import multiprocessing.reduction  # noqa: F401
+    import hmac  # noqa: F401  (the workers check the key with it)
     import signal
 
     def stop(signum, frame):
@@ -223,7 +222,7 @@ class _Server:
             if code != REFUSED:
                 self.served += 1
                 self.log(f"worker {pid} exited with {code}")
-                _reply(conn, {"exit": code if code >= 0 else 128 - code})
+                _reply(conn, code if code >= 0 else 128 - code)
         finally:
             self.closing.append(conn)
 
@@ -241,17 +240,13 @@ class _Server:
         self.log(f"plot server {os.getpid()} stopped after {self.served} plot(s)")
 
 
-def _reply(conn: socket.socket, answer: dict) -> None:
-    import json
-    from multiprocessing.connection import Connection
+def _reply(conn: socket.socket, code: int) -> None:
+    import contextlib
 
-    reply = Connection(os.dup(conn.fileno()))
-    try:
-        reply.send_bytes(json.dumps(answer).encode())
-    except OSError:
-        pass  # the job is gone: nobody to tell
-    finally:
-        reply.close()
+    from .plotclient import EXIT_PREFIX, send_frame
+
+    with contextlib.suppress(OSError):  # if the job is gone, there is nobody to tell
+        send_frame(conn, EXIT_PREFIX + str(code).encode())
 
 
 def main(argv=None) -> None:

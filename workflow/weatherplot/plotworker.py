@@ -14,7 +14,7 @@ import time
 
 from .plotclient import JOB_ENV, peer
 
-OUTPUT_DIRS = ("results", "logs", "benchmarks")
+OUTPUT_DIRS = ("results", "logs")
 REQUEST_SECONDS = 10  # a worker waits this long at most for its job's request
 MAX_REQUEST = 64 * 1024
 REFUSED = 75  # a worker's exit code: refused the job before doing anything
@@ -148,37 +148,49 @@ def run_worker(
 
 def _take_job(sock: socket.socket, authkey: bytes) -> int:
     import contextlib
+    import hmac
     import signal
     import tempfile
-    from multiprocessing.connection import (
-        Connection,
-        answer_challenge,
-        deliver_challenge,
+
+    from .plotclient import (
+        READY,
+        REFUSED_PREFIX,
+        BadFrame,
+        decode_request,
+        recv_exactly,
+        send_frame,
     )
-    from multiprocessing.reduction import recvfds
 
     def too_slow(signum, frame):
         raise TimeoutError(f"no complete request within {REQUEST_SECONDS} s")
 
     # This connection stays open in this process until it exits: the job knows that
     # no worker writes for it once the connection is closed.
-    conn = Connection(os.dup(sock.fileno()))
     job_pid, _ = peer(sock)
+    fds: list[int] = []
     signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(REQUEST_SECONDS)
     try:
-        deliver_challenge(conn, authkey)
-        answer_challenge(conn, authkey)
-        data = conn.recv_bytes(MAX_REQUEST)
-        fds = recvfds(sock, 2)
+        send_frame(sock, READY)
+        header, fds = _recv_fds(sock, 4, 2)
+        size = int.from_bytes(header + recv_exactly(sock, 4 - len(header)), "big")
+        if size > MAX_REQUEST:
+            raise BadFrame(f"a request of {size} bytes (at most {MAX_REQUEST})")
+        key, request = decode_request(recv_exactly(sock, size))
         signal.alarm(0)
-        request = check_request(json.loads(data), os.getcwd())  # noqa: PTH109
+        if not hmac.compare_digest(key, authkey):
+            raise PermissionError("the request does not carry this run's key")
+        if len(fds) != 2:
+            raise BadFrame("the job's stdout and stderr did not come along")
+        request = check_request(request, os.getcwd())  # noqa: PTH109
     except Exception as error:  # nothing done: say why if the job still listens
         signal.alarm(0)
+        for fd in fds:
+            os.close(fd)
         log(f"worker {os.getpid()} refused job {job_pid}: {error!r}")
         if isinstance(error, Refused):
             with contextlib.suppress(OSError):
-                conn.send_bytes(json.dumps({"refused": str(error)}).encode())
+                send_frame(sock, REFUSED_PREFIX + str(error).encode())
         return REFUSED
     argv = request["argv"]
     log(f"worker {os.getpid()} ({json.loads(argv[0])['id']}) started")
@@ -203,6 +215,16 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
         process_start=process_start_time(job_pid),
         job_pid=job_pid,
     )
+
+
+def _recv_fds(sock: socket.socket, size: int, max_fds: int) -> tuple[bytes, list[int]]:
+    """Up to ``size`` bytes and the fds attached to them (at least one byte)."""
+    data, fds, _, _ = socket.recv_fds(sock, size, max_fds)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("the connection was closed")
+    return data, fds
 
 
 def log(message: str) -> None:
