@@ -82,3 +82,29 @@ def test_scaling_study_without_snakemake_writes_its_figures_and_chart(tmp_path):
     assert (workdir / "study.png").read_bytes()[:8] == PNG_MAGIC
     for point in study["points"]:  # one summary line each on the terminal
         assert f"{point['method']:10s} p=1" in out.stdout
+
+
+def test_exercise_benchmark_times_three_whole_commands_with_their_cpu(tmp_path):
+    workdir = copy_workflow(tmp_path, [MELBOURNE])
+    out = run_module(
+        workdir,
+        *("weatherplot.exercise", "--stations", "2", "--cores", "1"),
+        *("--repeats", "1", "--json", "exercise.json"),
+    )
+    record = json.loads((workdir / "exercise.json").read_text())
+    # Generated stations cycling over the data folder's files, all three commands.
+    assert record["stations"] == ["X00001", "X00002"]
+    assert set(record["methods"]) == {"serial", "pool", "snakemake"}
+    for method in record["methods"].values():
+        (run,) = method["runs"]
+        assert run["cpu"] > 0
+    assert record["methods"]["snakemake"]["runs"][0]["jobs"] == 2
+    summary = record["summary"]
+    # The whole process tree's CPU: the real run does what a dry run does, and plots
+    # (in the plot server's workers, grandchildren of the timed process).
+    assert summary["cpu_snakemake"] > summary["dry_run_cpu"] > 0
+    assert summary["extra_cpu"] == pytest.approx(
+        summary["cpu_snakemake"] - summary["cpu_pool"]
+    )
+    assert "2 stations, --cores 1" in out.stdout
+    assert "ms per job (target <= 20 ms: " in out.stdout

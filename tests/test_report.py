@@ -643,7 +643,7 @@ def test_report_details_say_the_numbers(tmp_path):
     assert "lost 37 updates out of 201" in md and "it lost 0" in md
     assert "returned [3, 2, 10]" in md
     assert "For the Pool, f = 0.200" in md and "For snakemake, f = 0.800" in md
-    assert "| `python Pool` | 2 | 6.00 s | 6.00-6.00 | 1.67x | 83% | 0.200 |" in md
+    assert "| `python Pool` | 2 | 6.00 s | 6.00-6.00 | - | 1.67x | 83% | 0.200 |" in md
     assert "| per-job overhead and scheduling | 0.00 s | 0.50 s | 2.00 s |" in md
     assert "| exit after the last job | (in start-up) | (in start-up) | 1.00 s |" in md
     assert "dry run of the same workflow" in md and "1.50 s" in md
@@ -666,6 +666,28 @@ def test_no_empty_headers_and_no_rows_that_say_nothing(tmp_path):
     # The shared-list demo is about results: no timing rows or sentences for it.
     shared = md.split("### Demo: shared_list")[1].split("###")[0]
     assert "took" not in shared and "|" not in shared
+
+
+def test_each_commands_cpu_time_is_the_median_runs_and_absent_from_old_records(
+    tmp_path,
+):
+    record = exercise_record()
+    for method, cpus in {"serial": [9.5], "pool": [10.5], "snakemake": [13.0]}.items():
+        record["methods"][method]["runs"][0]["cpu"] = cpus[0]
+    extra = {**record["methods"]["snakemake"]["runs"][0], "wall": 9.2, "cpu": 15.0}
+    record["methods"]["snakemake"]["runs"] += [extra, {**extra, "cpu": 14.0}]
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in out["md"].splitlines()
+        if line.startswith("| `")
+    }
+    assert "| 9.50 s |" in rows["`python loop`"]
+    assert "| 14.00 s |" in rows["`snakemake --cores 2`"]  # median of 13, 15, 14
+    _, old = written(tmp_path, full_inputs())  # no cpu in the runs
+    assert "| - |" in next(
+        line for line in old["md"].splitlines() if line.startswith("| `python loop`")
+    )
 
 
 def test_a_busy_machine_is_said_with_its_load(tmp_path):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -72,6 +73,14 @@ def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Pa
     return dest
 
 
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children, and of theirs
+    (every process of a command is waited for: the plot server reaps its workers,
+    Snakemake reaps the server)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 class ExerciseError(RuntimeError):
     """A nested snakemake of the exercise failed or did not finish in time."""
 
@@ -111,9 +120,11 @@ def run_fanout(
     for folder in ("results", "logs"):
         shutil.rmtree(workdir / folder, ignore_errors=True)
     command_start = time.time()
+    cpu = children_cpu()
     start = time.perf_counter()
     _snakemake(workdir, python, ["--cores", str(cores), *extra], timeout)
     wall = time.perf_counter() - start
+    cpu = children_cpu() - cpu
     records = [
         json.loads(p.read_text())
         for p in sorted((workdir / "results/timings/plots").glob("*.json"))
@@ -132,17 +143,20 @@ def run_fanout(
         "work_total": sum(job_work(r) for r in records),
         "overhead_total": sum(job_overhead(r) for r in records),
         "workers": workers,
+        "cpu": cpu,
     }
 
 
 def _baseline_run(mode: str, workers: int, stations: list[dict], log) -> CommandRun:
     from .baselines import run_baseline
 
+    cpu = children_cpu()
     record = run_baseline(mode, workers, stations, 1, log=log)
     return {
         "wall": record["median"],
         "loop_seconds": record["loop_seconds"][0],
         "work_total": sum(record["per_station"].values()),
+        "cpu": children_cpu() - cpu,
     }
 
 
@@ -203,3 +217,114 @@ def run_exercise(
         "start": started,
         "end": time.time(),
     }
+
+
+# ---------------------------------------------------------------------------
+# The benchmark command: the exercise at any size, with each command's CPU time
+# ---------------------------------------------------------------------------
+
+
+def summary(record: ExerciseRecord, dry_cpu: float) -> dict[str, float]:
+    """Medians and ratios of an exercise record whose runs carry ``cpu``."""
+    import statistics
+
+    def median(method, key):
+        return statistics.median(run[key] for run in record["methods"][method]["runs"])
+
+    wall = {m: median(m, "wall") for m in METHODS}
+    cpu = {m: median(m, "cpu") for m in METHODS}
+    jobs = len(record["stations"])
+    extra = cpu["snakemake"] - cpu["pool"]
+    return {
+        **{f"wall_{m}": wall[m] for m in METHODS},
+        **{f"cpu_{m}": cpu[m] for m in METHODS},
+        "speedup_vs_loop": wall["serial"] / wall["snakemake"],
+        "pool_speedup_vs_loop": wall["serial"] / wall["pool"],
+        "wall_vs_pool": wall["snakemake"] / wall["pool"],
+        "extra_cpu": extra,
+        "dry_run_cpu": dry_cpu,
+        # Snakemake's start-up and DAG build (a dry run's CPU) are paid once; the
+        # rest of the extra CPU is paid per job.
+        "extra_cpu_per_job": (extra - dry_cpu) / jobs,
+    }
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    import yaml
+
+    from .scaling import generate_config
+    from .stations import resolve_stations
+
+    parser = argparse.ArgumentParser(
+        description="Benchmark: the exercise's three whole commands side by side, "
+        "wall and CPU time. Prints figures, asserts nothing."
+    )
+    parser.add_argument("--stations", type=int, help="N generated stations")
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
+    parser.add_argument("--data", type=Path, default=Path("data"))
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="also write the record here")
+    parser.add_argument("--min-speedup", type=float, default=1.75)
+    parser.add_argument("--max-vs-pool", type=float, default=1.15)
+    parser.add_argument("--max-extra-cpu-ms", type=float, default=20)
+    args = parser.parse_args(argv)
+    config = yaml.safe_load(args.config.read_text())
+    if args.stations:
+        config = generate_config(args.stations, args.data, config)
+        for entry in config["stations"]:  # absolute: the scratch copy is elsewhere
+            entry["file"] = str(Path(entry["file"]).resolve())
+    stations = list(resolve_stations(config).values())
+    python = os.environ.get("PYTHON", "") or __import__("sys").executable
+    with tempfile.TemporaryDirectory(prefix="exercise-dry-") as scratch:
+        workdir = scratch_workflow(Path(scratch), stations, args.data)
+        dry_run(workdir, python)  # warm: imports, bytecode
+        cpu = children_cpu()
+        dry_run(workdir, python)
+        dry_cpu = children_cpu() - cpu
+    record = run_exercise(stations, args.cores, args.repeats, args.data, python)
+    figures = summary(record, dry_cpu)
+    if args.json:
+        args.json.write_text(json.dumps({**record, "summary": figures}, indent=2))
+    print(_table(record, figures, args))
+
+
+def _table(record: ExerciseRecord, f: dict[str, float], args) -> str:
+    n, cores = len(record["stations"]), record["cores"]
+    load = record["loadavg"]
+    lines = [
+        f"{n} stations, --cores {cores}, {record['repeats']} repeat(s) alternated, "
+        f"load {load['before'][0]:.1f} before, {load['after'][0]:.1f} after",
+        f"{'command':<44}{'wall':>9}{'CPU':>9}{'loop/it':>9}",
+    ]
+    for method in METHODS:
+        wall, cpu = f[f"wall_{method}"], f[f"cpu_{method}"]
+        command = record["methods"][method]["command"]
+        lines.append(
+            f"{command:<44}{wall:8.2f}s{cpu:8.2f}s{f['wall_serial'] / wall:8.2f}x"
+        )
+
+    def verdict(value: float, target: float, at_least: bool, unit: str) -> str:
+        ok = value >= target if at_least else value <= target
+        sign = ">=" if at_least else "<="
+        return f"target {sign} {target:g}{unit}: {'met' if ok else 'NOT met'}"
+
+    per_job_ms = f["extra_cpu_per_job"] * 1000
+    speedup, vs_pool = f["speedup_vs_loop"], f["wall_vs_pool"]
+    lines += [
+        f"snakemake: {speedup:.2f}x the loop "
+        f"({verdict(speedup, args.min_speedup, True, 'x')}), "
+        f"{vs_pool:.2f}x the Pool's wall time "
+        f"({verdict(vs_pool, args.max_vs_pool, False, 'x')})",
+        f"extra CPU against the Pool: {f['extra_cpu']:.2f} s, of which Snakemake's "
+        f"start-up and DAG build (a dry run) {f['dry_run_cpu']:.2f} s; the rest is "
+        f"{per_job_ms:.0f} ms per job "
+        f"({verdict(per_job_ms, args.max_extra_cpu_ms, False, ' ms')})",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

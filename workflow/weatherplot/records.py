@@ -75,6 +75,7 @@ class FanoutRun(TypedDict):
     work_total: float  # the plot jobs' read + plot + save, summed
     overhead_total: float  # their process start and imports or hand-over, summed
     workers: dict[str, int]  # how many jobs ran forked from the plot server, fresh
+    cpu: NotRequired[float]  # user + system CPU seconds of the whole process tree
 
 
 class CommandRun(TypedDict):
@@ -83,6 +84,7 @@ class CommandRun(TypedDict):
     wall: float
     loop_seconds: float  # inside the child: the loop or Pool.map itself
     work_total: float  # the stations' plotting, summed over stations
+    cpu: NotRequired[float]  # user + system CPU seconds of the whole process tree
 
 
 class MethodRecord(TypedDict):

@@ -107,6 +107,11 @@ def _method_figures(
         "repeats": len(walls),
         "parts": wall_parts(method, run, p_eff, serial_work),
         "max_expected": max_expected_speedup(p, n, cpus),
+        # CPU time of the whole process tree (records from before it was measured
+        # have none).
+        "cpu": statistics.median(r["cpu"] for r in rec["runs"])
+        if all("cpu" in r for r in rec["runs"])
+        else None,
     }
     if method == "snakemake":
         out["jobs"] = run["jobs"]

@@ -100,6 +100,7 @@ def _exercise_rows(ex: Mapping) -> list[list[str]]:
             str(v["workers"]),
             fmt_s(v["time"]),
             _spread(v),
+            fmt_s(v["cpu"]) if v.get("cpu") is not None else "-",
             fmt_x(v["speedup"]),
             fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
             _f3(v["karp_flatt"]) if m != "serial" else "-",
