@@ -308,3 +308,14 @@ def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):
         params = json.dumps(record.get("params"))
         assert sys.executable not in params
         assert str(workdir) not in params
+
+
+def test_the_baseline_command_by_hand_says_how_to_call_it(tmp_path):
+    command, env, _ = baseline_process(tmp_path, "serial", [])
+    for argv in (["--help"], command[3:5], ["parallel", *command[4:]]):
+        result = subprocess.run(
+            [*command[:3], *argv], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert result.returncode == 2
+        assert result.stderr.startswith("usage: python -m weatherplot.baselines")
+        assert "Traceback" not in result.stderr

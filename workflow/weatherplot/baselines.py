@@ -244,7 +244,17 @@ def _run_child(command: list[str], mode: str, stations: int, workers: int) -> No
         raise BaselineError(lines[-1].removeprefix("ERROR: "))
 
 
+USAGE = (
+    "usage: python -m weatherplot.baselines serial|pool WORKERS STATIONS.json "
+    "OUTDIR RESULT.json"
+)
+
+
 def main(argv: list[str]) -> None:
+    if len(argv) != 5 or argv[0] not in ("serial", "pool") or not argv[1].isdigit():
+        # Run by the exercise and the scaling study; by hand, say how.
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
     mode, workers, spec, outdir, result = argv
     stations = json.loads(Path(spec).read_text())
     try:
