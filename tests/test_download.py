@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import http.server
+import json
 import os
 import re
 import socket
@@ -29,6 +30,7 @@ from helpers import (
     FIXTURES,
     REPO,
     copy_workflow,
+    planned_jobs,
     read_config,
     run_snakemake,
     write_config,
@@ -42,9 +44,11 @@ from weatherplot.io.ghcnd_meta import (
     station_metadata,
 )
 from weatherplot.stations import (
+    STATION_LIST_METADATA,
     ConfigError,
     download_station,
     resolve_stations,
+    station_list_ids,
     title_info,
 )
 
@@ -453,3 +457,35 @@ def test_offline_station_by_id_fails_alone(tmp_path):
         rf"{PHOENIX}: cannot connect .* -> check the network connection",
         result.stderr,
     )
+
+
+def test_the_exercise_scratch_copy_needs_no_station_list(tmp_path, monkeypatch):
+    from weatherplot.exercise import scratch_workflow
+
+    # This run's parsed list knows Phoenix, not the second id-only station.
+    monkeypatch.chdir(tmp_path)
+    listing = tmp_path / STATION_LIST_METADATA
+    listing.parent.mkdir(parents=True)
+    phoenix = {"name": "PHOENIX AP", "country": "United States", "latitude": 33.4278}
+    listing.write_text(json.dumps({PHOENIX: phoenix}))
+    dly = tmp_path / "x.dly"
+    dly.write_bytes(real_dly(PHOENIX))
+    config = {"stations": [{"id": PHOENIX}, {"id": "USW00099999"}]}
+    for entry in config["stations"]:
+        entry["file"] = str(dly)
+    stations = resolve_stations(config, tmp_path)
+    assert all(s.get("station_list") for s in stations.values())
+    scratch = scratch_workflow(tmp_path / "scratch", stations.values(), FIXTURE_DATA)
+    nested = resolve_stations(read_config(scratch), scratch)
+    # The nested snakemake would not ask for NOAA's list: no download, no network.
+    assert station_list_ids(nested) == []
+    assert nested[PHOENIX]["name"] == "PHOENIX AP"
+    assert nested[PHOENIX]["latitude"] == pytest.approx(33.4278)
+    assert nested["USW00099999"]["name"] == "USW00099999"
+
+
+@pytest.mark.integration
+def test_the_exercise_waits_for_the_station_lists_titles(tmp_path):
+    workdir = by_id_workflow(tmp_path, closed_port_url(), [PHOENIX])
+    dry = run_snakemake(workdir, "-n", "results/timings/exercise.json")
+    assert planned_jobs(dry)["station_list_metadata"] == 1

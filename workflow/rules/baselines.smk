@@ -15,6 +15,9 @@ rule exercise:
     input:
         # Each file once: with thousands of stations sharing files, fewer inputs.
         sorted({info["file"] for info in STATIONS.values()}),
+        # Titles from NOAA's station list, for the stations that need it (the
+        # scratch copy gets them from here instead of downloading the list again).
+        [STATION_LIST_METADATA] if station_list_ids(STATIONS) else [],
     output:
         report(
             "results/timings/exercise.json",

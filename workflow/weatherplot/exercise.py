@@ -60,13 +60,7 @@ def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Pa
     copy_workflow_code(dest)
     (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
     config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
-    config["stations"] = [
-        {
-            **{k: s[k] for k in ("id", "name", "format", "units") if s.get(k)},
-            "file": str(Path(s["file"]).resolve()),
-        }
-        for s in stations
-    ]
+    config["stations"] = [_scratch_entry(s) for s in stations]
     (dest / "config" / "config.yaml").write_text(
         yaml.safe_dump(config, sort_keys=False)
     )
@@ -79,6 +73,25 @@ def children_cpu() -> float:
     Snakemake reaps the server)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _scratch_entry(info: dict) -> dict:
+    """A resolved station as a config entry that needs nothing fetched: its file's
+    absolute path and, for a station whose name only NOAA's station list knows, the
+    list's title fields (read from this run's parsed list, relative to the working
+    directory) or at least a name (the title then shows the id, as it does here)."""
+    from .stations import TITLE_FIELDS, station_list_entry
+
+    keys = ("id", "format", "units", *TITLE_FIELDS)
+    entry = {k: info[k] for k in keys if info.get(k) is not None}
+    if info.get("station_list"):
+        listed = station_list_entry(info["station_list"], info["id"])
+        for key in TITLE_FIELDS:
+            if key not in entry and listed.get(key) is not None:
+                entry[key] = listed[key]
+        entry.setdefault("name", info["id"])
+    entry["file"] = str(Path(info["file"]).resolve())
+    return entry
 
 
 class ExerciseError(RuntimeError):

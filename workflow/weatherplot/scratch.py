@@ -17,6 +17,7 @@ def copy_workflow_code(dest: Path, root: Path = WORKFLOW_ROOT) -> Path:
     """Copy the Snakefile, ``workflow/``, ``config/`` and ``profiles/`` (not the data,
     not results) from ``root`` into ``dest``."""
     dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
     for name in CODE:
         source = root / name
         if source.is_dir():

@@ -195,7 +195,7 @@ def title_info(info: dict, metadata: dict) -> dict:
     known = dict(info)
     sources = [metadata]
     if info.get("station_list"):
-        sources.append(_station_list_entry(info["station_list"], info["id"]))
+        sources.append(station_list_entry(info["station_list"], info["id"]))
     for source in sources:
         for key in TITLE_FIELDS:
             if known.get(key) is None and source.get(key) is not None:
@@ -203,7 +203,7 @@ def title_info(info: dict, metadata: dict) -> dict:
     return known
 
 
-def _station_list_entry(path: str, station_id: str) -> dict:
+def station_list_entry(path: str, station_id: str) -> dict:
     """This station's entry in the run's parsed NOAA station list (a small JSON of
     the configured stations only); empty when absent (the title shows the id)."""
     import json
