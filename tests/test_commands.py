@@ -1,6 +1,7 @@
 """The README's commands that no other test runs, at the smallest size that runs them
 end to end: ``python -m weatherplot.benchmark``, ``python -m weatherplot.scaling
-generate`` (and the dry run of its config) and ``python -m weatherplot.scaling study``.
+generate`` (and the dry run of its config), ``python -m weatherplot.scaling study`` and
+``python -m weatherplot.exercise``.
 Each runs in a scratch copy, importing that copy's package. Their figures are not
 checked (a benchmark asserts nothing on a shared machine); what they report is."""
 
