@@ -244,6 +244,8 @@ def test_sigkill_while_a_plot_is_held_then_unlock_and_rerun_incomplete(
     assert result_files(tmp_path) == only_results_of([KEPT])
     assert pngs(tmp_path) == {KEPT: reference.pngs[KEPT]}
     assert HELD in running(tmp_path)
+    if server == "fresh":
+        return  # the rerun below is the same whichever way the killed run plotted
     held.replace_with_real_file()
 
     # A SIGKILL leaves snakemake's lock; the next run says so and names --unlock.
@@ -285,6 +287,8 @@ def test_sigint_while_a_plot_is_held_stops_cleanly_and_a_rerun_completes(
     assert process_command(reader) == ""
     assert locks(tmp_path) == []  # released: no --unlock needed
     assert result_files(tmp_path) == only_results_of([KEPT])
+    if server == "fresh":
+        return  # the rerun below is the same whichever way the cut run plotted
     held.replace_with_real_file()
 
     # The next run either just works, or asks for --rerun-incomplete (a job was
