@@ -117,6 +117,22 @@ def assert_reads_in(reader: int, server: str, workdir: Path) -> None:
         assert "plot_station.py" in process_command(reader), output_of(workdir)
 
 
+def one_plotted_one_held(workdir: Path, server: str):
+    """A plots-only run of ``KEPT`` and ``HELD``, caught once ``KEPT`` is plotted
+    while ``HELD``'s reader (of the kind ``server`` says) waits on its file."""
+    held = copy_with_held_station(workdir, [KEPT, HELD])
+    run = start(workdir, "--cores", "2", *PLOTS_ONLY, *SERVER_SETTINGS[server])
+    reader = wait_until_held(held, run, workdir)
+    assert_reads_in(reader, server, workdir)
+    wait_for(
+        lambda: result_files(workdir) == only_results_of([KEPT]),
+        run,
+        workdir,
+        f"{KEPT}'s plot beside the held one",
+    )
+    return run, held, reader
+
+
 def pngs(workdir: Path) -> dict[str, bytes]:
     plots = workdir / "results" / "plots"
     if not plots.is_dir():
@@ -225,16 +241,7 @@ def test_second_snakemake_is_refused_and_first_run_unharmed(reference):
 def test_sigkill_while_a_plot_is_held_then_unlock_and_rerun_incomplete(
     reference, tmp_path, server
 ):
-    held = copy_with_held_station(tmp_path, [KEPT, HELD])
-    run = start(tmp_path, "--cores", "2", *PLOTS_ONLY, *SERVER_SETTINGS[server])
-    reader = wait_until_held(held, run, tmp_path)
-    assert_reads_in(reader, server, tmp_path)
-    wait_for(
-        lambda: result_files(tmp_path) == only_results_of([KEPT]),
-        run,
-        tmp_path,
-        f"{KEPT}'s plot beside the held one",
-    )
+    run, held, reader = one_plotted_one_held(tmp_path, server)
     os.killpg(run.pid, signal.SIGKILL)  # snakemake and every process it started
     run.wait(timeout=60)
     wait_group_gone(run.pid)  # the plot server and its workers too
@@ -270,16 +277,7 @@ def test_sigkill_while_a_plot_is_held_then_unlock_and_rerun_incomplete(
 def test_sigint_while_a_plot_is_held_stops_cleanly_and_a_rerun_completes(
     reference, tmp_path, server
 ):
-    held = copy_with_held_station(tmp_path, [KEPT, HELD])
-    run = start(tmp_path, "--cores", "2", *PLOTS_ONLY, *SERVER_SETTINGS[server])
-    reader = wait_until_held(held, run, tmp_path)
-    assert_reads_in(reader, server, tmp_path)
-    wait_for(
-        lambda: result_files(tmp_path) == only_results_of([KEPT]),
-        run,
-        tmp_path,
-        f"{KEPT}'s plot beside the held one",
-    )
+    run, held, reader = one_plotted_one_held(tmp_path, server)
     os.killpg(run.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the group
     returncode = run.wait(timeout=HANG_GUARD)
     wait_group_gone(run.pid)  # the plot server and its workers too
