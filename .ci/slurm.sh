@@ -108,7 +108,7 @@ trap 'exit 143' TERM
 "$slurm_ci/start.sh"
 # In the background, so that a TERM/INT reaches the trap at once (bash runs traps
 # only between foreground commands) and the teardown can stop the test's processes.
-WEATHERPLOT_REQUIRE_SLURM=1 pytest -s -v -p no:cacheprovider \
+WEATHERPLOT_REQUIRE_SLURM=1 pytest -n 0 -s -v -p no:cacheprovider \
     tests/test_slurm.py &
 test_pid=$!
 wait "$test_pid"

@@ -7,10 +7,12 @@ names and provides the ``workflow_copy`` fixture. No helper reads the user's
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -141,3 +143,105 @@ def planned_jobs(result) -> dict[str, int]:
 
     table = result.stdout.split("Job stats:", 1)[1]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+class HeldStationFile:
+    """A station file the test controls: a FIFO in place of the real ``.dly.gz``.
+
+    Whatever reads it -- a plot job in a fresh process, or a worker forked from the
+    warm plot server (which has Matplotlib imported already, so no import-time gate
+    can hold it) -- blocks in ``open()`` until the test opens the other end, and then
+    in ``read()`` until the test writes. The test thus knows a plot is under way and
+    can keep it there as long as it likes (a kill test never lets it go).
+
+    The FIFO's name ends in ``.dly`` (give the entry ``format: ghcnd``); the real
+    file's gzip bytes go through it (the reader tells gzip by its magic bytes).
+    Snakemake takes a FIFO as an input (it stats it, and never checksums one).
+    """
+
+    def __init__(self, path: Path, station: str):
+        self.path = Path(path)
+        self.real = station_file(station)
+        self.entry = {"id": station, "format": "ghcnd"}
+        os.mkfifo(self.path)
+        self._writer: int | None = None
+
+    def config_entry(self, workdir: Path) -> dict:
+        """The station's config entry (``file`` relative to ``workdir``)."""
+        return {**self.entry, "file": str(self.path.relative_to(workdir))}
+
+    def wait_for_reader(self, still_running=lambda: True, timeout: float = 300) -> int:
+        """Wait until a process opens the FIFO to read it; returns that process's pid.
+
+        The test then holds the write end without writing: the reader stays in
+        ``read()`` until :meth:`release` (or forever). ``still_running`` is polled
+        so a run that ends without reading fails at once, not at the time-out.
+        """
+        deadline = time.monotonic() + timeout
+        while self._writer is None:
+            try:  # ENXIO until a reader has the FIFO open (or waits in open())
+                self._writer = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as error:
+                if error.errno != errno.ENXIO:
+                    raise
+                if not still_running():
+                    raise AssertionError(f"nothing read {self.path}") from None
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"nothing read {self.path} in {timeout} s"
+                    ) from None
+                time.sleep(0.02)
+        os.set_blocking(self._writer, True)
+        while not (readers := fifo_readers(self.path)):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no process holds {self.path} open")
+            time.sleep(0.01)
+        return readers[0]
+
+    def release(self) -> None:
+        """Send the real file's bytes to the waiting reader, then end of file."""
+        assert self._writer is not None, "release() before wait_for_reader()"
+        try:
+            with os.fdopen(self._writer, "wb") as writer:
+                writer.write(self.real.read_bytes())
+        finally:
+            self._writer = None
+
+    def replace_with_real_file(self) -> None:
+        """The real file takes the FIFO's place (for a rerun); an end still held
+        is closed, so a reader still waiting gets an empty file."""
+        copy = self.path.with_name(self.path.name + ".new")
+        shutil.copyfile(self.real, copy)
+        copy.replace(self.path)
+        if self._writer is not None:
+            os.close(self._writer)
+            self._writer = None
+
+
+def fifo_readers(path: Path) -> list[int]:
+    """Pids of the other processes that have ``path`` open (from /proc)."""
+    target = str(Path(path).resolve())
+    found = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        pid = int(fd_dir.parent.name)
+        if pid == os.getpid():
+            continue
+        try:
+            links = [str(fd.readlink()) for fd in fd_dir.iterdir()]
+        except OSError:  # gone, or not ours to look at
+            continue
+        if target in links:
+            found.append(pid)
+    return found
+
+
+def process_command(pid: int) -> str:
+    """The process's command line ('' once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])

@@ -4,6 +4,7 @@ Snakefile calls); one real ``snakemake -n`` per check proves the Snakefile calls
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -189,6 +190,17 @@ def test_resolve_stations_finds_files_and_merges_the_catalog(fixture_workdir):
         {"stations": [{"id": "UK000056225", "name": "Oxford"}]}, fixture_workdir
     )
     assert renamed["UK000056225"]["name"] == "Oxford"  # the config entry wins
+
+
+def test_a_named_pipe_is_a_station_file_and_a_directory_is_not(tmp_path):
+    """A FIFO streams a file to the reader (and holds the fault tests' jobs)."""
+    os.mkfifo(tmp_path / "stream.dly")
+    (tmp_path / "folder.dly").mkdir()
+    entry = {"id": "UK000056225", "format": "ghcnd"}
+    piped = resolve_stations({"stations": [{**entry, "file": "stream.dly"}]}, tmp_path)
+    assert piped["UK000056225"]["file"] == "stream.dly"
+    with pytest.raises(ConfigError, match=r"'folder\.dly' does not exist"):
+        resolve_stations({"stations": [{**entry, "file": "folder.dly"}]}, tmp_path)
 
 
 @pytest.mark.integration

@@ -3,14 +3,15 @@
 The real snakemake on scratch copies of the workflow, with as few stations as prove
 the point. One uninterrupted run (during which a second snakemake is refused the
 directory) gives the reference PNGs that the interrupted runs must reproduce byte for
-byte. Nothing races the clock: the runs that must be caught mid-way are held by a
-gate the test opens (``PlotGate``), and every wait is for a file or a process.
+byte. Nothing races the clock: a run that must be caught mid-way has one station
+whose file is a FIFO the test holds (``HeldStationFile``): its plot job, or the
+worker forked from the warm plot server, is provably blocked reading it when the
+test kills or interrupts snakemake. Every wait is for a file or a process.
 """
 
 from __future__ import annotations
 
 import base64
-import errno
 import os
 import re
 import signal
@@ -23,22 +24,34 @@ from types import SimpleNamespace
 
 import pytest
 from helpers import (
+    DEATH_VALLEY,
+    MELBOURNE,
     REPO,
     THREE_STATIONS,
+    HeldStationFile,
     copy_workflow,
+    parent_of,
+    process_command,
+    read_config,
     run_snakemake,
     snakemake_cmd,
     snakemake_env,
+    write_config,
 )
 from PIL import Image
 
 from weatherplot import timing
 
 STATIONS = THREE_STATIONS
+HELD = MELBOURNE  # the station whose file the test holds
+KEPT = DEATH_VALLEY  # plotted in the same run before it is cut short
 PLOTS_ONLY = ("--until", "plot_station")
-# The gated runs plot in fresh processes (each imports Matplotlib, so each passes
-# the gate); the reruns use the fixture's warm plot server. Same bytes both ways.
-FRESH = ("--config", "plot_server=False")
+# Both ways a plot job can plot: a worker forked from the warm plot server, or the
+# job's own fresh process.
+SERVER_SETTINGS = {
+    "forked": ("--config", "plot_server=True"),
+    "fresh": ("--config", "plot_server=False"),
+}
 LOCK_MESSAGE = "Directory cannot be locked"
 HANG_GUARD = 300  # seconds: a guard against a hang, not a timing assertion
 
@@ -72,41 +85,52 @@ def wait_for(condition, process: subprocess.Popen, workdir: Path, what: str):
     return result
 
 
-class PlotGate:
-    """Holds every fresh plot job at its start until the test lets it through.
+def copy_with_held_station(workdir: Path, stations: list[str]) -> HeldStationFile:
+    """A scratch copy of the workflow whose ``HELD`` station reads a FIFO."""
+    copy_workflow(workdir, stations)
+    (workdir / "data" / f"{HELD}.dly.gz").unlink()
+    held = HeldStationFile(workdir / "data" / f"{HELD}.dly", HELD)
+    config = read_config(workdir)
+    for entry in config["stations"]:
+        if entry["id"] == HELD:
+            entry.update(held.config_entry(workdir))
+    write_config(workdir, config)
+    return held
 
-    A FIFO named ``matplotlibrc`` in the workdir: Matplotlib reads ./matplotlibrc
-    first when it is imported (documented), so a plot job that imports it blocks in
-    ``open`` until the test opens the FIFO's other end; then it reads an empty file
-    (Matplotlib's defaults: the same plot) and goes on. Snakemake itself never
-    imports Matplotlib, so the run starts, takes its lock and starts jobs as usual.
-    """
 
-    def __init__(self, workdir: Path):
-        self.path = workdir / "matplotlibrc"
-        os.mkfifo(self.path)
+def wait_until_held(held: HeldStationFile, run: subprocess.Popen, workdir: Path):
+    """The pid of the process blocked reading the held station's file."""
+    try:
+        return held.wait_for_reader(lambda: run.poll() is None, timeout=HANG_GUARD)
+    except AssertionError as error:
+        run.kill()
+        pytest.fail(f"{error}:\n{output_of(workdir)}")
 
-    def let_one_through(self, run: subprocess.Popen, workdir: Path) -> None:
-        """Wait for a job at the gate (with --cores 1, the only one) and let it pass."""
 
-        def writer():
-            try:
-                return os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as error:  # ENXIO: nobody waits on the other end yet
-                if error.errno != errno.ENXIO:
-                    raise
-                return None
+def assert_reads_in(reader: int, server: str, workdir: Path) -> None:
+    """The held reader is what ``server`` says: a worker forked from the plot
+    server, or the plot job's own process."""
+    if server == "forked":
+        assert "weatherplot.plotserver" in process_command(reader)
+        assert "weatherplot.plotserver" in process_command(parent_of(reader))
+    else:
+        assert "plot_station.py" in process_command(reader), output_of(workdir)
 
-        os.close(wait_for(writer, run, workdir, "a plot job at the gate"))
 
-    def open(self) -> None:
-        """Let every job through, now and later: a regular, empty file replaces the
-        FIFO, then the jobs waiting on the FIFO read its end."""
-        waiting = os.open(self.path, os.O_RDWR)  # on Linux, never blocks
-        empty = self.path.with_name("matplotlibrc.new")
-        empty.write_bytes(b"")
-        empty.replace(self.path)
-        os.close(waiting)
+def one_plotted_one_held(workdir: Path, server: str):
+    """A plots-only run of ``KEPT`` and ``HELD``, caught once ``KEPT`` is plotted
+    while ``HELD``'s reader (of the kind ``server`` says) waits on its file."""
+    held = copy_with_held_station(workdir, [KEPT, HELD])
+    run = start(workdir, "--cores", "2", *PLOTS_ONLY, *SERVER_SETTINGS[server])
+    reader = wait_until_held(held, run, workdir)
+    assert_reads_in(reader, server, workdir)
+    wait_for(
+        lambda: result_files(workdir) == only_results_of([KEPT]),
+        run,
+        workdir,
+        f"{KEPT}'s plot beside the held one",
+    )
+    return run, held, reader
 
 
 def pngs(workdir: Path) -> dict[str, bytes]:
@@ -114,6 +138,23 @@ def pngs(workdir: Path) -> dict[str, bytes]:
     if not plots.is_dir():
         return {}
     return {p.stem: p.read_bytes() for p in plots.glob("*.png")}
+
+
+def result_files(workdir: Path) -> list[str]:
+    """Every file under results/, temporary ones included."""
+    return sorted(
+        str(p.relative_to(workdir))
+        for p in (workdir / "results").rglob("*")
+        if p.is_file()
+    )
+
+
+def only_results_of(stations: list[str]) -> list[str]:
+    return sorted(
+        f"results/{kind}/{s}.{ext}"
+        for s in stations
+        for kind, ext in (("plots", "png"), ("timings/plots", "json"))
+    )
 
 
 def running(workdir: Path) -> set[str]:
@@ -125,12 +166,6 @@ def running(workdir: Path) -> set[str]:
         if folder.is_dir()
         else set()
     )
-
-
-def one_done_one_held(workdir: Path) -> bool:
-    """One PNG is written and the next station's job has started (and is held)."""
-    done = set(pngs(workdir))
-    return len(done) == 1 and bool(running(workdir) - done)
 
 
 def group_is_gone(pgid: int) -> bool:
@@ -156,24 +191,27 @@ def locks(workdir: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """An uninterrupted run; while it holds its lock (every plot job waits at the
-    gate), a second snakemake in the same folder."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("reference"), STATIONS)
-    gate = PlotGate(workdir)
-    first = start(workdir, "--cores", "2", *PLOTS_ONLY, *FRESH)
-    wait_for(lambda: locks(workdir), first, workdir, "the lock")
+    """An uninterrupted run (with the warm plot server); while it holds its lock (a
+    worker waits on the held station's file), a second snakemake in the same folder."""
+    workdir = tmp_path_factory.mktemp("reference")
+    held = copy_with_held_station(workdir, STATIONS)
+    first = start(workdir, "--cores", "2", *PLOTS_ONLY, *SERVER_SETTINGS["forked"])
+    reader = wait_until_held(held, first, workdir)
+    locked = locks(workdir)
     second = run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, check=False)
     first_was_running = first.poll() is None
-    made_before_the_gate_opened = pngs(workdir)
-    gate.open()
+    held_was_plotted = HELD in pngs(workdir)
+    held.release()
     returncode = first.wait(timeout=HANG_GUARD)
     return SimpleNamespace(
         workdir=workdir,
+        reader=reader,
+        locked=locked,
         returncode=returncode,
         output=output_of(workdir),
         second=second,
         first_was_running=first_was_running,
-        made_before_the_gate_opened=made_before_the_gate_opened,
+        held_was_plotted=held_was_plotted,
         pngs=pngs(workdir),
     )
 
@@ -181,8 +219,9 @@ def reference(tmp_path_factory):
 @pytest.mark.integration
 def test_second_snakemake_is_refused_and_first_run_unharmed(reference):
     second_output = reference.second.stdout + reference.second.stderr
+    assert reference.locked, reference.output  # the first run held its lock
     assert reference.first_was_running, reference.output
-    assert reference.made_before_the_gate_opened == {}  # the gate held every job
+    assert not reference.held_was_plotted  # the FIFO held that plot
     assert reference.second.returncode != 0
     assert LOCK_MESSAGE in second_output
     assert "Select jobs to execute" not in second_output  # it ran nothing
@@ -193,69 +232,73 @@ def test_second_snakemake_is_refused_and_first_run_unharmed(reference):
             reference.workdir / "results" / "plots" / f"{station}.png"
         ) as im:
             im.verify()
-        assert (reference.workdir / f"results/timings/plots/{station}.json").exists()
+    assert result_files(reference.workdir) == only_results_of(STATIONS)
     assert locks(reference.workdir) == []
 
 
 @pytest.mark.integration
-def test_sigkill_mid_fanout_then_unlock_and_rerun_incomplete(reference, tmp_path):
-    workdir = copy_workflow(tmp_path, STATIONS)
-    gate = PlotGate(workdir)
-    run = start(workdir, "--cores", "1", *PLOTS_ONLY, *FRESH)
-    gate.let_one_through(run, workdir)
-    wait_for(lambda: one_done_one_held(workdir), run, workdir, "a held second job")
-    os.killpg(run.pid, signal.SIGKILL)  # snakemake and every job it started
+@pytest.mark.parametrize("server", SERVER_SETTINGS)
+def test_sigkill_while_a_plot_is_held_then_unlock_and_rerun_incomplete(
+    reference, tmp_path, server
+):
+    run, held, reader = one_plotted_one_held(tmp_path, server)
+    os.killpg(run.pid, signal.SIGKILL)  # snakemake and every process it started
     run.wait(timeout=60)
-    wait_group_gone(run.pid)
-    assert len(pngs(workdir)) == 1
-    # The held job was running: snakemake had marked its outputs incomplete.
-    assert running(workdir) - set(pngs(workdir))
-    gate.open()
+    wait_group_gone(run.pid)  # the plot server and its workers too
+    assert process_command(reader) == ""
+    # The other station's plot is kept; the held one left nothing, not even a
+    # temporary file, though Snakemake had marked it incomplete.
+    assert result_files(tmp_path) == only_results_of([KEPT])
+    assert pngs(tmp_path) == {KEPT: reference.pngs[KEPT]}
+    assert HELD in running(tmp_path)
+    if server == "fresh":
+        return  # the rerun below is the same whichever way the killed run plotted
+    held.replace_with_real_file()
 
     # A SIGKILL leaves snakemake's lock; the next run says so and names --unlock.
     again = run_snakemake(
-        workdir, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete", check=False
+        tmp_path, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete", check=False
     )
     assert again.returncode != 0
     assert LOCK_MESSAGE in again.stdout + again.stderr
     assert "--unlock" in again.stdout + again.stderr
-    run_snakemake(workdir, "--unlock")
-    run_snakemake(workdir, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete")
+    run_snakemake(tmp_path, "--unlock")
+    run_snakemake(tmp_path, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete")
 
-    assert pngs(workdir) == reference.pngs  # byte for byte
-    for station in STATIONS:
-        assert (workdir / f"results/timings/plots/{station}.json").exists()
+    assert pngs(tmp_path) == {s: reference.pngs[s] for s in (KEPT, HELD)}
+    assert result_files(tmp_path) == only_results_of([KEPT, HELD])
     # Nothing is left to do.
-    dry = run_snakemake(workdir, "-n", *PLOTS_ONLY)
+    dry = run_snakemake(tmp_path, "-n", *PLOTS_ONLY)
     assert re.search(r"^total\s+0$|Nothing to be done", dry.stdout + dry.stderr, re.M)
 
 
 @pytest.mark.integration
-def test_sigint_stops_cleanly_and_the_next_run_needs_only_what_snakemake_asks(
-    reference, tmp_path
+@pytest.mark.parametrize("server", SERVER_SETTINGS)
+def test_sigint_while_a_plot_is_held_stops_cleanly_and_a_rerun_completes(
+    reference, tmp_path, server
 ):
-    stations = STATIONS[:2]
-    workdir = copy_workflow(tmp_path, stations)
-    gate = PlotGate(workdir)
-    run = start(workdir, "--cores", "1", *PLOTS_ONLY, *FRESH)
-    gate.let_one_through(run, workdir)
-    wait_for(lambda: one_done_one_held(workdir), run, workdir, "a held second job")
+    run, held, reader = one_plotted_one_held(tmp_path, server)
     os.killpg(run.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the group
-    returncode = run.wait(timeout=120)
-    wait_group_gone(run.pid)
+    returncode = run.wait(timeout=HANG_GUARD)
+    wait_group_gone(run.pid)  # the plot server and its workers too
     assert returncode != 0
-    assert locks(workdir) == []  # released: no --unlock needed
-    gate.open()
+    assert process_command(reader) == ""
+    assert locks(tmp_path) == []  # released: no --unlock needed
+    assert result_files(tmp_path) == only_results_of([KEPT])
+    if server == "fresh":
+        return  # the rerun below is the same whichever way the cut run plotted
+    held.replace_with_real_file()
 
     # The next run either just works, or asks for --rerun-incomplete (a job was
     # cut short) -- never for an --unlock or a hand clean-up.
-    rerun = run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, check=False)
+    rerun = run_snakemake(tmp_path, "--cores", "2", *PLOTS_ONLY, check=False)
     said = rerun.stdout + rerun.stderr
     assert LOCK_MESSAGE not in said
     if rerun.returncode != 0:
         assert "IncompleteFilesException" in said and "--rerun-incomplete" in said
-        run_snakemake(workdir, "--cores", "1", *PLOTS_ONLY, "--rerun-incomplete")
-    assert pngs(workdir) == {s: reference.pngs[s] for s in stations}
+        run_snakemake(tmp_path, "--cores", "2", *PLOTS_ONLY, "--rerun-incomplete")
+    assert pngs(tmp_path) == {s: reference.pngs[s] for s in (KEPT, HELD)}
+    assert result_files(tmp_path) == only_results_of([KEPT, HELD])
 
 
 # -- Atomic writes: an interrupted write leaves the old file or none -----------------

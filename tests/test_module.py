@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import FIXTURE_DATA, REPO, run_snakemake
+from helpers import FIXTURE_DATA, REPO, fixture_config, run_snakemake
 from PIL import Image
 
 from weatherplot.importpath import PACKAGE_PARENT, child_env
@@ -97,16 +97,17 @@ def copy_repository(dest: Path) -> Path:
     return dest
 
 
-def make_project(project: Path, config: dict | None = None) -> Path:
-    """A user's project: two stations' data and a config (the repository's, with
-    its station list cut to two), no workflow code."""
+def make_project(project: Path) -> Path:
+    """A user's project: two stations' data and a config (the test suite's frozen
+    one, with its station list cut to two: never the user's config/config.yaml),
+    no workflow code."""
     (project / "data").mkdir(parents=True)
     shutil.copy2(FIXTURE_DATA / "stations.csv", project / "data")
     for station in STATIONS:
         shutil.copy2(FIXTURE_DATA / f"{station}.dly.gz", project / "data")
-    if config is None:
-        config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = fixture_config()
     config["stations"] = [s for s in config["stations"] if s["id"] in STATIONS]
+    assert [s["id"] for s in config["stations"]] == STATIONS
     (project / "config").mkdir(exist_ok=True)
     (project / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     return project
@@ -221,8 +222,8 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
     )
     assert count == 1, snakefile
     (dest / "workflow" / "Snakefile").write_text(snakefile + FORWARDED_HOOKS)
-    config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
-    make_project(dest, config)
+    assert (dest / "config" / "config.yaml").is_file()
+    make_project(dest)  # the user edits the deployed config: here, the fixture's
 
     run_snakemake(dest, "--cores", "2", *PNGS)
 

@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import DEATH_VALLEY, FIXTURE_DATA, REPO
+from helpers import (
+    DEATH_VALLEY,
+    FIXTURE_DATA,
+    REPO,
+    HeldStationFile,
+    fifo_readers,
+    parent_of,
+)
+from PIL import Image
 
 from weatherplot import plotclient, plotserver
 
@@ -30,7 +38,6 @@ pytestmark = pytest.mark.skipif(
 SCRIPT = REPO / "workflow" / "scripts" / "plot_station.py"
 ENV = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
 STATIONS = sorted(p.name.removesuffix(".dly.gz") for p in FIXTURE_DATA.glob("*.dly.gz"))
-BIG = "USW00094728"  # New York: the worker is still plotting a while after it starts
 
 
 def entry(station: str) -> dict:
@@ -199,16 +206,29 @@ def test_without_a_server_the_job_plots_in_its_own_process(tmp_path):
     assert record["worker"] == "fresh"
 
 
+def held_entry(tmp_path: Path) -> tuple[dict, HeldStationFile]:
+    """A station whose file is a FIFO the test holds: whoever plots it is provably
+    blocked reading it (no reliance on a big file taking a while to plot)."""
+    held = HeldStationFile(tmp_path / f"{DEATH_VALLEY}.dly", DEATH_VALLEY)
+    return {**held.entry, "file": str(held.path)}, held
+
+
 def test_a_killed_job_takes_its_worker_along(tmp_path, server):
+    station, held = held_entry(tmp_path)
     env = {**ENV, plotserver.ENV_VAR: server.address}
-    job = subprocess.Popen(job_command(entry(BIG), "out"), env=env, cwd=tmp_path)
-    worker = server.worker_started(BIG)
+    job = subprocess.Popen(job_command(station, "out"), env=env, cwd=tmp_path)
+    worker = held.wait_for_reader(lambda: job.poll() is None, timeout=60)
+    assert worker != job.pid and parent_of(worker) == server.pid
     job.send_signal(signal.SIGKILL)
     job.wait()
-    wait_for(server.log, f"job of worker {worker} is gone: killing the worker")
-    wait_for(server.log, f"worker {worker} exited with -9")
-    assert not alive(worker)
+    assert wait_until(lambda: not alive(worker), timeout=60)
+    assert alive(server.pid)  # it lost a worker, not its life
     assert not (tmp_path / "results/timings/out.json").exists()
+    assert not (tmp_path / "results/plots/out.png").exists()
+    # The next job is served as usual.
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked"
 
 
 def test_the_server_leaves_when_the_process_that_started_it_is_gone(tmp_path):
@@ -559,24 +579,31 @@ def test_the_job_itself_falls_back_when_refused(tmp_path, server):
 def test_a_killed_server_takes_its_workers_along_and_the_job_plots_once(
     tmp_path, server
 ):
+    station, held = held_entry(tmp_path)
     env = {**ENV, plotserver.ENV_VAR: server.address}
     job = subprocess.Popen(
-        job_command(entry(BIG), "out"),
+        job_command(station, "out"),
         env=env,
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
     )
-    worker = server.worker_started(BIG)
+    worker = held.wait_for_reader(lambda: job.poll() is None, timeout=60)
+    assert worker != job.pid and parent_of(worker) == server.pid
+    assert fifo_readers(held.path) == [worker]  # the job waits, it does not read
     os.kill(server.pid, signal.SIGKILL)
-    assert wait_until(lambda: not alive(worker), timeout=5)  # no orphan plotting on
+    assert wait_until(lambda: not alive(worker), timeout=60)  # no orphan plotting on
+    # Then the job plots by itself: it is the file's next reader.
+    assert held.wait_for_reader(timeout=60) == job.pid
+    held.release()
     _, stderr = job.communicate(timeout=180)
-    # The job plotted by itself only once no worker could still write.
     assert job.returncode == 0, stderr
     assert "waiting until its worker is gone" in stderr
     assert "plotting in this process instead" in stderr
     record = json.loads((tmp_path / "results/timings/out.json").read_text())
     assert record["worker"] == "fresh"
+    with Image.open(tmp_path / "results/plots/out.png") as image:
+        image.verify()  # whole: the worker wrote none of it
 
 
 class FakeServer(threading.Thread):

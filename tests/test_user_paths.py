@@ -279,20 +279,22 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
 # -- 7. and 8. A finished run: clean dry runs, a moved checkout, what it printed -----
 
 
+@pytest.fixture(scope="module")
+def moved_finished_run(finished_run, tmp_path_factory):
+    """The finished run, copied elsewhere as a user moves a checkout."""
+    moved = tmp_path_factory.mktemp("moved") / "checkout"
+    shutil.copytree(finished_run, moved, symlinks=True)  # copy2: keeps the mtimes
+    return moved
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
-def test_dry_run_after_a_finished_run_has_nothing_to_do(finished_run, cores):
-    workdir = finished_run
-    run = run_snakemake(workdir, "-n", *cores)
-    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
-
-
-@pytest.mark.integration
-def test_moved_checkout_does_not_rerun_the_plots(finished_run, tmp_path):
-    workdir = finished_run
-    moved = tmp_path / "moved"
-    shutil.copytree(workdir, moved, symlinks=True)  # copy2: keeps the mtimes
-    run = run_snakemake(moved, "-n")
+def test_moved_finished_run_has_nothing_to_do_whatever_the_cores(
+    moved_finished_run, cores
+):
+    """Nothing reruns: neither for other --cores (the run's cores are no rerun
+    trigger) nor in another folder (no absolute path is one)."""
+    run = run_snakemake(moved_finished_run, "-n", *cores)
     assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
 
 
