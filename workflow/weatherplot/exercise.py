@@ -310,13 +310,13 @@ def _table(record: ExerciseRecord, f: dict[str, float], args) -> str:
     lines = [
         f"{n} stations, --cores {cores}, {record['repeats']} repeat(s) alternated, "
         f"load {load['before'][0]:.1f} before, {load['after'][0]:.1f} after",
-        f"{'command':<44}{'wall':>9}{'CPU':>9}{'loop/it':>9}",
+        f"{'command':<52}{'wall':>9}{'CPU':>9}{'loop/it':>9}",
     ]
     for method in METHODS:
         wall, cpu = f[f"wall_{method}"], f[f"cpu_{method}"]
         command = record["methods"][method]["command"]
         lines.append(
-            f"{command:<44}{wall:8.2f}s{cpu:8.2f}s{f['wall_serial'] / wall:8.2f}x"
+            f"{command:<52}{wall:8.2f}s{cpu:8.2f}s{f['wall_serial'] / wall:8.2f}x"
         )
 
     def verdict(value: float, target: float, at_least: bool, unit: str) -> str:
