@@ -699,6 +699,20 @@ def test_a_busy_machine_is_said_with_its_load(tmp_path):
     assert "was busy with other work" not in quiet["md"]
 
 
+def test_busy_is_judged_by_the_loops_share_of_a_cpu_not_by_the_load_it_made(tmp_path):
+    # The commands' own processes raise the load average above the CPUs: with CPU
+    # times recorded, only a loop that got under 90 % of a CPU means other work.
+    record = exercise_record()
+    record["loadavg"] = {"before": [1.8, 1.0, 1.0], "after": [4.4, 2.0, 1.0]}
+    record["methods"]["serial"]["runs"][0]["cpu"] = 9.8  # of 10 s: a CPU to itself
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    assert "was busy with other work" not in out["md"]
+    record["methods"]["serial"]["runs"][0]["cpu"] = 6.0  # 60 % of a CPU
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    assert "busy with other work while the commands ran (the serial loop" in out["md"]
+    assert "got 60% of a CPU" in " ".join(out["md"].split())
+
+
 def test_a_station_added_after_the_timing_is_said_plainly(tmp_path):
     _, out = written(tmp_path, full_inputs(stations=[*STATIONS, "E"]))
     assert "the config now also lists E, not timed" in out["md"]

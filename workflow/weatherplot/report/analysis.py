@@ -121,6 +121,17 @@ def _method_figures(
     return out
 
 
+def _busy(record: Mapping, serial: Mapping, cpus: int | None) -> bool:
+    """Did other work take CPU time from the commands? The serial loop is one process:
+    with a CPU to itself its CPU time is its wall time, so a loop that got under 90 %
+    of a CPU shared it. (The load average cannot tell: the commands' own processes
+    raise it.) Records without CPU times: more runnable work than CPUs."""
+    if serial.get("cpu") is not None and serial["time"] > 0:
+        return serial["cpu"] / serial["time"] < 0.9
+    loads = (record["loadavg"]["before"][0], record["loadavg"]["after"][0])
+    return bool(cpus) and max(loads) > cpus
+
+
 def analyse_exercise(
     record: Mapping | None, stations: Sequence[str] | None, cpus: int | None
 ) -> dict | None:
@@ -167,9 +178,7 @@ def analyse_exercise(
         "dry_run_wall": record["dry_run_wall"],
         "loadavg": record["loadavg"],
         "above_limit": above,
-        # More runnable work than CPUs while it ran: other work took CPU time.
-        "busy": bool(cpus)
-        and max(record["loadavg"]["before"][0], record["loadavg"]["after"][0]) > cpus,
+        "busy": _busy(record, methods["serial"], cpus),
         "start": record["start"],
         "end": record["end"],
         "methods": methods,
