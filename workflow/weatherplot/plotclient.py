@@ -97,8 +97,9 @@ def recv_exactly(sock, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv_frame(sock, limit: int = 4096) -> bytes:
-    size = int.from_bytes(recv_exactly(sock, 4), "big")
+def recv_frame(sock, limit: int = 4096, head: bytes = b"") -> bytes:
+    """One frame's payload; ``head``: the first bytes of its header, already read."""
+    size = int.from_bytes(head + recv_exactly(sock, 4 - len(head)), "big")
     if size > limit:
         raise BadFrame(f"a frame of {size} bytes (at most {limit})")
     return recv_exactly(sock, size)

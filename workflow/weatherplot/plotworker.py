@@ -157,7 +157,7 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
         REFUSED_PREFIX,
         BadFrame,
         decode_request,
-        recv_exactly,
+        recv_frame,
         send_frame,
     )
 
@@ -172,11 +172,9 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
     signal.alarm(REQUEST_SECONDS)
     try:
         send_frame(sock, READY)
-        header, fds = _recv_fds(sock, 4, 2)
-        size = int.from_bytes(header + recv_exactly(sock, 4 - len(header)), "big")
-        if size > MAX_REQUEST:
-            raise BadFrame(f"a request of {size} bytes (at most {MAX_REQUEST})")
-        key, request = decode_request(recv_exactly(sock, size))
+        # The job's fds come with the first bytes of the request's header.
+        head, fds = _recv_fds(sock, 4, 2)
+        key, request = decode_request(recv_frame(sock, MAX_REQUEST, head))
         signal.alarm(0)
         if not hmac.compare_digest(key, authkey):
             raise PermissionError("the request does not carry this run's key")
