@@ -24,6 +24,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -238,21 +239,20 @@ def run_exercise(
 
 
 def summary(record: ExerciseRecord, dry_cpu: float) -> dict[str, float]:
-    """Medians and ratios of an exercise record whose runs carry ``cpu``."""
-    import statistics
+    """Medians and ratios of an exercise record whose runs carry ``cpu``: the timing
+    report's analysis of it, in a few flat figures."""
+    from .report.analysis import analyse_exercise
 
-    def median(method, key):
-        return statistics.median(run[key] for run in record["methods"][method]["runs"])
-
-    wall = {m: median(m, "wall") for m in METHODS}
-    cpu = {m: median(m, "cpu") for m in METHODS}
+    methods = analyse_exercise(record, None, record["cpus"]["usable"])["methods"]
+    wall = {m: methods[m]["time"] for m in METHODS}
+    cpu = {m: methods[m]["cpu"] for m in METHODS}
     jobs = len(record["stations"])
     extra = cpu["snakemake"] - cpu["pool"]
     return {
         **{f"wall_{m}": wall[m] for m in METHODS},
         **{f"cpu_{m}": cpu[m] for m in METHODS},
-        "speedup_vs_loop": wall["serial"] / wall["snakemake"],
-        "pool_speedup_vs_loop": wall["serial"] / wall["pool"],
+        "speedup_vs_loop": methods["snakemake"]["speedup"],
+        "pool_speedup_vs_loop": methods["pool"]["speedup"],
         "wall_vs_pool": wall["snakemake"] / wall["pool"],
         "extra_cpu": extra,
         "dry_run_cpu": dry_cpu,
@@ -290,7 +290,7 @@ def main(argv=None) -> None:
         for entry in config["stations"]:  # absolute: the scratch copy is elsewhere
             entry["file"] = str(Path(entry["file"]).resolve())
     stations = list(resolve_stations(config).values())
-    python = os.environ.get("PYTHON", "") or __import__("sys").executable
+    python = sys.executable
     with tempfile.TemporaryDirectory(prefix="exercise-dry-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, args.data)
         dry_run(workdir, python)  # warm: imports, bytecode
