@@ -7,6 +7,7 @@ names and provides the ``workflow_copy`` fixture. No helper reads the user's
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -218,21 +219,24 @@ class HeldStationFile:
             self._writer = None
 
 
+def fd_targets(pid: int) -> list[str]:
+    """What the process's open fds point to (from /proc; [] once it is gone or not
+    ours to look at; an fd closed meanwhile is left out)."""
+    targets = []
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(FileNotFoundError):
+                targets.append(str(fd.readlink()))
+    except OSError:
+        return []
+    return targets
+
+
 def fifo_readers(path: Path) -> list[int]:
     """Pids of the other processes that have ``path`` open (from /proc)."""
     target = str(Path(path).resolve())
-    found = []
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        pid = int(fd_dir.parent.name)
-        if pid == os.getpid():
-            continue
-        try:
-            links = [str(fd.readlink()) for fd in fd_dir.iterdir()]
-        except OSError:  # gone, or not ours to look at
-            continue
-        if target in links:
-            found.append(pid)
-    return found
+    pids = (int(p.name) for p in Path("/proc").glob("[0-9]*"))
+    return [pid for pid in pids if pid != os.getpid() and target in fd_targets(pid)]
 
 
 def process_command(pid: int) -> str:

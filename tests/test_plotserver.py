@@ -6,7 +6,6 @@ at once. The real server runs as a subprocess; the plot job is the real script."
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -24,6 +23,7 @@ from helpers import (
     FIXTURE_DATA,
     REPO,
     HeldStationFile,
+    fd_targets,
     fifo_readers,
     parent_of,
 )
@@ -74,14 +74,6 @@ def alive(pid: int) -> bool:
 
 def open_fds(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/fd").iterdir()))
-
-
-def fd_targets(pid: int) -> list[str]:
-    targets = []
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(FileNotFoundError):  # closed meanwhile
-            targets.append(str(fd.readlink()))
-    return targets
 
 
 def children(pid: int) -> list[str]:
