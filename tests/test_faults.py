@@ -57,7 +57,9 @@ HANG_GUARD = 300  # seconds: a guard against a hang, not a timing assertion
 
 
 def start(workdir: Path, *args: str) -> subprocess.Popen:
-    """snakemake in its own session (process group), as a terminal would run it."""
+    """snakemake in its own session (process group), as a terminal would run it:
+    with Ctrl-C's default handling, even when pytest itself was started in the
+    background by a shell without job control (which ignores SIGINT for it)."""
     return subprocess.Popen(
         [*snakemake_cmd(), *args],
         cwd=workdir,
@@ -65,6 +67,7 @@ def start(workdir: Path, *args: str) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=snakemake_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
