@@ -4,9 +4,9 @@ The same code runs in either kind of plot process (see :mod:`weatherplot.plotser
 
 - ``fresh``: the job's own Python process, which imports NumPy and Matplotlib itself
   (the "imports" phase);
-- ``forked``: a child forked from the warm plot server, which imported them once for
-  the whole run; the job's process only hands its arguments over (the "handoff"
-  phase: client start, connect, fork).
+- ``forked``: a worker forked from the warm plot server, which imported them once for
+  the whole run, and which serves one job after another; the job's process only hands
+  its arguments over (the "handoff" phase: client start, connect, hand-over).
 """
 
 from __future__ import annotations
@@ -23,13 +23,18 @@ log = logging.getLogger(__name__)
 
 
 def run(
-    argv: list[str], started: float, worker: str = "fresh", **record: object
+    argv: list[str],
+    started: float,
+    worker: str = "fresh",
+    usage_since: resource.struct_rusage | None = None,
+    **record: object,
 ) -> int:
     """Plot one station: ``argv`` = STATION_JSON PNG TIMING LOG. Returns the exit code.
 
     ``started`` is when the job's own process ran its first line (epoch seconds);
-    ``record`` adds fields to the timing record (the forked worker passes the job
-    process's start and pid).
+    ``usage_since``: the process's resource usage when this job began (a plot-server
+    worker serves several jobs); ``record`` adds fields to the timing record (the
+    worker passes the job process's start and pid).
     """
     station_json, png, timing, log_path = argv
     info = json.loads(station_json)
@@ -48,13 +53,17 @@ def run(
         print(f"ERROR: {message}", file=sys.stderr)
         return 1
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    if usage_since is not None:
+        cpu -= usage_since.ru_utime + usage_since.ru_stime
     timer.extra.update(
         station_format=metadata["format"],
         worker=worker,
-        # CPU time and peak memory of the process that plotted (a forked worker
-        # counts its CPU time from its fork; Snakemake's benchmark file cannot see
-        # the worker, only the job's waiting process).
-        cpu_seconds=round(usage.ru_utime + usage.ru_stime, 3),
+        # CPU time and peak memory of the process that plotted, for this job (a
+        # plot-server worker counts from the job's hand-over and resets its peak;
+        # Snakemake's benchmark file cannot see the worker, only the job's waiting
+        # process).
+        cpu_seconds=round(cpu, 3),
         max_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
         **record,
     )

@@ -51,6 +51,7 @@ from .plotclient import (  # noqa: F401 (re-exported)
 )
 from .plothooks import KEY_VAR, PlotServer, remove_socket, supported  # noqa: F401
 from .plotworker import (  # noqa: F401 (re-exported)
+    LEAVING,
     MAX_REQUEST,
     OUTPUT_DIRS,
     REFUSED,
@@ -97,8 +98,18 @@ def serve(
         server.close()
 
 
+class _Worker:
+    """A worker process of the server, and the job it is serving (if any)."""
+
+    def __init__(self, pid: int, pidfd: int, control: socket.socket) -> None:
+        self.pid = pid
+        self.pidfd = pidfd
+        self.control = control  # the server's end: connections out, exit codes in
+        self.job: socket.socket | None = None  # the connection it is serving
+
+
 class _Server:
-    """The listener, its epoll and the running workers of :func:`serve`."""
+    """The listener, its epoll and the workers of :func:`serve`."""
 
     def __init__(self, path: str, authkey: bytes, max_workers: int, log) -> None:
         import select
@@ -115,10 +126,14 @@ class _Server:
         self.listener.setblocking(False)
         self.poller = select.epoll()
         self.poller.register(self.listener, select.EPOLLIN)
-        # pidfd -> (worker pid, the job's connection); connection fd -> worker pid
-        self.workers: dict[int, tuple[int, socket.socket]] = {}
-        self.jobs: dict[int, int] = {}
-        self.closing: list = []  # pidfds and connections of finished workers
+        # Every fd the poller watches leads to its worker: its pidfd (it exited),
+        # its control socket (it finished a job), its job's connection (the job is
+        # gone).
+        self.by_pidfd: dict[int, _Worker] = {}
+        self.by_control: dict[int, _Worker] = {}
+        self.by_job: dict[int, _Worker] = {}
+        self.idle: list[_Worker] = []
+        self.closing: list = []  # fds and sockets of finished jobs and workers
         self.accepting = True
         self.warm = False
         self.served = 0
@@ -127,7 +142,8 @@ class _Server:
         """Wait up to a second for events and handle them."""
         import select
 
-        if self.accepting != (len(self.workers) < self.max_workers):
+        busy = len(self.by_pidfd) - len(self.idle)
+        if self.accepting != (busy < self.max_workers):
             self.accepting = not self.accepting
             self.poller.modify(self.listener, select.EPOLLIN if self.accepting else 0)
         for fd, _ in self.poller.poll(1.0):
@@ -150,20 +166,22 @@ class _Server:
             except BlockingIOError:
                 return
             try:
-                self._start_worker(conn)
+                worker = self.idle.pop() if self.idle else self._start_worker()
+                self._assign(worker, conn)
             except BaseException:
                 conn.close()
                 raise
-        elif fd in self.workers:
-            self._finish_worker(fd)
-        elif fd in self.jobs:
-            # The job's process is gone (killed by Snakemake or the
-            # user): so is its worker.
-            pid, conn = self.workers[self.jobs[fd]]
-            self.log(f"job of worker {pid} is gone: killing the worker")
-            self.poller.unregister(conn)
-            del self.jobs[fd]
-            os.kill(pid, signal.SIGKILL)
+        elif fd in self.by_pidfd:
+            self._worker_exited(self.by_pidfd[fd])
+        elif fd in self.by_control:
+            self._job_finished(self.by_control[fd])
+        elif fd in self.by_job:
+            # The job's process is gone (killed by Snakemake or the user): so is
+            # its worker, wherever it was in the plot.
+            worker = self.by_job.pop(fd)
+            self.poller.unregister(fd)
+            self.log(f"job of worker {worker.pid} is gone: killing the worker")
+            os.kill(worker.pid, signal.SIGKILL)
 
     def _warm_up(self) -> None:
         import gc
@@ -178,7 +196,7 @@ class _Server:
         # Measured: plot+save 0.58-0.67 s without, 0.48 s with.
         gc.freeze()
 
-    def _start_worker(self, conn: socket.socket) -> None:
+    def _start_worker(self) -> _Worker:
         import select
         import signal
 
@@ -186,8 +204,12 @@ class _Server:
             self._warm_up()
         sys.stdout.flush()
         sys.stderr.flush()
-        close = [self.listener.fileno(), self.poller.fileno(), *self.workers]
-        close += [c.fileno() for _, c in self.workers.values()]
+        # SEQPACKET: one message per job each way, and EOF when either end is gone.
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        close = [self.listener.fileno(), self.poller.fileno(), ours.fileno()]
+        for other in self.by_pidfd.values():
+            close += [other.pidfd, other.control.fileno()]
+            close += [other.job.fileno()] if other.job is not None else []
         server = os.getpid()
         stopping = {signal.SIGTERM, signal.SIGINT}
         # No stop() between fork and bookkeeping: the worker is always tracked.
@@ -195,49 +217,111 @@ class _Server:
         try:
             child = os.fork()
             if child == 0:
-                run_worker(conn, self.authkey, server, close, self.libc)
+                run_worker(theirs, self.authkey, server, close, self.libc)
+            theirs.close()
             try:
                 pidfd = os.pidfd_open(child)
             except OSError:
                 os.kill(child, signal.SIGKILL)
                 os.waitpid(child, 0)
+                ours.close()
                 raise
-            self.workers[pidfd] = (child, conn)
-            self.jobs[conn.fileno()] = pidfd
+            worker = _Worker(child, pidfd, ours)
+            self.by_pidfd[pidfd] = worker
+            self.by_control[ours.fileno()] = worker
             self.poller.register(pidfd, select.EPOLLIN)
-            # Only a hang-up: bytes the job sends after its request wake nobody.
-            self.poller.register(conn, select.EPOLLRDHUP)
+            self.poller.register(ours, select.EPOLLIN)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
+        return worker
 
-    def _finish_worker(self, pidfd: int) -> None:
-        pid, conn = self.workers.pop(pidfd)
-        self.poller.unregister(pidfd)
-        self.closing.append(pidfd)
+    def _assign(self, worker: _Worker, conn: socket.socket) -> None:
+        """Hand the job's connection to ``worker``; the server keeps its copy to
+        notice the job going away and to send the job its exit code."""
+        import select
+
+        # If it died idle, this fails (the job plots by itself) and its pidfd
+        # event retires it.
+        socket.send_fds(worker.control, [b"job"], [conn.fileno()])
+        worker.job = conn
+        self.by_job[conn.fileno()] = worker
+        # Only a hang-up: bytes the job sends after its request wake nobody.
+        self.poller.register(conn, select.EPOLLRDHUP)
+
+    def _job_finished(self, worker: _Worker) -> None:
+        """The worker says how its job ended; it waits for the next one."""
+        code, leaving = _read_code(worker.control)
+        if code is not None:
+            self._answer(worker, code)
+        if leaving:  # its pidfd event follows
+            self.poller.unregister(worker.control)
+            del self.by_control[worker.control.fileno()]
+        else:
+            self.idle.append(worker)
+
+    def _answer(self, worker: _Worker, code: int) -> None:
+        conn, worker.job = worker.job, None
+        if conn is None:
+            return
+        if self.by_job.pop(conn.fileno(), None) is not None:  # else unregistered
+            self.poller.unregister(conn)
+        if code != REFUSED:
+            self.served += 1
+            self.log(f"worker {worker.pid} finished a job with exit code {code}")
+            _reply(conn, code)
+        self.closing.append(conn)
+
+    def _worker_exited(self, worker: _Worker) -> None:
+        del self.by_pidfd[worker.pidfd]
+        self.poller.unregister(worker.pidfd)
+        self.closing.append(worker.pidfd)
+        if worker in self.idle:
+            self.idle.remove(worker)
         try:
-            if self.jobs.pop(conn.fileno(), None) is not None:  # else unregistered
-                self.poller.unregister(conn)
-            _, status = os.waitpid(pid, 0)
-            code = os.waitstatus_to_exitcode(status)
-            if code != REFUSED:
-                self.served += 1
-                self.log(f"worker {pid} exited with {code}")
-                _reply(conn, code if code >= 0 else 128 - code)
+            # A code it sent before leaving (it leaves after an unexpected error).
+            code, _ = _read_code(worker.control)
+            _, status = os.waitpid(worker.pid, 0)
+            if code is None:
+                code = os.waitstatus_to_exitcode(status)
+                code = code if code >= 0 else 128 - code
+                self.log(f"worker {worker.pid} exited with {code}")
+            self._answer(worker, code)
         finally:
-            self.closing.append(conn)
+            if self.by_control.pop(worker.control.fileno(), None) is not None:
+                self.poller.unregister(worker.control)
+            self.closing.append(worker.control)
 
     def close(self) -> None:
-        """Kill the running workers, close the listener, remove the socket."""
+        """Kill the workers, close the listener, remove the socket."""
         import signal
 
-        for pidfd, (pid, conn) in self.workers.items():
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(pidfd)
-            conn.close()
+        for worker in self.by_pidfd.values():
+            os.kill(worker.pid, signal.SIGKILL)
+            os.waitpid(worker.pid, 0)
+            os.close(worker.pidfd)
+            worker.control.close()
+            if worker.job is not None:
+                worker.job.close()
         self.listener.close()
         remove_socket(self.path)
         self.log(f"plot server {os.getpid()} stopped after {self.served} plot(s)")
+
+
+def _read_code(control: socket.socket) -> tuple[int | None, bool]:
+    """A worker's message: (exit code of the job it finished, whether it is leaving).
+
+    (None, True) once it has closed its end; (None, False) if it sent nothing yet.
+    """
+    try:
+        message = control.recv(32, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return None, False
+    except OSError:
+        return None, True
+    if not message:
+        return None, True
+    code, _, leaving = message.partition(b" ")
+    return int(code), leaving == LEAVING
 
 
 def _reply(conn: socket.socket, code: int) -> None:

@@ -1,12 +1,17 @@
 """The plot server's workers: warm-up, request checks, and the forked worker.
 
-The server (:mod:`weatherplot.plotserver`) forks one worker per accepted connection;
-the worker checks the request, dies with the server (``PR_SET_PDEATHSIG``), takes
-the job's stdout/stderr and thread/temp-dir environment, and plots.
+The server (:mod:`weatherplot.plotserver`) forks up to ``--cores`` workers and hands
+each accepted connection to an idle one. For each job the worker checks the request,
+takes the job's stdout/stderr and thread/temp-dir environment, plots, gives the
+streams back (to the server's log) and closes the job's log file, then waits for the
+next job. It dies with the server (``PR_SET_PDEATHSIG``) and with its job (the server
+kills it if the job's process is gone); a worker whose job hit an unexpected error
+leaves, and the server forks a new one when needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -18,6 +23,7 @@ OUTPUT_DIRS = ("results", "logs")
 REQUEST_SECONDS = 10  # a worker waits this long at most for its job's request
 MAX_REQUEST = 64 * 1024
 REFUSED = 75  # a worker's exit code: refused the job before doing anything
+LEAVING = b"leaving"  # after a job's exit code: this worker takes no more jobs
 
 
 def warm_up() -> float:
@@ -122,9 +128,9 @@ def _die_with_parent(parent: int, libc) -> None:
 
 
 def run_worker(
-    sock: socket.socket, authkey: bytes, server: int, close: list[int], libc
+    control: socket.socket, authkey: bytes, server: int, close: list[int], libc
 ) -> None:
-    """In the forked worker: take one job's request and plot it. Never returns."""
+    """In the forked worker: serve the jobs the server hands over. Never returns."""
     import signal
 
     from .joblog import exit_now
@@ -132,12 +138,13 @@ def run_worker(
     code = 1
     try:
         _die_with_parent(server, libc)
-        for fd in close:  # the listener, epoll, other jobs' connections and pidfds
+        for fd in close:  # the listener, epoll, other workers' sockets and pidfds
             os.close(fd)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-        code = _take_job(sock, authkey)
+        _serve_jobs(control, authkey)
+        code = 0
     except BaseException:  # report anything, then leave
         import traceback
 
@@ -146,9 +153,51 @@ def run_worker(
         exit_now(code)
 
 
-def _take_job(sock: socket.socket, authkey: bytes) -> int:
-    import contextlib
+def _serve_jobs(control: socket.socket, authkey: bytes) -> None:
+    """One job after another, until the server closes ``control`` or a job ends in
+    an unexpected error (which may have left this process in any state)."""
+    # The server's log: where this process's stdout and stderr return after a job.
+    server_streams = os.dup(1), os.dup(2)
+    served = 0
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 16, 1)
+        if not message or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            return
+        served += 1
+        with socket.socket(fileno=fds[0]) as job:
+            try:
+                code, reusable = _take_job(job, authkey, served)
+            finally:
+                _restore_streams(server_streams)
+        # Sent once the job's connection is closed here: the server answers the job
+        # and closes its own copy, and no worker writes for the job any more.
+        control.send(str(code).encode() + (b"" if reusable else b" " + LEAVING))
+        if not reusable:
+            return
+
+
+def _restore_streams(streams: tuple[int, int]) -> None:
+    """Flush what the job's streams still hold; point stdout/stderr back at the
+    server's log (closing the job's copies: a job's pipe must see its end)."""
+    import sys
+
+    from .joblog import stop_logging
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # the job's pipe may be gone
+            stream.flush()
+    os.dup2(streams[0], 1)
+    os.dup2(streams[1], 2)
+    stop_logging()
+
+
+def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bool]:
+    """Check one job's request and plot it: (exit code, whether this worker may take
+    another job)."""
     import hmac
+    import resource
     import signal
     import tempfile
 
@@ -164,9 +213,10 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
     def too_slow(signum, frame):
         raise TimeoutError(f"no complete request within {REQUEST_SECONDS} s")
 
-    # This connection stays open in this process until it exits: the job knows that
-    # no worker writes for it once the connection is closed.
+    # The job knows no worker writes for it once every end of this connection is
+    # closed: this one closes only after the job is done (or when this process dies).
     job_pid, _ = peer(sock)
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # this job's CPU counts from here
     fds: list[int] = []
     signal.signal(signal.SIGALRM, too_slow)
     signal.alarm(REQUEST_SECONDS)
@@ -189,30 +239,48 @@ def _take_job(sock: socket.socket, authkey: bytes) -> int:
         if isinstance(error, Refused):
             with contextlib.suppress(OSError):
                 send_frame(sock, REFUSED_PREFIX + str(error).encode())
-        return REFUSED
+        return REFUSED, True
     argv = request["argv"]
     log(f"worker {os.getpid()} ({json.loads(argv[0])['id']}) started")
     os.dup2(fds[0], 1)
     os.dup2(fds[1], 2)
     for fd in fds:
         os.close(fd)
-    for name in JOB_ENV:  # the job's, not the server's
+    for name in JOB_ENV:  # the job's, not the server's or an earlier job's
         if name in request["env"]:
             os.environ[name] = request["env"][name]
         else:
             os.environ.pop(name, None)
     tempfile.tempdir = None
+    _reset_peak_memory()
     from .plotjob import run
     from .timing import process_start_time
 
-    # The session (which snakemake run) is the worker's own: its server's parent.
-    return run(
-        argv,
-        request["started"],
-        worker="forked",
-        process_start=process_start_time(job_pid),
-        job_pid=job_pid,
-    )
+    try:
+        # The session (which snakemake run) is the worker's own: its server's parent.
+        code = run(
+            argv,
+            request["started"],
+            worker="forked",
+            usage_since=usage,
+            process_start=process_start_time(job_pid),
+            job_pid=job_pid,
+            worker_job=served,
+        )
+    except Exception:  # on the job's stderr; the next job gets a fresh worker
+        import traceback
+
+        traceback.print_exc()
+        return 1, False
+    return code, True
+
+
+def _reset_peak_memory() -> None:
+    """Start this job's peak-memory count afresh (Linux's clear_refs 5 resets the
+    high-water mark that ``getrusage`` reports); if that is not allowed, the record
+    holds the worker's peak so far."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
 
 
 def _recv_fds(sock: socket.socket, size: int, max_fds: int) -> tuple[bytes, list[int]]:
