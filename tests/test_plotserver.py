@@ -256,6 +256,49 @@ def test_a_killed_job_takes_its_worker_along(tmp_path, server):
     assert record["worker"] == "forked" and record["pid"] != worker
 
 
+def connected(pid: int) -> bool:
+    """Whether process ``pid`` holds a connected Unix socket (from /proc/net/unix)."""
+    inodes = {
+        target[len("socket:[") : -1]
+        for target in fd_targets(pid)
+        if target.startswith("socket:[")
+    }
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[6] in inodes and fields[5] == "03":  # SS_CONNECTED
+            return True
+    return False
+
+
+def test_a_worker_that_died_while_idle_is_replaced_for_the_next_job(tmp_path, server):
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "a")
+    assert result.returncode == 0, result.stderr
+    # The next job connects, then its idle worker dies (as the OOM killer might
+    # kill it), all while the server is stopped: on waking, the server sees the
+    # job before the worker's death.
+    os.kill(server.pid, signal.SIGSTOP)
+    try:
+        env = {**ENV, plotserver.ENV_VAR: server.address}
+        job = subprocess.Popen(
+            job_command(entry(DEATH_VALLEY), "b"),
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert wait_until(lambda: connected(job.pid), timeout=60)
+        os.kill(record["pid"], signal.SIGKILL)
+        assert wait_until(lambda: not alive(record["pid"]))
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+    _, stderr = job.communicate(timeout=180)
+    assert job.returncode == 0, stderr
+    next_record = json.loads((tmp_path / "results/timings/b.json").read_text())
+    assert next_record["worker"] == "forked", stderr
+    assert next_record["pid"] != record["pid"]
+    assert wait_until(lambda: holds_no_connection(server.pid))
+
+
 def test_the_server_leaves_when_the_process_that_started_it_is_gone(tmp_path):
     log = tmp_path / "server.log"
     directory = tmp_path / "private"

@@ -17,8 +17,8 @@
 # CPU time and 12 MB more memory (docs/performance.md).
 #
 # With the warm plot server (config plot_server; the Snakefile's run hooks start it)
-# the job's process hands its arguments to a worker forked from the server, which
-# imported NumPy and Matplotlib once for the run. No benchmark: directive: its
+# the job's process hands its arguments to one of the server's workers (forked from it
+# once NumPy and Matplotlib were imported, each serving one job after another). No benchmark: directive: its
 # sampler would watch only the job's waiting process, and cost every job CPU time
 # (docs/performance.md); the timing record has the CPU time and peak memory of the
 # process that plotted.

@@ -1,10 +1,13 @@
 """The warm plot server: pay Python's start and the NumPy/Matplotlib imports once.
 
 A plot job in a fresh Python process spends ~0.5 s importing NumPy and Matplotlib
-before it plots for ~0.6 s: most of what the fan-out could gain. This is what
-``multiprocessing``'s "forkserver" start method (and gunicorn's ``--preload``) do about
-it: one server process imports once, and every job still gets a process of its own,
-forked from the warm server, so ``--cores N`` still plots N stations on N CPUs at once.
+before it plots for ~0.6 s: most of what the fan-out could gain. One server process
+per run imports once and forks up to ``--cores`` workers from that warm state; each
+worker serves one job after another, like a ``multiprocessing.Pool`` worker, so
+``--cores N`` still plots N stations on N CPUs at once. (A worker forked for each job,
+as ``multiprocessing``'s "forkserver" does, cost ~125 ms of CPU per job: the child
+copies every page it writes to, and CPython writes reference counts on every object
+it touches. docs/performance.md has the measurements.)
 
 - ``snakemake`` starts the server in its ``onstart`` hook and stops it when the run
   ends; the server also leaves by itself once ``snakemake`` is gone, and its workers
@@ -16,22 +19,26 @@ forked from the warm server, so ``--cores N`` still plots N stations on N CPUs a
   :mod:`weatherplot.plotclient`, kept to built-in modules so a job's process is cheap.
 - A plot job (scripts/plot_station.py) connects and checks by ``SO_PEERCRED`` that the
   listener is the server of its run (pid, uid): only then does it send the key, its
-  arguments and stdout/stderr. The server forks a worker on ``accept`` and
-  goes back to waiting: the worker reads the request (bounded in time and size),
-  accepts only a job of this run (the run's key, same working directory, outputs
-  under ``results/`` or ``logs/``, a valid station id), runs
-  :func:`plotjob.run` with the job's streams and thread/temp-dir environment, and the
-  server sends back its exit code. At most ``--cores`` workers exist at once. If the
-  job is killed, its worker is killed too.
+  arguments and stdout/stderr. The server hands each accepted connection to an idle
+  worker over the worker's control socket (forking one if fewer than ``--cores``
+  exist) and goes back to waiting: the worker reads the request (bounded in time and
+  size), accepts only a job of this run (the run's key, same working directory,
+  outputs under ``results/`` or ``logs/``, a valid station id), runs
+  :func:`plotjob.run` with the job's streams and thread/temp-dir environment, gives
+  the streams back, closes the job's connection and reports the exit code, which the
+  server sends to the job. At most ``--cores`` jobs are served at once. If the job is
+  killed, its worker is killed too (a new one is forked when needed); a job that ends
+  in an unexpected error (not a station's bad data) retires its worker.
 - Without a server (disabled in the config, another OS, SLURM, a software deployment
   method, or a server that went away before taking the job), the job plots in its own
   process. Once a worker took the job, the job never plots a second time while that
-  worker may still write: the worker holds the job's connection until it exits, so
-  the job waits for the connection to close before it plots by itself.
+  worker may still write: the worker holds the job's connection until the job is
+  done (or it dies), so the job waits for the connection to close before it plots by
+  itself.
 
 The code is split by side: :mod:`weatherplot.plotclient` (the job's, imported by every
 plot job, so kept small), this module (the server's loop), :mod:`weatherplot.plotworker`
-(request checks, the forked worker) and :mod:`weatherplot.plothooks` (Snakemake's hooks
+(request checks, the workers) and :mod:`weatherplot.plothooks` (Snakemake's hooks
 start and stop the server). The names other code uses are re-exported here.
 """
 
@@ -166,8 +173,7 @@ class _Server:
             except BlockingIOError:
                 return
             try:
-                worker = self.idle.pop() if self.idle else self._start_worker()
-                self._assign(worker, conn)
+                self._assign(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -235,14 +241,22 @@ class _Server:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
         return worker
 
-    def _assign(self, worker: _Worker, conn: socket.socket) -> None:
-        """Hand the job's connection to ``worker``; the server keeps its copy to
-        notice the job going away and to send the job its exit code."""
+    def _assign(self, conn: socket.socket) -> None:
+        """Hand the job's connection to an idle worker, or to a new one; the server
+        keeps its copy to notice the job going away and to send the job its exit
+        code."""
         import select
 
-        # If it died idle, this fails (the job plots by itself) and its pidfd
-        # event retires it.
-        socket.send_fds(worker.control, [b"job"], [conn.fileno()])
+        while self.idle:
+            worker = self.idle.pop()
+            try:
+                socket.send_fds(worker.control, [b"job"], [conn.fileno()])
+                break
+            except OSError:  # it died idle: its pidfd event retires it
+                self.log(f"worker {worker.pid} is gone: handing the job to another")
+        else:  # (if a new worker fails too, the job plots by itself)
+            worker = self._start_worker()
+            socket.send_fds(worker.control, [b"job"], [conn.fileno()])
         worker.job = conn
         self.by_job[conn.fileno()] = worker
         # Only a hang-up: bytes the job sends after its request wake nobody.
