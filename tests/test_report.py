@@ -463,13 +463,16 @@ def test_a_forked_workers_hand_over_is_its_overhead_and_the_text_says_so():
     a = next(j for j in fan["jobs"] if j["station"] == "A")
     assert a["startup"] == pytest.approx(0.9) and a["worker"] == "forked"
     text = rendered_fanout(fan)
-    assert "forked from the run's warm plot server" in text
+    assert "plotted by a worker forked from the run's warm plot server" in text
     assert "fresh Python process" not in text
     # Mixed runs (a job found no server) say how many of each.
     mixed = fanout_stats([*recs[:3], plot_record("D", 20, T0 + 1.5)], [], None)
     assert mixed["workers"] == {"forked": 3, "fresh": 1}
     text = rendered_fanout(mixed)
-    assert "3 of the 4 jobs ran in processes forked from the warm plot server" in text
+    assert (
+        "3 of the 4 jobs were plotted by workers forked from the warm plot server"
+        in text
+    )
 
 
 def rendered_fanout(fan, cpus=2):
