@@ -7,6 +7,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# Snakemake's message for a YAML mistake in the config names neither file nor line.
+include: "workflow/rules/config_syntax.smk"
+
+
 configfile: "config/config.yaml"
 
 

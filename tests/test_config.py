@@ -241,4 +241,22 @@ def test_config_yaml_cannot_run_code(workflow_copy, tmp_path):
     result = run_snakemake(workflow_copy, "-n", check=False)
     assert result.returncode != 0
     assert not marker.exists()
-    assert "Config file is not valid JSON or YAML" in result.stdout + result.stderr
+    assert "config/config.yaml is not valid YAML" in result.stdout + result.stderr
+
+
+@pytest.mark.integration
+def test_a_station_appended_after_the_last_section_is_named_by_line(workflow_copy):
+    """Snakemake's own message ("Config file is not valid JSON or YAML") names
+    neither the file nor the line."""
+    path = workflow_copy / "config" / "config.yaml"
+    text = path.read_text().rstrip("\n") + "\n"
+    last_line = text.count("\n")
+    assert list(read_config(workflow_copy))[-1] != "stations"  # else it would be valid
+    path.write_text(text + "  - id: USW00023188\n")
+    result = run_snakemake(workflow_copy, "-n", check=False)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "config/config.yaml is not valid YAML" in output
+    assert f'"config/config.yaml", line {last_line + 1}, column 3' in output
+    assert "goes under 'stations:'" in output
+    assert not (workflow_copy / "results").exists()
