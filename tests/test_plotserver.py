@@ -254,6 +254,11 @@ def test_a_killed_job_takes_its_worker_along(tmp_path, server):
     result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
     assert result.returncode == 0, result.stderr
     assert record["worker"] == "forked" and record["pid"] != worker
+    server.handle.stop()
+    # The killed job is no plot in the server's count.
+    assert (
+        "stopped after 1 plot(s), 1 job(s) failed or killed" in server.log.read_text()
+    )
 
 
 def connected(pid: int) -> bool:

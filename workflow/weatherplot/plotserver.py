@@ -143,7 +143,8 @@ class _Server:
         self.closing: list = []  # fds and sockets of finished jobs and workers
         self.accepting = True
         self.warm = False
-        self.served = 0
+        self.plotted = 0  # jobs that ended well
+        self.failed = 0  # jobs that failed or were killed (refusals are neither)
 
     def poll_once(self) -> None:
         """Wait up to a second for events and handle them."""
@@ -280,7 +281,10 @@ class _Server:
         if self.by_job.pop(conn.fileno(), None) is not None:  # else unregistered
             self.poller.unregister(conn)
         if code != REFUSED:
-            self.served += 1
+            if code == 0:
+                self.plotted += 1
+            else:
+                self.failed += 1
             self.log(f"worker {worker.pid} finished a job with exit code {code}")
             _reply(conn, code)
         self.closing.append(conn)
@@ -318,7 +322,10 @@ class _Server:
                 worker.job.close()
         self.listener.close()
         remove_socket(self.path)
-        self.log(f"plot server {os.getpid()} stopped after {self.served} plot(s)")
+        failed = f", {self.failed} job(s) failed or killed" if self.failed else ""
+        self.log(
+            f"plot server {os.getpid()} stopped after {self.plotted} plot(s){failed}"
+        )
 
 
 def _read_code(control: socket.socket) -> tuple[int | None, bool]:
