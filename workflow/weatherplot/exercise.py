@@ -274,15 +274,58 @@ def main(argv=None) -> None:
         description="Benchmark: the exercise's three whole commands side by side, "
         "wall and CPU time. Prints figures, asserts nothing."
     )
-    parser.add_argument("--stations", type=int, help="N generated stations")
-    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"))
-    parser.add_argument("--data", type=Path, default=Path("data"))
-    parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--stations",
+        type=int,
+        metavar="N",
+        help="N stations generated from the shipped ones (default: the config's)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config/config.yaml"),
+        help="the workflow config whose stations to time (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data"),
+        help="folder of the station files (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--cores",
+        type=int,
+        default=2,
+        help="Pool workers and snakemake --cores (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each command, alternated (default: %(default)s)",
+    )
     parser.add_argument("--json", type=Path, help="also write the record here")
-    parser.add_argument("--min-speedup", type=float, default=1.75)
-    parser.add_argument("--max-vs-pool", type=float, default=1.15)
-    parser.add_argument("--max-extra-cpu-ms", type=float, default=20)
+    parser.add_argument(
+        "--min-speedup",
+        type=float,
+        default=1.75,
+        help="target: snakemake at least this many times faster than the loop "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-vs-pool",
+        type=float,
+        default=1.15,
+        help="target: snakemake's wall time at most this times the Pool's "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-extra-cpu-ms",
+        type=float,
+        default=20,
+        help="target: snakemake's CPU per job above the Pool's, after its start-up "
+        "and DAG build, in ms (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     config = yaml.safe_load(args.config.read_text())
     if args.stations:
