@@ -163,6 +163,13 @@ def test_forked_workers_plot_the_same_bytes_as_fresh_processes_for_every_station
 
     # One job after another: one worker served them all, in order (no fork per job).
     assert len({record["pid"] for record in forked_records}) == 1
+    # Between jobs it holds no job's connection, streams or log file: only its
+    # control socket and the server's log.
+    worker_fds = fd_targets(forked_record["pid"])
+    assert sum(fd.startswith("socket:") for fd in worker_fds) == 1, worker_fds
+    assert not [fd for fd in worker_fds if fd.startswith("pipe:")], worker_fds
+    logs = {fd for fd in worker_fds if fd.endswith(".log")}
+    assert logs == {str(server.log.resolve())}, worker_fds
     assert [record["worker_job"] for record in forked_records] == list(range(1, 13))
     # The record times the job's own process (its start, its pid) and the worker.
     assert set(forked_record["phases"]) == {"handoff", "read", "plot", "save"}

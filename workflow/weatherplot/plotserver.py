@@ -203,7 +203,8 @@ class _Server:
         # Measured: plot+save 0.58-0.67 s without, 0.48 s with.
         gc.freeze()
 
-    def _start_worker(self) -> _Worker:
+    def _start_worker(self, conn: socket.socket) -> _Worker:
+        """Fork a worker for ``conn``'s job (which it then receives like any other)."""
         import select
         import signal
 
@@ -213,7 +214,10 @@ class _Server:
         sys.stderr.flush()
         # SEQPACKET: one message per job each way, and EOF when either end is gone.
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # Not even this job's connection: the worker must hold only the copy it is
+        # sent, which it closes when the job is done.
         close = [self.listener.fileno(), self.poller.fileno(), ours.fileno()]
+        close.append(conn.fileno())
         for other in self.by_pidfd.values():
             close += [other.pidfd, other.control.fileno()]
             close += [other.job.fileno()] if other.job is not None else []
@@ -256,7 +260,7 @@ class _Server:
             except OSError:  # it died idle: its pidfd event retires it
                 self.log(f"worker {worker.pid} is gone: handing the job to another")
         else:  # (if a new worker fails too, the job plots by itself)
-            worker = self._start_worker()
+            worker = self._start_worker(conn)
             socket.send_fds(worker.control, [b"job"], [conn.fileno()])
         worker.job = conn
         self.by_job[conn.fileno()] = worker
@@ -271,7 +275,7 @@ class _Server:
         if leaving:  # its pidfd event follows
             self.poller.unregister(worker.control)
             del self.by_control[worker.control.fileno()]
-        else:
+        elif code is not None:
             self.idle.append(worker)
 
     def _answer(self, worker: _Worker, code: int) -> None:
