@@ -123,8 +123,10 @@ class PlotRecord(TypedDict):
     phases: dict[str, float]  # "imports" or "handoff", then "read", "plot", "save"
     worker: str  # "fresh" (own imports) or "forked" (from the warm plot server)
     station_format: NotRequired[str]
-    cpu_seconds: NotRequired[float]
-    max_rss_mb: NotRequired[float]
+    cpu_seconds: NotRequired[float]  # this job's, in the process that plotted
+    max_rss_mb: NotRequired[float]  # that process's peak during this job
+    job_pid: NotRequired[int]  # forked: the job's own (waiting) process
+    worker_job: NotRequired[int]  # forked: 1 for its worker's first job, 2, ...
 
 
 class ScalingStudy(TypedDict):
