@@ -33,7 +33,9 @@ def workflow_copy(tmp_path):
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory):
     """The whole workflow (plots, demos, exercise, report) run once with the fixture
-    config, shared by the tests that read a finished run and leave it as it is."""
+    config, shared by the tests that read a finished run and leave it as it is.
+    They all live in test_full_run.py: a session fixture is made once per xdist
+    worker, and --dist loadscope keeps a module on one worker."""
     workdir = copy_workflow(tmp_path_factory.mktemp("full"), THREE_STATIONS)
     run_snakemake(workdir, "--cores", "2")
     return workdir

@@ -1,7 +1,8 @@
 """What a new user runs into after the README's first command: a bad station, a
-mistyped flag, target or key, Snakemake's HTML report, a second (dry) run, a moved
-checkout, and long steps that print nothing. Each ends in bounded time with a clear
-message; every test here failed on the code before it was fixed."""
+mistyped flag, target or key, Snakemake's HTML report and long steps that print
+nothing. Each ends in bounded time with a clear message; every test here failed on
+the code before it was fixed. (A second (dry) run and a moved checkout read the
+finished run: they are in test_full_run.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import importlib.metadata
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +29,6 @@ from helpers import (
 )
 
 GOOD = ["UK000056225", "ASN00086282", "JA000047778", "USC00042319"]
-NOTHING_TO_DO = "Nothing to be done"
 
 
 def truncated_station(folder: Path, station_id: str = "BROKEN1") -> Path:
@@ -274,42 +273,6 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
         ["git", "check-ignore", "-q", "report.html"], cwd=REPO, check=False
     )
     assert ignored.returncode == 0
-
-
-# -- 7. and 8. A finished run: clean dry runs, a moved checkout, what it printed -----
-
-
-@pytest.fixture(scope="module")
-def moved_finished_run(finished_run, tmp_path_factory):
-    """The finished run, copied elsewhere as a user moves a checkout."""
-    moved = tmp_path_factory.mktemp("moved") / "checkout"
-    shutil.copytree(finished_run, moved, symlinks=True)  # copy2: keeps the mtimes
-    return moved
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
-def test_moved_finished_run_has_nothing_to_do_whatever_the_cores(
-    moved_finished_run, cores
-):
-    """Nothing reruns: neither for other --cores (the run's cores are no rerun
-    trigger) nor in another folder (no absolute path is one)."""
-    run = run_snakemake(moved_finished_run, "-n", *cores)
-    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
-
-
-@pytest.mark.integration
-def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):
-    """Params are a rerun trigger: an absolute path in them reruns the job when the
-    checkout or the virtual environment moves."""
-    workdir = finished_run
-    metadata = workdir / ".snakemake" / "metadata"
-    records = [json.loads(p.read_text()) for p in metadata.iterdir()]
-    assert records
-    for record in records:
-        params = json.dumps(record.get("params"))
-        assert sys.executable not in params
-        assert str(workdir) not in params
 
 
 def test_the_baseline_command_by_hand_says_how_to_call_it(tmp_path):
