@@ -44,6 +44,16 @@ def test_every_timing_record_is_written(finished_run):
     assert demos["shared_list"]["results"]["threads"] == [11, 2, 3]
     assert demos["shared_list"]["results"]["processes"] == [1, 2, 3]
     assert demos["pool"]["results"]["result"] == [3, 2, 10]
+    # The demo rule passes the config's sizes and the run's cores to the script.
+    sizes = fixture_config()["demos"]
+    assert demos["numpy"]["params"] == {
+        "n": sizes["array_size"],
+        "workers": sizes["workers"],
+        "repeats": sizes["repeats"],
+    }
+    assert all(record["job_threads"] == 2 for record in demos.values())  # --cores 2
+    numpy_log = (finished_run / "logs" / "demos" / "numpy.log").read_text()
+    assert f"numpy demo: threads variant, repeat {sizes['repeats']}/" in numpy_log
     exercise = json.loads((timings / "exercise.json").read_text())
     assert sorted(exercise["stations"]) == sorted(THREE_STATIONS)
     assert set(exercise["methods"]) == {"serial", "pool", "snakemake"}
