@@ -6,10 +6,12 @@ finished run: they are in test_full_run.py.)"""
 
 from __future__ import annotations
 
+import gzip
 import importlib.metadata
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -152,6 +154,59 @@ def test_keep_going_plots_every_good_station_and_exits_nonzero(bad_station_run):
     assert not (workdir / "results" / "report" / "timing_report.html").exists()
     assert "No plot for 1 of 4 station(s): BROKEN1" in output
     assert "timing report is made only when every station is plotted" in output
+
+
+@pytest.mark.integration
+def test_bad_station_fails_alone_and_leaves_no_output(bad_station_run, tmp_path):
+    """A broken file fails its own plot job (the error in snakemake's output and the
+    job's log); every other station's plot is made; the failing station leaves no
+    PNG or timing record -- also when a good PNG of it existed from an earlier run
+    (in a copy of the run above, which it must leave as it is)."""
+    workdir, run = bad_station_run
+    output = run.stdout + run.stderr
+    logs = workdir / "logs" / "plot_station"
+    expected = "station BROKEN1: data/BROKEN1.dly.gz: gzip data is truncated or corrupt"
+    assert f"ERROR: {expected}" in output
+    assert expected in (logs / "BROKEN1.log").read_text()
+    assert "download the file again" in (logs / "BROKEN1.log").read_text()
+    for station in THREE_STATIONS:
+        assert (workdir / f"results/plots/{station}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (workdir / f"results/timings/plots/{station}.json").exists()
+    assert not (workdir / "results/plots/BROKEN1.png").exists()
+    assert not (workdir / "results/timings/plots/BROKEN1.json").exists()
+
+    # A good station's file goes bad (a botched re-download): its old PNG must not
+    # survive as if it were current.
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)  # copy2: keeps the mtimes
+    plots, timings, logs = (
+        copy / "results" / "plots",
+        copy / "results" / "timings" / "plots",
+        copy / "logs" / "plot_station",
+    )
+    turns_bad, *good = THREE_STATIONS
+    kept = {s: (plots / f"{s}.png").stat().st_mtime_ns for s in good}
+    kept_bytes = {s: (plots / f"{s}.png").read_bytes() for s in good}
+    bad_file = copy / "data" / f"{turns_bad}.dly.gz"
+    bad_file.write_bytes(gzip.decompress(bad_file.read_bytes())[:50000])
+    args = ("--cores", "2", "--keep-going", "--until", "plot_station")
+    second = run_snakemake(copy, *args, check=False)
+    output = second.stdout + second.stderr
+    assert second.returncode != 0, output
+    problem = (
+        f"station {turns_bad}: data/{turns_bad}.dly.gz: the name ends in .gz "
+        "but the content is not gzip"
+    )
+    assert f"ERROR: {problem}" in output
+    assert problem in (logs / f"{turns_bad}.log").read_text()
+    assert not (plots / f"{turns_bad}.png").exists()
+    assert not (timings / f"{turns_bad}.json").exists()
+    assert not (plots / "BROKEN1.png").exists()
+    for station in good:  # untouched: not even rerun
+        assert (plots / f"{station}.png").stat().st_mtime_ns == kept[station]
+        assert (plots / f"{station}.png").read_bytes() == kept_bytes[station]
+    leftovers = [p.name for p in plots.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
 
 
 @pytest.mark.integration
