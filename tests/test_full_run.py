@@ -3,8 +3,9 @@ config's tiny demo sizes, run once (the session's ``finished_run``), and every t
 that reads it: its records and reports, Snakemake's own HTML report, dry runs of it
 and of moved or extended copies.
 
-Every test that uses ``finished_run`` lives here: ``--dist loadscope`` runs a module
-on one worker, so the run is made once, not once per worker."""
+Every test that uses ``finished_run`` lives here: they all run on one xdist worker
+(conftest.py: SHARED_FIXTURE_MODULES), so the run is made once, not once per
+worker."""
 
 from __future__ import annotations
 
