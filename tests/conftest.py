@@ -82,6 +82,7 @@ def pytest_collection_modifyitems(items):
             )
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: no error with -p no:xdist
 def pytest_xdist_make_scheduler(config, log):
     """--dist loadscope, with a scope per test outside SHARED_FIXTURE_MODULES."""
     if config.getvalue("dist") != "loadscope":
