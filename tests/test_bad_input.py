@@ -5,7 +5,8 @@ re-encoded, edited by hand) and checks the message a user would read: it names t
 file, the line and field where that applies, the problem, and what to do (after
 "->"). Synthetic text is used only for the plain CSV format (a user's own file, of
 which there is no real example) and for edge cases. Config mistakes that the schema
-or ``resolve_stations`` refuse at DAG-build time are in test_config.py.
+or ``resolve_stations`` refuse at DAG-build time are in test_config.py; a bad station
+among good ones in a real ``snakemake --keep-going`` run is in test_user_paths.py.
 
 Duplicate dates are an error naming both lines (documented in config/README.md):
 the reader cannot know which of the two rows is right.
@@ -31,11 +32,7 @@ from helpers import (
     SHARED_DATA,
     SHARED_DATA_MISSING,
     SHIONOMISAKI,
-    copy_workflow,
-    read_config,
-    run_snakemake,
     station_file,
-    write_config,
 )
 
 import weatherplot
@@ -869,64 +866,3 @@ def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, say
     png = tmp_path / "out.png"
     plot_station(info, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-# -- One bad station among good ones: the real snakemake, --keep-going ---------------
-
-
-@pytest.mark.integration
-def test_bad_station_fails_alone_and_leaves_no_output(tmp_path):
-    """A broken file fails its own job (non-zero, error in snakemake's output and the
-    job's log); every other station's plot is made; the failing station leaves no
-    PNG or timing record -- also when a good PNG of it existed from an earlier run."""
-    good = [SMALL, OTHER]
-    turns_bad = "USC00042319"
-    workdir = copy_workflow(tmp_path, [*good, turns_bad])
-    real = station_file(SMALL).read_bytes()
-    (workdir / "data" / "BROKEN1.dly.gz").write_bytes(real[: len(real) // 2])
-    config = read_config(workdir)
-    config["stations"].append({"id": "BROKEN1", "name": "Broken"})
-    write_config(workdir, config)
-    plots, timings, logs = (
-        workdir / "results" / "plots",
-        workdir / "results" / "timings" / "plots",
-        workdir / "logs" / "plot_station",
-    )
-    args = ("--cores", "2", "--keep-going", "--until", "plot_station")
-
-    first = run_snakemake(workdir, *args, check=False)
-    output = first.stdout + first.stderr
-    assert first.returncode != 0, output
-    expected = "station BROKEN1: data/BROKEN1.dly.gz: gzip data is truncated or corrupt"
-    assert f"ERROR: {expected}" in output
-    assert expected in (logs / "BROKEN1.log").read_text()
-    assert "download the file again" in (logs / "BROKEN1.log").read_text()
-    for station in [*good, turns_bad]:
-        assert (plots / f"{station}.png").read_bytes()[:4] == b"\x89PNG"
-        assert (timings / f"{station}.json").exists()
-    assert not (plots / "BROKEN1.png").exists()
-    assert not (timings / "BROKEN1.json").exists()
-
-    # A good station's file goes bad (a botched re-download): its old PNG must not
-    # survive as if it were current.
-    kept = {s: (plots / f"{s}.png").stat().st_mtime_ns for s in good}
-    kept_bytes = {s: (plots / f"{s}.png").read_bytes() for s in good}
-    bad_file = workdir / "data" / f"{turns_bad}.dly.gz"
-    bad_file.write_bytes(gzip.decompress(bad_file.read_bytes())[:50000])
-    second = run_snakemake(workdir, *args, check=False)
-    output = second.stdout + second.stderr
-    assert second.returncode != 0, output
-    problem = (
-        f"station {turns_bad}: data/{turns_bad}.dly.gz: the name ends in .gz "
-        "but the content is not gzip"
-    )
-    assert f"ERROR: {problem}" in output
-    assert problem in (logs / f"{turns_bad}.log").read_text()
-    assert not (plots / f"{turns_bad}.png").exists()
-    assert not (timings / f"{turns_bad}.json").exists()
-    assert not (plots / "BROKEN1.png").exists()
-    for station in good:  # untouched: not even rerun
-        assert (plots / f"{station}.png").stat().st_mtime_ns == kept[station]
-        assert (plots / f"{station}.png").read_bytes() == kept_bytes[station]
-    leftovers = [p.name for p in plots.iterdir() if p.name.startswith(".")]
-    assert leftovers == []

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -373,52 +371,6 @@ def test_no_cgroups_at_all(tmp_path):
         "meminfo_available": None,
         "cgroup_headroom": None,
     }
-
-
-# --- the rule, through the real snakemake ----------------------------------------
-
-
-@pytest.mark.integration
-def test_demo_rule_writes_every_record(tmp_path):
-    """``rules/demos.smk`` and ``scripts/demo.py`` on a temporary copy, tiny sizes."""
-    shutil.copytree(
-        REPO / "workflow",
-        tmp_path / "workflow",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    (tmp_path / "config.yaml").write_text(
-        "stations:\n  - id: X1\n"
-        "demos:\n  sleep_seconds: 0.05\n  array_size: 1000\n  workers: 2\n"
-        "  repeats: 1\n  sleep_repeats: 1\n"
-    )
-    (tmp_path / "Snakefile").write_text(
-        "from snakemake.utils import validate\n\n"
-        'configfile: "config.yaml"\n\n'
-        'validate(config, "workflow/schemas/config.schema.yaml", set_default=True)\n\n'
-        'include: "workflow/rules/demos.smk"\n\n'
-        "rule all:\n"
-        '    input: expand("results/timings/demos/{demo}.json", demo=DEMO_NAMES)\n'
-    )
-    snakemake = Path(sys.executable).with_name("snakemake")
-    run = subprocess.run(
-        [str(snakemake), "--cores", "2", "--snakefile", "Snakefile"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    records = {
-        demo: json.loads((tmp_path / f"results/timings/demos/{demo}.json").read_text())
-        for demo in demos.DEMOS
-    }
-    assert records["shared_list"]["results"]["threads"] == [11, 2, 3]
-    assert records["shared_list"]["results"]["processes"] == [1, 2, 3]
-    assert records["pool"]["results"]["result"] == [3, 2, 10]
-    assert records["numpy"]["params"] == {"n": 1000, "workers": 2, "repeats": 1}
-    assert all(r["job_threads"] == 2 for r in records.values())
-    log = (tmp_path / "logs/demos/numpy.log").read_text()
-    assert "numpy demo: threads variant, repeat 1/1" in log
 
 
 def test_write_json_atomic_round_trip(tmp_path):

@@ -372,9 +372,12 @@ def test_offline_fails_after_bounded_retries(tmp_path):
 
 # --- end to end: the real snakemake ----------------------------------------------
 
+RETRY_PAUSE = 0.05  # seconds, set in the config (key download.retry_pause_seconds)
+
 
 def by_id_workflow(tmp_path: Path, ghcnd_url: str, ids: list[str]) -> Path:
-    """Death Valley from its local file, ``ids`` by id alone (not in stations.csv)."""
+    """Death Valley from its local file, ``ids`` by id alone (not in stations.csv).
+    Retries pause RETRY_PAUSE s, not the default 2 s then 4 s."""
     workdir = tmp_path / "wf"
     workdir.mkdir()
     copy_workflow(workdir, [DEATH_VALLEY])
@@ -384,6 +387,7 @@ def by_id_workflow(tmp_path: Path, ghcnd_url: str, ids: list[str]) -> Path:
     config = read_config(workdir)
     config["stations"] += [{"id": station} for station in ids]
     config["ghcnd_url"] = ghcnd_url
+    config["download"] = {"retry_pause_seconds": RETRY_PAUSE}
     write_config(workdir, config)
     return workdir
 
@@ -457,6 +461,14 @@ def test_offline_station_by_id_fails_alone(tmp_path):
         rf"{PHOENIX}: cannot connect .* -> check the network connection",
         result.stderr,
     )
+    # Tried as often and as far apart as the config's download section says.
+    log = (workdir / "logs" / "download" / f"{PHOENIX}.log").read_text()
+    assert re.findall(
+        r"attempt (\d) of 3: cannot connect .*; again in ([\d.]+) s", log
+    ) == [
+        ("1", f"{RETRY_PAUSE:g}"),
+        ("2", f"{2 * RETRY_PAUSE:g}"),
+    ]
 
 
 def test_the_exercise_scratch_copy_needs_no_station_list(tmp_path, monkeypatch):

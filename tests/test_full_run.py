@@ -1,16 +1,38 @@
 """The whole workflow (plots, demos, the exercise timing, report) with the fixture
-config's tiny demo sizes, then Snakemake's own HTML report on the same run."""
+config's tiny demo sizes, run once (the session's ``finished_run``), and every test
+that reads it: its records and reports, Snakemake's own HTML report, dry runs of it
+and of moved or extended copies.
+
+Every test that uses ``finished_run`` lives here: they all run on one xdist worker
+(conftest.py: SHARED_FIXTURE_MODULES), so the run is made once, not once per
+worker."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
-from helpers import THREE_STATIONS, run_snakemake
+from helpers import (
+    FIXTURE_DATA,
+    MELBOURNE,
+    OXFORD,
+    THREE_STATIONS,
+    fixture_config,
+    planned_jobs,
+    read_config,
+    run_snakemake,
+    write_config,
+)
+from PIL import Image
 
 pytestmark = pytest.mark.integration
+
+NOTHING_TO_DO = "Nothing to be done"
 
 
 def test_every_timing_record_is_written(finished_run):
@@ -24,6 +46,16 @@ def test_every_timing_record_is_written(finished_run):
     assert demos["shared_list"]["results"]["threads"] == [11, 2, 3]
     assert demos["shared_list"]["results"]["processes"] == [1, 2, 3]
     assert demos["pool"]["results"]["result"] == [3, 2, 10]
+    # The demo rule passes the config's sizes and the run's cores to the script.
+    sizes = fixture_config()["demos"]
+    assert demos["numpy"]["params"] == {
+        "n": sizes["array_size"],
+        "workers": sizes["workers"],
+        "repeats": sizes["repeats"],
+    }
+    assert all(record["job_threads"] == 2 for record in demos.values())  # --cores 2
+    numpy_log = (finished_run / "logs" / "demos" / "numpy.log").read_text()
+    assert f"numpy demo: threads variant, repeat {sizes['repeats']}/" in numpy_log
     exercise = json.loads((timings / "exercise.json").read_text())
     assert sorted(exercise["stations"]) == sorted(THREE_STATIONS)
     assert set(exercise["methods"]) == {"serial", "pool", "snakemake"}
@@ -75,3 +107,99 @@ def test_snakemake_html_report_includes_plots_and_timing(finished_run):
         names = archive.namelist()
     assert any(name.endswith("USC00042319.png") for name in names)
     assert any(name.endswith("timing_report.html") for name in names)
+
+
+# -- A second run: clean dry runs, a moved checkout, no absolute path recorded -----
+
+
+@pytest.fixture(scope="module")
+def moved_finished_run(finished_run, tmp_path_factory):
+    """The finished run, copied elsewhere as a user moves a checkout."""
+    moved = tmp_path_factory.mktemp("moved") / "checkout"
+    shutil.copytree(finished_run, moved, symlinks=True)  # copy2: keeps the mtimes
+    return moved
+
+
+@pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
+def test_moved_finished_run_has_nothing_to_do_whatever_the_cores(
+    moved_finished_run, cores
+):
+    """Nothing reruns: neither for other --cores (the run's cores are no rerun
+    trigger) nor in another folder (no absolute path is one)."""
+    run = run_snakemake(moved_finished_run, "-n", *cores)
+    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
+
+
+def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):
+    """Params are a rerun trigger: an absolute path in them reruns the job when the
+    checkout or the virtual environment moves."""
+    workdir = finished_run
+    metadata = workdir / ".snakemake" / "metadata"
+    records = [json.loads(p.read_text()) for p in metadata.iterdir()]
+    assert records
+    for record in records:
+        params = json.dumps(record.get("params"))
+        assert sys.executable not in params
+        assert str(workdir) not in params
+
+
+# -- The plots, both ways, and a station added to a finished run ------------------
+
+
+def test_adding_a_station_adds_exactly_one_plot_job(finished_run, tmp_path):
+    """As the README says: put the file in data/, add one entry with its id (in a
+    copy of the finished run, which it must leave as it is)."""
+    workdir = tmp_path / "copy"
+    shutil.copytree(finished_run, workdir, symlinks=True)  # copy2: keeps the mtimes
+    (workdir / "data" / f"{OXFORD}.dly.gz").write_bytes(
+        (FIXTURE_DATA / f"{OXFORD}.dly.gz").read_bytes()
+    )
+    config = read_config(workdir)
+    config["stations"].append({"id": OXFORD})
+    write_config(workdir, config)
+    dry = run_snakemake(workdir, "-n", "--until", "plot_station")
+    assert planned_jobs(dry)["plot_station"] == 1
+    assert f"results/plots/{OXFORD}.png" in dry.stdout
+
+
+def test_run_makes_a_png_and_timing_record_per_station(finished_run, workflow_copy):
+    """Both plot-server settings, each set explicitly: forked workers (the finished
+    run: the fixture config sets plot_server: true), then fresh processes in a run of
+    its own, and the same bytes from both."""
+    assert fixture_config()["plot_server"] is True
+    for station in THREE_STATIONS:
+        png = finished_run / "results" / "plots" / f"{station}.png"
+        with Image.open(png) as image:
+            image.verify()
+        with Image.open(png) as image:
+            assert image.size == (1200, 1050)
+        record = json.loads(
+            (
+                finished_run / "results" / "timings" / "plots" / f"{station}.json"
+            ).read_text()
+        )
+        assert record["name"] == station
+        assert record["process_start"] <= record["start"] < record["end"]
+        # Plotted by a worker forked from the run's warm plot server.
+        assert record["worker"] == "forked"
+        assert set(record["phases"]) == {"handoff", "read", "plot", "save"}
+        assert (finished_run / "logs" / "plot_station" / f"{station}.log").exists()
+        # The plotting process's own CPU time and peak memory (no benchmark: file).
+        assert 0 < record["cpu_seconds"] < 600 and 0 < record["max_rss_mb"] < 4000
+    # The server served the three jobs and left with the run.
+    server_log = (finished_run / "logs" / "plot_server.log").read_text()
+    assert "stopped after 3 plot(s)" in server_log
+    server_pid = int(server_log.split("plot server ")[1].split()[0])
+    assert not Path(f"/proc/{server_pid}").exists()
+    # The same data gives the same bytes, also from a second, independent run in
+    # fresh processes (no server), of the smallest station (test_plotserver.py
+    # compares both ways for every shipped station).
+    png = f"results/plots/{MELBOURNE}.png"
+    run_snakemake(workflow_copy, "--cores", "1", png, "--config", "plot_server=False")
+    assert (workflow_copy / png).read_bytes() == (finished_run / png).read_bytes()
+    record = json.loads(
+        (workflow_copy / "results/timings/plots" / f"{MELBOURNE}.json").read_text()
+    )
+    assert record["worker"] == "fresh"
+    assert set(record["phases"]) == {"imports", "read", "plot", "save"}
+    assert not (workflow_copy / "logs" / "plot_server.log").exists()

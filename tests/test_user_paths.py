@@ -1,10 +1,12 @@
 """What a new user runs into after the README's first command: a bad station, a
-mistyped flag, target or key, Snakemake's HTML report, a second (dry) run, a moved
-checkout, and long steps that print nothing. Each ends in bounded time with a clear
-message; every test here failed on the code before it was fixed."""
+mistyped flag, target or key, Snakemake's HTML report and long steps that print
+nothing. Each ends in bounded time with a clear message; every test here failed on
+the code before it was fixed. (A second (dry) run and a moved checkout read the
+finished run: they are in test_full_run.py.)"""
 
 from __future__ import annotations
 
+import gzip
 import importlib.metadata
 import json
 import os
@@ -29,7 +31,6 @@ from helpers import (
 )
 
 GOOD = ["UK000056225", "ASN00086282", "JA000047778", "USC00042319"]
-NOTHING_TO_DO = "Nothing to be done"
 
 
 def truncated_station(folder: Path, station_id: str = "BROKEN1") -> Path:
@@ -156,6 +157,59 @@ def test_keep_going_plots_every_good_station_and_exits_nonzero(bad_station_run):
 
 
 @pytest.mark.integration
+def test_bad_station_fails_alone_and_leaves_no_output(bad_station_run, tmp_path):
+    """A broken file fails its own plot job (the error in snakemake's output and the
+    job's log); every other station's plot is made; the failing station leaves no
+    PNG or timing record -- also when a good PNG of it existed from an earlier run
+    (in a copy of the run above, which it must leave as it is)."""
+    workdir, run = bad_station_run
+    output = run.stdout + run.stderr
+    logs = workdir / "logs" / "plot_station"
+    expected = "station BROKEN1: data/BROKEN1.dly.gz: gzip data is truncated or corrupt"
+    assert f"ERROR: {expected}" in output
+    assert expected in (logs / "BROKEN1.log").read_text()
+    assert "download the file again" in (logs / "BROKEN1.log").read_text()
+    for station in THREE_STATIONS:
+        assert (workdir / f"results/plots/{station}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (workdir / f"results/timings/plots/{station}.json").exists()
+    assert not (workdir / "results/plots/BROKEN1.png").exists()
+    assert not (workdir / "results/timings/plots/BROKEN1.json").exists()
+
+    # A good station's file goes bad (a botched re-download): its old PNG must not
+    # survive as if it were current.
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)  # copy2: keeps the mtimes
+    plots, timings, logs = (
+        copy / "results" / "plots",
+        copy / "results" / "timings" / "plots",
+        copy / "logs" / "plot_station",
+    )
+    turns_bad, *good = THREE_STATIONS
+    kept = {s: (plots / f"{s}.png").stat().st_mtime_ns for s in good}
+    kept_bytes = {s: (plots / f"{s}.png").read_bytes() for s in good}
+    bad_file = copy / "data" / f"{turns_bad}.dly.gz"
+    bad_file.write_bytes(gzip.decompress(bad_file.read_bytes())[:50000])
+    args = ("--cores", "2", "--keep-going", "--until", "plot_station")
+    second = run_snakemake(copy, *args, check=False)
+    output = second.stdout + second.stderr
+    assert second.returncode != 0, output
+    problem = (
+        f"station {turns_bad}: data/{turns_bad}.dly.gz: the name ends in .gz "
+        "but the content is not gzip"
+    )
+    assert f"ERROR: {problem}" in output
+    assert problem in (logs / f"{turns_bad}.log").read_text()
+    assert not (plots / f"{turns_bad}.png").exists()
+    assert not (timings / f"{turns_bad}.json").exists()
+    assert not (plots / "BROKEN1.png").exists()
+    for station in good:  # untouched: not even rerun
+        assert (plots / f"{station}.png").stat().st_mtime_ns == kept[station]
+        assert (plots / f"{station}.png").read_bytes() == kept_bytes[station]
+    leftovers = [p.name for p in plots.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+@pytest.mark.integration
 def test_long_timing_jobs_say_what_they_wait_for_at_default_verbosity(
     bad_station_run,
 ):
@@ -274,42 +328,6 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
         ["git", "check-ignore", "-q", "report.html"], cwd=REPO, check=False
     )
     assert ignored.returncode == 0
-
-
-# -- 7. and 8. A finished run: clean dry runs, a moved checkout, what it printed -----
-
-
-@pytest.fixture(scope="module")
-def moved_finished_run(finished_run, tmp_path_factory):
-    """The finished run, copied elsewhere as a user moves a checkout."""
-    moved = tmp_path_factory.mktemp("moved") / "checkout"
-    shutil.copytree(finished_run, moved, symlinks=True)  # copy2: keeps the mtimes
-    return moved
-
-
-@pytest.mark.integration
-@pytest.mark.parametrize("cores", [[], ["--cores", "1"], ["--cores", "3"]])
-def test_moved_finished_run_has_nothing_to_do_whatever_the_cores(
-    moved_finished_run, cores
-):
-    """Nothing reruns: neither for other --cores (the run's cores are no rerun
-    trigger) nor in another folder (no absolute path is one)."""
-    run = run_snakemake(moved_finished_run, "-n", *cores)
-    assert NOTHING_TO_DO in run.stdout + run.stderr, run.stdout + run.stderr
-
-
-@pytest.mark.integration
-def test_no_job_records_an_absolute_interpreter_or_checkout_path(finished_run):
-    """Params are a rerun trigger: an absolute path in them reruns the job when the
-    checkout or the virtual environment moves."""
-    workdir = finished_run
-    metadata = workdir / ".snakemake" / "metadata"
-    records = [json.loads(p.read_text()) for p in metadata.iterdir()]
-    assert records
-    for record in records:
-        params = json.dumps(record.get("params"))
-        assert sys.executable not in params
-        assert str(workdir) not in params
 
 
 def test_the_baseline_command_by_hand_says_how_to_call_it(tmp_path):

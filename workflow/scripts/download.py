@@ -13,15 +13,21 @@ from weatherplot.stations import download_station, download_station_list
 
 log_to(snakemake.log[0])
 station = snakemake.wildcards.get("station")
+# Read here, not passed as params: params are a rerun trigger, and a new retry
+# setting is no reason to download again.
+retries = snakemake.config["download"]
+fetch_args = {
+    "attempts": retries["attempts"],
+    "pause": retries["retry_pause_seconds"],
+    "log": logging.info,
+}
 try:
     if station is not None:
         download_station(
-            station, snakemake.params.url, snakemake.output[0], log=logging.info
+            station, snakemake.params.url, snakemake.output[0], **fetch_args
         )
     else:
-        download_station_list(
-            snakemake.params.url, snakemake.output[0], log=logging.info
-        )
+        download_station_list(snakemake.params.url, snakemake.output[0], **fetch_args)
 except StationDataError as error:
     message = f"station {station}: {error}" if station else str(error)
     logging.error(message)
