@@ -141,24 +141,29 @@ def plot_job(tmp_path: Path, station: dict, address: str | None, name: str = "ou
     return result, tmp_path / f"results/plots/{name}.png", record
 
 
-def test_forked_workers_plot_the_same_bytes_as_fresh_processes_for_every_station(
+def test_one_worker_plots_job_after_job_the_same_bytes_as_fresh_processes(
     tmp_path, server
 ):
     forked_records = []
-    for station in STATIONS:
+    for index, station in enumerate(STATIONS):
         # capture_output: each job's pipes must reach their end, so this also
         # proves the worker gave the job's stdout and stderr back after it.
         forked, forked_png, forked_record = plot_job(
             tmp_path, entry(station), server.address, f"{station}-forked"
         )
         assert forked.returncode == 0, forked.stderr
+        assert forked_record["worker"] == "forked"
+        forked_records.append(forked_record)
+        if index % 3 != 2:  # a fresh process costs ~1 s of imports: every third
+            continue
+        # The worker's 3rd, 6th, 9th and 12th job: nothing left from the jobs
+        # before it changes a pixel.
         fresh, fresh_png, fresh_record = plot_job(
             tmp_path, entry(station), None, f"{station}-fresh"
         )
         assert fresh.returncode == 0, fresh.stderr
+        assert fresh_record["worker"] == "fresh"
         assert forked_png.read_bytes() == fresh_png.read_bytes(), station
-        assert (forked_record["worker"], fresh_record["worker"]) == ("forked", "fresh")
-        forked_records.append(forked_record)
     assert len(STATIONS) == 12
 
     # One job after another: one worker served them all, in order (no fork per job).
