@@ -17,11 +17,11 @@
 # CPU time and 12 MB more memory (docs/performance.md).
 #
 # With the warm plot server (config plot_server; the Snakefile's run hooks start it)
-# the job's process hands its arguments to one of the server's workers (forked from it
-# once NumPy and Matplotlib were imported, each serving one job after another). No benchmark: directive: its
-# sampler would watch only the job's waiting process, and cost every job CPU time
-# (docs/performance.md); the timing record has the CPU time and peak memory of the
-# process that plotted.
+# the job's process hands its arguments to one of the server's workers (forked from
+# it once NumPy and Matplotlib were imported, each serving one job after another).
+# No benchmark: directive: its sampler would watch only the job's waiting process,
+# and cost every job CPU time (docs/performance.md); the timing record has the CPU
+# time and peak memory of the process that plotted.
 
 import sys
 
