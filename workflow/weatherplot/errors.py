@@ -47,5 +47,6 @@ class StationDataError(ValueError):
         )
         return rebuild, (self.path, self.problem), self.__dict__
 
+
 class ConfigError(ValueError):
     """A config entry that cannot work; raised at DAG-build time, before any job."""
