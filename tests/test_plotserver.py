@@ -243,6 +243,19 @@ def test_without_a_server_the_job_plots_in_its_own_process(tmp_path):
     assert record["worker"] == "fresh"
 
 
+def start_job(
+    tmp_path: Path, station: dict, address: str, name: str = "out"
+) -> subprocess.Popen:
+    """The real plot script as Snakemake starts it, left running (stderr kept)."""
+    return subprocess.Popen(
+        job_command(station, name),
+        env={**ENV, plotserver.ENV_VAR: address},
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def held_entry(tmp_path: Path) -> tuple[dict, HeldStationFile]:
     """A station whose file is a FIFO the test holds: whoever plots it is provably
     blocked reading it (no reliance on a big file taking a while to plot)."""
@@ -252,8 +265,7 @@ def held_entry(tmp_path: Path) -> tuple[dict, HeldStationFile]:
 
 def test_a_killed_job_takes_its_worker_along(tmp_path, server):
     station, held = held_entry(tmp_path)
-    env = {**ENV, plotserver.ENV_VAR: server.address}
-    job = subprocess.Popen(job_command(station, "out"), env=env, cwd=tmp_path)
+    job = start_job(tmp_path, station, server.address)
     worker = held.wait_for_reader(lambda: job.poll() is None, timeout=60)
     assert worker != job.pid and parent_of(worker) == server.pid
     job.send_signal(signal.SIGKILL)
@@ -295,14 +307,7 @@ def test_a_worker_that_died_while_idle_is_replaced_for_the_next_job(tmp_path, se
     # job before the worker's death.
     os.kill(server.pid, signal.SIGSTOP)
     try:
-        env = {**ENV, plotserver.ENV_VAR: server.address}
-        job = subprocess.Popen(
-            job_command(entry(DEATH_VALLEY), "b"),
-            env=env,
-            cwd=tmp_path,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        job = start_job(tmp_path, entry(DEATH_VALLEY), server.address, "b")
         assert wait_until(lambda: connected(job.pid), timeout=60)
         os.kill(record["pid"], signal.SIGKILL)
         assert wait_until(lambda: not alive(record["pid"]))
@@ -677,14 +682,7 @@ def test_a_killed_server_takes_its_workers_along_and_the_job_plots_once(
     tmp_path, server
 ):
     station, held = held_entry(tmp_path)
-    env = {**ENV, plotserver.ENV_VAR: server.address}
-    job = subprocess.Popen(
-        job_command(station, "out"),
-        env=env,
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    job = start_job(tmp_path, station, server.address)
     worker = held.wait_for_reader(lambda: job.poll() is None, timeout=60)
     assert worker != job.pid and parent_of(worker) == server.pid
     assert fifo_readers(held.path) == [worker]  # the job waits, it does not read
