@@ -142,3 +142,15 @@ def station_json(wildcards):
 MACHINE_CORES = (
     workflow.resource_settings.cores or workflow.resource_settings.local_cores
 )
+
+
+# --- Free-threaded Python ----------------------------------------------------------
+
+# The free-threaded CPython (no GIL) that the demos and the exercise also run under,
+# probed and checked before any job: None when there is none (GIL build only).
+from weatherplot.freethreading import FreeThreadingError, resolve as resolve_ft
+
+try:
+    FREE_THREADED = resolve_ft(config["free_threading"]["python"])
+except FreeThreadingError as error:
+    raise WorkflowError(str(error)) from None

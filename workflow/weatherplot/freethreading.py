@@ -1,0 +1,193 @@
+"""Which free-threaded CPython (PEP 703, no GIL) the lesson's demos and exercise also
+run under, and the checks made on it before any demo runs.
+
+The config's ``free_threading.python`` is ``auto`` (a free-threaded ``python3.14t``
+or ``python3.13t`` on PATH, else the one ``snakemake free_threaded_python`` built
+under resources/), a path or command, or ``false`` (GIL build only). The chosen
+interpreter is probed in a child process: its version, executable, whether the build
+has no GIL (``Py_GIL_DISABLED``), whether the GIL is still off after importing what
+the demos need (``sys._is_gil_enabled()``; an extension without free-threading
+support turns it back on, and CPython says which in a RuntimeWarning), and which of
+those imports are missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Where `snakemake free_threaded_python` puts the interpreter's venv (relative to the
+# workflow's working directory); `auto` looks there after PATH.
+BUILT_PYTHON = Path("resources/free-threaded-python/venv/bin/python")
+# Newest first: 3.14t is the supported free-threaded build (PEP 779).
+PATH_CANDIDATES = ("python3.14t", "python3.13t")
+# What the demos and the plot code import (pandas for the station readers).
+NEEDED_MODULES = ("numpy", "matplotlib", "pandas")
+PROBE_TIMEOUT_SECONDS = 120
+
+HOW_TO_GET_ONE = (
+    "No free-threaded Python (no GIL) found, so the demos ran on the GIL build only. "
+    "To compare both: `uv python install 3.14t`, the python.org installer's "
+    "free-threaded option, conda-forge `python-freethreading`, Fedora "
+    "`python3.14-freethreading`, deadsnakes `python3.14-nogil`, or "
+    "`snakemake --cores 2 free_threaded_python`; then set free_threading.python "
+    "(config/config.yaml) or leave it `auto`."
+)
+
+# Run in the candidate interpreter: prints one JSON object. Every import is tried
+# with warnings recorded, so an extension that re-enables the GIL is named.
+_PROBE = r"""
+import json, sys, sysconfig, warnings
+info = {
+    "version": sys.version.split()[0],
+    "implementation": sys.implementation.name,
+    "executable": sys.executable,
+    "py_gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "missing": [],
+    "reenabled_by": [],
+}
+is_enabled = getattr(sys, "_is_gil_enabled", lambda: True)
+for name in sys.argv[1:]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            __import__(name)
+        except ImportError:
+            info["missing"].append(name)
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning) and "GIL" in str(w.message):
+            info["reenabled_by"].append(name)
+info["gil_enabled"] = is_enabled()
+print(json.dumps(info))
+"""
+
+
+class FreeThreadingError(Exception):
+    """The configured interpreter cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A probed interpreter: what every record names as the one that ran it."""
+
+    python: str  # the command to run (absolute path)
+    version: str
+    executable: str
+    gil_enabled: bool
+    py_gil_disabled: bool
+    reenabled_by: tuple[str, ...] = field(default=())
+
+    def record(self) -> dict:
+        return {
+            "version": self.version,
+            "executable": self.executable,
+            "gil_enabled": self.gil_enabled,
+            "free_threaded_build": self.py_gil_disabled,
+            "gil_reenabled_by": list(self.reenabled_by),
+        }
+
+
+def this_interpreter() -> dict:
+    """The record of the interpreter running this code (the same keys)."""
+    import sysconfig
+
+    return {
+        "version": sys.version.split()[0],
+        "executable": sys.executable,
+        "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "gil_reenabled_by": [],
+    }
+
+
+def probe(python: str, modules=NEEDED_MODULES, timeout=PROBE_TIMEOUT_SECONDS) -> dict:
+    """Run the probe in ``python``; FreeThreadingError if it does not run."""
+    try:
+        done = subprocess.run(
+            [python, "-c", _PROBE, *modules],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise FreeThreadingError(f"{python}: no such interpreter") from None
+    except PermissionError:
+        raise FreeThreadingError(f"{python}: not executable") from None
+    except subprocess.TimeoutExpired:
+        raise FreeThreadingError(
+            f"{python}: did not answer within {timeout} s (is it a Python?)"
+        ) from None
+    lines = done.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise FreeThreadingError(
+            f"{python}: not a working Python 3.13+ ({last})"
+        ) from None
+
+
+def check(python: str, info: dict) -> Interpreter:
+    """Refuse, in one line, an interpreter that is not free-threaded or lacks what
+    the demos need; a GIL turned back on by an import is kept (and reported)."""
+    if not info.get("py_gil_disabled"):
+        raise FreeThreadingError(
+            f"free_threading.python: {python} (Python {info.get('version')}) has the "
+            "GIL (Py_GIL_DISABLED is 0, sys._is_gil_enabled() is True): give a "
+            "free-threaded build (python3.14t, python3.13t), `auto`, or false"
+        )
+    if info.get("missing"):
+        missing = " ".join(info["missing"])
+        raise FreeThreadingError(
+            f"free_threading.python: {python} lacks {missing}: install them with "
+            f"`{python} -m pip install --only-binary=:all: {missing}` (PyPI has "
+            "cp313t/cp314t wheels)"
+        )
+    return Interpreter(
+        python=python,
+        version=info["version"],
+        executable=info["executable"],
+        gil_enabled=bool(info["gil_enabled"]),
+        py_gil_disabled=True,
+        reenabled_by=tuple(info.get("reenabled_by", ())),
+    )
+
+
+def candidates(workdir: Path) -> list[str]:
+    """``auto``: free-threaded interpreters on PATH, then the built one."""
+    found = [shutil.which(name) for name in PATH_CANDIDATES]
+    built = Path(workdir) / BUILT_PYTHON
+    if built.exists():
+        found.append(str(built.absolute()))
+    return [path for path in found if path]
+
+
+def resolve(setting, workdir: Path | str = ".") -> Interpreter | None:
+    """The interpreter for ``free_threading.python``: None for false, or for
+    ``auto`` when none is found or none of those found passes the checks (the
+    run is then the GIL build's only); FreeThreadingError for an explicit one that
+    fails them."""
+    if setting is False or setting in ("false", "none", ""):
+        return None
+    if setting == "auto":
+        for python in candidates(Path(workdir)):
+            try:
+                return check(python, probe(python))
+            except FreeThreadingError as error:
+                print(f"free_threading: skipping {error}", file=sys.stderr)
+        return None
+    python = str(setting)
+    found = shutil.which(str(Path(python).expanduser()))
+    if found is None:
+        raise FreeThreadingError(
+            f"free_threading.python: {python!r} not found (give a path or a command "
+            "on PATH, `auto`, or false)"
+        )
+    found = str(Path(found).absolute())
+    return check(found, probe(found))
