@@ -14,7 +14,6 @@ those imports are missing.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
