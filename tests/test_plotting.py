@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
@@ -279,3 +280,19 @@ def test_station_without_tmax_says_so():
 def test_figure_reports_left_out_years():
     _, figure = drawn(INFO)
     assert "of days left out" in texts(figure)  # 1961 and 2025 are partial years
+
+
+@pytest.mark.parametrize(
+    "name", [r"A $\notacommand$ B", "Price $5 and $6", r"Caf\'e $x^2$"]
+)
+def test_station_name_is_text_not_mathtext(tmp_path, name):
+    # Mathtext would fail the job on the unknown command, and draw "$5 and $" as math.
+    info = {**INFO, "name": name, "source": name}
+    summary, figure = drawn(info)  # draws: an unknown command would raise here
+    assert figure.get_suptitle().startswith(f"{name} ({INFO['id']})")
+    drawn_texts = figure.findobj(matplotlib.text.Text)
+    (title,) = [t for t in drawn_texts if t.get_text() == figure.get_suptitle()]
+    (summary_text,) = [t for t in drawn_texts if "Source:" in t.get_text()]
+    assert not title.get_parse_math() and not summary_text.get_parse_math()
+    plot_station(info, tmp_path / "x.png")  # the whole job's path, PNG saved
+    assert (tmp_path / "x.png").stat().st_size > 0

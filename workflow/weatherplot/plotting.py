@@ -79,7 +79,15 @@ def station_figure(summary: climate.StationSummary, info: dict) -> Figure:
         hspace=0.32,
         wspace=0.22,
     )
-    fig.suptitle(title_for(info, summary), fontsize=13, fontweight="bold", y=0.985)
+    # A station's name is text: "$" in it is a dollar, not the start of mathtext (which
+    # would render "Price $5 and $6" as math and fail a job on an unknown command).
+    fig.suptitle(
+        title_for(info, summary),
+        fontsize=13,
+        fontweight="bold",
+        y=0.985,
+        parse_math=False,
+    )
     _daily_panel(fig.add_subplot(grid[0, :]), summary)
     _annual_temperature_panel(fig.add_subplot(grid[1, 0]), summary)
     _annual_precipitation_panel(fig.add_subplot(grid[1, 1]), summary)
@@ -454,6 +462,7 @@ def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
         linespacing=1.6,
         family="monospace",
         transform=ax.transAxes,
+        parse_math=False,  # the config's 'source' is text too
     )
 
 
