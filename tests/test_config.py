@@ -260,3 +260,108 @@ def test_a_station_appended_after_the_last_section_is_named_by_line(workflow_cop
     assert f'"config/config.yaml", line {last_line + 1}, column 3' in output
     assert "goes under 'stations:'" in output
     assert not (workflow_copy / "results").exists()
+
+
+# -- data/stations.csv, checked against its schema (as a sample sheet) -------------
+
+CATALOG_SCHEMA = REPO / "workflow" / "schemas" / "stations.schema.yaml"
+
+
+def catalog_with(tmp_path, edit) -> str:
+    """The fixture's real stations.csv with one edit; returns its path."""
+    lines = (FIXTURE_DATA / "stations.csv").read_text().splitlines(True)
+    path = tmp_path / "data" / "stations.csv"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("".join(edit(lines)))
+    return path
+
+
+def replace_on(number, old, new):
+    def edit(lines):
+        assert old in lines[number - 1]
+        lines[number - 1] = lines[number - 1].replace(old, new, 1)
+        return lines
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            replace_on(3, "-37.6655", "north"),
+            r"stations\.csv: line 3 \(ASN00086282\), column 'latitude': 'north' is "
+            r"not of type 'number'; fix the cell or leave it empty",
+        ),
+        (
+            replace_on(4, ",135.733,", ",235.733,"),
+            r"line 4 \(JA000047759\), column 'longitude': 235\.733 is greater than "
+            r"the maximum of 180",
+        ),
+        (
+            replace_on(1, "id,", "station,"),
+            r"stations\.csv: no column 'id' in its header line \(line 1\)",
+        ),
+        (
+            replace_on(5, "JA000047778", ""),
+            r"stations\.csv: line 5: no value in column 'id': give the station's id "
+            r"or delete the line",
+        ),
+        (
+            replace_on(2, "ASN00066062", "../etc"),
+            r"line 2, column 'id': '\.\./etc' does not match",
+        ),
+    ],
+    ids=["not a number", "out of range", "no id column", "no id", "unsafe id"],
+)
+def test_the_station_catalog_is_validated(tmp_path, edit, expected):
+    catalog_with(tmp_path, edit)
+    config = {"stations": [{"id": "UK000056225"}]}
+    with pytest.raises(ConfigError) as caught:
+        resolve_stations(config, tmp_path, catalog_schema=CATALOG_SCHEMA)
+    assert re.search(expected, str(caught.value)), caught.value
+    assert "\n" not in str(caught.value)
+
+
+def test_a_valid_catalog_keeps_its_numbers_and_blank_lines_do_not_count(tmp_path):
+    catalog_with(tmp_path, lambda lines: [*lines[:3], "\n", *lines[3:]])
+    stations = resolve_stations(
+        {"stations": [{"id": "JA000047759"}]}, tmp_path, catalog_schema=CATALOG_SCHEMA
+    )
+    kyoto = stations["JA000047759"]
+    assert (kyoto["name"], kyoto["latitude"], kyoto["elevation_m"]) == (
+        "KYOTO",
+        35.017,
+        46.0,
+    )
+    # After the blank line 4, a bad cell on line 6 is named by its own line.
+    catalog_with(
+        tmp_path,
+        lambda lines: [*lines[:3], "\n", *replace_on(5, "76.0", "high")(lines)[3:]],
+    )
+    with pytest.raises(ConfigError, match=r"line 6 \(JA000047778\), column 'elev"):
+        resolve_stations({"stations": [{"id": "X"}]}, tmp_path, CATALOG_SCHEMA)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            replace_on(3, "-37.6655", "north"),
+            "data/stations.csv: line 3 (ASN00086282), column 'latitude': 'north' is "
+            "not of type 'number'",
+        ),
+        (replace_on(1, "id,", "station,"), "data/stations.csv: no column 'id'"),
+    ],
+    ids=["bad cell", "no id column"],
+)
+def test_snakemake_names_the_catalogs_bad_cell_before_any_job(
+    workflow_copy, edit, expected
+):
+    catalog_with(workflow_copy, edit)
+    output = dry_run_error(workflow_copy, read_config(workflow_copy))
+    assert expected in output
+    assert "Traceback" not in output and "ValueError" not in output
+    assert "KeyError" not in output
+    assert not (workflow_copy / "results").exists()

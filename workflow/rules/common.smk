@@ -93,7 +93,10 @@ if message := cores_error(workflow.resource_settings.cores):
     raise WorkflowError(message)
 
 try:
-    STATIONS = resolve_stations(config)
+    # data/stations.csv is checked against its schema, as a sample sheet is.
+    STATIONS = resolve_stations(
+        config, catalog_schema=workflow.source_path("../schemas/stations.schema.yaml")
+    )
 except ConfigError as error:
     # Stop before any job runs, naming the config entry (no traceback needed).
     raise WorkflowError(str(error)) from None

@@ -5,6 +5,7 @@ turns a mistake that would hang, or end in a traceback, into one line saying wha
 from __future__ import annotations
 
 import difflib
+import re
 
 
 def validate_config(config: dict, schema_path) -> None:
@@ -21,6 +22,61 @@ def validate_config(config: dict, schema_path) -> None:
         if not isinstance(error.__context__, ValidationError):
             raise
         raise WorkflowError(schema_error_line(error.__context__)) from None
+
+
+def validate_table(frame, schema_path, path) -> None:
+    """Snakemake's validation of a table (``frame`` read from ``path``), one schema
+    per row, as the model workflows check their sample sheets; an error is raised as
+    a :class:`~weatherplot.errors.ConfigError` of one line naming the file, the line
+    and the column, and what to do."""
+    from jsonschema.exceptions import ValidationError
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from .errors import ConfigError
+
+    required = [c for c in ("id",) if c not in frame.columns]
+    try:
+        validate(frame, str(schema_path), set_default=False)
+    except WorkflowError as error:
+        cause = error.__context__
+        row = re.search(r"row (\d+)", str(error.args[0]))
+        if not isinstance(cause, ValidationError) or row is None:
+            raise
+        position = int(row[1])
+        line = int(frame.index[position]) + 2  # the header is line 1
+        station = frame.iloc[position].get("id")
+        station = station if isinstance(station, str) else None
+        raise ConfigError(
+            table_error_line(cause, path, line, station, required)
+        ) from None
+
+
+def table_error_line(
+    validation_error, path, line: int, station: str | None, missing_columns
+) -> str:
+    """One line for a row of a CSV table that its schema refuses: the file, the
+    line (and the row's station), the column, what is wrong."""
+    if validation_error.validator == "required":
+        record = validation_error.instance
+        key = next(k for k in validation_error.validator_value if k not in record)
+        if key in missing_columns:
+            return (
+                f"{path}: no column {key!r} in its header line (line 1): the first "
+                "line names the columns, as in id,name,country,latitude,longitude,"
+                "elevation_m (see config/README.md)"
+            )
+        return (
+            f"{path}: line {line}: no value in column {key!r}: give the station's "
+            f"{key} or delete the line (see config/README.md)"
+        )
+    column = ".".join(str(p) for p in validation_error.absolute_path) or "?"
+    return (
+        f"{path}: line {line}"
+        + (f" ({station})" if station and column != "id" else "")
+        + f", column {column!r}: {validation_error.message}; fix the cell or leave it "
+        "empty (see config/README.md)"
+    )
 
 
 def schema_error_line(validation_error) -> str:

@@ -9,7 +9,6 @@ download rules in workflow/rules/download.smk). ``plot_station`` is what one plo
 
 from __future__ import annotations
 
-import csv
 import functools
 import logging
 import os
@@ -35,24 +34,72 @@ STATION_LIST_FILES = ("ghcnd-stations.txt", "ghcnd-countries.txt")
 STATION_LIST_METADATA = f"{DOWNLOAD_DIR}/station-metadata.json"
 
 
-def load_catalog(path: str | os.PathLike) -> dict[str, dict]:
+# The catalog's schema: beside the package in a checkout; common.smk passes
+# Snakemake's own copy (workflow.source_path), which also works for remote code.
+CATALOG_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "stations.schema.yaml"
+CATALOG_NUMBERS = ("latitude", "longitude", "elevation_m")
+
+
+def load_catalog(
+    path: str | os.PathLike, schema: str | os.PathLike | None = None
+) -> dict[str, dict]:
     """``stations.csv`` (id,name,country,latitude,longitude,elevation_m,...) by id;
-    empty when the file does not exist."""
+    empty when the file does not exist.
+
+    Checked against ``schema`` (default :data:`CATALOG_SCHEMA`) with Snakemake's own
+    validation, as a sample sheet is; a bad cell or a missing column raises
+    :class:`ConfigError` naming the file, the line and the column.
+    """
     path = Path(path)
     if not path.exists():
         return {}
+    import pandas as pd
+
+    try:
+        # Text first, numbers converted cell by cell below: a column with one bad
+        # cell ('north') must fail on that cell, not on every row as a string.
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""],
+            skip_blank_lines=False, encoding="utf-8",
+        ).dropna(how="all")  # blank lines; the index keeps each row's line (- 2)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"{path}: not a readable CSV ({str(error).strip()}); it needs a header "
+            "line id,name,country,latitude,longitude,elevation_m and one row a station"
+        ) from None
+    for column in CATALOG_NUMBERS:
+        if column in frame.columns:
+            frame[column] = frame[column].map(_number_or_text).astype(object)
+    if schema is None and CATALOG_SCHEMA.is_file():
+        schema = CATALOG_SCHEMA
+    if schema is not None:
+        from .preflight import validate_table
+
+        validate_table(frame, schema, path)
     catalog = {}
-    with path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            entry = {k: row.get(k) or None for k in CATALOG_FIELDS}
-            for key in ("latitude", "longitude", "elevation_m"):
-                if entry[key] is not None:
-                    entry[key] = float(entry[key])
-            catalog[row["id"]] = entry
+    for row in frame.to_dict("records"):
+        entry = {k: row.get(k) for k in CATALOG_FIELDS}
+        catalog[str(row["id"])] = {
+            k: None if v is None or v != v else v for k, v in entry.items()
+        }
     return catalog
 
 
-def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str, dict]:
+def _number_or_text(cell):
+    """A cell as a float when it reads as one; else as it is (the schema says why)."""
+    if not isinstance(cell, str):
+        return cell
+    try:
+        return float(cell)
+    except ValueError:
+        return cell
+
+
+def resolve_stations(
+    config: dict,
+    workdir: str | os.PathLike = ".",
+    catalog_schema: str | os.PathLike | None = None,
+) -> dict[str, dict]:
     """Config entries by id, each with ``file`` resolved and catalog metadata merged.
 
     Raises :class:`ConfigError` naming the entry for a duplicate or unsafe id, a file
@@ -67,7 +114,7 @@ def resolve_stations(config: dict, workdir: str | os.PathLike = ".") -> dict[str
         )
     data_dir = Path(config.get("data_dir", "data"))
     ghcnd_url = config.get("ghcnd_url", DEFAULT_GHCND_URL).rstrip("/")
-    catalog = load_catalog(workdir / data_dir / "stations.csv")
+    catalog = load_catalog(workdir / data_dir / "stations.csv", catalog_schema)
 
     @functools.cache  # one stat per file: entries may share files (10,000 share 12)
     def is_file(file: str) -> bool:
