@@ -50,10 +50,15 @@ onsuccess:
 
 onerror:
     PLOT_SERVER.stop()
-    # Say which stations failed and why there is then no timing report.
-    from weatherplot.announce import missing_plots_note
+    # Say which stations failed and why there is then no timing report, and that a
+    # report left by an earlier run is not this run's.
+    from weatherplot.announce import missing_plots_note, stale_report_note
 
     if note := missing_plots_note(STATION_IDS):
+        print(note, file=sys.stderr)
+    if note := stale_report_note(
+        rules.timing_report.output.html, rules.timing_report.input
+    ):
         print(note, file=sys.stderr)
 
 

@@ -28,11 +28,13 @@ from helpers import (
     DEATH_VALLEY,
     FIXTURE_DATA,
     FIXTURES,
+    OXFORD,
     REPO,
     copy_workflow,
     planned_jobs,
     read_config,
     run_snakemake,
+    station_file,
     write_config,
 )
 
@@ -43,13 +45,19 @@ from weatherplot.io.ghcnd_meta import (
     read_ghcnd_stations,
     station_metadata,
 )
+from weatherplot.announce import missing_plots_note, stale_report_note
 from weatherplot.stations import (
     STATION_LIST_METADATA,
     ConfigError,
     download_station,
+    local_candidates,
+    read_station_list_metadata,
     resolve_stations,
     station_list_ids,
+    station_list_attempt,
+    station_list_titles,
     title_info,
+    unnamed_stations_warning,
 )
 
 # Real NOAA station-list excerpts, frozen with the fixtures (from shared/data).
@@ -119,10 +127,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def ncei():
-    """A local server in NCEI's layout; ``.url`` is its ``ghcnd_url``."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def start_ncei(port: int = 0):
+    """A local server in NCEI's layout on ``port`` (any free one for 0); ``.url`` is
+    its ``ghcnd_url``. Stop it with :func:`stop_ncei`."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.requests, server.behaviour = [], {}
     server.release = threading.Event()
@@ -136,13 +144,25 @@ def ncei():
         "/ghcnd-countries.txt": (META / "ghcnd-countries.txt").read_bytes(),
         **{f"/all/{s}.dly": real_dly(s) for s in catalog},
     }
+    server.catalog = catalog
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server
+    return server
+
+
+def stop_ncei(server) -> None:
     server.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def ncei():
+    """A local server in NCEI's layout; ``.url`` is its ``ghcnd_url``."""
+    server = start_ncei()
+    yield server
+    stop_ncei(server)
 
 
 def closed_port_url() -> str:
@@ -237,13 +257,121 @@ def test_id_that_is_no_ghcnd_id_and_has_no_file_is_refused():
 
 def test_title_takes_what_the_config_lacks_from_the_file_and_the_list(tmp_path):
     listing = tmp_path / "station-metadata.json"
-    listing.write_text('{"X": {"name": "LISTED", "country": "Germany"}}')
+    listing.write_text('{"stations": {"X": {"name": "LISTED", "country": "Germany"}}}')
     info = {"id": "X", "name": "Mine", "station_list": str(listing)}
     merged = title_info(info, {"latitude": 50.0, "name": "FROM FILE"})
     assert merged["name"] == "Mine"  # the config wins
     assert merged["latitude"] == 50.0 and merged["country"] == "Germany"
     del info["name"]
     assert title_info(info, {})["name"] == "LISTED"
+
+
+# --- NOAA's station list is optional ----------------------------------------------
+
+
+def test_station_list_offline_is_unavailable_with_a_reason_not_an_error(tmp_path):
+    wanted = [OXFORD, PHOENIX]
+    found = station_list_titles(wanted, closed_port_url(), tmp_path, pause=0.01)
+    assert found["stations"] == {}
+    assert "ghcnd-stations.txt: cannot download NOAA's station metadata: cannot " \
+        "connect" in found["unavailable"]
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+    (line,) = unnamed_stations_warning(wanted, found).splitlines()
+    assert line.startswith(f"WARNING: no name for {OXFORD}, {PHOENIX}: NOAA's")
+    assert "give 'name:' in the station's entry in config/config.yaml" in line
+    assert "run once online" in line
+    # Written as the job writes it, it asks the next run for another attempt.
+    listing = tmp_path / "station-metadata.json"
+    listing.write_text(json.dumps({**found, "attempt": 1}))
+    assert station_list_attempt(listing) == 2
+    assert title_info({"id": OXFORD, "station_list": str(listing)}, {}) == {
+        "id": OXFORD,
+        "station_list": str(listing),
+    }
+
+
+def test_station_list_is_kept_and_fetched_again_only_when_needed(ncei, tmp_path):
+    found = station_list_titles([PHOENIX, "NOWHERE0000"], ncei.url, tmp_path)
+    row = ncei.catalog[PHOENIX]  # the real values the served list line holds
+    assert found == {
+        "stations": {
+            PHOENIX: {
+                "name": "PHOENIX AP",
+                "country": "United States",
+                **{k: float(row[k]) for k in ("latitude", "longitude", "elevation_m")},
+            }
+        }
+    }
+    assert "NOWHERE0000: not in NOAA's station list" in unnamed_stations_warning(
+        [PHOENIX, "NOWHERE0000"], found
+    ).replace("no name for ", "")
+    assert len(ncei.requests) == 2
+    assert station_list_titles([PHOENIX], ncei.url, tmp_path) == {
+        "stations": {PHOENIX: found["stations"][PHOENIX]}
+    }
+    assert len(ncei.requests) == 2  # kept: no network needed
+    # A corrupt kept list is said, then fetched again by the next run.
+    kept = tmp_path / "ghcnd-stations.txt"
+    kept.write_text(kept.read_text().replace("33.4278", "north..."))
+    broken = station_list_titles([PHOENIX], ncei.url, tmp_path)
+    assert "not a number" in broken["unavailable"] and not kept.exists()
+    assert station_list_titles([PHOENIX], ncei.url, tmp_path)["stations"]
+    assert len(ncei.requests) == 4
+    # Another ghcnd_url: the lists come from there.
+    station_list_titles([PHOENIX], ncei.url + "/", tmp_path)
+    assert len(ncei.requests) == 4  # the same place, written differently
+    station_list_titles([PHOENIX], ncei.url.replace("127.0.0.1", "localhost"), tmp_path)
+    assert len(ncei.requests) == 6
+
+
+def test_an_older_runs_station_list_file_is_made_again(tmp_path):
+    listing = tmp_path / "station-metadata.json"
+    assert station_list_attempt(listing) == 1  # none yet
+    listing.write_text(json.dumps({PHOENIX: {"name": "PHOENIX AP"}}))  # old layout
+    assert read_station_list_metadata(listing) is None
+    assert station_list_attempt(listing) == 1  # a new param: Snakemake reruns it
+    named = {"stations": {PHOENIX: {"name": "PHOENIX AP"}}, "attempt": 3}
+    listing.write_text(json.dumps(named))
+    assert station_list_attempt(listing) == 3  # has the list: the same, no rerun
+
+
+# --- what a failed run says at the end -----------------------------------------
+
+
+def test_closing_note_points_to_the_log_that_exists(tmp_path):
+    plots, logs = tmp_path / "results" / "plots", tmp_path / "logs"
+    plots.mkdir(parents=True)
+    (plots / f"{DEATH_VALLEY}.png").write_bytes(b"png")
+    (logs / "plot_station").mkdir(parents=True)
+    (logs / "download").mkdir()
+    (logs / "plot_station" / f"{OXFORD}.log").write_text("bad file")
+    (logs / "download" / f"{PHOENIX}.log").write_text("offline")
+    note = missing_plots_note(
+        [DEATH_VALLEY, OXFORD, PHOENIX, "X1"], plots, logs_dir=logs
+    )
+    assert note.startswith("No plot for 3 of 4 station(s): ")
+    assert f"{OXFORD} (why: {logs}/plot_station/{OXFORD}.log)" in note
+    assert (
+        f"{PHOENIX} (why: {logs}/download/{PHOENIX}.log; its plot job never ran)"
+        in note
+    )
+    assert "X1 (why: its plot job never ran; see the errors above)" in note
+    assert "plot_station/<id>.log" not in note and "\n" not in note
+
+
+def test_a_report_older_than_its_inputs_is_said_to_be_out_of_date(tmp_path):
+    report, inputs = tmp_path / "timing_report.html", []
+    assert stale_report_note(report, inputs) is None  # none: nothing to say
+    for name in ("a.json", "b.json"):
+        inputs.append(tmp_path / name)
+        inputs[-1].write_text("{}")
+    report.write_text("<html>")
+    os.utime(report, (time.time() + 5, time.time() + 5))
+    assert stale_report_note(report, inputs) is None  # current
+    os.utime(inputs[1], (time.time() + 10, time.time() + 10))
+    note = stale_report_note(report, [*inputs, tmp_path / "c.json"])
+    assert note.startswith(f"{tmp_path}/ holds the timing report of an earlier run (")
+    assert "out of date: this run could not rebuild it (2 of its inputs" in note
 
 
 # --- the download itself ---------------------------------------------------------
@@ -360,6 +488,27 @@ def test_killed_download_leaves_no_file_and_the_next_one_completes(ncei, tmp_pat
     assert dest.read_bytes() == real_dly(PHOENIX) and not part.exists()
 
 
+def test_offline_id_without_local_file_is_told_both(tmp_path):
+    url = closed_port_url() + "/all/USW00023813.dly"  # Phoenix's id, mistyped
+    with pytest.raises(StationDataError) as caught:
+        download_station(
+            "USW00023813",
+            url,
+            tmp_path / "x.dly",
+            looked_for=local_candidates("USW00023813", "data"),
+            pause=0.01,
+        )
+    message = str(caught.value)
+    assert "cannot download station USW00023813: cannot connect" in message
+    assert (
+        "and no local file was found at data/USW00023813.dly.gz, "
+        "data/USW00023813.dly, data/USW00023813.csv.gz or data/USW00023813.csv"
+        in message
+    )
+    assert "check the network connection" in message
+    assert "if the id is mistyped, check the id 'USW00023813'" in message
+
+
 def test_offline_fails_after_bounded_retries(tmp_path):
     url = closed_port_url() + f"/all/{PHOENIX}.dly"
     outcome = _bounded(
@@ -458,9 +607,16 @@ def test_offline_station_by_id_fails_alone(tmp_path):
     assert not (workdir / "results" / "plots" / f"{PHOENIX}.png").exists()
     assert re.search(
         rf"ERROR: station {PHOENIX}: .*/all/{PHOENIX}\.dly: cannot download station "
-        rf"{PHOENIX}: cannot connect .* -> check the network connection",
+        rf"{PHOENIX}: cannot connect .*, and no local file was found at "
+        rf"data/{PHOENIX}\.dly\.gz, .* -> check the network connection",
         result.stderr,
     )
+    # The closing note points to the log that exists: the plot job never ran.
+    assert (
+        f"{PHOENIX} (why: logs/download/{PHOENIX}.log; its plot job never ran)"
+        in result.stderr
+    )
+    assert not (workdir / "logs" / "plot_station" / f"{PHOENIX}.log").exists()
     # Tried as often and as far apart as the config's download section says.
     log = (workdir / "logs" / "download" / f"{PHOENIX}.log").read_text()
     assert re.findall(
@@ -479,7 +635,7 @@ def test_the_exercise_scratch_copy_needs_no_station_list(tmp_path, monkeypatch):
     listing = tmp_path / STATION_LIST_METADATA
     listing.parent.mkdir(parents=True)
     phoenix = {"name": "PHOENIX AP", "country": "United States", "latitude": 33.4278}
-    listing.write_text(json.dumps({PHOENIX: phoenix}))
+    listing.write_text(json.dumps({"stations": {PHOENIX: phoenix}}))
     dly = tmp_path / "x.dly"
     dly.write_bytes(real_dly(PHOENIX))
     config = {"stations": [{"id": PHOENIX}, {"id": "USW00099999"}]}
@@ -501,3 +657,104 @@ def test_the_exercise_waits_for_the_station_lists_titles(tmp_path):
     workdir = by_id_workflow(tmp_path, closed_port_url(), [PHOENIX])
     dry = run_snakemake(workdir, "-n", "results/timings/exercise.json")
     assert planned_jobs(dry)["station_list_metadata"] == 1
+
+
+# --- optional: NOAA's list offline never blocks a plot or the report ------------
+
+ORLANDO = "USW00012815"
+ODD_NAME = r"A $\notacommand$ B"  # text, not mathtext (it failed the plot job)
+
+
+def unnamed_workflow(tmp_path: Path, ghcnd_url: str) -> Path:
+    """Death Valley (named, with an odd name) and Oxford from its local file with no
+    name anywhere (left out of stations.csv): only NOAA's list could name it."""
+    workdir = tmp_path / "wf"
+    copy_workflow(workdir, [DEATH_VALLEY, OXFORD])
+    drop_from_catalog(workdir, OXFORD, ORLANDO)
+    config = read_config(workdir)
+    config["stations"][0]["name"] = ODD_NAME
+    config["ghcnd_url"] = ghcnd_url
+    config["download"] = {"retry_pause_seconds": RETRY_PAUSE}
+    write_config(workdir, config)
+    return workdir
+
+
+def drop_from_catalog(workdir: Path, *ids: str) -> None:
+    catalog = workdir / "data" / "stations.csv"
+    lines = catalog.read_text().splitlines(True)
+    catalog.write_text("".join(x for x in lines if not x.startswith(ids)))
+
+
+def warning_lines(result) -> list[str]:
+    return [x for x in result.stderr.splitlines() if x.startswith("WARNING: no name")]
+
+
+def plot_log(workdir: Path, station: str) -> str:
+    return (workdir / "logs" / "plot_station" / f"{station}.log").read_text()
+
+
+@pytest.mark.integration
+def test_offline_a_local_file_plots_titled_by_id_and_the_name_comes_later(tmp_path):
+    url = closed_port_url()  # offline now; a server listens there later
+    workdir = unnamed_workflow(tmp_path, url)
+    report = workdir / "results" / "report" / "timing_report.html"
+    listing = workdir / STATION_LIST_METADATA
+
+    first = run_snakemake(workdir, "--cores", "2")  # the default target: the report
+    assert report.exists() and (workdir / "results/plots" / f"{OXFORD}.png").exists()
+    (line,) = warning_lines(first)  # one line for the run, not one per plot
+    assert line.startswith(f"WARNING: no name for {OXFORD}: NOAA's station list is ")
+    assert "cannot connect" in line and "run once online" in line
+    assert "give 'name:' in the station's entry in config/config.yaml" in line
+    assert "titled by its id" in plot_log(workdir, OXFORD)
+    assert "unavailable" in json.loads(listing.read_text())
+    exercise = workdir / "results" / "timings" / "exercise.json"
+    timed = exercise.stat().st_mtime_ns
+
+    # Still offline: the list is tried again, the run succeeds again, and the
+    # exercise (whose figures no title changes) is not timed again.
+    second = run_snakemake(workdir, "--cores", "2")
+    assert len(warning_lines(second)) == 1
+    assert exercise.stat().st_mtime_ns == timed
+
+    # Online: the next run puts the name in (and replots only that station).
+    port = int(url.rsplit(":", 1)[1])
+    server = start_ncei(port)
+    try:
+        server.files["/ghcnd-stations.txt"] += station_list_line(
+            server.catalog[OXFORD]
+        ).encode()
+        death_valley = workdir / "results" / "plots" / f"{DEATH_VALLEY}.png"
+        kept = death_valley.stat().st_mtime_ns
+        named = run_snakemake(workdir, "--cores", "2")
+        assert warning_lines(named) == []
+        assert death_valley.stat().st_mtime_ns == kept  # only Oxford's plot again
+        assert "titled by its id" not in plot_log(workdir, OXFORD)
+        info = resolve_stations(read_config(workdir), workdir)[OXFORD]
+        info["station_list"] = str(workdir / info["station_list"])
+        assert title_info(info, {})["name"] == "OXFORD"
+        again = run_snakemake(workdir, "--cores", "2")
+        assert "Nothing to be done" in again.stdout + again.stderr
+        assert sorted(server.requests) == ["/ghcnd-countries.txt", "/ghcnd-stations.txt"]
+    finally:
+        stop_ncei(server)
+    assert ODD_NAME not in (workdir / "logs" / "plot_server.log").read_text()
+
+    # Offline again, a truncated station file with no name anywhere: its own error
+    # (the kept list names what it can), and the report left is said to be stale.
+    dly = gzip.decompress(station_file(ORLANDO).read_bytes())
+    (workdir / "data" / f"{ORLANDO}.dly").write_bytes(dly[: len(dly) // 2 + 7])
+    config = read_config(workdir)
+    config["stations"].append({"id": ORLANDO})
+    write_config(workdir, config)
+    failed = run_snakemake(workdir, "--cores", "2", check=False)
+    assert failed.returncode != 0
+    assert re.search(
+        rf"ERROR: station {ORLANDO}: data/{ORLANDO}\.dly, line \d+", failed.stderr
+    ), failed.stderr[-3000:]
+    assert f"{ORLANDO} (why: logs/plot_station/{ORLANDO}.log)" in failed.stderr
+    assert "results/report/ holds the timing report of an earlier run (" in (
+        failed.stderr
+    )
+    assert report.exists()  # nothing lost
+    assert title_info(info, {})["name"] == "OXFORD"  # named from the kept list

@@ -85,6 +85,7 @@ from weatherplot.stations import (
     STATION_LIST_METADATA,
     resolve_stations,
     station_list_ids,
+    station_list_attempt,
 )
 from weatherplot.preflight import cores_error, not_configured
 

@@ -2,7 +2,8 @@
 # downloaded from config["ghcnd_url"] (NCEI's layout) into resources/ghcnd/, once.
 # A download rule, not the snakemake-storage-plugin-http: see README, "Adding a
 # station". Downloads run on this machine (localrule: cluster nodes may have no
-# internet) and each failure stops only the stations that need that file.
+# internet) and each failure stops only the station that needs that file; NOAA's
+# station list, for titles only, is optional (rule station_list_metadata).
 
 
 rule download_ghcnd_station:
@@ -19,28 +20,13 @@ rule download_ghcnd_station:
         "../scripts/download.py"
 
 
-rule download_ghcnd_list:
-    output:
-        "resources/ghcnd/{listing}.txt",
-    log:
-        "logs/download/{listing}.log",
-    wildcard_constraints:
-        listing="ghcnd-stations|ghcnd-countries",
-    localrule: True
-    conda:
-        "../envs/plot.yaml"
-    params:
-        url=lambda wildcards: f"{GHCND_URL}/{wildcards.listing}.txt",
-    script:
-        "../scripts/download.py"
-
-
 # NOAA's station list (~129,000 lines) parsed once per run into the title metadata
 # of the configured stations that need it; each plot job reads only this small file.
+# Optional: the job fetches the lists itself (kept in resources/ghcnd/) and always
+# succeeds; offline its file says why there is no list, and the plots show the id.
+# params.attempt then moves on by one (stations.station_list_attempt), so the next
+# run tries again (and replots those stations) until the names are in.
 rule station_list_metadata:
-    input:
-        stations="resources/ghcnd/ghcnd-stations.txt",
-        countries="resources/ghcnd/ghcnd-countries.txt",
     output:
         STATION_LIST_METADATA,
     log:
@@ -50,5 +36,7 @@ rule station_list_metadata:
         "../envs/plot.yaml"
     params:
         ids=station_list_ids(STATIONS),
+        ghcnd_url=GHCND_URL,
+        attempt=station_list_attempt(STATION_LIST_METADATA),
     script:
         "../scripts/station_list_metadata.py"

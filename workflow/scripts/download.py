@@ -1,7 +1,8 @@
-"""Snakemake script of the download rules: one station's .dly or one NOAA list.
+"""Snakemake script of rule download_ghcnd_station: one station's .dly.
 
-The rule's job fails with one line naming the station (or list), the URL and what to
-do; nothing half-written is left under the output's name (weatherplot.download).
+The job fails with one line naming the station, the URL and what to do; nothing
+half-written is left under the output's name (weatherplot.download). NOAA's station
+list is fetched by rule station_list_metadata instead (optional: titles only).
 """
 
 import logging
@@ -9,10 +10,10 @@ import sys
 
 from weatherplot.errors import StationDataError
 from weatherplot.joblog import log_to
-from weatherplot.stations import download_station, download_station_list
+from weatherplot.stations import download_station, local_candidates
 
 log_to(snakemake.log[0])
-station = snakemake.wildcards.get("station")
+station = snakemake.wildcards.station
 # Read here, not passed as params: params are a rerun trigger, and a new retry
 # setting is no reason to download again.
 retries = snakemake.config["download"]
@@ -22,14 +23,16 @@ fetch_args = {
     "log": logging.info,
 }
 try:
-    if station is not None:
-        download_station(
-            station, snakemake.params.url, snakemake.output[0], **fetch_args
-        )
-    else:
-        download_station_list(snakemake.params.url, snakemake.output[0], **fetch_args)
+    download_station(
+        station,
+        snakemake.params.url,
+        snakemake.output[0],
+        # Only an entry without 'file:' is looked up (and downloaded) by its id.
+        looked_for=local_candidates(station, snakemake.config["data_dir"]),
+        **fetch_args,
+    )
 except StationDataError as error:
-    message = f"station {station}: {error}" if station else str(error)
+    message = f"station {station}: {error}"
     logging.error(message)
     print(f"ERROR: {message}", file=sys.stderr)
     sys.exit(1)

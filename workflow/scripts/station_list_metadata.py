@@ -1,19 +1,36 @@
-"""Snakemake script of rule station_list_metadata: NOAA's station list, parsed once
-per run, down to the title metadata of the configured stations that need it."""
+"""Snakemake script of rule station_list_metadata: NOAA's station list, fetched when
+not kept yet and parsed once per run, down to the title metadata of the configured
+stations that need it. Optional: offline, or with a bad list, the job still succeeds
+(its file says why there is no list), the plots show the id, and the run prints one
+warning line saying how to get the names."""
 
 import json
 import logging
+import sys
 
-from weatherplot.io.ghcnd_meta import station_metadata
 from weatherplot.joblog import log_to
+from weatherplot.stations import station_list_titles, unnamed_stations_warning
 from weatherplot.timing import write_bytes_atomic
 
 log_to(snakemake.log[0])
 wanted = list(snakemake.params.ids)
-found = station_metadata(snakemake.input.stations, snakemake.input.countries, wanted)
-for station in sorted(set(wanted) - set(found)):
-    logging.warning("%s is not in NOAA's station list: its plot shows the id", station)
-logging.info("station list: metadata of %d of %d stations", len(found), len(wanted))
+# Read here, not passed as params (a new retry setting is no reason to rerun).
+retries = snakemake.config["download"]
+found = station_list_titles(
+    wanted,
+    snakemake.params.ghcnd_url,
+    attempts=retries["attempts"],
+    pause=retries["retry_pause_seconds"],
+    log=logging.info,
+)
+if warning := unnamed_stations_warning(wanted, found):
+    logging.warning(warning)
+    print(warning, file=sys.stderr)
+logging.info(
+    "station list: metadata of %d of %d stations", len(found["stations"]), len(wanted)
+)
+# The attempt this file is from: while it holds a list, the next run's params match.
+found["attempt"] = snakemake.params.attempt
 write_bytes_atomic(
     snakemake.output[0], json.dumps(found, indent=1, sort_keys=True).encode()
 )

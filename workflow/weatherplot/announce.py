@@ -58,19 +58,60 @@ def exercise_line(stations: int, cores: int, repeats: int, log: str) -> str:
     )
 
 
-def missing_plots_note(stations, plots_dir="results/plots", shown: int = 10):
-    """After a failed run: which stations have no plot, and why there is then no
-    timing report (None when every station has its plot)."""
+def missing_plots_note(
+    stations, plots_dir="results/plots", shown: int = 10, logs_dir="logs"
+):
+    """After a failed run: which stations have no plot, where to read why (the log
+    of the job that failed: the plot job's, or the download's when the plot job never
+    ran), and why there is then no timing report (None when every station has its
+    plot)."""
     missing = [s for s in stations if not Path(plots_dir, f"{s}.png").exists()]
     if not missing:
         return None
-    names = ", ".join(missing[:shown])
+    names = ", ".join(f"{s} (why: {_why(s, logs_dir)})" for s in missing[:shown])
     if len(missing) > shown:
-        names += f" and {len(missing) - shown} more"
+        names += f" and {len(missing) - shown} more (logs/plot_station/<id>.log)"
     return (
-        f"No plot for {len(missing)} of {len(stations)} station(s): {names} (why: "
-        "logs/plot_station/<id>.log, or the job never ran). The timing report is "
-        "made only when every station is plotted, since it compares the serial "
-        "loop, the Pool and the fan-out over the same stations: fix or remove those "
-        "stations in config/config.yaml and run again; only what is missing runs."
+        f"No plot for {len(missing)} of {len(stations)} station(s): {names}. The timing "
+        "report is made only when every station is plotted, since it compares the "
+        "serial loop, the Pool and the fan-out over the same stations: fix or remove "
+        "those stations in config/config.yaml and run again; only what is missing runs."
+    )
+
+
+def _why(station: str, logs_dir) -> str:
+    """The newest log of a job of this station: a plot log left by an earlier run
+    is not the story when this run's download failed first."""
+    plot = Path(logs_dir, "plot_station", f"{station}.log")
+    download = Path(logs_dir, "download", f"{station}.log")
+    logs = [p for p in (plot, download) if p.exists()]
+    if not logs:
+        return "its plot job never ran; see the errors above"
+    newest = max(logs, key=lambda p: p.stat().st_mtime)
+    return str(newest) if newest == plot else f"{newest}; its plot job never ran"
+
+
+def stale_report_note(report, inputs) -> str | None:
+    """After a failed run: a timing report left by an earlier run that this run could
+    not rebuild (an input is missing or newer than it) says so, with its date, so
+    nobody reads it as this run's. None when there is none or it is current."""
+    report = Path(report)
+    if not report.exists():
+        return None
+    made = report.stat().st_mtime
+    stale = [
+        str(p)
+        for p in map(Path, inputs)
+        if not p.exists() or p.stat().st_mtime > made
+    ]
+    if not stale:
+        return None
+    import time
+
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(made))
+    return (
+        f"{report.parent}/ holds the timing report of an earlier run ({when}), out of "
+        f"date: this run could not rebuild it ({len(stale)} of its inputs missing or "
+        f"newer, such as {stale[0]}); it is rebuilt, in place, by the next run that "
+        "plots every station."
     )

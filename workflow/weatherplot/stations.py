@@ -145,9 +145,7 @@ def resolve_stations(
             if not _GHCND_ID_RE.match(station_id):
                 raise ConfigError(
                     f"{where} ({station_id}): no file given and none of "
-                    + ", ".join(
-                        str(data_dir / f"{station_id}{s}") for s in DATA_SUFFIXES
-                    )
+                    + ", ".join(local_candidates(station_id, data_dir))
                     + " exists, and the id is not a GHCN-Daily id (like "
                     "USW00014739) to download from NOAA; set 'file' or put the "
                     f"station's file in {data_dir}/"
@@ -253,17 +251,51 @@ def title_info(info: dict, metadata: dict) -> dict:
     return known
 
 
-def station_list_entry(path: str, station_id: str) -> dict:
-    """This station's entry in the run's parsed NOAA station list (a small JSON of
-    the configured stations only); empty when absent (the title shows the id)."""
+def read_station_list_metadata(path: str | os.PathLike) -> dict | None:
+    """The run's parsed NOAA station list (rule station_list_metadata): either
+    ``{"stations": {id: title fields}}`` or, when the list could not be had,
+    ``{"unavailable": reason, "stations": {}}``; None when the file is missing or
+    not in this form (an older run's file)."""
     import json
 
     try:
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle).get(station_id) or {}
-    except (OSError, ValueError) as error:
-        log.warning("%s: no station-list metadata (%s)", path, error)
+            found = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(found, dict) or not isinstance(found.get("stations"), dict):
+        return None
+    return found
+
+
+def station_list_attempt(path: str | os.PathLike) -> int:
+    """Which attempt at NOAA's list the next run makes (rule station_list_metadata's
+    params, a rerun trigger; the job writes it into its file): the file's own number
+    while it holds a list, one more when it says the list was unavailable, so each
+    run tries again until it has the names. 1 for no file (or an older run's)."""
+    found = read_station_list_metadata(path)
+    if found is None:
+        return 1
+    attempt = int(found.get("attempt", 1))
+    return attempt + 1 if "unavailable" in found else attempt
+
+
+def station_list_entry(path: str, station_id: str) -> dict:
+    """This station's entry in the run's parsed NOAA station list (a small JSON of
+    the configured stations only); empty when absent (the title shows the id). The
+    warning goes to the job's log; the run's one warning line comes from the
+    station_list_metadata job."""
+    found = read_station_list_metadata(path)
+    if found is None:
+        log.warning("%s: no station-list metadata: %s titled by its id", path, station_id)
         return {}
+    if "unavailable" in found:
+        log.warning(
+            "NOAA's station list is unavailable (%s): %s titled by its id",
+            found["unavailable"],
+            station_id,
+        )
+    return found["stations"].get(station_id) or {}
 
 
 def plot_station(info: dict, png_path: str | os.PathLike, timer=None) -> dict:
@@ -282,31 +314,54 @@ def plot_station(info: dict, png_path: str | os.PathLike, timer=None) -> dict:
     return metadata
 
 
-def download_station(station_id: str, url: str, dest: str | os.PathLike, **fetch_args):
+def download_station(
+    station_id: str,
+    url: str,
+    dest: str | os.PathLike,
+    looked_for: list[str] | None = None,
+    **fetch_args,
+):
     """Fetch one GHCN-Daily ``.dly`` from NOAA to ``dest``, atomically, checked.
 
     Raises :class:`StationDataError` with one line naming the id, the URL and what to
     do, for an unknown id (404), no network, a time-out or a body that is not the
-    station's ``.dly`` (an HTML error page, a cut transfer)."""
+    station's ``.dly`` (an HTML error page, a cut transfer). ``looked_for``: the
+    local files that were not there (:func:`local_candidates`), said too: a
+    mistyped id offline is then told both."""
     from .download import DownloadError, fetch
 
     try:
         return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
     except DownloadError as error:
         base = url.rsplit("/all/", 1)[0]
+        check_id = (
+            f"check the id {station_id!r} in NOAA's station list "
+            f"({base}/ghcnd-stations.txt)"
+        )
         if error.missing:
-            todo = (
-                f"check the id {station_id!r} in NOAA's station list "
-                f"({base}/ghcnd-stations.txt)"
-            )
+            todo = check_id
         else:
             todo = "check the network connection and 'ghcnd_url' in the config"
+            if looked_for:
+                todo += f"; if the id is mistyped, {check_id}"
+        problem = f"cannot download station {station_id}: {error.problem}"
+        if looked_for:
+            problem += (
+                ", and no local file was found at "
+                + ", ".join(looked_for[:-1])
+                + f" or {looked_for[-1]}"
+            )
         raise StationDataError(
             url,
-            f"cannot download station {station_id}: {error.problem}",
+            problem,
             hint=f"{todo}; or download the file by hand and set 'file:' in the "
             "station's config entry",
         ) from None
+
+
+def local_candidates(station_id: str, data_dir: str | os.PathLike = "data") -> list:
+    """The local files a station given by id alone is looked up as, in order."""
+    return [str(Path(data_dir) / f"{station_id}{suffix}") for suffix in DATA_SUFFIXES]
 
 
 def _dly_check(station_id: str, url: str):
@@ -336,6 +391,64 @@ def _dly_check(station_id: str, url: str):
             ) from None
 
     return check
+
+
+def station_list_titles(
+    wanted: list[str],
+    ghcnd_url: str,
+    folder: str | os.PathLike = DOWNLOAD_DIR,
+    **fetch_args,
+) -> dict:
+    """Title metadata of the ``wanted`` ids from NOAA's station and country lists,
+    as :func:`read_station_list_metadata` reads it back. Never raises for what is
+    optional: a list that cannot be downloaded (offline) or read gives
+    ``{"unavailable": reason, "stations": {}}``, and the plots show the id.
+
+    The lists are kept in ``folder`` (``ghcnd-stations.txt``, ``ghcnd-countries.txt``)
+    and fetched again only when missing, corrupt or from another ``ghcnd_url``."""
+    from .io.ghcnd_meta import station_metadata
+
+    folder = Path(folder)
+    base = ghcnd_url.rstrip("/")
+    source = folder / "ghcnd-lists.source"  # which ghcnd_url the kept lists are from
+    paths = [folder / name for name in STATION_LIST_FILES]
+    try:
+        kept_from = source.read_text(encoding="utf-8").strip()
+    except OSError:
+        kept_from = None
+    try:
+        for path in paths:
+            if kept_from != base or not path.is_file():
+                download_station_list(f"{base}/{path.name}", path, **fetch_args)
+        folder.mkdir(parents=True, exist_ok=True)
+        source.write_text(base + "\n", encoding="utf-8")
+        return {"stations": station_metadata(*paths, wanted)}
+    except StationDataError as error:
+        if error.path in map(str, paths):  # a corrupt kept list: fetched anew next run
+            for path in paths:
+                path.unlink(missing_ok=True)
+        return {"unavailable": f"{error.path}: {error.problem}", "stations": {}}
+
+
+def unnamed_stations_warning(wanted: list[str], found: dict) -> str | None:
+    """The run's one warning line for the stations NOAA's list could not name (None
+    when it named them all): which, why, and how to get the name."""
+    unnamed = sorted(set(wanted) - set(found["stations"]))
+    if not unnamed:
+        return None
+    ids = ", ".join(unnamed[:10]) + (
+        f" and {len(unnamed) - 10} more" if len(unnamed) > 10 else ""
+    )
+    if "unavailable" in found:
+        why = f"NOAA's station list is not available ({found['unavailable']})"
+        todo = (
+            "give 'name:' in the station's entry in config/config.yaml, or run once "
+            "online (each run tries the list again until it has it)"
+        )
+    else:
+        why = "not in NOAA's station list"
+        todo = "give 'name:' in the station's entry in config/config.yaml"
+    return f"WARNING: no name for {ids}: {why}; plotted with the id as title: {todo}"
 
 
 def download_station_list(url: str, dest: str | os.PathLike, **fetch_args) -> int:
