@@ -38,6 +38,7 @@ from helpers import (
     write_config,
 )
 
+from weatherplot.announce import missing_plots_note, stale_report_note
 from weatherplot.download import DownloadError, fetch
 from weatherplot.errors import StationDataError
 from weatherplot.io.ghcnd_meta import (
@@ -45,7 +46,6 @@ from weatherplot.io.ghcnd_meta import (
     read_ghcnd_stations,
     station_metadata,
 )
-from weatherplot.announce import missing_plots_note, stale_report_note
 from weatherplot.stations import (
     STATION_LIST_METADATA,
     ConfigError,
@@ -53,8 +53,8 @@ from weatherplot.stations import (
     local_candidates,
     read_station_list_metadata,
     resolve_stations,
-    station_list_ids,
     station_list_attempt,
+    station_list_ids,
     station_list_titles,
     title_info,
     unnamed_stations_warning,
@@ -273,8 +273,10 @@ def test_station_list_offline_is_unavailable_with_a_reason_not_an_error(tmp_path
     wanted = [OXFORD, PHOENIX]
     found = station_list_titles(wanted, closed_port_url(), tmp_path, pause=0.01)
     assert found["stations"] == {}
-    assert "ghcnd-stations.txt: cannot download NOAA's station metadata: cannot " \
+    assert (
+        "ghcnd-stations.txt: cannot download NOAA's station metadata: cannot "
         "connect" in found["unavailable"]
+    )
     assert list(tmp_path.iterdir()) == []  # nothing half-written
     (line,) = unnamed_stations_warning(wanted, found).splitlines()
     assert line.startswith(f"WARNING: no name for {OXFORD}, {PHOENIX}: NOAA's")
@@ -735,7 +737,10 @@ def test_offline_a_local_file_plots_titled_by_id_and_the_name_comes_later(tmp_pa
         assert title_info(info, {})["name"] == "OXFORD"
         again = run_snakemake(workdir, "--cores", "2")
         assert "Nothing to be done" in again.stdout + again.stderr
-        assert sorted(server.requests) == ["/ghcnd-countries.txt", "/ghcnd-stations.txt"]
+        assert sorted(server.requests) == [
+            "/ghcnd-countries.txt",
+            "/ghcnd-stations.txt",
+        ]
     finally:
         stop_ncei(server)
     assert ODD_NAME not in (workdir / "logs" / "plot_server.log").read_text()

@@ -288,7 +288,7 @@ def test_figure_reports_left_out_years():
 def test_station_name_is_text_not_mathtext(tmp_path, name):
     # Mathtext would fail the job on the unknown command, and draw "$5 and $" as math.
     info = {**INFO, "name": name, "source": name}
-    summary, figure = drawn(info)  # draws: an unknown command would raise here
+    _, figure = drawn(info)  # draws: an unknown command would raise here
     assert figure.get_suptitle().startswith(f"{name} ({INFO['id']})")
     drawn_texts = figure.findobj(matplotlib.text.Text)
     (title,) = [t for t in drawn_texts if t.get_text() == figure.get_suptitle()]

@@ -70,12 +70,15 @@ def missing_plots_note(
         return None
     names = ", ".join(f"{s} (why: {_why(s, logs_dir)})" for s in missing[:shown])
     if len(missing) > shown:
-        names += f" and {len(missing) - shown} more (logs/plot_station/<id>.log)"
+        names += (
+            f" and {len(missing) - shown} more (logs/plot_station/, logs/download/)"
+        )
     return (
-        f"No plot for {len(missing)} of {len(stations)} station(s): {names}. The timing "
-        "report is made only when every station is plotted, since it compares the "
-        "serial loop, the Pool and the fan-out over the same stations: fix or remove "
-        "those stations in config/config.yaml and run again; only what is missing runs."
+        f"No plot for {len(missing)} of {len(stations)} station(s): {names}. The "
+        "timing report is made only when every station is plotted, since it compares "
+        "the serial loop, the Pool and the fan-out over the same stations: fix or "
+        "remove those stations in config/config.yaml and run again; only what is "
+        "missing runs."
     )
 
 
@@ -100,9 +103,7 @@ def stale_report_note(report, inputs) -> str | None:
         return None
     made = report.stat().st_mtime
     stale = [
-        str(p)
-        for p in map(Path, inputs)
-        if not p.exists() or p.stat().st_mtime > made
+        str(p) for p in map(Path, inputs) if not p.exists() or p.stat().st_mtime > made
     ]
     if not stale:
         return None

@@ -36,7 +36,9 @@ STATION_LIST_METADATA = f"{DOWNLOAD_DIR}/station-metadata.json"
 
 # The catalog's schema: beside the package in a checkout; common.smk passes
 # Snakemake's own copy (workflow.source_path), which also works for remote code.
-CATALOG_SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "stations.schema.yaml"
+CATALOG_SCHEMA = (
+    Path(__file__).resolve().parents[1] / "schemas" / "stations.schema.yaml"
+)
 CATALOG_NUMBERS = ("latitude", "longitude", "elevation_m")
 
 
@@ -59,8 +61,12 @@ def load_catalog(
         # Text first, numbers converted cell by cell below: a column with one bad
         # cell ('north') must fail on that cell, not on every row as a string.
         frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""],
-            skip_blank_lines=False, encoding="utf-8",
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            encoding="utf-8",
         ).dropna(how="all")  # blank lines; the index keeps each row's line (- 2)
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise ConfigError(
@@ -287,7 +293,9 @@ def station_list_entry(path: str, station_id: str) -> dict:
     station_list_metadata job."""
     found = read_station_list_metadata(path)
     if found is None:
-        log.warning("%s: no station-list metadata: %s titled by its id", path, station_id)
+        log.warning(
+            "%s: no station-list metadata: %s titled by its id", path, station_id
+        )
         return {}
     if "unavailable" in found:
         log.warning(
@@ -448,7 +456,9 @@ def unnamed_stations_warning(wanted: list[str], found: dict) -> str | None:
     else:
         why = "not in NOAA's station list"
         todo = "give 'name:' in the station's entry in config/config.yaml"
-    return f"WARNING: no name for {ids}: {why}; plotted with the id as title: {todo}"
+    return (
+        f"WARNING: no name for {ids}: {why}; their plots show the id as title: {todo}"
+    )
 
 
 def download_station_list(url: str, dest: str | os.PathLike, **fetch_args) -> int:
