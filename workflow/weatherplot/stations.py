@@ -86,7 +86,7 @@ def load_catalog(
     for row in frame.to_dict("records"):
         entry = {k: row.get(k) for k in CATALOG_FIELDS}
         catalog[str(row["id"])] = {
-            k: None if v is None or v != v else v for k, v in entry.items()
+            k: None if pd.isna(v) else v for k, v in entry.items()
         }
     return catalog
 
