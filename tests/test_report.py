@@ -824,6 +824,24 @@ def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
     assert "Up to 4 jobs ran at once on 2 usable CPUs" in rendered_fanout(fan)
 
 
+def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
+    """--cores 2: each worker's next job began 0.02 s before its previous one ended
+    (clock ticks, the end stamped after the reply): two jobs at once, not three or
+    four, and no "ran at once on 2 usable CPUs" oversubscription sentence."""
+    recs = [
+        plot_record("A", 1, T0),  # 1.8 s each
+        plot_record("B", 2, T0 + 1.78),
+        plot_record("C", 3, T0 + 0.5),
+        plot_record("D", 4, T0 + 2.28),
+    ]
+    fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
+    assert fan["max_concurrent"] == 2
+    assert "jobs ran at once" not in rendered_fanout(fan)
+    # A real overlap, far above the tolerance, is still counted.
+    recs.append(plot_record("E", 5, T0 + 1.0))
+    assert fanout_stats(recs, [], None)["max_concurrent"] == 3
+
+
 def test_extra_cpu_work_explains_a_slow_parallel_variant():
     loop = {"name": "loop", "ratio": 1.0, "cpu_seconds": 3.0}
     slow = {"name": "processes", "ratio": 2.2, "cpu_seconds": 6.0}
