@@ -842,6 +842,48 @@ def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
     assert fanout_stats(recs, [], None)["max_concurrent"] == 3
 
 
+def test_each_station_label_sits_inside_its_own_bar_in_the_timeline():
+    """A label at a bar's end sat on the next job's bar: a reader gave it to the wrong
+    job. Short jobs with long ids: each label is shrunk or shortened to fit its bar."""
+    for n in (8, 30):
+        recs = [plot_record(f"USW000{i:05d}", 1, T0 + 1.8 * i) for i in range(n)]
+        recs.append(plot_record("ASN00086282", 2, T0))
+        labels_inside_their_bars(fanout_stats(recs, [], None))
+
+
+def labels_inside_their_bars(fan):
+    from weatherplot.report.charts import gantt_figure
+
+    fig = gantt_figure(fan)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    t0 = fan["window"][0]
+    labels = {t.get_gid(): t for t in ax.texts if str(t.get_gid()).startswith("st")}
+    assert len(labels) == len(fan["jobs"])
+    renderer = fig.canvas.get_renderer()
+    for job in fan["jobs"]:
+        text = labels[f"station:{job['station']}"]
+        box = text.get_window_extent(renderer)
+        x0, x1 = ax.transData.transform(
+            [(job["job_start"] - t0, 0), (job["end"] - t0, 0)]
+        )[:, 0]
+        assert x0 - 0.5 <= box.x0 and box.x1 <= x1 + 0.5, job["station"]
+        assert text.get_text().strip()[-2:] == job["station"][-2:]  # says which
+
+
+def test_each_demo_gets_its_own_panel_so_short_bars_stay_readable():
+    from weatherplot.report.charts import demos_figure
+
+    demos = report.compute(full_inputs())["demos"]
+    fig = demos_figure(demos)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["sleep demo", "numpy demo", "pool demo"]  # no shared_list
+    numpy_ax = fig.axes[1]
+    tallest = max(p.get_height() for p in numpy_ax.patches)
+    assert tallest == pytest.approx(4.4)  # the numpy threads' bar, not sleep's 20 s
+    assert tallest > 0.8 * numpy_ax.get_ylim()[1]
+
+
 def test_extra_cpu_work_explains_a_slow_parallel_variant():
     loop = {"name": "loop", "ratio": 1.0, "cpu_seconds": 3.0}
     slow = {"name": "processes", "ratio": 2.2, "cpu_seconds": 6.0}
