@@ -620,7 +620,8 @@ def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
         "### What do you actually get?",
     ]
     answers = md.split("## The exercise")[0]
-    assert "4 calls in 4 threads took 4.40 s (predicted 4.00 s)" in answers
+    assert "| numpy: 4 calls in 4 threads | 4.00 s | 4.40 s | 1.10x | no |" in answers
+    assert "big miss, with what the measurements say about why: none here" in answers
     assert "At most 2.00x" in answers
     assert "at most 1.82x for the Pool and 1.43x for snakemake" in answers
     assert (
@@ -639,8 +640,13 @@ def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
 def test_report_details_say_the_numbers(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
-    assert "4 calls in 4 threads took 4.40 s; the lesson predicts 4.00 s" in md
-    assert "Pool(4).map took 5.30 s; the lesson predicts 5.20 s" in md
+    flat = " ".join(md.split())
+    assert (
+        "4 calls in 4 threads took 4.40 s against the lesson's 4.00 s, 1.10x the "
+        "prediction. The loop's time over this one is a speedup of 0.91x." in flat
+    )
+    assert "Pool(4).map took 5.30 s against the lesson's 5.20 s, 1.02x the" in flat
+    assert "measured/predicted" not in flat.split("## The exercise")[1]
     assert "global `RandomState`" in md and "releases the GIL" in md
     assert "leave [11, 2, 3]" in md and "sees [1, 2, 3]" in md
     assert "lost 37 updates out of 201" in md and "it lost 0" in md
@@ -882,6 +888,74 @@ def test_each_demo_gets_its_own_panel_so_short_bars_stay_readable():
     tallest = max(p.get_height() for p in numpy_ax.patches)
     assert tallest == pytest.approx(4.4)  # the numpy threads' bar, not sleep's 20 s
     assert tallest > 0.8 * numpy_ax.get_ylim()[1]
+
+
+def missed_numpy_demo():
+    """The issue's run: 4 processes 2.28x the prediction with twice the CPU work of
+    4 single calls; per-thread Generators 1.92x it with the predicted CPU work on one
+    CPU's worth of time; processes 1.01x the loop."""
+    demo = numpy_demo()
+    demo["single_call"]["cpu_median"] = 1.0
+    by = {v["name"]: v for v in demo["variants"]}
+    by["loop"].update(median=4.8, min=4.8, max=4.8, cpu_median=4.0)
+    by["processes"].update(
+        median=4.75, min=4.7, max=5.0, repeats=3, cpu_median=8.0
+    )  # predicted 2*1.0 + 0.1
+    by["threads_generator"].update(
+        median=1.92, min=1.9, max=2.0, repeats=3, cpu_median=2.0
+    )  # predicted 2 * 0.5; s_gen's CPU 0.5
+    by["threads_generator"]["single_call"] = {"median": 0.5, "cpu_median": 0.5}
+    return demo
+
+
+def test_a_big_miss_is_flagged_with_the_reason_the_measurements_give():
+    demo = analyse_demo(missed_numpy_demo(), predict_numpy, cpus=2)
+    by = {v["name"]: v for v in demo["variants"]}
+    assert by["threads"]["miss"] is None  # 4.4 / 4.0: within 1.5x
+    proc = by["processes"]["miss"]
+    assert proc["factor"] == pytest.approx(4.75 / 2.1) and proc["slower"]
+    assert "it used 8.00 CPU-seconds, 2.0x the 4.00 of 4 calls" in proc["reason"]
+    gen = by["threads_generator"]["miss"]
+    assert gen["factor"] == pytest.approx(1.92)
+    assert "kept 1.0 CPUs busy on average, not 2.0" in gen["reason"]
+    # A disturbed median whose fastest repeat was near the prediction says so.
+    noisy = missed_numpy_demo()
+    noisy["variants"][-1]["min"] = 1.1
+    gen = analyse_demo(noisy, predict_numpy, cpus=2)["variants"][-1]["miss"]
+    assert gen["reason"].startswith("its fastest of 3 repeats took 1.10 s")
+    # Faster than predicted is a miss too; no CPU reason is claimed for it.
+    fast = numpy_demo()
+    fast["variants"][1].update(median=2.0)  # threads, predicted 4.0
+    miss = analyse_demo(fast, predict_numpy, cpus=2)["variants"][1]["miss"]
+    assert miss == {"factor": 2.0, "slower": False, "reason": None}
+
+
+def test_answer_one_is_a_table_that_flags_the_misses_and_the_text_follows(tmp_path):
+    demos = {**full_inputs().demos, "numpy": missed_numpy_demo()}
+    _, out = written(tmp_path, full_inputs(demos=demos))
+    md = out["md"]
+    answers = md.split("### What is the maximum")[0]
+    flat = " ".join(md.split())
+    row = next(x for x in answers.splitlines() if "4 calls in 4 processes" in x)
+    assert row.startswith(
+        "| numpy: 4 calls in 4 processes | 2.10 s | 4.75 s | 2.26x | BIG MISS, 2.26x "
+        "slower than predicted: it used 8.00 CPU-seconds"
+    )
+    assert "| numpy: 4 calls in 4 threads | 4.00 s | 4.40 s | 1.10x | no |" in md
+    assert "none here" not in answers
+    assert (
+        "<td>BIG MISS, 1.92x slower than predicted: it did the CPU work"
+        in (out["html"])
+    )
+    # The per-thread Generators' miss is said where the lesson claims they scale.
+    assert "Here they did not run as predicted: they took 1.92x the prediction" in flat
+    # Processes at 1.01x the loop: the text must not say they scaled.
+    assert "scale either way" not in flat and "Processes scaled" not in flat
+    assert "here they did not: 4 calls in 4 processes ran at 1.01x the loop's" in flat
+    _, good = written(tmp_path, full_inputs())  # processes 1.60x the loop on 2 CPUs
+    assert "Processes scaled too (1.60x the loop's speed)" in " ".join(
+        good["md"].split()
+    )
 
 
 def test_extra_cpu_work_explains_a_slow_parallel_variant():

@@ -16,6 +16,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .charts import CHART_ALT, STYLE, label
+from .lesson import MISS_FACTOR
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -79,6 +80,7 @@ def _environment(html: bool) -> jinja2.Environment:
         collapse=collapse,
         code=code_spans,
         cell=_md_cell,
+        miss=miss_note,
         b64=lambda data: base64.b64encode(data).decode("ascii"),
     )
     return env
@@ -139,6 +141,32 @@ def _demo_rows(demo: Mapping) -> list[list[str]]:
     ]
 
 
+def miss_note(v: Mapping) -> str:
+    """The answers table's last cell: a big miss flagged, with its measured reason."""
+    m = v.get("miss")
+    if not m:
+        return ""
+    how = "slower" if m["slower"] else "faster"
+    reason = m["reason"] or "these measurements give no reason; rerun to check"
+    return f"BIG MISS, {m['factor']:.2f}x {how} than predicted: {reason}"
+
+
+def _answer_rows(demos: Mapping) -> list[list[str]]:
+    """Answer 1 at a glance: every timed variant against its prediction."""
+    return [
+        [
+            f"{name}: {v['label']}",
+            fmt_s(v["predicted"]),
+            fmt_s(v["measured"]),
+            fmt_x(v["ratio"]),
+            miss_note(v) or "no",
+        ]
+        for name, demo in demos.items()
+        for v in demo["variants"]
+        if v["measured"] is not None and v["predicted"] is not None
+    ]
+
+
 def _scaling_rows(sc: Mapping) -> list[list[str]]:
     return [
         [
@@ -179,6 +207,7 @@ def table_rows(figures: Mapping) -> dict:
         "exercise": _exercise_rows(ex) if ex else [],
         "parts": _parts_rows(ex) if ex else [],
         "demos": {name: _demo_rows(d) for name, d in figures["demos"].items()},
+        "answers": _answer_rows(figures["demos"]),
         "scaling": _scaling_rows(sc) if sc else [],
         "environment": _environment_rows(figures["environment"]),
     }
@@ -192,6 +221,7 @@ def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
         "alt": CHART_ALT,
         "labels": {m: s["label"] for m, s in STYLE.items()},
         "fmt": fmt,
+        "miss_factor": MISS_FACTOR,
     }
 
 
