@@ -28,7 +28,7 @@ STYLE = {
 PARTS = {
     "startup": ("start-up (interpreter, imports; Snakemake: + DAG build)", "0.65"),
     "work": ("plotting work, per worker", "tab:blue"),
-    "per_job": ("per-job overhead and scheduling", "tab:orange"),
+    "per_job": ("per-job cost (job start-ups, scheduling)", "tab:orange"),
     "exit": ("exit tail after the last job", "tab:red"),
 }
 OVERHEAD_COLOR, WORK_COLOR = "tab:orange", "tab:blue"
@@ -192,7 +192,7 @@ def gantt_figure(fan: Mapping):
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since this run's first plot job started")
-    ax.set_title("This run's plot jobs: overhead (orange) and work (blue)")
+    ax.set_title("This run's plot jobs: start-up (orange) and work (blue)")
     # Lay the figure out once, fit every label to its bar's width in pixels, then
     # keep that layout: a second layout at saving would move the bars under them.
     fig.canvas.draw()
@@ -279,7 +279,7 @@ def charts(figures: Mapping) -> dict[str, bytes]:
 
 CHART_ALT = {
     "wall": "Wall time of each whole command, split into start-up, work, per-job "
-    "overhead and exit",
+    "cost and exit",
     "demos": "Measured vs predicted time per demo variant",
     "gantt": "This run's plot jobs, one row per process",
     "scaling": "Scaling study: speedup over the serial loop against workers",

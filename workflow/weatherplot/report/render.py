@@ -90,7 +90,7 @@ def _environment(html: bool) -> jinja2.Environment:
 PART_NAMES = {
     "startup": "start-up (Snakemake: and DAG build)",
     "work": "plotting work, per CPU",
-    "per_job": "per-job overhead and scheduling",
+    "per_job": "per-job cost (job start-ups, scheduling, tail)",
     "exit": "exit after the last job",
 }
 
