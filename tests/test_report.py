@@ -845,7 +845,7 @@ def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
     ]
     fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
     assert fan["max_concurrent"] == 2
-    assert "jobs ran at once" not in rendered_fanout(fan)
+    assert "jobs ran at once on 2 usable CPUs" not in rendered_fanout(fan)
     # A real overlap, far above the tolerance, is still counted.
     recs.append(plot_record("E", 5, T0 + 1.0))
     assert fanout_stats(recs, [], None)["max_concurrent"] == 3
@@ -912,6 +912,29 @@ def test_the_per_job_figures_each_have_one_name_and_add_up(tmp_path):
         "runs: a mean of 0.300 s)" in flat
     )
     assert "overhead" not in flat.lower()  # one name per figure, not three
+
+
+def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_path):
+    _, out = written(tmp_path, full_inputs())
+    md = out["md"]
+    opening = md.split("## The answers")[0]
+    assert "| timed | 2023-11-14 22:06 to 22:13 UTC |" in opening  # T0-400 to T0+3.8
+    assert "| host | node |" in opening
+    assert "| CPUs | 2 usable (os.cpu_count() " in opening and "--cores 2 |" in opening
+    assert "| interpreter | Python 3." in opening
+    glossary = md.split("## Glossary")[1].split("\n## ")[0]
+    terms = [line.split("|")[1].strip() for line in glossary.splitlines()[4:]]
+    for term in (
+        "makespan",
+        "serial fraction f, Karp-Flatt",
+        "effective parallelism",
+        "speedup",
+        "Amdahl's law",
+        "job start-up",
+        "per-job cost",
+    ):
+        assert term in terms
+    assert len(glossary.splitlines()) < 25  # short
 
 
 def test_the_amdahl_cap_holds_for_these_stations_only(tmp_path):

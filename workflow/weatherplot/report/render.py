@@ -182,14 +182,44 @@ def _scaling_rows(sc: Mapping) -> list[list[str]]:
     ]
 
 
-def _environment_rows(env: Mapping) -> list[list[str]]:
+def _interpreter(env: Mapping) -> str:
     gil = (
         "free-threaded build, GIL " + ("enabled" if env["gil_enabled"] else "disabled")
         if env["free_threaded_build"]
         else "standard build with the GIL"
     )
+    return f"{env['python']} ({env['implementation']}, {gil})"
+
+
+def _run_rows(run: Mapping) -> list[list[str]]:
+    """The opening's run details: when, where, on how many CPUs, which Python."""
+    if run["timed_from"] is None:
+        when = "no timing records yet"
+    elif run["timed_from"][:10] == run["timed_to"][:10]:
+        when = f"{run['timed_from'][:-4]} to {run['timed_to'][11:]}"
+    else:
+        when = f"{run['timed_from']} to {run['timed_to']}"
+    cores = f", --cores {run['cores']}" if run["cores"] else ""
     return [
-        ["Python", f"{env['python']} ({env['implementation']}, {gil})"],
+        ["timed", when],
+        ["host", ", ".join(run["hosts"]) or "unknown"],
+        [
+            "CPUs",
+            f"{run['cpus']} usable (os.cpu_count() {run['os_cpu_count']}){cores}",
+        ],
+        [
+            "interpreter",
+            "Python "
+            + _interpreter(run)
+            + "".join(f"; the demos ran Python {v}" for v in run["demo_pythons"]),
+        ],
+        ["report written", run["written"]],
+    ]
+
+
+def _environment_rows(env: Mapping) -> list[list[str]]:
+    return [
+        ["Python", _interpreter(env)],
         ["Python build", env["python_build"]],
         ["NumPy", str(env["numpy"])],
         ["Snakemake", str(env["snakemake"])],
@@ -210,6 +240,7 @@ def table_rows(figures: Mapping) -> dict:
         "answers": _answer_rows(figures["demos"]),
         "scaling": _scaling_rows(sc) if sc else [],
         "environment": _environment_rows(figures["environment"]),
+        "run": _run_rows(figures["run"]),
     }
 
 
