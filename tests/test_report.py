@@ -634,7 +634,7 @@ def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
     page = out["html"]
     first = page.index('id="chart-')
     assert page[first:].startswith('id="chart-wall"')
-    assert first < page.index("<h2>The exercise")
+    assert first < page.index('<h2 id="the-exercise')
 
 
 def test_report_details_say_the_numbers(tmp_path):
@@ -743,6 +743,72 @@ def test_html_is_self_contained_and_references_every_chart(tmp_path):
     assert "http://" not in page and "https://" not in page
     assert "<link" not in page and "<script" not in page
     assert "lost 37 updates" in page and "<code>np.random.rand</code>" in page
+
+
+def written_in_results(tmp_path, inputs):
+    """The report written as the rule writes it: results/report/, with its charts'
+    directory, linking the plots in results/plots/."""
+    out = tmp_path / "results" / "report"
+    report.write_report(
+        inputs,
+        out / "timing_report.md",
+        out / "timing_report.html",
+        out / "timings.json",
+        charts_dir=out / "timing_report_charts",
+        plots_dir=tmp_path / "results" / "plots",
+    )
+    return out
+
+
+def test_html_has_contents_anchors_a_viewport_and_the_plots_as_thumbnails(tmp_path):
+    out = written_in_results(tmp_path, full_inputs())
+    page = (out / "timing_report.html").read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        page
+    )
+    ids = re.findall(r'<h[23] id="([^"]+)">', page)
+    assert {"the-answers", "glossary", "the-station-plots", "environment"} <= set(ids)
+    assert len(ids) == len(set(ids))  # unique anchors
+    contents = page.split('<nav id="contents">')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="#([^"]+)"', contents) == ids  # every heading, in order
+    assert (
+        page.index("<h1>")
+        < page.index('<nav id="contents">')
+        < page.index('<h2 id="the-answers"')
+    )
+    for ident in ids:  # each heading links to itself
+        assert f'<a class="anchor" href="#{ident}"' in page
+    for station in STATIONS:
+        assert (
+            f'<a href="../plots/{station}.png"><img src="../plots/{station}.png"'
+            in page
+        )
+    assert "/tmp" not in page and str(tmp_path) not in page  # relative links only
+
+
+def test_markdown_links_its_charts_written_beside_it(tmp_path):
+    out = written_in_results(tmp_path, full_inputs())
+    md = (out / "timing_report.md").read_text()
+    linked = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", md)
+    assert linked == [
+        "timing_report_charts/wall.png",
+        "timing_report_charts/demos.png",
+        "timing_report_charts/gantt.png",
+    ]
+    for href in linked:
+        assert (out / href).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "embedded in timing_report.html" not in md
+    assert "- [A](../plots/A.png)" in md
+
+
+def test_a_long_station_list_shows_the_first_thumbnails_and_counts_the_rest(tmp_path):
+    from weatherplot.report.render import MAX_THUMBNAILS
+
+    many = [f"S{i:04d}" for i in range(MAX_THUMBNAILS + 15)]
+    out = written_in_results(tmp_path, full_inputs(stations=many))
+    page = (out / "timing_report.html").read_text()
+    assert page.count('<img src="../plots/') == MAX_THUMBNAILS
+    assert "the other 15 are in the same directory" in " ".join(page.split())
 
 
 def test_report_tolerates_missing_pieces(tmp_path):

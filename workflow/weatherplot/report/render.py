@@ -8,7 +8,9 @@ rows are formatted here, once, for both.
 from __future__ import annotations
 
 import base64
+import html
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -244,7 +246,18 @@ def table_rows(figures: Mapping) -> dict:
     }
 
 
-def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
+#: Thumbnails shown of the station plots; further stations are counted, not drawn
+#: (a 10,000-station run would otherwise load 10,000 images).
+MAX_THUMBNAILS = 60
+
+
+def _context(
+    figures: Mapping, pngs: Mapping[str, bytes], fmt: str, links: Mapping | None
+) -> dict:
+    links = links or {}
+    stations = figures.get("stations") or (figures.get("fanout") or {}).get(
+        "stations_covered", []
+    )
     return {
         "figures": figures,
         "rows": table_rows(figures),
@@ -253,19 +266,85 @@ def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
         "labels": {m: s["label"] for m, s in STYLE.items()},
         "fmt": fmt,
         "miss_factor": MISS_FACTOR,
+        # Relative hrefs: the charts' directory (Markdown) and the station plots'.
+        "charts_href": links.get("charts"),
+        "plots_href": links.get("plots"),
+        "stations": list(stations),
+        "max_thumbnails": MAX_THUMBNAILS,
     }
 
 
-def render_markdown(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+def render_markdown(
+    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
+) -> str:
+    """The report as Markdown. ``links``: ``charts``, the directory (relative to the
+    Markdown file) holding each chart as ``<key>.png``; ``plots``, the station plots'
+    directory. Without them the text says the charts are in the HTML page."""
     env = _environment(html=False)
-    text = env.get_template("report.j2").render(_context(figures, pngs, "markdown.j2"))
+    text = env.get_template("report.j2").render(
+        _context(figures, pngs, "markdown.j2", links)
+    )
     # One blank line between blocks, whatever the template's conditionals left.
     blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
     return "\n\n".join(blocks) + "\n"
 
 
-def render_html(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+def slug(text: str) -> str:
+    """A heading's anchor: lower case, runs of anything but letters and digits as
+    one ``-`` (GitHub's ids differ in details; these are the page's own)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def anchors_and_contents(body: str) -> str:
+    """Give every h2/h3 an id and a link to itself, and put a table of contents of
+    them before the first h2."""
+    used: dict[str, int] = {}
+    contents: list[tuple[int, str, str]] = []
+
+    def anchor(match: re.Match) -> str:
+        level, inner = int(match.group(1)), match.group(2)
+        base = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)))
+        used[base] = used.get(base, 0) + 1
+        ident = base if used[base] == 1 else f"{base}-{used[base]}"
+        contents.append((level, ident, inner))
+        return (
+            f'<h{level} id="{ident}">{inner} <a class="anchor" href="#{ident}" '
+            f'aria-label="link to this section">#</a></h{level}>'
+        )
+
+    body = re.sub(r"<h([23])>(.*?)</h\1>", anchor, body)
+    if not contents:
+        return body
+    items, open_sub = [], False
+    for level, ident, inner in contents:
+        link = f'<a href="#{ident}">{inner}</a>'
+        if level == 3:
+            if not open_sub:
+                items.append("<ul>")
+                open_sub = True
+            items.append(f"<li>{link}</li>")
+            continue
+        if open_sub:
+            items.append("</ul>")
+            open_sub = False
+        items.append(f"<li>{link}</li>")
+    if open_sub:
+        items.append("</ul>")
+    nav = '<nav id="contents"><strong>Contents</strong><ul>' + "".join(items)
+    nav += "</ul></nav>\n"
+    first = body.index("<h2 ")
+    return body[:first] + nav + body[first:]
+
+
+def render_html(
+    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
+) -> str:
+    """The report as one HTML page, charts embedded; ``links["plots"]``: the station
+    plots' directory, relative to the page, for their thumbnails."""
     env = _environment(html=True)
-    body = env.get_template("report.j2").render(_context(figures, pngs, "html.j2"))
+    body = env.get_template("report.j2").render(
+        _context(figures, pngs, "html.j2", links)
+    )
     body = "\n".join(line for line in body.splitlines() if line.strip())
+    body = anchors_and_contents(body)
     return env.get_template("page.html.j2").render(body=Markup(body))
