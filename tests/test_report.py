@@ -1038,7 +1038,7 @@ def test_a_big_miss_is_flagged_with_the_reason_the_measurements_give():
     assert by["threads"]["miss"] is None  # 4.4 / 4.0: within 1.5x
     proc = by["processes"]["miss"]
     assert proc["factor"] == pytest.approx(4.75 / 2.1) and proc["slower"]
-    assert "it used 8.00 CPU-seconds, 2.0x the 4.00 of 4 calls" in proc["reason"]
+    assert "it used 8.00 CPU-seconds, 2.0x the 4.00 that 4 calls take" in proc["reason"]
     gen = by["threads_generator"]["miss"]
     assert gen["factor"] == pytest.approx(1.92)
     assert "kept 1.0 CPUs busy on average, not 2.0" in gen["reason"]

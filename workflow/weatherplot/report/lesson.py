@@ -187,7 +187,7 @@ def miss(row: Mapping, record: Mapping, cpus: int | None) -> dict | None:
     if cpu >= 1.25 * expected_cpu:
         out["reason"] = (
             f"it used {cpu:.2f} CPU-seconds, {cpu / expected_cpu:.1f}x the "
-            f"{expected_cpu:.2f} of {k} calls made one at a time: side by side, "
+            f"{expected_cpu:.2f} that {k} calls take one at a time: side by side, "
             "the same calls cost more CPU"
         )
         return out
