@@ -643,7 +643,7 @@ def test_report_details_say_the_numbers(tmp_path):
     flat = " ".join(md.split())
     assert (
         "4 calls in 4 threads took 4.40 s against the lesson's 4.00 s, 1.10x the "
-        "prediction. The loop's time over this one is a speedup of 0.91x." in flat
+        "prediction. Its speedup over the loop: 0.91x." in flat
     )
     assert "Pool(4).map took 5.30 s against the lesson's 5.20 s, 1.02x the" in flat
     assert "measured/predicted" not in flat.split("## The exercise")[1]
@@ -1038,7 +1038,10 @@ def test_a_big_miss_is_flagged_with_the_reason_the_measurements_give():
     assert by["threads"]["miss"] is None  # 4.4 / 4.0: within 1.5x
     proc = by["processes"]["miss"]
     assert proc["factor"] == pytest.approx(4.75 / 2.1) and proc["slower"]
-    assert "it used 8.00 CPU-seconds, 2.0x the 4.00 that 4 calls take" in proc["reason"]
+    assert (
+        "it used 8.00 CPU-seconds, 2.0x the 4.00 the loop used for the same calls"
+        in proc["reason"]
+    )
     gen = by["threads_generator"]["miss"]
     assert gen["factor"] == pytest.approx(1.92)
     assert "kept 1.0 CPUs busy on average, not 2.0" in gen["reason"]
@@ -1070,6 +1073,13 @@ def test_answer_one_is_a_table_that_flags_the_misses_and_the_text_follows(tmp_pa
     assert (
         "<td>BIG MISS, 1.92x slower than predicted: it did the CPU work"
         in (out["html"])
+    )
+    # In the details the CPU figure is said once, then what it costs on 2 CPUs.
+    assert (
+        "BIG MISS, 2.26x slower than predicted: it used 8.00 CPU-seconds, 2.0x the "
+        "4.00 the loop used for the same calls: side by side, the same calls cost "
+        "more CPU. Spread over 2 CPUs, that CPU work alone takes 4.00 s, not 2.00 s."
+        in flat
     )
     # The per-thread Generators' miss is said where the lesson claims they scale.
     assert "Here they did not run as predicted: they took 1.92x the prediction" in flat
