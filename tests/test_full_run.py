@@ -99,6 +99,13 @@ def test_report_files_answer_the_lessons_questions(finished_run):
     )
     figures = json.loads((report / "timings.json").read_text())
     assert figures["environment"]["cores"] == 2
+    # The Markdown's charts are files beside it; the HTML's thumbnails are the plots.
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", markdown)
+    assert len(linked) >= 3
+    for href in linked:
+        assert (report / href).read_bytes().startswith(b"\x89PNG")
+    thumbs = re.findall(r'<img src="([^"]+\.png)"', html)
+    assert thumbs and all((report / t).resolve().is_file() for t in thumbs)
 
 
 def test_snakemake_html_report_includes_plots_and_timing(finished_run):

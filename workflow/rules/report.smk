@@ -25,6 +25,10 @@ rule timing_report:
             labels={"file": "timing report (HTML)"},
         ),
         json="results/report/timings.json",
+        # The charts as PNG files, which the Markdown links (a Git forge shows no
+        # embedded chart); a directory, as the scaling chart is there only after
+        # the scaling study.
+        charts=directory("results/report/timing_report_charts"),
     log:
         "logs/report/timing_report.log",
     localrule: True
@@ -33,6 +37,8 @@ rule timing_report:
     params:
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
+        # Linked (thumbnails in the HTML), not inputs: the plot records are.
+        plots="results/plots",
         snakemake_version=snakemake.__version__,
     script:
         "../scripts/report.py"

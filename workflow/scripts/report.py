@@ -39,6 +39,8 @@ try:
         markdown_path=snakemake.output.md,
         html_path=snakemake.output.html,
         json_path=snakemake.output.json,
+        charts_dir=snakemake.output.charts,
+        plots_dir=snakemake.params.plots,
     )
     log.info("usable CPUs %s, --cores %s", figures["cpus"], figures["cores"])
     log.info("wrote %s", ", ".join(map(str, snakemake.output)))

@@ -16,8 +16,10 @@ import platform
 import statistics
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from weatherplot.cpus import usable_cpus
@@ -359,6 +361,50 @@ def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
     }
 
 
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
+    """What the report's opening says about the run: when the timings were taken
+    (first record's start to the last one's end), on which host(s), the CPUs and the
+    interpreter, and when the report was written."""
+    spans = [
+        (float(r["start"]), float(r["end"]))
+        for r in [*inputs.demos.values(), inputs.exercise or None]
+        if r is not None
+    ]
+    if fanout:
+        spans.append(tuple(fanout["window"]))
+    hosts = sorted(
+        {
+            str(r["host"])
+            for r in [*inputs.demos.values(), *inputs.plots]
+            if r.get("host")
+        }
+    )
+    first = min((a for a, _ in spans), default=None)
+    last = max((b for _, b in spans), default=None)
+    return {
+        "timed_from": _utc(first) if first is not None else None,
+        "timed_to": _utc(last) if last is not None else None,
+        "written": _utc(time.time()),
+        "hosts": hosts,
+        "cpus": env["usable_cpus"],
+        "os_cpu_count": env["os_cpu_count"],
+        "cores": env["cores"],
+        "python": env["python"],
+        "implementation": env["implementation"],
+        "free_threaded_build": env["free_threaded_build"],
+        "gil_enabled": env["gil_enabled"],
+        # The demos' own interpreter, when it is not the report's.
+        "demo_pythons": sorted(
+            {str(r["python"]) for r in inputs.demos.values() if r.get("python")}
+            - {env["python"]}
+        ),
+    }
+
+
 def compute(inputs: Inputs) -> dict:
     """Every figure of the report, as plain JSON-able data."""
     cpus, cpus_source = _cpus(inputs)
@@ -373,16 +419,17 @@ def compute(inputs: Inputs) -> dict:
             "repeats": inputs.scaling["repeats"],
             "cpus": inputs.scaling["cpus"],
         }
+    environment = collect_environment(cpus, inputs.cores, inputs.snakemake_version)
+    fanout = fanout_stats(inputs.plots, exclusive, inputs.stations)
     return {
-        "environment": collect_environment(
-            cpus, inputs.cores, inputs.snakemake_version
-        ),
+        "run": run_details(inputs, fanout, environment),
+        "environment": environment,
         "cpus": cpus,
         "cpus_source": cpus_source,
         "cores": inputs.cores,
         "stations": inputs.stations,
         "demos": _demos(inputs.demos, cpus),
-        "fanout": fanout_stats(inputs.plots, exclusive, inputs.stations),
+        "fanout": fanout,
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
     }
