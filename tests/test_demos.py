@@ -401,3 +401,53 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypat
     thread.join(timeout=30)
     assert not thread.is_alive(), "pool_demo still waiting after 30 s"
     assert "a worker died" in str(outcome["error"])
+
+
+# -- The demos that tell the builds apart (issue 21) ----------------------------------
+
+
+def test_every_record_names_the_interpreter_that_ran_it():
+    record = demos.sleep_demo(t=0.001, workers=2, repeats=1)
+    interpreter = record["interpreter"]
+    assert interpreter["executable"] == sys.executable
+    assert interpreter["version"] == sys.version.split()[0]
+    assert interpreter["gil_enabled"] is getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def test_pure_python_record():
+    record = demos.pure_python_demo(n=20_000, workers=3, repeats=2)
+    check_record(record, "pure_python", ["loop", "threads", "processes"], repeats=2)
+    assert [v["workers"] for v in record["variants"]] == [1, 3, 3]
+    assert record["single_call"]["measured"] is True
+    assert record["results"]["checksum"] == demos.count_up(20_000)
+    assert record["params"] == {"n": 20_000, "workers": 3, "repeats": 2}
+
+
+def test_count_up_is_plain_arithmetic():
+    assert demos.count_up(8) == sum(i * i % 7 for i in range(8))
+
+
+def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
+    record = demos.contended_demo(threads=3, increments=2000, seed_threads=10, repeats=2)
+    check_record(
+        record,
+        "contended",
+        ["list_unlocked", "list_locked", "attr_unlocked", "attr_locked", "seed"],
+        repeats=2,
+    )
+    results = record["results"]
+    assert results["expected"] == 6000
+    for name in ("list_locked", "attr_locked"):
+        assert results[name]["final"] == [6000, 6000]
+        assert results[name]["lost_max"] == 0
+    for name in ("list_unlocked", "attr_unlocked"):
+        # Whatever the race did, the count is the shortfall of what was left.
+        assert len(results[name]["final"]) == 2
+        assert results[name]["lost"] == [6000 - v for v in results[name]["final"]]
+        assert results[name]["lost_max"] == max(results[name]["lost"])
+    # The seed's ten threads that increment once never overlap.
+    assert results["seed"] == {
+        "result": [11, 2, 3],
+        "expected": [11, 2, 3],
+        "all_exact": True,
+    }

@@ -1,6 +1,6 @@
 """The lesson's threading-versus-multiprocessing demos, timed honestly.
 
-Four demos, each a function in a module of its own that runs every variant and
+Six demos, each a function in a module of its own that runs every variant and
 returns a *demo record* (layout in :func:`.common._record`, written to
 ``results/timings/demos/{demo}.json``)::
 
@@ -11,6 +11,11 @@ returns a *demo record* (layout in :func:`.common._record`, written to
     shared_list  shared_list.py  a[0] += 1 from ten threads / ten processes, and a
                                  read-modify-write that loses updates without a lock
     pool         pool.py         Pool(workers).map(func, [2, 1, 9]) -> [3, 2, 10]
+    pure_python  pure_python.py  a pure-Python CPU-bound loop once, in a loop, in
+                                 threads, in processes (the GIL alone decides)
+    contended    contended.py    a[0] += 1 and c.x += 1, many times from threads
+                                 started together, without and with a Lock; and
+                                 the seed's ten threads that increment once
 
 What they share (threads and processes with bounded waits, the memory guard, the
 timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
@@ -61,7 +66,9 @@ from .common import (
 )
 from .common import _run_processes as _run_processes  # the tests drive it directly
 from .cpu_bound import generator_call, numpy_demo, rand_call
+from .contended import contended_demo
 from .pool import func, pool_demo
+from .pure_python import count_up, pure_python_demo
 from .shared_list import increment_first, read_pause_write, shared_list_demo
 from .sleep import do_nothing, sleep_demo
 
@@ -74,6 +81,8 @@ __all__ = [
     "POOL_SLACK",
     "Demo",
     "check_numpy_memory",
+    "contended_demo",
+    "count_up",
     "do_nothing",
     "func",
     "generator_call",
@@ -83,6 +92,7 @@ __all__ = [
     "numpy_peak_bytes",
     "pool_demo",
     "process_start_cost",
+    "pure_python_demo",
     "rand_call",
     "read_pause_write",
     "run_demo",
@@ -154,6 +164,25 @@ DEMOS: dict[str, Demo] = {
                 "sleep_seconds": "t",
                 "workers": "workers",
                 "pool_inputs": "inputs",
+                "sleep_repeats": "repeats",
+            },
+        ),
+        Demo(
+            "pure_python",
+            pure_python_demo,
+            lesson.predict_pure_python,
+            "pure_python.j2",
+            {"pure_python_n": "n", "workers": "workers", "repeats": "repeats"},
+        ),
+        Demo(
+            "contended",
+            contended_demo,
+            lesson.no_prediction,
+            "contended.j2",
+            {
+                "contended_threads": "threads",
+                "contended_increments": "increments",
+                "shared_list_threads": "seed_threads",
                 "sleep_repeats": "repeats",
             },
         ),

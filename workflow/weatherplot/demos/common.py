@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from ..cpus import available_memory, usable_cpus
+from ..freethreading import this_interpreter
 from ..records import DemoRecord
 from ..timing import summarise
 
@@ -312,6 +313,8 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "python": sys.version.split()[0],
+        # Which interpreter ran it: version, executable, the GIL's state at the end.
+        "interpreter": this_interpreter(),
         "start_method": mp_context().get_start_method(),
         "params": params,
         "cpus": usable_cpus(),
