@@ -428,7 +428,9 @@ def test_count_up_is_plain_arithmetic():
 
 
 def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
-    record = demos.contended_demo(threads=3, increments=2000, seed_threads=10, repeats=2)
+    record = demos.contended_demo(
+        threads=3, increments=2000, seed_threads=10, repeats=2
+    )
     check_record(
         record,
         "contended",

@@ -65,8 +65,8 @@ from .common import (
     process_start_cost,
 )
 from .common import _run_processes as _run_processes  # the tests drive it directly
-from .cpu_bound import generator_call, numpy_demo, rand_call
 from .contended import contended_demo
+from .cpu_bound import generator_call, numpy_demo, rand_call
 from .pool import func, pool_demo
 from .pure_python import count_up, pure_python_demo
 from .shared_list import increment_first, read_pause_write, shared_list_demo
