@@ -14,6 +14,17 @@
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
 from weatherplot.demos import DEMOS as DEMO_NAMES, numpy_peak_bytes
+from weatherplot.freethreading import HOW_TO_GET_ONE
+
+
+def demo_mem_mb(wildcards):
+    """The numpy demo's peak-memory estimate in MiB; 256 for the others."""
+    if wildcards.demo != "numpy":
+        return 256
+    demos = config["demos"]
+    return (
+        numpy_peak_bytes(int(demos["array_size"]), int(demos["workers"])) // 2**20 + 1
+    )
 
 
 rule demo:
@@ -35,16 +46,54 @@ rule demo:
         "../envs/demos.yaml"
     threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
     resources:
-        mem_mb=lambda wc: (
-            numpy_peak_bytes(
-                int(config["demos"]["array_size"]), int(config["demos"]["workers"])
-            )
-            // 2**20
-            + 1
-            if wc.demo == "numpy"
-            else 256
-        ),
+        mem_mb=demo_mem_mb,
     params:
         demos=config["demos"],
     script:
         "../scripts/demo.py"
+
+
+# The same demos under the free-threaded CPython (no GIL), when there is one
+# (FREE_THREADED, common.smk). That interpreter has no Snakemake, so the demo is a
+# command (python -m weatherplot.demos) run by it, importing this copy of the
+# package through PYTHONPATH (set for every job by common.smk). Same record, same
+# claim on every core, same priority. The interpreter is a Path param: params are a
+# rerun trigger, and a Path is not compared (the venv may move).
+
+
+def free_threaded_python(wildcards):
+    if FREE_THREADED is None:
+        raise WorkflowError(
+            "no free-threaded Python to run the demos under: set "
+            "free_threading.python in config/config.yaml (or leave it `auto`). "
+            + HOW_TO_GET_ONE
+        )
+    return Path(FREE_THREADED.python)
+
+
+rule demo_free_threaded:
+    output:
+        report(
+            "results/timings/free-threaded/demos/{demo}.json",
+            caption="../report/demos.rst",
+            category="Timing",
+            subcategory="Demos (free-threaded Python)",
+            labels={"demo": "{demo}"},
+        ),
+    log:
+        "logs/demos/free-threaded/{demo}.log",
+    wildcard_constraints:
+        demo="|".join(DEMO_NAMES),
+    priority: 10
+    localrule: True
+    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
+    resources:
+        mem_mb=demo_mem_mb,
+    params:
+        python=free_threaded_python,
+        demos=lambda wc: json.dumps(dict(config["demos"])),
+        reenabled=" ".join(FREE_THREADED.reenabled_by) if FREE_THREADED else "",
+    shell:
+        "{params.python:q} -m weatherplot.demos {wildcards.demo:q}"
+        " --config {params.demos:q} --output {output:q} --log {log:q}"
+        " --job-threads {threads} --gil-reenabled-by {params.reenabled}"
