@@ -14,7 +14,6 @@
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
 from weatherplot.demos import DEMOS as DEMO_NAMES, numpy_peak_bytes
-from weatherplot.freethreading import HOW_TO_GET_ONE
 
 
 def demo_mem_mb(wildcards):
@@ -64,9 +63,10 @@ rule demo:
 def free_threaded_python(wildcards):
     if FREE_THREADED is None:
         raise WorkflowError(
-            "no free-threaded Python to run the demos under: set "
-            "free_threading.python in config/config.yaml (or leave it `auto`). "
-            + HOW_TO_GET_ONE
+            "no free-threaded Python to run the demos under (free_threading.python "
+            "is false, or `auto` found none): set it in config/config.yaml to a "
+            "free-threaded CPython such as python3.14t or python3.13t, or build one "
+            "with `snakemake --cores 2 free_threaded_python`"
         )
     return Path(FREE_THREADED.python)
 
