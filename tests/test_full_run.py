@@ -68,6 +68,9 @@ def test_every_timing_record_is_written(finished_run):
     exercise = json.loads((timings / "exercise.json").read_text())
     assert sorted(exercise["stations"]) == sorted(THREE_STATIONS)
     assert set(exercise["methods"]) == {"serial", "pool", "snakemake"}
+    # Which Python ran the commands: the run's own.
+    assert exercise["interpreter"]["executable"] == sys.executable
+    assert exercise["interpreter"]["version"] == sys.version.split()[0]
     fan = exercise["methods"]["snakemake"]["runs"][0]
     # The nested snakemake ran every station's plot job, all inside its own wall
     # time: start-up before the first job, exit after the last.

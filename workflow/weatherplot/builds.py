@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .baselines import run_baseline
 from .exercise import children_cpu
+from .records import ExerciseBuildsRecord
 
 #: The methods, in the order of the first repeat.
 METHODS = ("serial", "pool", "threads")
@@ -69,7 +70,7 @@ def run_builds(
     repeats: int,
     builds: Mapping[str, str],
     log: Callable[[str], None] = print,
-) -> dict:
+) -> ExerciseBuildsRecord:
     """Time the three commands on every build, ``repeats`` times each, taking turns
     (the order of builds and of methods rotates every repeat).
 

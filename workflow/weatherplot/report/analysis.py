@@ -23,6 +23,7 @@ from pathlib import Path
 from weatherplot.cpus import usable_cpus
 from weatherplot.records import (
     DemoRecord,
+    ExerciseBuildsRecord,
     ExerciseRecord,
     PlotRecord,
     ScalingStudy,
@@ -334,7 +335,7 @@ def load_inputs(
     ]
     return Inputs(
         demos_free_threaded={r["name"]: r for r in ft_records},
-        exercise_builds=_load(exercise_builds),
+        exercise_builds=_load(exercise_builds, ExerciseBuildsRecord),
         plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
         demos={r["name"]: r for r in demo_records},
         exercise=_load(exercise, ExerciseRecord),
