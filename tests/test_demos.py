@@ -453,3 +453,11 @@ def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
         "expected": [11, 2, 3],
         "all_exact": True,
     }
+
+
+def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
+    sizes = {"array_size": 10**8, "workers": 4}
+    assert demos.demo_mem_mb("numpy", sizes) == (
+        demos.numpy_peak_bytes(10**8, 4) // 2**20 + 1
+    )
+    assert demos.demo_mem_mb("pure_python", sizes) == 256

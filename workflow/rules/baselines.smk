@@ -50,7 +50,8 @@ rule exercise:
 # the free-threaded one, taking turns, and each build's share of a plot spent inside
 # Figure.draw (weatherplot/builds.py). Claims every core, before the plot fan-out,
 # on this machine, like the exercise. The interpreters are Path params (no rerun
-# when a venv moves); free_threaded_python is demos.smk's.
+# when a venv moves); free_threaded_python is
+# common.smk's.
 
 
 rule exercise_builds:
@@ -68,6 +69,9 @@ rule exercise_builds:
         "logs/exercise_builds.log",
     priority: 10
     localrule: True
+    # The GIL build's commands run in this env; the free-threaded ones in theirs.
+    conda:
+        "../envs/scaling.yaml"
     threads: MACHINE_CORES
     params:
         stations=list(STATIONS.values()),

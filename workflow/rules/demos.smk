@@ -13,17 +13,7 @@
 # --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
-from weatherplot.demos import DEMOS as DEMO_NAMES, numpy_peak_bytes
-
-
-def demo_mem_mb(wildcards):
-    """The numpy demo's peak-memory estimate in MiB; 256 for the others."""
-    if wildcards.demo != "numpy":
-        return 256
-    demos = config["demos"]
-    return (
-        numpy_peak_bytes(int(demos["array_size"]), int(demos["workers"])) // 2**20 + 1
-    )
+from weatherplot.demos import DEMOS as DEMO_NAMES, demo_mem_mb
 
 
 rule demo:
@@ -45,7 +35,7 @@ rule demo:
         "../envs/demos.yaml"
     threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
     resources:
-        mem_mb=demo_mem_mb,
+        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
     params:
         demos=config["demos"],
     script:
@@ -57,18 +47,8 @@ rule demo:
 # command (python -m weatherplot.demos) run by it, importing this copy of the
 # package through PYTHONPATH (set for every job by common.smk). Same record, same
 # claim on every core, same priority. The interpreter is a Path param: params are a
-# rerun trigger, and a Path is not compared (the venv may move).
-
-
-def free_threaded_python(wildcards):
-    if FREE_THREADED is None:
-        raise WorkflowError(
-            "no free-threaded Python to run the demos under (free_threading.python "
-            "is false, or `auto` found none): set it in config/config.yaml to a "
-            "free-threaded CPython such as python3.14t or python3.13t, or build one "
-            "with `snakemake --cores 2 free_threaded_python`"
-        )
-    return Path(FREE_THREADED.python)
+# rerun trigger, and a Path is not compared (the venv may move); free_threaded_python
+# is common.smk's.
 
 
 rule demo_free_threaded:
@@ -86,9 +66,12 @@ rule demo_free_threaded:
         demo="|".join(DEMO_NAMES),
     priority: 10
     localrule: True
+    # For the lint and --sdm conda: the job itself runs params.python, not this env's.
+    conda:
+        "../envs/demos.yaml"
     threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
     resources:
-        mem_mb=demo_mem_mb,
+        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
     params:
         python=free_threaded_python,
         demos=lambda wc: json.dumps(dict(config["demos"])),

@@ -53,6 +53,15 @@ def numpy_peak_bytes(n: int, workers: int) -> int:
     return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
 
 
+def demo_mem_mb(name: str, demos_config) -> int:
+    """The demo job's memory claim in MiB (its ``resources.mem_mb``): the numpy
+    demo's peak estimate, 256 for the others."""
+    if name != "numpy":
+        return 256
+    n, workers = int(demos_config["array_size"]), int(demos_config["workers"])
+    return numpy_peak_bytes(n, workers) // 2**20 + 1
+
+
 def check_numpy_memory(n: int, workers: int, available: int | None = None) -> int:
     """Refuse, before allocating anything, a numpy demo that would not fit in memory.
 
