@@ -105,7 +105,12 @@ def build(interpreter, serial, pool, threads, draw_share):
             "workers": workers,
             "command": "python ...",
             "runs": [
-                {"wall": loop + 1.5, "loop_seconds": loop, "work_total": 8.0, "cpu": 1}
+                {
+                    "wall": loop + 1.5,
+                    "loop_seconds": loop,
+                    "work_total": 8.0,
+                    "cpu": loop + 1.5,  # a CPU to itself
+                }
             ],
         }
 
@@ -246,6 +251,12 @@ def test_threads_of_the_exercise_against_amdahl_from_the_draw_share(tmp_path):
     text = " ".join(section(md).split())
     assert "60% in `Figure.draw`: threads at most 1.25x, got 1.25x" in text
     assert "For the weather plots, processes still win." in text
+    assert "load average was 0.1 before and 0.2 after, on 2 usable CPUs." in text
+    # A serial loop that got half a CPU: the machine was shared, and the text says so.
+    busy = both_builds()
+    busy.exercise_builds["builds"]["gil"]["methods"]["serial"]["runs"][0]["cpu"] = 4.75
+    _, md_busy, _ = rendered(busy, tmp_path)
+    assert "got 50% of a CPU), so read these times as rough" in md_busy
 
 
 def test_a_gil_turned_back_on_by_an_extension_marks_the_figures(tmp_path):

@@ -138,9 +138,19 @@ def _exercise(record: Mapping | None, cpus: int) -> dict | None:
             "threads_vs_amdahl": ratio(got, bound),
             "threads_png_identical": data["threads_png_identical"],
         }
+    # As for the exercise: a serial loop that got under 90 % of a CPU shared it.
+    loop_share = [
+        r["cpu"] / r["wall"]
+        for data in record["builds"].values()
+        for r in data["methods"]["serial"]["runs"]
+        if r.get("cpu") is not None and r["wall"] > 0
+    ]
     return {
         "stations": record["stations"],
         "repeats": record["repeats"],
+        "loadavg": record["loadavg"],
+        "loop_cpu_share": min(loop_share) if loop_share else None,
+        "busy": bool(loop_share) and min(loop_share) < 0.9,
         "builds": out,
         "png_identical_across_builds": record.get("png_identical_across_builds"),
     }
