@@ -223,6 +223,18 @@ def test_both_builds_side_by_side_each_against_its_own_prediction(tmp_path):
     assert "Python 3.13.5, `/opt/ft/bin/python`, gil_enabled False" in text
     assert "0.35 s against 0.25 s with the GIL (+40%)" in text
     assert "<table>" in html.split("Free-threaded Python: the lesson")[1]
+    assert "Processes, which nothing serialises, got 1.75x and 1.67x." in text
+    assert "one CPU's worth" not in text
+
+
+def test_processes_that_gain_nothing_either_say_the_machine_was_shared(tmp_path):
+    inputs = both_builds()
+    slow = inputs.demos_free_threaded["pure_python"]["variants"][2]
+    slow.update(median=1.4, times=[1.4], min=1.4, max=1.4)
+    _, md, _ = rendered(inputs, tmp_path)
+    text = " ".join(section(md).split())
+    assert "got 1.00x and 1.67x: gaining nothing either" in text
+    assert "about one CPU's worth, not the c = 2 the predictions assume" in text
 
 
 def test_lost_updates_are_reported_as_counted_and_the_lock_as_exact(tmp_path):
