@@ -461,3 +461,24 @@ def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
         demos.numpy_peak_bytes(10**8, 4) // 2**20 + 1
     )
     assert demos.demo_mem_mb("pure_python", sizes) == 256
+
+
+def test_a_demo_runs_as_a_command_for_an_interpreter_without_snakemake(tmp_path):
+    """What the free-threaded demo rule runs: the same record, its interpreter, the
+    modules the workflow's probe saw turn the GIL back on, and the job's log."""
+    import subprocess
+
+    from weatherplot.importpath import child_env
+
+    config = validated({"contended_increments": 100, "contended_threads": 2})
+    out, log = tmp_path / "contended.json", tmp_path / "contended.log"
+    command = [sys.executable, "-m", "weatherplot.demos", "contended"]
+    command += ["--config", json.dumps(config), "--output", str(out)]
+    command += ["--log", str(log), "--job-threads", "2", "--gil-reenabled-by=a,b"]
+    subprocess.run(command, check=True, env=child_env(), capture_output=True)
+    record = json.loads(out.read_text())
+    assert record["name"] == "contended" and record["job_threads"] == 2
+    assert record["results"]["list_locked"]["final"] == [200]
+    assert record["interpreter"]["executable"] == sys.executable
+    assert record["interpreter"]["gil_reenabled_by"] == ["a", "b"]
+    assert "contended demo: wrote" in log.read_text()

@@ -75,8 +75,9 @@ rule demo_free_threaded:
     params:
         python=free_threaded_python,
         demos=lambda wc: json.dumps(dict(config["demos"])),
-        reenabled=" ".join(FREE_THREADED.reenabled_by) if FREE_THREADED else "",
+        # Comma-separated module names; "" when none turned the GIL back on.
+        reenabled=",".join(FREE_THREADED.reenabled_by) if FREE_THREADED else "",
     shell:
         "{params.python:q} -m weatherplot.demos {wildcards.demo:q}"
         " --config {params.demos:q} --output {output:q} --log {log:q}"
-        " --job-threads {threads} --gil-reenabled-by {params.reenabled}"
+        " --job-threads {threads:q} --gil-reenabled-by={params.reenabled:q}"

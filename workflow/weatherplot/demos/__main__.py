@@ -2,7 +2,7 @@
 build runs the demos this way; the GIL build's demo rule is a Snakemake script):
 
     python -m weatherplot.demos NAME --config DEMOS.json --output RECORD.json
-        --log DEMO.log [--job-threads N] [--gil-reenabled-by MODULE ...]
+        --log DEMO.log [--job-threads N] [--gil-reenabled-by=MODULE,...]
 
 ``--config`` is the validated config's ``demos`` section as JSON. The record is the
 demo rule's (:class:`weatherplot.records.DemoRecord`), written atomically; its
@@ -30,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", required=True)
     parser.add_argument("--log", required=True)
     parser.add_argument("--job-threads", type=int)
-    parser.add_argument("--gil-reenabled-by", nargs="*", default=[])
+    parser.add_argument(
+        "--gil-reenabled-by",
+        type=lambda names: [name for name in names.split(",") if name],
+        default=[],
+        help="comma-separated modules that turned the GIL back on at import",
+    )
     args = parser.parse_args(argv)
     log_to(args.log)
     log = logging.getLogger("demo")
