@@ -35,7 +35,9 @@ How the figures are taken (also written into every record):
   more than the next ones, and that cost belongs to no variant.
 
 Processes are started from an explicit ``multiprocessing`` context: ``fork`` on Linux.
-The demos run inside a Snakemake ``script:``, whose ``__main__`` is a generated file
+The GIL build's demos run inside a Snakemake ``script:`` (the free-threaded build's
+as ``python -m weatherplot.demos``, :mod:`.__main__`, the same way forked), whose
+``__main__`` is a generated file
 without an ``if __name__ == "__main__"`` guard; ``spawn`` and ``forkserver`` re-import
 ``__main__`` in every child and would rerun the whole demo there. ``fork`` also starts a
 child in milliseconds instead of re-importing NumPy. Its caveat (forking a process that
