@@ -11,6 +11,15 @@ rule timing_report:
         plots=expand("results/timings/plots/{station}.json", station=STATION_IDS),
         demos=expand("results/timings/demos/{demo}.json", demo=DEMOS),
         exercise="results/timings/exercise.json",
+        # The free-threaded build's records, when there is one (demos.smk).
+        demos_free_threaded=(
+            expand("results/timings/free-threaded/demos/{demo}.json", demo=DEMOS)
+            if FREE_THREADED
+            else []
+        ),
+        exercise_builds=(
+            "results/timings/free-threaded/exercise.json" if FREE_THREADED else []
+        ),
     output:
         md=report(
             "results/report/timing_report.md",

@@ -27,6 +27,9 @@ try:
         # param, which would replan the report whenever -n runs without --cores.
         cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
+        # Empty without a free-threaded Python (the section then says how to get one).
+        demos_free_threaded=list(snakemake.input.get("demos_free_threaded", [])),
+        exercise_builds=snakemake.input.get("exercise_builds") or None,
     )
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",

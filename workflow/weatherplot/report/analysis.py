@@ -25,6 +25,7 @@ from pathlib import Path
 from weatherplot.cpus import usable_cpus
 from weatherplot.records import (
     DemoRecord,
+    ExerciseBuildsRecord,
     ExerciseRecord,
     PlotRecord,
     ScalingStudy,
@@ -294,6 +295,9 @@ class Inputs:
     cores: int | None = None
     cpus: int | None = None
     snakemake_version: str | None = None
+    #: The free-threaded build's demo records, and the exercise on both builds.
+    demos_free_threaded: dict[str, dict] = field(default_factory=dict)
+    exercise_builds: dict | None = None
 
 
 def _load(path, typed: type | None = None) -> dict | None:
@@ -323,10 +327,17 @@ def load_inputs(
     cores: int | None = None,
     cpus: int | None = None,
     snakemake_version: str | None = None,
+    demos_free_threaded: Iterable = (),
+    exercise_builds=None,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
+    ft_records = [
+        r for r in (_load(p, DemoRecord) for p in demos_free_threaded) if r is not None
+    ]
     return Inputs(
+        demos_free_threaded={r["name"]: r for r in ft_records},
+        exercise_builds=_load(exercise_builds, ExerciseBuildsRecord),
         plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
         demos={r["name"]: r for r in demo_records},
         exercise=_load(exercise, ExerciseRecord),
@@ -408,9 +419,11 @@ def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
 def compute(inputs: Inputs) -> dict:
     """Every figure of the report, as plain JSON-able data."""
     cpus, cpus_source = _cpus(inputs)
-    exclusive = [*inputs.demos.values()]
+    exclusive = [*inputs.demos.values(), *inputs.demos_free_threaded.values()]
     if inputs.exercise:
         exclusive.append({**inputs.exercise, "name": "exercise"})
+    if inputs.exercise_builds:
+        exclusive.append({**inputs.exercise_builds, "name": "exercise_builds"})
     scaling = None
     if inputs.scaling is not None:
         scaling = {
@@ -432,4 +445,20 @@ def compute(inputs: Inputs) -> dict:
         "fanout": fanout,
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
+        "free_threading": _free_threading(inputs, cpus),
     }
+
+
+def _free_threading(inputs: Inputs, cpus: int) -> dict:
+    """The two builds side by side (report/freethreading.py)."""
+    from weatherplot.demos import DEMOS
+
+    from .freethreading import free_threading_figures
+
+    return free_threading_figures(
+        inputs.demos,
+        inputs.demos_free_threaded,
+        inputs.exercise_builds,
+        cpus,
+        {name: demo.predict for name, demo in DEMOS.items()},
+    )

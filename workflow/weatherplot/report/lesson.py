@@ -60,6 +60,35 @@ def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     )
 
 
+def gil_enabled(record: DemoRecord) -> bool:
+    """Whether the GIL was on in the interpreter that ran the demo (records from
+    before it was recorded ran on the GIL build)."""
+    return bool((record.get("interpreter") or {}).get("gil_enabled", True))
+
+
+def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """Pure-Python CPU work: with the GIL only one thread runs Python at a time, so
+    ``k`` threads take ``k*s`` (about 1x the loop); without it they run at once,
+    ``ceil(k/c)*s`` (about min(k, c)x); processes ``ceil(k/c)*s`` + their start cost
+    on either build; the loop ``k*s``."""
+    s, k = _sk(record)
+    waves = math.ceil(k / cpus)
+    if variant["kind"] == "serial":
+        return k * s, f"k={k} calls one after the other: k*s"
+    if variant["kind"] == "threads":
+        if gil_enabled(record):
+            return k * s, "the GIL runs one thread's Python at a time: k*s (1x)"
+        return waves * s, (
+            f"no GIL: threads run Python at once on c={cpus} CPUs: "
+            f"ceil(k/c)*s = {waves}*s ({min(k, cpus)}x)"
+        )
+    cost = record["results"]["process_start_cost"]
+    return waves * s + cost, (
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
+        " + process start"
+    )
+
+
 def predict_pool(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     """A pool of ``k`` on ``m`` items that each sleep ``t``: ``ceil(m/k)*t`` + the
     pool's start cost."""
