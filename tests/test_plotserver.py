@@ -760,3 +760,102 @@ def test_workers_are_capped_at_the_runs_cores(tmp_path, monkeypatch):
 
 
 THREE = ["USC00042319", "ASN00086282", "JA000047778"]
+
+
+class ServerLoop:
+    """A :class:`plotserver._Server` in this process, with one tracked worker that
+    is a real child (``sleep``) and one job connection: the bookkeeping of a batch
+    of events, handled in the order the kernel may report them."""
+
+    def __init__(self, tmp_path: Path):
+        import select
+
+        self.lines: list[str] = []
+        self.server = plotserver._Server(
+            str(tmp_path / "socket"), b"k" * 32, 2, self.lines.append
+        )
+        self.child = subprocess.Popen(["sleep", "600"])
+        ours, self.worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pidfd = os.pidfd_open(self.child.pid)
+        self.worker = plotserver._Worker(self.child.pid, pidfd, ours)
+        self.server.by_pidfd[pidfd] = self.worker
+        self.server.by_control[ours.fileno()] = self.worker
+        self.server.poller.register(pidfd, select.EPOLLIN)
+        self.server.poller.register(ours, select.EPOLLIN)
+        self.job_end, conn = socket.socketpair()
+        self.worker.job = conn
+        self.server.by_job[conn.fileno()] = self.worker
+        self.server.poller.register(conn, select.EPOLLRDHUP)
+
+    def wait_until_dead(self):
+        import select
+
+        # Not reaped here: the server's waitpid does that.
+        assert select.select([self.worker.pidfd], [], [], 60)[0]
+
+    def close(self):
+        with contextlib.suppress(ProcessLookupError):
+            self.child.kill()
+        self.child.wait()
+        while self.server.closing:  # as poll_once does after a batch
+            done = self.server.closing.pop()
+            done.close() if isinstance(done, socket.socket) else os.close(done)
+        self.server.listener.close()
+        self.server.poller.close()
+
+
+def test_a_worker_killed_for_its_hung_up_job_never_goes_back_on_the_idle_list(
+    tmp_path,
+):
+    loop = ServerLoop(tmp_path)
+    try:
+        server, worker = loop.server, loop.worker
+        job_fd = worker.job.fileno()
+        # The job's process is killed just as its worker finishes: the hang-up is
+        # handled first (the worker is killed), then the exit code it had sent.
+        loop.job_end.close()
+        loop.worker_end.send(b"0")
+        server._handle(job_fd)
+        loop.wait_until_dead()
+        server._handle(worker.control.fileno())
+        # The next job must go to a live worker, not to this one (whose pidfd event
+        # would then answer that job "exit 137" without trying it).
+        assert worker not in server.idle
+        server._handle(worker.pidfd)
+        assert worker not in server.idle and not server.by_pidfd
+    finally:
+        loop.close()
+
+
+def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
+    tmp_path,
+):
+    loop = ServerLoop(tmp_path)
+    try:
+        server, worker = loop.server, loop.worker
+        inodes = {
+            f"socket:[{os.fstat(s.fileno()).st_ino}]" for s in (worker.control, worker.job)
+        }
+        loop.child.kill()
+        loop.wait_until_dead()
+        server._worker_exited(worker)  # its fds wait in server.closing
+        assert server.closing
+        job_end, conn = socket.socketpair()
+        # A job accepted in the same batch gets a new worker (a fork of this test).
+        new = server._start_worker(conn)
+        try:
+            # Once it says "ready" to a job, it has closed what it must not hold.
+            socket.send_fds(new.control, [b"job"], [conn.fileno()])
+            conn.close()
+            job_end.settimeout(120)
+            assert plotclient.recv_frame(job_end) == plotclient.READY
+            targets = fd_targets(new.pid)
+            assert not inodes & set(targets), targets
+            assert not [t for t in targets if "pidfd" in t], targets
+        finally:
+            os.kill(new.pid, signal.SIGKILL)
+            os.waitpid(new.pid, 0)
+            job_end.close()
+            conn.close()
+    finally:
+        loop.close()

@@ -113,6 +113,9 @@ class _Worker:
         self.pidfd = pidfd
         self.control = control  # the server's end: connections out, exit codes in
         self.job: socket.socket | None = None  # the connection it is serving
+        # Killed by the server (its job hung up): never idle again, even if the
+        # exit code it sent is read before its pidfd says it is gone.
+        self.killed = False
 
 
 class _Server:
@@ -188,6 +191,9 @@ class _Server:
             worker = self.by_job.pop(fd)
             self.poller.unregister(fd)
             self.log(f"job of worker {worker.pid} is gone: killing the worker")
+            worker.killed = True
+            if worker in self.idle:
+                self.idle.remove(worker)
             os.kill(worker.pid, signal.SIGKILL)
 
     def _warm_up(self) -> None:
@@ -221,6 +227,12 @@ class _Server:
         for other in self.by_pidfd.values():
             close += [other.pidfd, other.control.fileno()]
             close += [other.job.fileno()] if other.job is not None else []
+        # And what this batch retired (closed only after it): a dead worker's pidfd,
+        # control socket and job connection, which a child holding them would keep
+        # open for its whole life (a refused job would wait that long for its EOF).
+        for done in self.closing:
+            close.append(done.fileno() if isinstance(done, socket.socket) else done)
+        close = list(dict.fromkeys(close))  # the worker closes each fd once
         server = os.getpid()
         stopping = {signal.SIGTERM, signal.SIGINT}
         # No stop() between fork and bookkeeping: the worker is always tracked.
@@ -275,7 +287,7 @@ class _Server:
         if leaving:  # its pidfd event follows
             self.poller.unregister(worker.control)
             del self.by_control[worker.control.fileno()]
-        elif code is not None:
+        elif code is not None and not worker.killed:
             self.idle.append(worker)
 
     def _answer(self, worker: _Worker, code: int) -> None:
