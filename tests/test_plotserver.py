@@ -833,9 +833,8 @@ def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
     loop = ServerLoop(tmp_path)
     try:
         server, worker = loop.server, loop.worker
-        inodes = {
-            f"socket:[{os.fstat(s.fileno()).st_ino}]" for s in (worker.control, worker.job)
-        }
+        held = (worker.control, worker.job)
+        inodes = {f"socket:[{os.fstat(s.fileno()).st_ino}]" for s in held}
         loop.child.kill()
         loop.wait_until_dead()
         server._worker_exited(worker)  # its fds wait in server.closing
@@ -859,3 +858,29 @@ def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
             conn.close()
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("through_server", [True, False])
+def test_an_unexpected_error_is_in_the_log_snakemake_points_to(
+    tmp_path, monkeypatch, through_server
+):
+    monkeypatch.chdir(tmp_path)
+    # A file where the plots' folder should be: not a station's fault.
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/plots").write_text("in the way\n")
+    running = Server(tmp_path) if through_server else None
+    try:
+        result, _, record = plot_job(
+            tmp_path, entry(DEATH_VALLEY), running and running.address
+        )
+    finally:
+        if running:
+            running.handle.stop()
+    assert result.returncode == 1 and record is None
+    job_log = (tmp_path / "logs/out.log").read_text()
+    assert "Traceback" in job_log, (job_log, result.stderr)
+    assert f"station {DEATH_VALLEY}: unexpected error:" in job_log
+    assert "results/plots" in job_log  # what was in the way
+    line = f"ERROR: station {DEATH_VALLEY}: unexpected error:"
+    assert result.stderr.count(line) == 1, result.stderr
+    assert "traceback in logs/out.log" in result.stderr
