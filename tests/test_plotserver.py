@@ -884,3 +884,23 @@ def test_an_unexpected_error_is_in_the_log_snakemake_points_to(
     line = f"ERROR: station {DEATH_VALLEY}: unexpected error:"
     assert result.stderr.count(line) == 1, result.stderr
     assert "traceback in logs/out.log" in result.stderr
+
+
+def test_two_runs_at_once_keep_both_their_lines_in_the_servers_log(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    first = Server(tmp_path)
+    try:
+        result, _, _ = plot_job(tmp_path, entry(DEATH_VALLEY), first.address)
+        assert result.returncode == 0, result.stderr
+        second = Server(tmp_path)  # another run, disjoint targets, same log
+        second.handle.stop()
+    finally:
+        first.handle.stop()
+    log = first.log.read_text()
+    for running in (first, second):
+        assert f"plot server {running.pid} listening" in log, log
+        assert f"plot server {running.pid} stopped after" in log, log
+    assert f"plot server {first.pid} stopped after 1 plot(s)" in log
+    assert log.count("=== plot server of snakemake run") == 2, log

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 
 from .plotclient import ENV_VAR
 
@@ -86,7 +87,15 @@ class PlotServer:
         command = [sys.executable, "-m", "weatherplot.plotserver", self.path]
         command += ["--parent", str(os.getpid()), "--ready-fd", str(ready_w)]
         command += ["--max-workers", str(max(1, cores or os.cpu_count() or 1))]
-        with open(log_path, "w") as log_file:
+        # Appended, each run under its own header: two runs at once (disjoint
+        # targets) or one after another each keep their lines, as Snakemake keeps
+        # each run's log in .snakemake/log/. (It grows by ~1 line per plot.)
+        with open(log_path, "a") as log_file:
+            log_file.write(
+                f"=== plot server of snakemake run {os.getpid()}, started "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n"
+            )
+            log_file.flush()
             self.process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,

@@ -95,10 +95,11 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"plot server {os.getpid()} listening on {path} (parent {parent_pid})")
-    if ready_fd is not None:
-        os.write(ready_fd, b"ready\n")
-        os.close(ready_fd)
     try:
+        # Inside the try: a stop right after "ready" still closes (and logs).
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
         while os.getppid() == parent_pid:
             server.poll_once()
     finally:
