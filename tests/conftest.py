@@ -42,6 +42,7 @@ TESTS = Path(__file__).resolve().parent
 SHARED_FIXTURE_MODULES = {
     "test_demos.py",
     "test_faults.py",
+    "test_free_threaded_run.py",
     "test_full_run.py",
     "test_slurm.py",
     "test_user_paths.py",

@@ -51,7 +51,7 @@ def dry_run_error(workdir, config) -> str:
         ({"stations": [GOOD_STATION], "baselines": {"repeat": 2}}, "repeat"),
         (
             {"stations": [GOOD_STATION, {"id": "X1", "units": "metric", "colour": 1}]},
-            r"stations entry 2: unknown key 'colour'.*allowed: .*units",
+            r"stations entry 2 \(id 'X1'\): unknown key 'colour'.*allowed: .*units",
         ),
         (
             {"stations": [GOOD_STATION], "colour": "red"},
@@ -59,7 +59,7 @@ def dry_run_error(workdir, config) -> str:
         ),
         (
             {"stations": [{"id": "X1", "nmae": "Oxford"}]},
-            r"stations entry 1: unknown key 'nmae'; did you mean 'name'\?",
+            r"stations entry 1 \(id 'X1'\): unknown key 'nmae'; did you mean 'name'\?",
         ),
         ({"stations": []}, "stations"),
         ({"data_dir": "data"}, "stations"),
@@ -102,6 +102,24 @@ def test_schema_refuses(config, expected):
     with pytest.raises(WorkflowError) as caught:
         validate(config)
     assert re.search(expected, str(caught.value))
+
+
+def test_a_schema_error_in_a_station_entry_names_its_id_too():
+    """The entry's number alone sends the user counting through a long list; an entry
+    without a usable id is still named by its number."""
+    from snakemake.exceptions import WorkflowError
+
+    stations = [GOOD_STATION, {"id": "X1", "units": "metrc"}, {"name": "no id"}]
+    with pytest.raises(WorkflowError) as caught:
+        validate({"stations": stations[:2]})
+    assert str(caught.value).startswith(
+        "config: stations entry 2 (id 'X1'), key 'units': 'metrc' is not one of"
+    )
+    with pytest.raises(WorkflowError) as caught:
+        validate({"stations": [GOOD_STATION, stations[2]]})
+    assert str(caught.value).startswith(
+        "config: stations entry 2: 'id' is a required property"
+    )
 
 
 def test_schema_accepts_the_fixture_config_and_fills_the_defaults():

@@ -401,3 +401,84 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypat
     thread.join(timeout=30)
     assert not thread.is_alive(), "pool_demo still waiting after 30 s"
     assert "a worker died" in str(outcome["error"])
+
+
+# -- The demos that tell the builds apart (issue 21) ----------------------------------
+
+
+def test_every_record_names_the_interpreter_that_ran_it():
+    record = demos.sleep_demo(t=0.001, workers=2, repeats=1)
+    interpreter = record["interpreter"]
+    assert interpreter["executable"] == sys.executable
+    assert interpreter["version"] == sys.version.split()[0]
+    assert interpreter["gil_enabled"] is getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
+def test_pure_python_record():
+    record = demos.pure_python_demo(n=20_000, workers=3, repeats=2)
+    check_record(record, "pure_python", ["loop", "threads", "processes"], repeats=2)
+    assert [v["workers"] for v in record["variants"]] == [1, 3, 3]
+    assert record["single_call"]["measured"] is True
+    assert record["results"]["checksum"] == demos.count_up(20_000)
+    assert record["params"] == {"n": 20_000, "workers": 3, "repeats": 2}
+
+
+def test_count_up_is_plain_arithmetic():
+    assert demos.count_up(8) == sum(i * i % 7 for i in range(8))
+
+
+def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
+    record = demos.contended_demo(
+        threads=3, increments=2000, seed_threads=10, repeats=2
+    )
+    check_record(
+        record,
+        "contended",
+        ["list_unlocked", "list_locked", "attr_unlocked", "attr_locked", "seed"],
+        repeats=2,
+    )
+    results = record["results"]
+    assert results["expected"] == 6000
+    for name in ("list_locked", "attr_locked"):
+        assert results[name]["final"] == [6000, 6000]
+        assert results[name]["lost_max"] == 0
+    for name in ("list_unlocked", "attr_unlocked"):
+        # Whatever the race did, the count is the shortfall of what was left.
+        assert len(results[name]["final"]) == 2
+        assert results[name]["lost"] == [6000 - v for v in results[name]["final"]]
+        assert results[name]["lost_max"] == max(results[name]["lost"])
+    # The seed's ten threads that increment once never overlap.
+    assert results["seed"] == {
+        "result": [11, 2, 3],
+        "expected": [11, 2, 3],
+        "all_exact": True,
+    }
+
+
+def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
+    sizes = {"array_size": 10**8, "workers": 4}
+    assert demos.demo_mem_mb("numpy", sizes) == (
+        demos.numpy_peak_bytes(10**8, 4) // 2**20 + 1
+    )
+    assert demos.demo_mem_mb("pure_python", sizes) == 256
+
+
+def test_a_demo_runs_as_a_command_for_an_interpreter_without_snakemake(tmp_path):
+    """What the free-threaded demo rule runs: the same record, its interpreter, the
+    modules the workflow's probe saw turn the GIL back on, and the job's log."""
+    import subprocess
+
+    from weatherplot.importpath import child_env
+
+    config = validated({"contended_increments": 100, "contended_threads": 2})
+    out, log = tmp_path / "contended.json", tmp_path / "contended.log"
+    command = [sys.executable, "-m", "weatherplot.demos", "contended"]
+    command += ["--config", json.dumps(config), "--output", str(out)]
+    command += ["--log", str(log), "--job-threads", "2", "--gil-reenabled-by=a,b"]
+    subprocess.run(command, check=True, env=child_env(), capture_output=True)
+    record = json.loads(out.read_text())
+    assert record["name"] == "contended" and record["job_threads"] == 2
+    assert record["results"]["list_locked"]["final"] == [200]
+    assert record["interpreter"]["executable"] == sys.executable
+    assert record["interpreter"]["gil_reenabled_by"] == ["a", "b"]
+    assert "contended demo: wrote" in log.read_text()

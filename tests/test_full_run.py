@@ -42,7 +42,16 @@ def test_every_timing_record_is_written(finished_run):
     demos = {
         p.stem: json.loads(p.read_text()) for p in (timings / "demos").glob("*.json")
     }
-    assert set(demos) == {"sleep", "numpy", "shared_list", "pool"}
+    assert set(demos) == {
+        "sleep",
+        "numpy",
+        "shared_list",
+        "pool",
+        "pure_python",
+        "contended",
+    }
+    # No free-threaded Python in the fixture's run: none of its records.
+    assert not (timings / "free-threaded").exists()
     assert demos["shared_list"]["results"]["threads"] == [11, 2, 3]
     assert demos["shared_list"]["results"]["processes"] == [1, 2, 3]
     assert demos["pool"]["results"]["result"] == [3, 2, 10]
@@ -59,6 +68,9 @@ def test_every_timing_record_is_written(finished_run):
     exercise = json.loads((timings / "exercise.json").read_text())
     assert sorted(exercise["stations"]) == sorted(THREE_STATIONS)
     assert set(exercise["methods"]) == {"serial", "pool", "snakemake"}
+    # Which Python ran the commands: the run's own.
+    assert exercise["interpreter"]["executable"] == sys.executable
+    assert exercise["interpreter"]["version"] == sys.version.split()[0]
     fan = exercise["methods"]["snakemake"]["runs"][0]
     # The nested snakemake ran every station's plot job, all inside its own wall
     # time: start-up before the first job, exit after the last.
@@ -99,6 +111,13 @@ def test_report_files_answer_the_lessons_questions(finished_run):
     )
     figures = json.loads((report / "timings.json").read_text())
     assert figures["environment"]["cores"] == 2
+    # The Markdown's charts are files beside it; the HTML's thumbnails are the plots.
+    linked = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", markdown)
+    assert len(linked) >= 3
+    for href in linked:
+        assert (report / href).read_bytes().startswith(b"\x89PNG")
+    thumbs = re.findall(r'<img src="([^"]+\.png)"', html)
+    assert thumbs and all((report / t).resolve().is_file() for t in thumbs)
 
 
 def test_snakemake_html_report_includes_plots_and_timing(finished_run):

@@ -620,34 +620,43 @@ def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
         "### What do you actually get?",
     ]
     answers = md.split("## The exercise")[0]
-    assert "4 calls in 4 threads took 4.40 s (predicted 4.00 s)" in answers
+    assert "| numpy: 4 calls in 4 threads | 4.00 s | 4.40 s | 1.10x | no |" in answers
+    assert "big miss, with what the measurements say about why: none here" in answers
     assert "At most 2.00x" in answers
     assert "at most 1.82x for the Pool and 1.43x for snakemake" in answers
     assert (
         "the serial loop took 10.00 s, the Pool of 2 6.00 s (a speedup of 1.67x) "
         "and `snakemake --cores 2` 9.00 s (a speedup of 1.11x" in answers
     )
-    assert "about 1.000 s per job" in answers
+    assert "about 1.000 s a job" in " ".join(answers.split())
     # One chart in the opening, the whole-command one.
     assert answers.count("*Chart:") == 1 and "Wall time of each whole" in answers
     page = out["html"]
     first = page.index('id="chart-')
     assert page[first:].startswith('id="chart-wall"')
-    assert first < page.index("<h2>The exercise")
+    assert first < page.index('<h2 id="the-exercise')
 
 
 def test_report_details_say_the_numbers(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
-    assert "4 calls in 4 threads took 4.40 s; the lesson predicts 4.00 s" in md
-    assert "Pool(4).map took 5.30 s; the lesson predicts 5.20 s" in md
+    flat = " ".join(md.split())
+    assert (
+        "4 calls in 4 threads took 4.40 s against the lesson's 4.00 s, 1.10x the "
+        "prediction. Its speedup over the loop: 0.91x." in flat
+    )
+    assert "Pool(4).map took 5.30 s against the lesson's 5.20 s, 1.02x the" in flat
+    assert "measured/predicted" not in flat.split("## The exercise")[1]
     assert "global `RandomState`" in md and "releases the GIL" in md
     assert "leave [11, 2, 3]" in md and "sees [1, 2, 3]" in md
     assert "lost 37 updates out of 201" in md and "it lost 0" in md
     assert "returned [3, 2, 10]" in md
     assert "For the Pool, f = 0.200" in md and "For snakemake, f = 0.800" in md
     assert "| `python Pool` | 2 | 6.00 s | 6.00-6.00 | - | 1.67x | 83% | 0.200 |" in md
-    assert "| per-job overhead and scheduling | 0.00 s | 0.50 s | 2.00 s |" in md
+    assert (
+        "| per-job cost (job start-ups, scheduling, tail) | 0.00 s | 0.50 s | 2.00 s |"
+        in md
+    )
     assert "| exit after the last job | (in start-up) | (in start-up) | 1.00 s |" in md
     assert "dry run of the same workflow" in md and "1.50 s" in md
     # This run's own jobs: the job-by-job view, never a speedup.
@@ -736,6 +745,72 @@ def test_html_is_self_contained_and_references_every_chart(tmp_path):
     assert "lost 37 updates" in page and "<code>np.random.rand</code>" in page
 
 
+def written_in_results(tmp_path, inputs):
+    """The report written as the rule writes it: results/report/, with its charts'
+    directory, linking the plots in results/plots/."""
+    out = tmp_path / "results" / "report"
+    report.write_report(
+        inputs,
+        out / "timing_report.md",
+        out / "timing_report.html",
+        out / "timings.json",
+        charts_dir=out / "timing_report_charts",
+        plots_dir=tmp_path / "results" / "plots",
+    )
+    return out
+
+
+def test_html_has_contents_anchors_a_viewport_and_the_plots_as_thumbnails(tmp_path):
+    out = written_in_results(tmp_path, full_inputs())
+    page = (out / "timing_report.html").read_text()
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in (
+        page
+    )
+    ids = re.findall(r'<h[23] id="([^"]+)">', page)
+    assert {"the-answers", "glossary", "the-station-plots", "environment"} <= set(ids)
+    assert len(ids) == len(set(ids))  # unique anchors
+    contents = page.split('<nav id="contents">')[1].split("</nav>")[0]
+    assert re.findall(r'<a href="#([^"]+)"', contents) == ids  # every heading, in order
+    assert (
+        page.index("<h1>")
+        < page.index('<nav id="contents">')
+        < page.index('<h2 id="the-answers"')
+    )
+    for ident in ids:  # each heading links to itself
+        assert f'<a class="anchor" href="#{ident}"' in page
+    for station in STATIONS:
+        assert (
+            f'<a href="../plots/{station}.png"><img src="../plots/{station}.png"'
+            in page
+        )
+    assert "/tmp" not in page and str(tmp_path) not in page  # relative links only
+
+
+def test_markdown_links_its_charts_written_beside_it(tmp_path):
+    out = written_in_results(tmp_path, full_inputs())
+    md = (out / "timing_report.md").read_text()
+    linked = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", md)
+    assert linked == [
+        "timing_report_charts/wall.png",
+        "timing_report_charts/demos.png",
+        "timing_report_charts/gantt.png",
+    ]
+    for href in linked:
+        assert (out / href).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert "embedded in timing_report.html" not in md
+    assert "- [A](../plots/A.png)" in md
+
+
+def test_a_long_station_list_shows_the_first_thumbnails_and_counts_the_rest(tmp_path):
+    from weatherplot.report.render import MAX_THUMBNAILS
+
+    many = [f"S{i:04d}" for i in range(MAX_THUMBNAILS + 15)]
+    out = written_in_results(tmp_path, full_inputs(stations=many))
+    page = (out / "timing_report.html").read_text()
+    assert page.count('<img src="../plots/') == MAX_THUMBNAILS
+    assert "the other 15 are in the same directory" in " ".join(page.split())
+
+
 def test_report_tolerates_missing_pieces(tmp_path):
     figures, out = written(tmp_path, full_inputs(demos={}, exercise=None, cpus=2))
     md = out["md"]
@@ -822,6 +897,199 @@ def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
     fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
     assert fan["max_concurrent"] == 4
     assert "Up to 4 jobs ran at once on 2 usable CPUs" in rendered_fanout(fan)
+
+
+def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
+    """--cores 2: each worker's next job began 0.02 s before its previous one ended
+    (clock ticks, the end stamped after the reply): two jobs at once, not three or
+    four, and no "ran at once on 2 usable CPUs" oversubscription sentence."""
+    recs = [
+        plot_record("A", 1, T0),  # 1.8 s each
+        plot_record("B", 2, T0 + 1.78),
+        plot_record("C", 3, T0 + 0.5),
+        plot_record("D", 4, T0 + 2.28),
+    ]
+    fan = fanout_stats(recs, [], ["A", "B", "C", "D"])
+    assert fan["max_concurrent"] == 2
+    assert "jobs ran at once on 2 usable CPUs" not in rendered_fanout(fan)
+    # A real overlap, far above the tolerance, is still counted.
+    recs.append(plot_record("E", 5, T0 + 1.0))
+    assert fanout_stats(recs, [], None)["max_concurrent"] == 3
+
+
+def test_each_station_label_sits_inside_its_own_bar_in_the_timeline():
+    """A label at a bar's end sat on the next job's bar: a reader gave it to the wrong
+    job. Short jobs with long ids: each label is shrunk or shortened to fit its bar."""
+    for n in (8, 30):
+        recs = [plot_record(f"USW000{i:05d}", 1, T0 + 1.8 * i) for i in range(n)]
+        recs.append(plot_record("ASN00086282", 2, T0))
+        labels_inside_their_bars(fanout_stats(recs, [], None))
+
+
+def labels_inside_their_bars(fan):
+    from weatherplot.report.charts import gantt_figure
+
+    fig = gantt_figure(fan)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    t0 = fan["window"][0]
+    labels = {t.get_gid(): t for t in ax.texts if str(t.get_gid()).startswith("st")}
+    assert len(labels) == len(fan["jobs"])
+    renderer = fig.canvas.get_renderer()
+    for job in fan["jobs"]:
+        text = labels[f"station:{job['station']}"]
+        box = text.get_window_extent(renderer)
+        x0, x1 = ax.transData.transform(
+            [(job["job_start"] - t0, 0), (job["end"] - t0, 0)]
+        )[:, 0]
+        assert x0 - 0.5 <= box.x0 and box.x1 <= x1 + 0.5, job["station"]
+        assert text.get_text().strip()[-2:] == job["station"][-2:]  # says which
+
+
+def test_each_demo_gets_its_own_panel_so_short_bars_stay_readable():
+    from weatherplot.report.charts import demos_figure
+
+    demos = report.compute(full_inputs())["demos"]
+    fig = demos_figure(demos)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["sleep demo", "numpy demo", "pool demo"]  # no shared_list
+    numpy_ax = fig.axes[1]
+    tallest = max(p.get_height() for p in numpy_ax.patches)
+    assert tallest == pytest.approx(4.4)  # the numpy threads' bar, not sleep's 20 s
+    assert tallest > 0.8 * numpy_ax.get_ylim()[1]
+
+
+def test_the_per_job_figures_each_have_one_name_and_add_up(tmp_path):
+    """Three figures (0.097 s, 0.147 s, a median of 0.04 s) stood side by side with
+    nothing reconciling them: the per-job cost (from outside) is named apart from a
+    job's start-up (inside), the difference is said, and the fan-out's start-up is
+    given as a mean beside the exercise's mean."""
+    _, out = written(tmp_path, full_inputs())
+    flat = " ".join(out["md"].split())
+    assert (
+        "The per-job cost, 1.000 s a job, is measured from outside: the fan-out's "
+        "time less the plotting work per CPU, times the 2 CPUs, over the 4 jobs. Of "
+        "it, the job start-up (process start to the start of plotting, measured "
+        "inside each job) took 0.300 s on average; the other 0.700 s is Snakemake's "
+        "handling between jobs" in flat
+    )
+    assert (
+        "median 0.500 s, mean 0.500 s, at most 0.500 s (the exercise's snakemake "
+        "runs: a mean of 0.300 s)" in flat
+    )
+    assert "overhead" not in flat.lower()  # one name per figure, not three
+
+
+def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_path):
+    _, out = written(tmp_path, full_inputs())
+    md = out["md"]
+    opening = md.split("## The answers")[0]
+    assert "| timed | 2023-11-14 22:06 to 22:13 UTC |" in opening  # T0-400 to T0+3.8
+    assert "| host | node |" in opening
+    assert "| CPUs | 2 usable (os.cpu_count() " in opening and "--cores 2 |" in opening
+    assert "| interpreter | Python 3." in opening
+    glossary = md.split("## Glossary")[1].split("\n## ")[0]
+    terms = [line.split("|")[1].strip() for line in glossary.splitlines()[4:]]
+    for term in (
+        "makespan",
+        "serial fraction f, Karp-Flatt",
+        "effective parallelism",
+        "speedup",
+        "Amdahl's law",
+        "job start-up",
+        "per-job cost",
+    ):
+        assert term in terms
+    assert len(glossary.splitlines()) < 25  # short
+
+
+def test_the_amdahl_cap_holds_for_these_stations_only(tmp_path):
+    _, out = written(tmp_path, full_inputs())
+    flat = " ".join(out["md"].split())
+    assert (
+        "caps its speedup at 5.00x however many CPUs there are, for these 4 stations "
+        "only: f is the share of the time that did not shrink with the workers, and "
+        "that share changes with the number of stations" in flat
+    )
+    assert "1.43x for snakemake on these 4 stations, before any per-job cost" in flat
+
+
+def missed_numpy_demo():
+    """The issue's run: 4 processes 2.28x the prediction with twice the CPU work of
+    4 single calls; per-thread Generators 1.92x it with the predicted CPU work on one
+    CPU's worth of time; processes 1.01x the loop."""
+    demo = numpy_demo()
+    demo["single_call"]["cpu_median"] = 1.0
+    by = {v["name"]: v for v in demo["variants"]}
+    by["loop"].update(median=4.8, min=4.8, max=4.8, cpu_median=4.0)
+    by["processes"].update(
+        median=4.75, min=4.7, max=5.0, repeats=3, cpu_median=8.0
+    )  # predicted 2*1.0 + 0.1
+    by["threads_generator"].update(
+        median=1.92, min=1.9, max=2.0, repeats=3, cpu_median=2.0
+    )  # predicted 2 * 0.5; s_gen's CPU 0.5
+    by["threads_generator"]["single_call"] = {"median": 0.5, "cpu_median": 0.5}
+    return demo
+
+
+def test_a_big_miss_is_flagged_with_the_reason_the_measurements_give():
+    demo = analyse_demo(missed_numpy_demo(), predict_numpy, cpus=2)
+    by = {v["name"]: v for v in demo["variants"]}
+    assert by["threads"]["miss"] is None  # 4.4 / 4.0: within 1.5x
+    proc = by["processes"]["miss"]
+    assert proc["factor"] == pytest.approx(4.75 / 2.1) and proc["slower"]
+    assert (
+        "it used 8.00 CPU-seconds, 2.0x the 4.00 the loop used for the same calls"
+        in proc["reason"]
+    )
+    gen = by["threads_generator"]["miss"]
+    assert gen["factor"] == pytest.approx(1.92)
+    assert "kept 1.0 CPUs busy on average, not 2.0" in gen["reason"]
+    # A disturbed median whose fastest repeat was near the prediction says so.
+    noisy = missed_numpy_demo()
+    noisy["variants"][-1]["min"] = 1.1
+    gen = analyse_demo(noisy, predict_numpy, cpus=2)["variants"][-1]["miss"]
+    assert gen["reason"].startswith("its fastest of 3 repeats took 1.10 s")
+    # Faster than predicted is a miss too; no CPU reason is claimed for it.
+    fast = numpy_demo()
+    fast["variants"][1].update(median=2.0)  # threads, predicted 4.0
+    miss = analyse_demo(fast, predict_numpy, cpus=2)["variants"][1]["miss"]
+    assert miss == {"factor": 2.0, "slower": False, "reason": None}
+
+
+def test_answer_one_is_a_table_that_flags_the_misses_and_the_text_follows(tmp_path):
+    demos = {**full_inputs().demos, "numpy": missed_numpy_demo()}
+    _, out = written(tmp_path, full_inputs(demos=demos))
+    md = out["md"]
+    answers = md.split("### What is the maximum")[0]
+    flat = " ".join(md.split())
+    row = next(x for x in answers.splitlines() if "4 calls in 4 processes" in x)
+    assert row.startswith(
+        "| numpy: 4 calls in 4 processes | 2.10 s | 4.75 s | 2.26x | BIG MISS, 2.26x "
+        "slower than predicted: it used 8.00 CPU-seconds"
+    )
+    assert "| numpy: 4 calls in 4 threads | 4.00 s | 4.40 s | 1.10x | no |" in md
+    assert "none here" not in answers
+    assert (
+        "<td>BIG MISS, 1.92x slower than predicted: it did the CPU work"
+        in (out["html"])
+    )
+    # In the details the CPU figure is said once, then what it costs on 2 CPUs.
+    assert (
+        "BIG MISS, 2.26x slower than predicted: it used 8.00 CPU-seconds, 2.0x the "
+        "4.00 the loop used for the same calls: side by side, the same calls cost "
+        "more CPU. Spread over 2 CPUs, that CPU work alone takes 4.00 s, not 2.00 s."
+        in flat
+    )
+    # The per-thread Generators' miss is said where the lesson claims they scale.
+    assert "Here they did not run as predicted: they took 1.92x the prediction" in flat
+    # Processes at 1.01x the loop: the text must not say they scaled.
+    assert "scale either way" not in flat and "Processes scaled" not in flat
+    assert "here they did not: 4 calls in 4 processes ran at 1.01x the loop's" in flat
+    _, good = written(tmp_path, full_inputs())  # processes 1.60x the loop on 2 CPUs
+    assert "Processes scaled too (1.60x the loop's speed)" in " ".join(
+        good["md"].split()
+    )
 
 
 def test_extra_cpu_work_explains_a_slow_parallel_variant():

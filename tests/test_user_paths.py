@@ -262,7 +262,8 @@ def test_typo_in_a_station_key_is_one_line_with_the_closest_key(workflow_copy):
     assert run.returncode != 0
     (line,) = [x for x in output.splitlines() if "unknown key" in x]
     assert line == (
-        "config: stations entry 2: unknown key 'nmae'; did you mean 'name'? "
+        f"config: stations entry 2 (id {config['stations'][1]['id']!r}): "
+        "unknown key 'nmae'; did you mean 'name'? "
         "(allowed: country, elevation_m, file, format, id, latitude, longitude, "
         "name, units; see config/README.md)"
     )

@@ -42,3 +42,42 @@ rule exercise:
         python=Path(sys.executable),
     script:
         "../scripts/exercise.py"
+
+
+# The exercise on both CPython builds, when there is a free-threaded one
+# (FREE_THREADED, common.smk): the serial loop, the Pool and a ThreadPoolExecutor in
+# one process, each a whole command of Snakemake's interpreter (the GIL build) and of
+# the free-threaded one, taking turns, and each build's share of a plot spent inside
+# Figure.draw (weatherplot/builds.py). Claims every core, before the plot fan-out,
+# on this machine, like the exercise. The interpreters are Path params (no rerun
+# when a venv moves); free_threaded_python is
+# common.smk's.
+
+
+rule exercise_builds:
+    input:
+        sorted({info["file"] for info in STATIONS.values()}),
+    output:
+        report(
+            "results/timings/free-threaded/exercise.json",
+            caption="../report/exercise.rst",
+            category="Timing",
+            subcategory="Exercise",
+            labels={"file": "exercise on both builds"},
+        ),
+    log:
+        "logs/exercise_builds.log",
+    priority: 10
+    localrule: True
+    # The GIL build's commands run in this env; the free-threaded ones in theirs.
+    conda:
+        "../envs/scaling.yaml"
+    threads: MACHINE_CORES
+    params:
+        stations=list(STATIONS.values()),
+        repeats=config["baselines"]["repeats"],
+        python=Path(sys.executable),
+        free_threaded=free_threaded_python,
+        reenabled=list(FREE_THREADED.reenabled_by) if FREE_THREADED else [],
+    script:
+        "../scripts/exercise_builds.py"

@@ -154,3 +154,17 @@ try:
     FREE_THREADED = resolve_ft(config["free_threading"]["python"])
 except FreeThreadingError as error:
     raise WorkflowError(str(error)) from None
+
+
+@fixed_signature
+def free_threaded_python(wildcards):
+    """FREE_THREADED's interpreter for a job that runs under it (a Path: params are a
+    rerun trigger, a Path is not compared); a clear error when there is none."""
+    if FREE_THREADED is None:
+        raise WorkflowError(
+            "no free-threaded Python to run the demos under (free_threading.python "
+            "is false, or `auto` found none): set it in config/config.yaml to a "
+            "free-threaded CPython such as python3.14t or python3.13t, or build one "
+            "with `snakemake --cores 2 free_threaded_python`"
+        )
+    return Path(FREE_THREADED.python)

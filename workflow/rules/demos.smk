@@ -13,7 +13,7 @@
 # --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
-from weatherplot.demos import DEMOS as DEMO_NAMES, numpy_peak_bytes
+from weatherplot.demos import DEMOS as DEMO_NAMES, demo_mem_mb
 
 
 rule demo:
@@ -35,16 +35,49 @@ rule demo:
         "../envs/demos.yaml"
     threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
     resources:
-        mem_mb=lambda wc: (
-            numpy_peak_bytes(
-                int(config["demos"]["array_size"]), int(config["demos"]["workers"])
-            )
-            // 2**20
-            + 1
-            if wc.demo == "numpy"
-            else 256
-        ),
+        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
     params:
         demos=config["demos"],
     script:
         "../scripts/demo.py"
+
+
+# The same demos under the free-threaded CPython (no GIL), when there is one
+# (FREE_THREADED, common.smk). That interpreter has no Snakemake, so the demo is a
+# command (python -m weatherplot.demos) run by it, importing this copy of the
+# package through PYTHONPATH (set for every job by common.smk). Same record, same
+# claim on every core, same priority. The interpreter is a Path param: params are a
+# rerun trigger, and a Path is not compared (the venv may move); free_threaded_python
+# is common.smk's.
+
+
+rule demo_free_threaded:
+    output:
+        report(
+            "results/timings/free-threaded/demos/{demo}.json",
+            caption="../report/demos.rst",
+            category="Timing",
+            subcategory="Demos (free-threaded Python)",
+            labels={"demo": "{demo}"},
+        ),
+    log:
+        "logs/demos/free-threaded/{demo}.log",
+    wildcard_constraints:
+        demo="|".join(DEMO_NAMES),
+    priority: 10
+    localrule: True
+    # For the lint and --sdm conda: the job itself runs params.python, not this env's.
+    conda:
+        "../envs/demos.yaml"
+    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
+    resources:
+        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
+    params:
+        python=free_threaded_python,
+        demos=lambda wc: json.dumps(dict(config["demos"])),
+        # Comma-separated module names; "" when none turned the GIL back on.
+        reenabled=",".join(FREE_THREADED.reenabled_by) if FREE_THREADED else "",
+    shell:
+        "{params.python:q} -m weatherplot.demos {wildcards.demo:q}"
+        " --config {params.demos:q} --output {output:q} --log {log:q}"
+        " --job-threads {threads:q} --gil-reenabled-by={params.reenabled:q}"

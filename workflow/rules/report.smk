@@ -11,6 +11,15 @@ rule timing_report:
         plots=expand("results/timings/plots/{station}.json", station=STATION_IDS),
         demos=expand("results/timings/demos/{demo}.json", demo=DEMOS),
         exercise="results/timings/exercise.json",
+        # The free-threaded build's records, when there is one (demos.smk).
+        demos_free_threaded=(
+            expand("results/timings/free-threaded/demos/{demo}.json", demo=DEMOS)
+            if FREE_THREADED
+            else []
+        ),
+        exercise_builds=(
+            "results/timings/free-threaded/exercise.json" if FREE_THREADED else []
+        ),
     output:
         md=report(
             "results/report/timing_report.md",
@@ -25,6 +34,10 @@ rule timing_report:
             labels={"file": "timing report (HTML)"},
         ),
         json="results/report/timings.json",
+        # The charts as PNG files, which the Markdown links (a Git forge shows no
+        # embedded chart); a directory, as the scaling chart is there only after
+        # the scaling study.
+        charts=directory("results/report/timing_report_charts"),
     log:
         "logs/report/timing_report.log",
     localrule: True
@@ -33,6 +46,8 @@ rule timing_report:
     params:
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
+        # Linked (thumbnails in the HTML), not inputs: the plot records are.
+        plots="results/plots",
         snakemake_version=snakemake.__version__,
     script:
         "../scripts/report.py"

@@ -27,6 +27,9 @@ try:
         # param, which would replan the report whenever -n runs without --cores.
         cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
+        # Empty without a free-threaded Python (the section then says how to get one).
+        demos_free_threaded=list(snakemake.input.get("demos_free_threaded", [])),
+        exercise_builds=snakemake.input.get("exercise_builds") or None,
     )
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",
@@ -39,6 +42,8 @@ try:
         markdown_path=snakemake.output.md,
         html_path=snakemake.output.html,
         json_path=snakemake.output.json,
+        charts_dir=snakemake.output.charts,
+        plots_dir=snakemake.params.plots,
     )
     log.info("usable CPUs %s, --cores %s", figures["cpus"], figures["cores"])
     log.info("wrote %s", ", ".join(map(str, snakemake.output)))

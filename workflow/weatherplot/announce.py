@@ -9,6 +9,7 @@ from pathlib import Path
 
 SECONDS_PER_PLOT = 0.7
 SECONDS_PER_RAND = 0.5e-8  # per number drawn
+SECONDS_PER_STEP = 0.5e-7  # per step of the pure-Python demo's loop
 
 
 def _about(seconds: float) -> str:
@@ -39,6 +40,20 @@ def demo_line(name: str, demos: dict, log: str) -> str:
         what = (
             f"Pool({workers}).map(func, {inputs}), each func(a) sleeping {t:g} s, "
             f"{sleep_repeats} time(s): {_about(sleep_repeats * t)} plus process starts"
+        )
+    elif name == "pure_python":
+        n, repeats = int(demos["pure_python_n"]), int(demos["repeats"])
+        calls = repeats * (1 + 3 * workers)
+        what = (
+            f"count_up({n}) in pure Python {calls} times: once, in a loop, in "
+            f"{workers} threads, in {workers} processes, {repeats} repeats: "
+            f"{_about(calls * n * SECONDS_PER_STEP)}, depending on the CPUs"
+        )
+    elif name == "contended":
+        steps = int(demos["contended_threads"]) * int(demos["contended_increments"])
+        what = (
+            f"{steps:,} increments of a shared counter by "
+            f"{demos['contended_threads']} threads at once, without and with a lock"
         )
     else:
         what = "threads and processes updating a shared list: a few seconds"

@@ -1,15 +1,22 @@
 """The exercise's baselines: plot every station in one serial loop (the original
-``weather_plot.py``), or with a ``multiprocessing.Pool`` (the lesson's solution).
+``weather_plot.py``), with a ``multiprocessing.Pool`` (the lesson's solution), or with
+a ``concurrent.futures.ThreadPoolExecutor`` in one process (the threaded version the
+free-threaded build makes worth timing); and ``draw``, the serial loop with
+Matplotlib's ``Figure.draw`` timed, which measures the share of a plot spent inside
+the one lock all figures share (``Figure._render_lock``).
 
 Each baseline runs as a fresh Python process, timed from outside, so its wall time
 counts the interpreter start and the imports once, just as the Snakemake fan-out counts
-them once per job: the comparison is like for like.
+them once per job: the comparison is like for like. Any interpreter with NumPy,
+Matplotlib and pandas can run it (the free-threaded one has no Snakemake).
 
-    python -m weatherplot.baselines serial|pool WORKERS STATIONS.json OUTDIR RESULT.json
+    python -m weatherplot.baselines serial|pool|threads|draw WORKERS STATIONS.json
+        OUTDIR RESULT.json
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -40,14 +47,21 @@ class BaselineError(RuntimeError):
 
 def _plot_one(args) -> tuple[str, float]:
     info, outdir = args
-    from .stations import plot_station
-
     # Which station this process is plotting, so the parent can name it if the
     # process dies (a Pool's result for a killed worker never arrives).
     # Written whole, then renamed: a worker killed mid-write leaves no empty marker.
     marker = Path(outdir, f".worker-{os.getpid()}")
     marker.with_name(f".writing{marker.name}").write_text(info["id"])
     marker.with_name(f".writing{marker.name}").replace(marker)
+    return _plot(args)
+
+
+def _plot(args) -> tuple[str, float]:
+    """Plot one station into ``outdir``; its id and seconds. (The threads share one
+    process, so they write no per-process marker.)"""
+    info, outdir = args
+    from .stations import plot_station
+
     start = time.perf_counter()
     try:
         plot_station(info, Path(outdir) / f"{info['id']}.png")
@@ -117,6 +131,80 @@ def _pool(workers: int, jobs: list, outdir: str, stall_seconds: float) -> dict:
         pool.terminate()  # SIGTERM to the workers; returns once they are gone
 
 
+def _threads(workers: int, jobs: list, stall_seconds: float) -> dict[str, float]:
+    """``ThreadPoolExecutor(workers).map`` over the stations in this one process; the
+    first failed station stops it, and so does one that stalled."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="plot")
+    try:
+        pending = {pool.submit(_plot, job) for job in jobs}
+        per_station: dict[str, float] = {}
+        while pending:
+            done, pending = wait(pending, stall_seconds, return_when=FIRST_EXCEPTION)
+            if not done:
+                raise BaselineError(
+                    f"no station finished for {stall_seconds:g} s in "
+                    f"{len(pending)} unfinished thread(s)"
+                )
+            for future in done:
+                station, seconds = future.result()  # a failed station raises here
+                per_station[station] = seconds
+        return per_station
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DrawTimer:
+    """Seconds spent inside ``matplotlib.figure.Figure.draw`` while it is patched:
+    the part of a plot that ``Figure._render_lock`` lets only one figure do at a
+    time. Only the ``draw`` baseline patches it (it is never timed as a command)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __enter__(self):
+        import functools
+
+        from matplotlib.figure import Figure
+
+        self._original = original = Figure.draw
+
+        @functools.wraps(original)
+        def timed_draw(figure, renderer):
+            start = time.perf_counter()
+            try:
+                return original(figure, renderer)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        Figure.draw = timed_draw
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from matplotlib.figure import Figure
+
+        Figure.draw = self._original
+
+
+def _draw(jobs: list, stall_seconds: float) -> tuple[dict, dict]:
+    """The serial loop, each station's plot and its ``Figure.draw`` time."""
+    per_station, draw = {}, {}
+    for job in jobs:
+        with DrawTimer() as timer:
+            station, seconds = _serial([job], stall_seconds).popitem()
+        per_station[station], draw[station] = seconds, timer.seconds
+    return per_station, draw
+
+
+def _digests(outdir: str | os.PathLike) -> dict[str, str]:
+    """sha256 of every PNG written, by station (the parent compares methods)."""
+    return {
+        png.stem: hashlib.sha256(png.read_bytes()).hexdigest()
+        for png in sorted(Path(outdir).glob("*.png"))
+    }
+
+
 def _check_workers(seen: dict, alive: dict, outdir: str) -> None:
     for pid, process in seen.items():
         if pid in alive:
@@ -158,20 +246,40 @@ def plot_all(
     import weatherplot.plotting  # noqa: F401  (imported once, as weather_plot.py does)
 
     jobs = [(info, outdir) for info in stations]
+    extra = {}
     start = time.perf_counter()
     if mode == "serial":
         per_station = _serial(jobs, stall_seconds)
     elif mode == "pool":
         per_station = _pool(workers, jobs, outdir, stall_seconds)
+    elif mode == "threads":
+        per_station = _threads(workers, jobs, stall_seconds)
+    elif mode == "draw":
+        per_station, extra["draw_seconds"] = _draw(jobs, stall_seconds)
     else:
-        raise ValueError(f"unknown baseline {mode!r}: use 'serial' or 'pool'")
-    return {"per_station": per_station, "loop_seconds": time.perf_counter() - start}
+        raise ValueError(f"unknown baseline {mode!r}: use one of {', '.join(MODES)}")
+    loop_seconds = time.perf_counter() - start
+    from .freethreading import this_interpreter
+
+    return {
+        "per_station": per_station,
+        "loop_seconds": loop_seconds,
+        "digests": _digests(outdir),
+        "interpreter": this_interpreter(),  # the GIL's state after the plots
+        **extra,
+    }
 
 
 def run_baseline(
-    mode: str, workers: int, stations: list[dict], repeats: int = 1, log=print
+    mode: str,
+    workers: int,
+    stations: list[dict],
+    repeats: int = 1,
+    log=print,
+    python: str | None = None,
 ) -> dict:
-    """Time ``repeats`` runs of a baseline, each a fresh ``python -m`` process."""
+    """Time ``repeats`` runs of a baseline, each a fresh ``python -m`` process of
+    ``python`` (default: this interpreter)."""
     times, children = [], []
     started = time.time()
     with tempfile.TemporaryDirectory(prefix=f"baseline-{mode}-") as scratch:
@@ -186,7 +294,7 @@ def run_baseline(
             outdir = Path(scratch) / f"plots{repeat}"
             outdir.mkdir()
             command = [
-                sys.executable,
+                python or sys.executable,
                 "-m",
                 "weatherplot.baselines",
                 mode,
@@ -212,6 +320,15 @@ def run_baseline(
         **summarise(times),
         "loop_seconds": [c["loop_seconds"] for c in children],
         "per_station": per_station,
+        # The last run's PNGs (sha256 by station) and, for ``draw``, Figure.draw's
+        # seconds by station.
+        "digests": children[-1]["digests"],
+        "interpreter": children[-1]["interpreter"],
+        **(
+            {"draw_seconds": children[-1]["draw_seconds"]}
+            if "draw_seconds" in children[-1]
+            else {}
+        ),
         "includes": "interpreter start and imports, once",
         "start": started,
         "end": time.time(),
@@ -244,14 +361,15 @@ def _run_child(command: list[str], mode: str, stations: int, workers: int) -> No
         raise BaselineError(lines[-1].removeprefix("ERROR: "))
 
 
+MODES = ("serial", "pool", "threads", "draw")
 USAGE = (
-    "usage: python -m weatherplot.baselines serial|pool WORKERS STATIONS.json "
+    f"usage: python -m weatherplot.baselines {'|'.join(MODES)} WORKERS STATIONS.json "
     "OUTDIR RESULT.json"
 )
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 5 or argv[0] not in ("serial", "pool") or not argv[1].isdigit():
+    if len(argv) != 5 or argv[0] not in MODES or not argv[1].isdigit():
         # Run by the exercise and the scaling study; by hand, say how.
         print(USAGE, file=sys.stderr)
         sys.exit(2)
@@ -262,7 +380,8 @@ def main(argv: list[str]) -> None:
     except BaselineError as error:
         # One line, the last on stderr: the parent hands it on to the job's log.
         print(f"ERROR: {mode} baseline: {error}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        # A stalled plot thread cannot be stopped, and would hold up a normal exit.
+        os._exit(1)
     Path(result).write_text(json.dumps(timings))
 
 

@@ -185,6 +185,7 @@ def run_exercise(
 ) -> ExerciseRecord:
     """Time the three commands ``repeats`` times each, taking turns."""
     from .cpus import usable_cpus
+    from .freethreading import this_interpreter
 
     stations = list(stations)
     started = time.time()
@@ -224,6 +225,9 @@ def run_exercise(
             for m in METHODS
         },
         "cpus": usable_cpus(),
+        # Which Python ran it: the rule runs the loop, the Pool and the nested
+        # snakemake with its own interpreter (the GIL build's).
+        "interpreter": this_interpreter(),
         "loadavg": {
             "before": load_before,
             "after": [round(x, 2) for x in os.getloadavg()],

@@ -20,15 +20,17 @@ def validate_config(config: dict, schema_path) -> None:
     except WorkflowError as error:
         if not isinstance(error.__context__, ValidationError):
             raise
-        raise WorkflowError(schema_error_line(error.__context__)) from None
+        raise WorkflowError(schema_error_line(error.__context__, config)) from None
 
 
-def schema_error_line(validation_error) -> str:
+def schema_error_line(validation_error, config: dict | None = None) -> str:
     """One line for a JSON-schema ``ValidationError`` of the config: where (stations
-    entries counted from 1, as every other message of the workflow), which key, what
-    is allowed, and for an unknown key the closest allowed one."""
+    entries counted from 1, as every other message of the workflow, and named by
+    their id when ``config`` gives one: in a 40-station list a number alone sends the
+    user counting), which key, what is allowed, and for an unknown key the closest
+    allowed one."""
     path = list(validation_error.absolute_path)
-    where = _where(path)
+    where = _where(path, config)
     if validation_error.validator == "additionalProperties":
         allowed = sorted(validation_error.schema.get("properties", {}))
         unknown = sorted(set(validation_error.instance) - set(allowed))
@@ -42,12 +44,23 @@ def schema_error_line(validation_error) -> str:
     return f"config: {where}: {validation_error.message} (see config/README.md)"
 
 
-def _where(path: list) -> str:
-    """``['stations', 2, 'units']`` -> ``stations entry 3, key 'units'``."""
+def _entry_id(config: dict | None, index: int) -> str | None:
+    """The id of ``config['stations'][index]``, if it has one that is a string."""
+    try:
+        station_id = config["stations"][index]["id"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    return station_id if isinstance(station_id, str) and station_id else None
+
+
+def _where(path: list, config: dict | None = None) -> str:
+    """``['stations', 2, 'units']`` -> ``stations entry 3 (id 'X'), key 'units'``."""
     parts, keys = [], []
     for i, step in enumerate(path):
         if isinstance(step, int) and i > 0 and path[i - 1] == "stations":
-            parts.append(f"stations entry {step + 1}")
+            station_id = _entry_id(config, step) if i == 1 else None
+            named = f" (id {station_id!r})" if station_id else ""
+            parts.append(f"stations entry {step + 1}{named}")
             keys = []
         elif isinstance(step, int):
             keys.append(f"[{step + 1}]")

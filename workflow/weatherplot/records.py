@@ -8,7 +8,12 @@ and the code that reads it (the timing report checks a record file against it).
 - :class:`PlotRecord`: one plot job (:class:`weatherplot.timing.PhaseTimer`, filled
   in by :mod:`weatherplot.plotjob`), ``results/timings/plots/{station}.json``;
 - :class:`ScalingStudy`: the scaling study (:mod:`weatherplot.scaling`),
-  ``results/report/scaling.json``.
+  ``results/report/scaling.json``;
+- :class:`ExerciseBuildsRecord`: the loop, the Pool and the threads on both CPython
+  builds (:mod:`weatherplot.builds`), ``results/timings/free-threaded/exercise.json``.
+
+A free-threaded build's demo records (``results/timings/free-threaded/demos/``) are
+:class:`DemoRecord` too.
 """
 
 from typing import Any, NotRequired, TypedDict
@@ -61,6 +66,9 @@ class DemoRecord(TypedDict):
     single_call: SingleCall | None  # None: no timing prediction (shared_list)
     variants: list[Variant]
     results: dict[str, Any]
+    # Which Python ran it (freethreading.this_interpreter): version, executable,
+    # gil_enabled, free_threaded_build, gil_reenabled_by. Older records lack it.
+    interpreter: NotRequired[dict[str, Any]]
 
 
 class FanoutRun(TypedDict):
@@ -103,6 +111,7 @@ class ExerciseRecord(TypedDict):
     dry_run_wall: float  # snakemake -n --until plot_station: start-up + DAG build
     methods: dict[str, MethodRecord]
     cpus: dict
+    interpreter: NotRequired[dict[str, Any]]  # which Python ran the commands
     loadavg: dict[str, list[float]]  # 1-, 5-, 15-minute load "before" and "after"
     start: float
     end: float
@@ -143,3 +152,25 @@ class ScalingStudy(TypedDict):
     reference_serial_time: float | None
     points: list[dict]  # method, workers, times/median/min/max (+ makespan_*)
     fits: dict[str, dict]
+
+
+class BuildRecord(TypedDict):
+    """One build's part of :class:`ExerciseBuildsRecord`."""
+
+    interpreter: dict[str, Any]  # as its plot processes reported it
+    draw: dict[str, Any]  # plot_seconds, draw_seconds, share, per_station
+    threads_png_identical: bool  # the threads' PNGs are the loop's, byte for byte
+    methods: dict[str, dict]  # serial, pool, threads: workers, command, runs
+
+
+class ExerciseBuildsRecord(TypedDict):
+    kind: str  # "exercise_builds"
+    stations: list[str]
+    repeats: int
+    workers: int
+    builds: dict[str, BuildRecord]  # "gil", "free-threaded"
+    png_identical_across_builds: bool
+    cpus: dict
+    loadavg: dict[str, list[float]]
+    start: float
+    end: float

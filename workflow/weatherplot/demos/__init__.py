@@ -1,6 +1,6 @@
 """The lesson's threading-versus-multiprocessing demos, timed honestly.
 
-Four demos, each a function in a module of its own that runs every variant and
+Six demos, each a function in a module of its own that runs every variant and
 returns a *demo record* (layout in :func:`.common._record`, written to
 ``results/timings/demos/{demo}.json``)::
 
@@ -11,6 +11,11 @@ returns a *demo record* (layout in :func:`.common._record`, written to
     shared_list  shared_list.py  a[0] += 1 from ten threads / ten processes, and a
                                  read-modify-write that loses updates without a lock
     pool         pool.py         Pool(workers).map(func, [2, 1, 9]) -> [3, 2, 10]
+    pure_python  pure_python.py  a pure-Python CPU-bound loop once, in a loop, in
+                                 threads, in processes (the GIL alone decides)
+    contended    contended.py    a[0] += 1 and c.x += 1, many times from threads
+                                 started together, without and with a Lock; and
+                                 the seed's ten threads that increment once
 
 What they share (threads and processes with bounded waits, the memory guard, the
 timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
@@ -30,7 +35,9 @@ How the figures are taken (also written into every record):
   more than the next ones, and that cost belongs to no variant.
 
 Processes are started from an explicit ``multiprocessing`` context: ``fork`` on Linux.
-The demos run inside a Snakemake ``script:``, whose ``__main__`` is a generated file
+The GIL build's demos run inside a Snakemake ``script:`` (the free-threaded build's
+as ``python -m weatherplot.demos``, :mod:`.__main__`, the same way forked), whose
+``__main__`` is a generated file
 without an ``if __name__ == "__main__"`` guard; ``spawn`` and ``forkserver`` re-import
 ``__main__`` in every child and would rerun the whole demo there. ``fork`` also starts a
 child in milliseconds instead of re-importing NumPy. Its caveat (forking a process that
@@ -55,13 +62,16 @@ from .common import (
     PARENT_OVERHEAD_BYTES,
     POOL_SLACK,
     check_numpy_memory,
+    demo_mem_mb,
     mp_context,
     numpy_peak_bytes,
     process_start_cost,
 )
 from .common import _run_processes as _run_processes  # the tests drive it directly
+from .contended import contended_demo
 from .cpu_bound import generator_call, numpy_demo, rand_call
 from .pool import func, pool_demo
+from .pure_python import count_up, pure_python_demo
 from .shared_list import increment_first, read_pause_write, shared_list_demo
 from .sleep import do_nothing, sleep_demo
 
@@ -74,6 +84,9 @@ __all__ = [
     "POOL_SLACK",
     "Demo",
     "check_numpy_memory",
+    "contended_demo",
+    "count_up",
+    "demo_mem_mb",
     "do_nothing",
     "func",
     "generator_call",
@@ -83,6 +96,7 @@ __all__ = [
     "numpy_peak_bytes",
     "pool_demo",
     "process_start_cost",
+    "pure_python_demo",
     "rand_call",
     "read_pause_write",
     "run_demo",
@@ -154,6 +168,25 @@ DEMOS: dict[str, Demo] = {
                 "sleep_seconds": "t",
                 "workers": "workers",
                 "pool_inputs": "inputs",
+                "sleep_repeats": "repeats",
+            },
+        ),
+        Demo(
+            "pure_python",
+            pure_python_demo,
+            lesson.predict_pure_python,
+            "pure_python.j2",
+            {"pure_python_n": "n", "workers": "workers", "repeats": "repeats"},
+        ),
+        Demo(
+            "contended",
+            contended_demo,
+            lesson.no_prediction,
+            "contended.j2",
+            {
+                "contended_threads": "threads",
+                "contended_increments": "increments",
+                "shared_list_threads": "seed_threads",
                 "sleep_repeats": "repeats",
             },
         ),

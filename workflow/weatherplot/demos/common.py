@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 
 from ..cpus import available_memory, usable_cpus
+from ..freethreading import this_interpreter
 from ..records import DemoRecord
 from ..timing import summarise
 
@@ -50,6 +51,15 @@ def numpy_peak_bytes(n: int, workers: int) -> int:
     """
     arrays = max(workers, 1) * n * 8
     return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
+
+
+def demo_mem_mb(name: str, demos_config) -> int:
+    """The demo job's memory claim in MiB (its ``resources.mem_mb``): the numpy
+    demo's peak estimate, 256 for the others."""
+    if name != "numpy":
+        return 256
+    n, workers = int(demos_config["array_size"]), int(demos_config["workers"])
+    return numpy_peak_bytes(n, workers) // 2**20 + 1
 
 
 def check_numpy_memory(n: int, workers: int, available: int | None = None) -> int:
@@ -312,6 +322,8 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "python": sys.version.split()[0],
+        # Which interpreter ran it: version, executable, the GIL's state at the end.
+        "interpreter": this_interpreter(),
         "start_method": mp_context().get_start_method(),
         "params": params,
         "cpus": usable_cpus(),

@@ -5,7 +5,9 @@ whole-command timings, :mod:`weatherplot.exercise`; the demos, :mod:`weatherplot
 the plot jobs', :mod:`weatherplot.timing`; the scaling study's, when present) and writes
 
 - ``timing_report.md``: plain sentences and tables with the numbers,
-- ``timing_report.html``: the same, self-contained (charts as base64 PNG data URIs),
+- ``timing_report.html``: the same, charts embedded as base64 PNG data URIs (only the
+  station plots' thumbnails are linked files),
+- the charts as PNG files beside the Markdown, which links them,
 - ``timings.json``: every computed figure, for tests and for other tools.
 
 :mod:`.metrics` holds the arithmetic, :mod:`.analysis` (with :mod:`.lesson` and
@@ -19,6 +21,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from weatherplot.timing import write_bytes_atomic, write_text_atomic
 
@@ -37,13 +40,24 @@ def _jsonable(x):
     return x
 
 
+def _href(target, start) -> str:
+    """``target`` relative to the directory ``start``, with forward slashes."""
+    return Path(os.path.relpath(target, start)).as_posix()
+
+
 def write_report(
     inputs: Inputs,
     markdown_path: str | os.PathLike,
     html_path: str | os.PathLike,
     json_path: str | os.PathLike,
+    charts_dir: str | os.PathLike | None = None,
+    plots_dir: str | os.PathLike | None = None,
 ) -> dict:
-    """Compute, render and write the three report files, each atomically.
+    """Compute, render and write the report files, each atomically.
+
+    ``charts_dir``: also write each chart there as ``<key>.png`` and link them from
+    the Markdown (a Git forge shows no embedded chart). ``plots_dir``: the station
+    plots' directory, linked (and shown as thumbnails in the HTML).
 
     Everything is rendered in memory first, so a failure leaves no file touched.
     """
@@ -52,9 +66,21 @@ def write_report(
 
     figures = compute(inputs)
     pngs = charts(figures)
-    md = render_markdown(figures, pngs)
-    page = render_html(figures, pngs)
+    md_dir, html_dir = Path(markdown_path).parent, Path(html_path).parent
+    md_links = {
+        "charts": _href(charts_dir, md_dir) if charts_dir is not None else None,
+        "plots": _href(plots_dir, md_dir) if plots_dir is not None else None,
+    }
+    html_links = {
+        "plots": _href(plots_dir, html_dir) if plots_dir is not None else None
+    }
+    md = render_markdown(figures, pngs, md_links)
+    page = render_html(figures, pngs, html_links)
     data = json.dumps(_jsonable(figures), indent=2, sort_keys=True) + "\n"
+    if charts_dir is not None:
+        Path(charts_dir).mkdir(parents=True, exist_ok=True)
+        for key, png in pngs.items():
+            write_bytes_atomic(Path(charts_dir) / f"{key}.png", png)
     write_text_atomic(json_path, data)
     write_text_atomic(markdown_path, md)
     write_bytes_atomic(html_path, page.encode("utf-8"))

@@ -16,13 +16,16 @@ import platform
 import statistics
 import sys
 import sysconfig
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from weatherplot.cpus import usable_cpus
 from weatherplot.records import (
     DemoRecord,
+    ExerciseBuildsRecord,
     ExerciseRecord,
     PlotRecord,
     ScalingStudy,
@@ -292,6 +295,9 @@ class Inputs:
     cores: int | None = None
     cpus: int | None = None
     snakemake_version: str | None = None
+    #: The free-threaded build's demo records, and the exercise on both builds.
+    demos_free_threaded: dict[str, dict] = field(default_factory=dict)
+    exercise_builds: dict | None = None
 
 
 def _load(path, typed: type | None = None) -> dict | None:
@@ -321,10 +327,17 @@ def load_inputs(
     cores: int | None = None,
     cpus: int | None = None,
     snakemake_version: str | None = None,
+    demos_free_threaded: Iterable = (),
+    exercise_builds=None,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
+    ft_records = [
+        r for r in (_load(p, DemoRecord) for p in demos_free_threaded) if r is not None
+    ]
     return Inputs(
+        demos_free_threaded={r["name"]: r for r in ft_records},
+        exercise_builds=_load(exercise_builds, ExerciseBuildsRecord),
         plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
         demos={r["name"]: r for r in demo_records},
         exercise=_load(exercise, ExerciseRecord),
@@ -359,12 +372,58 @@ def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
     }
 
 
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
+    """What the report's opening says about the run: when the timings were taken
+    (first record's start to the last one's end), on which host(s), the CPUs and the
+    interpreter, and when the report was written."""
+    spans = [
+        (float(r["start"]), float(r["end"]))
+        for r in [*inputs.demos.values(), inputs.exercise or None]
+        if r is not None
+    ]
+    if fanout:
+        spans.append(tuple(fanout["window"]))
+    hosts = sorted(
+        {
+            str(r["host"])
+            for r in [*inputs.demos.values(), *inputs.plots]
+            if r.get("host")
+        }
+    )
+    first = min((a for a, _ in spans), default=None)
+    last = max((b for _, b in spans), default=None)
+    return {
+        "timed_from": _utc(first) if first is not None else None,
+        "timed_to": _utc(last) if last is not None else None,
+        "written": _utc(time.time()),
+        "hosts": hosts,
+        "cpus": env["usable_cpus"],
+        "os_cpu_count": env["os_cpu_count"],
+        "cores": env["cores"],
+        "python": env["python"],
+        "implementation": env["implementation"],
+        "free_threaded_build": env["free_threaded_build"],
+        "gil_enabled": env["gil_enabled"],
+        # The demos' own interpreter, when it is not the report's.
+        "demo_pythons": sorted(
+            {str(r["python"]) for r in inputs.demos.values() if r.get("python")}
+            - {env["python"]}
+        ),
+    }
+
+
 def compute(inputs: Inputs) -> dict:
     """Every figure of the report, as plain JSON-able data."""
     cpus, cpus_source = _cpus(inputs)
-    exclusive = [*inputs.demos.values()]
+    exclusive = [*inputs.demos.values(), *inputs.demos_free_threaded.values()]
     if inputs.exercise:
         exclusive.append({**inputs.exercise, "name": "exercise"})
+    if inputs.exercise_builds:
+        exclusive.append({**inputs.exercise_builds, "name": "exercise_builds"})
     scaling = None
     if inputs.scaling is not None:
         scaling = {
@@ -373,16 +432,33 @@ def compute(inputs: Inputs) -> dict:
             "repeats": inputs.scaling["repeats"],
             "cpus": inputs.scaling["cpus"],
         }
+    environment = collect_environment(cpus, inputs.cores, inputs.snakemake_version)
+    fanout = fanout_stats(inputs.plots, exclusive, inputs.stations)
     return {
-        "environment": collect_environment(
-            cpus, inputs.cores, inputs.snakemake_version
-        ),
+        "run": run_details(inputs, fanout, environment),
+        "environment": environment,
         "cpus": cpus,
         "cpus_source": cpus_source,
         "cores": inputs.cores,
         "stations": inputs.stations,
         "demos": _demos(inputs.demos, cpus),
-        "fanout": fanout_stats(inputs.plots, exclusive, inputs.stations),
+        "fanout": fanout,
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
+        "free_threading": _free_threading(inputs, cpus),
     }
+
+
+def _free_threading(inputs: Inputs, cpus: int) -> dict:
+    """The two builds side by side (report/freethreading.py)."""
+    from weatherplot.demos import DEMOS
+
+    from .freethreading import free_threading_figures
+
+    return free_threading_figures(
+        inputs.demos,
+        inputs.demos_free_threaded,
+        inputs.exercise_builds,
+        cpus,
+        {name: demo.predict for name, demo in DEMOS.items()},
+    )

@@ -28,7 +28,7 @@ STYLE = {
 PARTS = {
     "startup": ("start-up (interpreter, imports; Snakemake: + DAG build)", "0.65"),
     "work": ("plotting work, per worker", "tab:blue"),
-    "per_job": ("per-job overhead and scheduling", "tab:orange"),
+    "per_job": ("per-job cost (job start-ups, scheduling)", "tab:orange"),
     "exit": ("exit tail after the last job", "tab:red"),
 }
 OVERHEAD_COLOR, WORK_COLOR = "tab:orange", "tab:blue"
@@ -84,37 +84,97 @@ def chart_wall(exercise: Mapping) -> bytes:
     return to_png(fig)
 
 
-def chart_demos(demos: Mapping) -> bytes | None:
-    """Grouped bars: measured vs predicted seconds per demo variant."""
-    rows = [
-        (f"{d}: {v['name']}", v["measured"], v["predicted"])
+def demos_figure(demos: Mapping):
+    """One panel per demo, each on its own seconds axis: on one axis the sleep
+    demo's 20 s left the NumPy bars a tenth of the height."""
+    panels = [
+        (d, rows)
         for d, demo in demos.items()
-        for v in demo["variants"]
-        if v["measured"] is not None and v["predicted"] is not None
+        if (
+            rows := [
+                (v["name"], v["measured"], v["predicted"])
+                for v in demo["variants"]
+                if v["measured"] is not None and v["predicted"] is not None
+            ]
+        )
     ]
-    if not rows:
+    if not panels:
         return None
-    fig = figure(max(7.5, 0.9 * len(rows)), 4.2)
-    ax = fig.add_subplot()
-    xs = range(len(rows))
+    n_bars = sum(len(rows) for _, rows in panels)
+    fig = figure(max(7.5, 0.9 * n_bars + 1.0), 4.2)
+    axes = fig.subplots(
+        1, len(panels), width_ratios=[len(rows) for _, rows in panels], squeeze=False
+    )[0]
     w = 0.4
-    ax.bar([x - w / 2 for x in xs], [r[1] for r in rows], w, label="measured (median)")
-    ax.bar(
-        [x + w / 2 for x in xs], [r[2] for r in rows], w, label="predicted", color="0.7"
+    for ax, (name, rows) in zip(axes, panels, strict=True):
+        xs = range(len(rows))
+        ax.bar(
+            [x - w / 2 for x in xs],
+            [r[1] for r in rows],
+            w,
+            label="measured (median)",
+            color="tab:blue",
+        )
+        ax.bar(
+            [x + w / 2 for x in xs],
+            [r[2] for r in rows],
+            w,
+            label="predicted",
+            color="0.7",
+        )
+        ax.set_xticks(
+            list(xs), [r[0] for r in rows], fontsize=8, rotation=30, ha="right"
+        )
+        ax.set_title(f"{name} demo", fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+    axes[0].set_ylabel("seconds (each panel its own scale)", fontsize=8)
+    fig.suptitle(
+        "Demos: measured vs the lesson's prediction on this machine", fontsize=10
     )
-    ax.set_xticks(list(xs), [r[0] for r in rows], fontsize=8, rotation=30, ha="right")
-    ax.set_ylabel("seconds")
-    ax.set_title("Demos: measured vs the lesson's prediction on this machine")
-    ax.legend()
-    return to_png(fig)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=2,
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
 
 
-def chart_gantt(fan: Mapping) -> bytes:
-    """One row per process: overhead (start to end of start-up) and work segments."""
+def chart_demos(demos: Mapping) -> bytes | None:
+    """Grouped bars: measured vs predicted seconds per demo variant, a panel a demo."""
+    fig = demos_figure(demos)
+    return None if fig is None else to_png(fig)
+
+
+#: The job timeline's label sizes, tried in turn until a station's id fits its bar.
+GANTT_FONT_SIZES = (7, 6, 5)
+
+
+def _fit_label(text, width_px: float, renderer) -> None:
+    """Shrink, then shorten (to its end), then drop ``text`` until it is no
+    wider than ``width_px``: a label wider than its bar would sit on the next one."""
+    full = text.get_text().strip()
+    for size in GANTT_FONT_SIZES:
+        text.set_fontsize(size)
+        if text.get_window_extent(renderer).width <= width_px:
+            return
+    # Ids of one network share their start (USW000...): keep the end, which differs.
+    for keep in range(len(full) - 1, 0, -1):
+        text.set_text(" \u2026" + full[-keep:])
+        if text.get_window_extent(renderer).width <= width_px:
+            return
+    text.set_text("")
+
+
+def gantt_figure(fan: Mapping):
+    """One row per process: overhead (start to end of start-up) and work segments,
+    each job's station written inside its own bar, from its start."""
     t0 = fan["window"][0]
     rows = list(dict.fromkeys(j["row"] for j in fan["jobs"]))
     fig = figure(8, max(2.5, 0.35 * len(rows) + 1.2))
     ax = fig.add_subplot()
+    labels = []
     for j in fan["jobs"]:
         y = rows.index(j["row"])
         a = j["job_start"] - t0
@@ -122,14 +182,31 @@ def chart_gantt(fan: Mapping) -> bytes:
         end = j["end"] - t0
         ax.broken_barh([(a, ov_end - a)], (y - 0.4, 0.8), color=OVERHEAD_COLOR)
         ax.broken_barh([(ov_end, end - ov_end)], (y - 0.4, 0.8), color=WORK_COLOR)
-        ax.text(end, y, f" {j['station']}", va="center", fontsize=7)
+        text = ax.text(
+            a, y, f" {j['station']}", va="center", ha="left", color="white", fontsize=7
+        )
+        text.set_gid(f"station:{j['station']}")
+        labels.append((text, a, end, y))
     for e in fan["excluded"]:
         ax.axvspan(e["start"] - t0, e["end"] - t0, color="0.85", zorder=0)
     ax.set_yticks(range(len(rows)), rows, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("seconds since this run's first plot job started")
-    ax.set_title("This run's plot jobs: overhead (orange) and work (blue)")
-    return to_png(fig)
+    ax.set_title("This run's plot jobs: start-up (orange) and work (blue)")
+    # Lay the figure out once, fit every label to its bar's width in pixels, then
+    # keep that layout: a second layout at saving would move the bars under them.
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for text, a, end, y in labels:
+        x0, x1 = ax.transData.transform([(a, y), (end, y)])[:, 0]
+        _fit_label(text, x1 - x0, renderer)
+    fig.set_layout_engine("none")
+    return fig
+
+
+def chart_gantt(fan: Mapping) -> bytes:
+    """The job timeline (:func:`gantt_figure`) as a PNG."""
+    return to_png(gantt_figure(fan))
 
 
 def chart_scaling(study: Mapping) -> bytes:
@@ -202,7 +279,7 @@ def charts(figures: Mapping) -> dict[str, bytes]:
 
 CHART_ALT = {
     "wall": "Wall time of each whole command, split into start-up, work, per-job "
-    "overhead and exit",
+    "cost and exit",
     "demos": "Measured vs predicted time per demo variant",
     "gantt": "This run's plot jobs, one row per process",
     "scaling": "Scaling study: speedup over the serial loop against workers",

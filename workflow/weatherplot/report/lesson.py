@@ -60,6 +60,35 @@ def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     )
 
 
+def gil_enabled(record: DemoRecord) -> bool:
+    """Whether the GIL was on in the interpreter that ran the demo (records from
+    before it was recorded ran on the GIL build)."""
+    return bool((record.get("interpreter") or {}).get("gil_enabled", True))
+
+
+def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
+    """Pure-Python CPU work: with the GIL only one thread runs Python at a time, so
+    ``k`` threads take ``k*s`` (about 1x the loop); without it they run at once,
+    ``ceil(k/c)*s`` (about min(k, c)x); processes ``ceil(k/c)*s`` + their start cost
+    on either build; the loop ``k*s``."""
+    s, k = _sk(record)
+    waves = math.ceil(k / cpus)
+    if variant["kind"] == "serial":
+        return k * s, f"k={k} calls one after the other: k*s"
+    if variant["kind"] == "threads":
+        if gil_enabled(record):
+            return k * s, "the GIL runs one thread's Python at a time: k*s (1x)"
+        return waves * s, (
+            f"no GIL: threads run Python at once on c={cpus} CPUs: "
+            f"ceil(k/c)*s = {waves}*s ({min(k, cpus)}x)"
+        )
+    cost = record["results"]["process_start_cost"]
+    return waves * s + cost, (
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
+        " + process start"
+    )
+
+
 def predict_pool(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     """A pool of ``k`` on ``m`` items that each sleep ``t``: ``ceil(m/k)*t`` + the
     pool's start cost."""
@@ -106,6 +135,7 @@ def analyse_demo(
             else None
         )
         row["extra_cpu"] = extra_cpu(row, loop, cpus)
+        row["miss"] = miss(row, record, cpus)
     single = record["single_call"]
     return {
         "has_predictions": any(r["predicted"] is not None for r in rows),
@@ -139,3 +169,72 @@ def extra_cpu(variant: Mapping, loop: Mapping | None, cpus: int | None) -> dict 
         "spread": variant["cpu_seconds"] / cpus,
         "loop_spread": loop["cpu_seconds"] / cpus,
     }
+
+
+#: A variant this many times slower (or faster) than predicted is a big miss: the
+#: report flags it and says what the measurements tell about why. Below it, the
+#: shared 2-CPU machines this runs on move medians by 10-30 % from run to run.
+MISS_FACTOR = 1.5
+
+
+def _single_call_cpu(variant: Mapping, record: Mapping) -> float | None:
+    """CPU seconds of one call as the variant makes it (its own single call, e.g. a
+    per-thread Generator's, else the demo's), if measured."""
+    single = variant.get("single_call") or record.get("single_call") or {}
+    if single.get("measured") is False:
+        return None
+    return single.get("cpu_median")
+
+
+def miss(row: Mapping, record: Mapping, cpus: int | None) -> dict | None:
+    """A variant more than :data:`MISS_FACTOR` off its prediction: by how much, and
+    the reason the measurements give (None when they give none), first that holds:
+
+    - its fastest repeat was near the prediction: the other repeats were disturbed;
+    - it did more CPU work than its calls cost one at a time (``k`` single calls);
+    - it did that work but kept fewer CPUs busy than the prediction assumes (CPU time
+      / wall time): it waited for CPUs.
+    """
+    r = row.get("ratio")
+    if r is None or 1 / MISS_FACTOR <= r <= MISS_FACTOR:
+        return None
+    out = {"factor": r if r > 1 else 1 / r, "slower": r > 1, "reason": None}
+    predicted, repeats = row["predicted"], row.get("repeats") or 1
+    if r > 1 and repeats > 1 and row["min"] <= 1.25 * predicted:
+        out["reason"] = (
+            f"its fastest of {repeats} repeats took {row['min']:.2f} s, near the "
+            "prediction: other work on the machine slowed the others"
+        )
+        return out
+    variant = next((v for v in record["variants"] if v["name"] == row["name"]), {})
+    k = record["params"].get("workers")
+    cpu = row.get("cpu_seconds")
+    loop = next((v for v in record["variants"] if v["name"] == "loop"), None)
+    if r < 1 or not k or not cpu:
+        return out
+    if loop and loop.get("cpu_median") and "single_call" not in variant:
+        # The same calls as the loop's: its CPU time is the reference (as in
+        # extra_cpu), so the report quotes one figure for it.
+        expected_cpu, reference = loop["cpu_median"], "the loop used for the same calls"
+    elif one := _single_call_cpu(variant, record):
+        expected_cpu, reference = k * one, f"that {k} calls take one at a time"
+    else:
+        return out
+    if cpu >= 1.25 * expected_cpu:
+        out["reason"] = (
+            f"it used {cpu:.2f} CPU-seconds, {cpu / expected_cpu:.1f}x the "
+            f"{expected_cpu:.2f} {reference}: side by side, the same calls cost "
+            "more CPU"
+        )
+        return out
+    assumed = expected_cpu / predicted  # CPUs the prediction keeps busy
+    busy = cpu / row["measured"]
+    if busy < 0.75 * assumed:
+        load = (record.get("loadavg") or [None])[0]
+        said = f" (1-minute load average {load})" if load is not None else ""
+        out["reason"] = (
+            f"it did the CPU work predicted ({cpu:.2f} CPU-seconds) but kept "
+            f"{busy:.1f} CPUs busy on average, not {assumed:.1f}: it waited for "
+            f"CPUs other work held{said}"
+        )
+    return out

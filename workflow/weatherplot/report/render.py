@@ -8,7 +8,9 @@ rows are formatted here, once, for both.
 from __future__ import annotations
 
 import base64
+import html
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from .charts import CHART_ALT, STYLE, label
+from .lesson import MISS_FACTOR
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -79,6 +82,7 @@ def _environment(html: bool) -> jinja2.Environment:
         collapse=collapse,
         code=code_spans,
         cell=_md_cell,
+        miss=miss_note,
         b64=lambda data: base64.b64encode(data).decode("ascii"),
     )
     return env
@@ -88,7 +92,7 @@ def _environment(html: bool) -> jinja2.Environment:
 PART_NAMES = {
     "startup": "start-up (Snakemake: and DAG build)",
     "work": "plotting work, per CPU",
-    "per_job": "per-job overhead and scheduling",
+    "per_job": "per-job cost (job start-ups, scheduling, tail)",
     "exit": "exit after the last job",
 }
 
@@ -139,6 +143,32 @@ def _demo_rows(demo: Mapping) -> list[list[str]]:
     ]
 
 
+def miss_note(v: Mapping) -> str:
+    """The answers table's last cell: a big miss flagged, with its measured reason."""
+    m = v.get("miss")
+    if not m:
+        return ""
+    how = "slower" if m["slower"] else "faster"
+    reason = m["reason"] or "these measurements give no reason; rerun to check"
+    return f"BIG MISS, {m['factor']:.2f}x {how} than predicted: {reason}"
+
+
+def _answer_rows(demos: Mapping) -> list[list[str]]:
+    """Answer 1 at a glance: every timed variant against its prediction."""
+    return [
+        [
+            f"{name}: {v['label']}",
+            fmt_s(v["predicted"]),
+            fmt_s(v["measured"]),
+            fmt_x(v["ratio"]),
+            miss_note(v) or "no",
+        ]
+        for name, demo in demos.items()
+        for v in demo["variants"]
+        if v["measured"] is not None and v["predicted"] is not None
+    ]
+
+
 def _scaling_rows(sc: Mapping) -> list[list[str]]:
     return [
         [
@@ -154,14 +184,44 @@ def _scaling_rows(sc: Mapping) -> list[list[str]]:
     ]
 
 
-def _environment_rows(env: Mapping) -> list[list[str]]:
+def _interpreter(env: Mapping) -> str:
     gil = (
         "free-threaded build, GIL " + ("enabled" if env["gil_enabled"] else "disabled")
         if env["free_threaded_build"]
         else "standard build with the GIL"
     )
+    return f"{env['python']} ({env['implementation']}, {gil})"
+
+
+def _run_rows(run: Mapping) -> list[list[str]]:
+    """The opening's run details: when, where, on how many CPUs, which Python."""
+    if run["timed_from"] is None:
+        when = "no timing records yet"
+    elif run["timed_from"][:10] == run["timed_to"][:10]:
+        when = f"{run['timed_from'][:-4]} to {run['timed_to'][11:]}"
+    else:
+        when = f"{run['timed_from']} to {run['timed_to']}"
+    cores = f", --cores {run['cores']}" if run["cores"] else ""
     return [
-        ["Python", f"{env['python']} ({env['implementation']}, {gil})"],
+        ["timed", when],
+        ["host", ", ".join(run["hosts"]) or "unknown"],
+        [
+            "CPUs",
+            f"{run['cpus']} usable (os.cpu_count() {run['os_cpu_count']}){cores}",
+        ],
+        [
+            "interpreter",
+            "Python "
+            + _interpreter(run)
+            + "".join(f"; the demos ran Python {v}" for v in run["demo_pythons"]),
+        ],
+        ["report written", run["written"]],
+    ]
+
+
+def _environment_rows(env: Mapping) -> list[list[str]]:
+    return [
+        ["Python", _interpreter(env)],
         ["Python build", env["python_build"]],
         ["NumPy", str(env["numpy"])],
         ["Snakemake", str(env["snakemake"])],
@@ -179,12 +239,25 @@ def table_rows(figures: Mapping) -> dict:
         "exercise": _exercise_rows(ex) if ex else [],
         "parts": _parts_rows(ex) if ex else [],
         "demos": {name: _demo_rows(d) for name, d in figures["demos"].items()},
+        "answers": _answer_rows(figures["demos"]),
         "scaling": _scaling_rows(sc) if sc else [],
         "environment": _environment_rows(figures["environment"]),
+        "run": _run_rows(figures["run"]),
     }
 
 
-def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
+#: Thumbnails shown of the station plots; further stations are counted, not drawn
+#: (a 10,000-station run would otherwise load 10,000 images).
+MAX_THUMBNAILS = 60
+
+
+def _context(
+    figures: Mapping, pngs: Mapping[str, bytes], fmt: str, links: Mapping | None
+) -> dict:
+    links = links or {}
+    stations = figures.get("stations") or (figures.get("fanout") or {}).get(
+        "stations_covered", []
+    )
     return {
         "figures": figures,
         "rows": table_rows(figures),
@@ -192,19 +265,86 @@ def _context(figures: Mapping, pngs: Mapping[str, bytes], fmt: str) -> dict:
         "alt": CHART_ALT,
         "labels": {m: s["label"] for m, s in STYLE.items()},
         "fmt": fmt,
+        "miss_factor": MISS_FACTOR,
+        # Relative hrefs: the charts' directory (Markdown) and the station plots'.
+        "charts_href": links.get("charts"),
+        "plots_href": links.get("plots"),
+        "stations": list(stations),
+        "max_thumbnails": MAX_THUMBNAILS,
     }
 
 
-def render_markdown(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+def render_markdown(
+    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
+) -> str:
+    """The report as Markdown. ``links``: ``charts``, the directory (relative to the
+    Markdown file) holding each chart as ``<key>.png``; ``plots``, the station plots'
+    directory. Without them the text says the charts are in the HTML page."""
     env = _environment(html=False)
-    text = env.get_template("report.j2").render(_context(figures, pngs, "markdown.j2"))
+    text = env.get_template("report.j2").render(
+        _context(figures, pngs, "markdown.j2", links)
+    )
     # One blank line between blocks, whatever the template's conditionals left.
     blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
     return "\n\n".join(blocks) + "\n"
 
 
-def render_html(figures: Mapping, pngs: Mapping[str, bytes]) -> str:
+def slug(text: str) -> str:
+    """A heading's anchor: lower case, runs of anything but letters and digits as
+    one ``-`` (GitHub's ids differ in details; these are the page's own)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def anchors_and_contents(body: str) -> str:
+    """Give every h2/h3 an id and a link to itself, and put a table of contents of
+    them before the first h2."""
+    used: dict[str, int] = {}
+    contents: list[tuple[int, str, str]] = []
+
+    def anchor(match: re.Match) -> str:
+        level, inner = int(match.group(1)), match.group(2)
+        base = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)))
+        used[base] = used.get(base, 0) + 1
+        ident = base if used[base] == 1 else f"{base}-{used[base]}"
+        contents.append((level, ident, inner))
+        return (
+            f'<h{level} id="{ident}">{inner} <a class="anchor" href="#{ident}" '
+            f'aria-label="link to this section">#</a></h{level}>'
+        )
+
+    body = re.sub(r"<h([23])>(.*?)</h\1>", anchor, body)
+    if not contents:
+        return body
+    items, open_sub = [], False
+    for level, ident, inner in contents:
+        link = f'<a href="#{ident}">{inner}</a>'
+        if level == 3:
+            if not open_sub:
+                items.append("<ul>")
+                open_sub = True
+            items.append(f"<li>{link}</li>")
+            continue
+        if open_sub:
+            items.append("</ul>")
+            open_sub = False
+        items.append(f"<li>{link}</li>")
+    if open_sub:
+        items.append("</ul>")
+    nav = '<nav id="contents"><strong>Contents</strong><ul>' + "".join(items)
+    nav += "</ul></nav>\n"
+    first = body.index("<h2 ")
+    return body[:first] + nav + body[first:]
+
+
+def render_html(
+    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
+) -> str:
+    """The report as one HTML page, charts embedded; ``links["plots"]``: the station
+    plots' directory, relative to the page, for their thumbnails."""
     env = _environment(html=True)
-    body = env.get_template("report.j2").render(_context(figures, pngs, "html.j2"))
+    body = env.get_template("report.j2").render(
+        _context(figures, pngs, "html.j2", links)
+    )
     body = "\n".join(line for line in body.splitlines() if line.strip())
+    body = anchors_and_contents(body)
     return env.get_template("page.html.j2").render(body=Markup(body))

@@ -1,0 +1,74 @@
+"""The exercise on both builds (weatherplot.builds): the threaded weather plot, the
+Figure.draw share, the record. Real plots of real stations; no timed assertion."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from helpers import FIXTURE_DATA, MELBOURNE
+
+from weatherplot.baselines import DrawTimer, run_baseline
+from weatherplot.builds import METHODS, run_builds
+
+FT_PYTHON = os.environ.get("WEATHERPLOT_FT_PYTHON")
+BUILDS = [sys.executable] + ([FT_PYTHON] if FT_PYTHON else [])
+
+
+def stations(*ids):
+    return [
+        {"id": s, "file": str(FIXTURE_DATA / f"{s}.dly.gz"), "format": "ghcnd"}
+        for s in ids
+    ]
+
+
+TWO = stations(MELBOURNE, "JA000047778")
+
+
+@pytest.mark.parametrize("python", BUILDS)
+def test_threaded_pngs_are_the_loops_byte_for_byte(python):
+    serial = run_baseline("serial", 1, TWO, log=lambda m: None, python=python)
+    threads = run_baseline("threads", 2, TWO, log=lambda m: None, python=python)
+    assert set(threads["digests"]) == {s["id"] for s in TWO}
+    assert threads["digests"] == serial["digests"]
+    assert threads["interpreter"]["executable"] == serial["interpreter"]["executable"]
+
+
+def test_draw_is_a_part_of_every_plot():
+    record = run_baseline("draw", 1, TWO, log=lambda m: None)
+    for station, plot in record["per_station"].items():
+        assert 0 < record["draw_seconds"][station] < plot
+
+
+def test_the_draw_timer_restores_figure_draw():
+    from matplotlib.figure import Figure
+
+    before = Figure.draw
+    with DrawTimer() as timer:
+        assert Figure.draw is not before
+        fig = Figure()
+        fig.add_subplot().plot([1, 2])
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig).draw()
+    assert Figure.draw is before
+    assert timer.seconds > 0
+
+
+def test_run_builds_record():
+    builds = {
+        "gil": sys.executable,
+        **({"free-threaded": FT_PYTHON} if FT_PYTHON else {}),
+    }
+    record = run_builds(stations(MELBOURNE), 2, 1, builds, log=lambda m: None)
+    assert record["kind"] == "exercise_builds"
+    assert record["stations"] == [MELBOURNE]
+    assert set(record["builds"]) == set(builds)
+    for name, build in record["builds"].items():
+        assert build["threads_png_identical"] is True
+        assert set(build["methods"]) == set(METHODS)
+        assert [len(m["runs"]) for m in build["methods"].values()] == [1, 1, 1]
+        assert 0 < build["draw"]["share"] < 1
+        assert build["interpreter"]["executable"]
+        assert build["interpreter"]["gil_enabled"] is (name == "gil")

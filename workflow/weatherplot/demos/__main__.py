@@ -1,0 +1,58 @@
+"""One demo as a command, for an interpreter without Snakemake (the free-threaded
+build runs the demos this way; the GIL build's demo rule is a Snakemake script):
+
+    python -m weatherplot.demos NAME --config DEMOS.json --output RECORD.json
+        --log DEMO.log [--job-threads N] [--gil-reenabled-by=MODULE,...]
+
+``--config`` is the validated config's ``demos`` section as JSON. The record is the
+demo rule's (:class:`weatherplot.records.DemoRecord`), written atomically; its
+``interpreter`` says which Python ran it, with the modules that the workflow's probe
+saw turn the GIL back on (``--gil-reenabled-by``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from ..announce import demo_line
+from ..joblog import log_to
+from ..timing import write_json_atomic
+from . import DEMOS, run_demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m weatherplot.demos")
+    parser.add_argument("name", choices=sorted(DEMOS))
+    parser.add_argument("--config", required=True, help="the demos section, JSON")
+    parser.add_argument("--output", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--job-threads", type=int)
+    parser.add_argument(
+        "--gil-reenabled-by",
+        type=lambda names: [name for name in names.split(",") if name],
+        default=[],
+        help="comma-separated modules that turned the GIL back on at import",
+    )
+    args = parser.parse_args(argv)
+    log_to(args.log)
+    log = logging.getLogger("demo")
+    config = json.loads(args.config)
+    print(demo_line(args.name, config, args.log), file=sys.stderr)
+    try:
+        record = run_demo(args.name, config)
+        record["job_threads"] = args.job_threads
+        record["interpreter"]["gil_reenabled_by"] = list(args.gil_reenabled_by)
+        write_json_atomic(args.output, record)
+        log.info("%s demo: wrote %s", args.name, args.output)
+    except Exception:
+        log.exception("%s demo failed", args.name)
+        print(f"ERROR: {args.name} demo failed (details: {args.log})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The contended read-modify-write: ``threads`` threads, started together by a
+``threading.Barrier``, each doing ``a[0] += 1`` (and ``c.x += 1`` on an object)
+``increments`` times, without and with a ``threading.Lock``; and beside it the
+seed's version, ten threads that each increment once.
+
+``x += 1`` is three steps (load, add, store). With the GIL another thread can run
+only when the interpreter switches threads, which CPython does at a few places of
+the evaluation loop (calls, backward jumps), so an update is lost only when a switch
+falls between the load and the store: rarely. Without the GIL the threads run at the
+same time on different CPUs, read the same old value, and one store overwrites the
+other: many updates are lost, a different number every run. With the lock nothing
+is lost on either build.
+
+The seed's ten threads with one increment each cannot show any of this: starting a
+thread takes longer than its one increment, so each thread has finished before the
+next one starts. The threads never overlap, and ``[11, 2, 3]`` comes out on both
+builds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from ..records import DemoRecord
+from .common import _record, _run_threads, _run_variants, _variant_entries
+
+
+class Counter:
+    """An object whose attribute the threads increment (``c.x += 1``)."""
+
+    def __init__(self) -> None:
+        self.x = 0
+
+
+def add_to_list(a: list, increments: int, gate, lock=None) -> None:
+    gate.wait()  # every thread starts the race at once
+    if lock is None:
+        for _ in range(increments):
+            a[0] += 1
+    else:
+        for _ in range(increments):
+            with lock:
+                a[0] += 1
+
+
+def add_to_attribute(c: Counter, increments: int, gate, lock=None) -> None:
+    gate.wait()
+    if lock is None:
+        for _ in range(increments):
+            c.x += 1
+    else:
+        for _ in range(increments):
+            with lock:
+                c.x += 1
+
+
+def _race(target, shared, threads: int, increments: int, locked: bool) -> None:
+    gate = threading.Barrier(threads)
+    lock = threading.Lock() if locked else None
+    _run_threads(target, [(shared, increments, gate, lock)] * threads)
+
+
+def _seed(a: list) -> None:
+    a[0] += 1  # the seed's worker: once per thread
+
+
+def contended_demo(
+    threads: int, increments: int, seed_threads: int, repeats: int
+) -> DemoRecord:
+    """Each variant's final count per repeat; ``expected`` is ``threads *
+    increments``, ``lost`` how far short of it a variant ended."""
+    start = time.time()
+    finals: dict[str, list[int]] = {}
+
+    def on_list(locked: bool):
+        def run():
+            a = [0]
+            _race(add_to_list, a, threads, increments, locked)
+            finals.setdefault(f"list_{'locked' if locked else 'unlocked'}", []).append(
+                a[0]
+            )
+
+        return run
+
+    def on_attribute(locked: bool):
+        def run():
+            c = Counter()
+            _race(add_to_attribute, c, threads, increments, locked)
+            finals.setdefault(f"attr_{'locked' if locked else 'unlocked'}", []).append(
+                c.x
+            )
+
+        return run
+
+    seen: list[list[int]] = []
+
+    def seed():
+        a = [1, 2, 3]
+        _run_threads(_seed, [(a,)] * seed_threads)
+        seen.append(a)
+
+    each = f"{threads} threads x {increments:,} increments"
+    variants = {
+        "list_unlocked": (
+            f"a[0] += 1, {each}, no lock",
+            threads,
+            "threads",
+            on_list(False),
+        ),
+        "list_locked": (
+            f"a[0] += 1, {each}, with a Lock",
+            threads,
+            "threads",
+            on_list(True),
+        ),
+        "attr_unlocked": (
+            f"c.x += 1, {each}, no lock",
+            threads,
+            "threads",
+            on_attribute(False),
+        ),
+        "attr_locked": (
+            f"c.x += 1, {each}, with a Lock",
+            threads,
+            "threads",
+            on_attribute(True),
+        ),
+        "seed": (
+            f"the seed's a[0] += 1 once in each of {seed_threads} threads",
+            seed_threads,
+            "threads",
+            seed,
+        ),
+    }
+    times = _run_variants("contended", variants, repeats)
+    expected = threads * increments
+    results: dict = {"expected": expected}
+    for name, values in finals.items():
+        lost = [expected - v for v in values]
+        results[name] = {
+            "final": values,
+            "lost": lost,
+            "lost_max": max(lost),
+            "lost_share_max": round(max(lost) / expected, 4),
+        }
+    results["seed"] = {
+        "result": seen[-1],
+        "expected": [1 + seed_threads, 2, 3],
+        "all_exact": all(s == [1 + seed_threads, 2, 3] for s in seen),
+    }
+    return _record(
+        "contended",
+        start,
+        {
+            "threads": threads,
+            "increments": increments,
+            "seed_threads": seed_threads,
+            "repeats": repeats,
+        },
+        variants=_variant_entries(variants, times),
+        results=results,
+    )

@@ -1,0 +1,72 @@
+"""The pure-Python demo: a CPU-bound function in plain Python, once, in a loop, in
+threads and in processes. The one demo where the GIL alone decides: nothing in it
+releases the GIL and no library lock is taken, so threads take turns on the build
+with the GIL and run at once on the free-threaded build."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from ..records import DemoRecord
+from .common import (
+    _record,
+    _run_processes,
+    _run_threads,
+    _run_variants,
+    _timing,
+    _variant_entries,
+    process_start_cost,
+)
+
+log = logging.getLogger(__name__)
+
+
+def count_up(n: int) -> int:
+    """``n`` steps of integer arithmetic in the interpreter's own loop (no C call
+    that could release the GIL). Returns a checksum, so the work cannot be skipped."""
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
+    """``count_up(n)`` once, ``workers`` times in a loop, in ``workers`` threads and
+    in ``workers`` processes, the variants interleaved in each repeat."""
+    start = time.time()
+    args = [(n,)] * workers
+    log.info("pure_python demo: n=%d, %d workers, %d repeats", n, workers, repeats)
+    variants = {
+        "single": ("count_up(n) once", 1, "serial", lambda: count_up(n)),
+        "loop": (
+            f"{workers} calls in a loop",
+            1,
+            "serial",
+            lambda: [count_up(n) for _ in range(workers)],
+        ),
+        "threads": (
+            f"{workers} calls in {workers} threads",
+            workers,
+            "threads",
+            lambda: _run_threads(count_up, args),
+        ),
+        "processes": (
+            f"{workers} calls in {workers} processes",
+            workers,
+            "processes",
+            lambda: _run_processes(count_up, args),
+        ),
+    }
+    start_cost = process_start_cost(workers)
+    times = _run_variants("pure_python", variants, repeats)
+    single = times.pop("single")
+    del variants["single"]
+    return _record(
+        "pure_python",
+        start,
+        {"n": n, "workers": workers, "repeats": repeats},
+        single_call={"label": "count_up(n) once", "measured": True, **_timing(single)},
+        variants=_variant_entries(variants, times),
+        results={"checksum": count_up(n), "process_start_cost": start_cost},
+    )
