@@ -904,3 +904,49 @@ def test_two_runs_at_once_keep_both_their_lines_in_the_servers_log(
         assert f"plot server {running.pid} stopped after" in log, log
     assert f"plot server {first.pid} stopped after 1 plot(s)" in log
     assert log.count("=== plot server of snakemake run") == 2, log
+
+
+def test_a_stuck_worker_fails_its_job_at_the_runtime_deadline_and_is_killed(
+    tmp_path, server
+):
+    # The worker blocks opening the held FIFO, which nobody ever writes: it cannot
+    # finish, whenever the deadline comes (no race with the test).
+    station, _ = held_entry(tmp_path)
+    job = subprocess.Popen(
+        job_command(station, "out"),
+        # The rule sets this from its runtime (minutes * 60); short here.
+        env={**ENV, plotserver.ENV_VAR: server.address, plotclient.PLOT_SECONDS_VAR: "2"},
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, stderr = job.communicate(timeout=180)  # the old code: for ever
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            job.kill()
+    assert job.returncode == 1, stderr
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "within 2 s" in errors[0], stderr
+    assert "plotting in this process" not in stderr  # nobody plots it twice
+    log = wait_for(server.log, "gone: killing the worker")
+    worker = int(log.split(" is gone: killing the worker")[0].split("worker ")[-1])
+    # The job left only once its worker was gone (it may not write the files later).
+    assert not alive(worker)
+    assert not (tmp_path / "results/plots/out.png").exists()
+    # The next job gets a live worker.
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "b")
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked" and record["pid"] != worker
+
+
+def test_the_plot_deadline_comes_from_the_environment_or_a_generous_default(
+    monkeypatch,
+):
+    monkeypatch.setenv(plotclient.PLOT_SECONDS_VAR, "300")
+    assert plotclient.plot_seconds() == 300
+    for bad in ("", "soon", "0", "-5"):
+        monkeypatch.setenv(plotclient.PLOT_SECONDS_VAR, bad)
+        assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS
+    monkeypatch.delenv(plotclient.PLOT_SECONDS_VAR)
+    assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS >= 600

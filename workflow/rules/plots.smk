@@ -71,8 +71,10 @@ rule plot_station:
         python=Path(PLOT_PYTHON),
         python_flags=PLOT_PYTHON_FLAGS,
         script=Path(PLOT_SCRIPT) if isinstance(PLOT_SCRIPT, str) else PLOT_SCRIPT,
+    # runtime: in seconds, for the job's wait on a plot-server worker (plotclient).
     shell:
-        "{params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
+        "WEATHERPLOT_PLOT_SECONDS=$(({resources.runtime} * 60))"
+        " {params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 
