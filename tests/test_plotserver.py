@@ -915,7 +915,11 @@ def test_a_stuck_worker_fails_its_job_at_the_runtime_deadline_and_is_killed(
     job = subprocess.Popen(
         job_command(station, "out"),
         # The rule sets this from its runtime (minutes * 60); short here.
-        env={**ENV, plotserver.ENV_VAR: server.address, plotclient.PLOT_SECONDS_VAR: "2"},
+        env={
+            **ENV,
+            plotserver.ENV_VAR: server.address,
+            plotclient.PLOT_SECONDS_VAR: "2",
+        },
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,

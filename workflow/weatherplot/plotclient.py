@@ -41,8 +41,8 @@ ANSWER_SECONDS = 60  # a job waits this long at most for a worker to take it
 # Once a worker took it, the job waits at most this long for the plot: the rule's
 # runtime: resource (rules/plots.smk passes it in seconds), else an hour. A stopped
 # or stuck worker then fails its job instead of hanging it (and the run) for ever.
-DEADLINE_VAR = "WEATHERPLOT_PLOT_SECONDS"
-DEFAULT_DEADLINE = 3600.0
+PLOT_SECONDS_VAR = "WEATHERPLOT_PLOT_SECONDS"
+PLOT_SECONDS = 3600.0
 REQUEST_MAGIC = b"weatherplot-plot-request-2"
 READY, REFUSED_PREFIX, EXIT_PREFIX = b"ready", b"refused: ", b"exit "
 
@@ -191,7 +191,7 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
             taken = False
         if not taken:
             raise Unavailable("the plot server did not take the job")
-        deadline = plot_deadline()
+        deadline = plot_seconds()
         sock.settimeout(deadline)  # the worker plots: as long as runtime: allows
         try:
             return _hand_over(sock, authkey, argv, started)
@@ -201,13 +201,13 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
         sock.close()
 
 
-def plot_deadline() -> float:
-    """Seconds a job waits for its worker's plot (:data:`DEADLINE_VAR`)."""
+def plot_seconds() -> float:
+    """Seconds a job waits for its worker's plot (:data:`PLOT_SECONDS_VAR`)."""
     try:
-        seconds = float(os.environ.get(DEADLINE_VAR, DEFAULT_DEADLINE))
+        seconds = float(os.environ.get(PLOT_SECONDS_VAR, PLOT_SECONDS))
     except ValueError:
-        seconds = DEFAULT_DEADLINE
-    return seconds if seconds > 0 else DEFAULT_DEADLINE
+        seconds = PLOT_SECONDS
+    return seconds if seconds > 0 else PLOT_SECONDS
 
 
 def _give_up(sock, deadline: float) -> int:
