@@ -954,3 +954,58 @@ def test_the_plot_deadline_comes_from_the_environment_or_a_generous_default(
         assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS
     monkeypatch.delenv(plotclient.PLOT_SECONDS_VAR)
     assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS >= 600
+
+
+def listener_events(server_pid: int, path: str) -> int | None:
+    """The events the server's epoll waits for on its listener (from /proc)."""
+    inode = None
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7 and fields[7] == path:
+            inode = fields[6]
+    fd_dir = Path(f"/proc/{server_pid}/fd")
+    listener = epoll = None
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            target = str(fd.readlink())
+            if target == f"socket:[{inode}]":
+                listener = fd.name
+            elif target == "anon_inode:[eventpoll]":
+                epoll = fd.name
+    info = Path(f"/proc/{server_pid}/fdinfo/{epoll}").read_text()
+    for line in info.splitlines():
+        fields = line.split()
+        if fields[:2] == ["tfd:", listener]:
+            return int(fields[3], 16)
+    return None
+
+
+def test_running_out_of_descriptors_stops_accepting_instead_of_busy_looping(
+    tmp_path, server
+):
+    import resource
+    import select
+
+    message = "accept failed"
+    # A soft limit below the descriptors it holds: its next accept() fails (EMFILE).
+    limit = resource.prlimit(server.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (3, limit[1]))
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(server.path)  # waits in the listen backlog
+        wait_for(server.log, message)
+        # It stops listening (the old loop stayed ready and wrote a line a turn).
+        # (epoll always adds EPOLLERR | EPOLLHUP: what matters is EPOLLIN.)
+        assert wait_until(
+            lambda: not listener_events(server.pid, server.path) & select.EPOLLIN,
+            timeout=60,
+        ), server.log.read_text()
+        resource.prlimit(server.pid, resource.RLIMIT_NOFILE, limit)
+        # Descriptors again: it accepts by itself, and the next job is served.
+        wait_for(server.log, "descriptors free again")
+        result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+        assert result.returncode == 0, result.stderr
+        assert record["worker"] == "forked"
+    finally:
+        client.close()
+    assert server.log.read_text().count(message) == 1, server.log.read_text()

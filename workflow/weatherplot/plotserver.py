@@ -44,6 +44,7 @@ start and stop the server). The names other code uses are re-exported here.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -146,6 +147,11 @@ class _Server:
         self.idle: list[_Worker] = []
         self.closing: list = []  # fds and sockets of finished jobs and workers
         self.accepting = True
+        # Out of descriptors (accept: EMFILE/ENFILE): the listener is off until a
+        # batch closes one or a poll passes quietly (a back-off of a second, not a
+        # loop writing the same line); said once per shortage.
+        self.starved = False  # the listener is off
+        self.shortage = False  # said so, until an accept succeeds
         self.warm = False
         self.plotted = 0  # jobs that ended well
         self.failed = 0  # jobs that failed or were killed (refusals are neither)
@@ -155,19 +161,23 @@ class _Server:
         import select
 
         busy = len(self.by_pidfd) - len(self.idle)
-        if self.accepting != (busy < self.max_workers):
+        if self.accepting != (busy < self.max_workers and not self.starved):
             self.accepting = not self.accepting
             self.poller.modify(self.listener, select.EPOLLIN if self.accepting else 0)
-        for fd, _ in self.poller.poll(1.0):
+        events = self.poller.poll(1.0)
+        for fd, _ in events:
             try:
                 self._handle(fd)
             except Exception as error:  # this job alone is refused
                 self.log(f"request failed: {error!r}")
         # Closed only after the batch: a number reused by an accept in this
         # batch would otherwise receive a later event meant for the old fd.
+        freed = bool(self.closing)
         while self.closing:
             done = self.closing.pop()
             done.close() if isinstance(done, socket.socket) else os.close(done)
+        if self.starved and (freed or not events):
+            self.starved = False  # try accept() again (it may say EMFILE again)
 
     def _handle(self, fd: int) -> None:
         import signal
@@ -177,6 +187,20 @@ class _Server:
                 conn, _ = self.listener.accept()
             except BlockingIOError:
                 return
+            except OSError as error:
+                if error.errno not in (errno.EMFILE, errno.ENFILE):
+                    raise
+                if not self.shortage:
+                    self.log(
+                        f"accept failed ({error.strerror}): not accepting jobs until "
+                        "a descriptor is free (waiting jobs plot by themselves after "
+                        f"{ANSWER_SECONDS} s)"
+                    )
+                self.shortage = self.starved = True
+                return
+            if self.shortage:
+                self.shortage = False
+                self.log("descriptors free again: accepting jobs")
             try:
                 self._assign(conn)
             except BaseException:
