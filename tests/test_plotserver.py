@@ -1009,3 +1009,43 @@ def test_running_out_of_descriptors_stops_accepting_instead_of_busy_looping(
     finally:
         client.close()
     assert server.log.read_text().count(message) == 1, server.log.read_text()
+
+
+def test_a_killed_runs_socket_folder_is_removed_at_the_next_start(
+    tmp_path, monkeypatch
+):
+    import tempfile
+
+    from weatherplot import plothooks
+
+    monkeypatch.chdir(tmp_path)
+    scratch = Path(tempfile.mkdtemp(prefix="wpt-", dir="/tmp"))  # short: AF_UNIX
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    try:
+        # A run killed with SIGKILL: its folder and socket stay, its process is gone.
+        killed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from weatherplot import plothooks as h; "
+                "import socket; p = h._socket_path(); "
+                "socket.socket(socket.AF_UNIX).bind(p); print(p)",
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert Path(killed).exists()
+        # A live run's folder (this process) and one nobody can judge stay.
+        live = Path(plothooks._socket_path()).parent
+        foreign = scratch / "weatherplot-plot-server-notours"
+        foreign.mkdir()
+        running = Server(tmp_path)
+        running.handle.stop()
+        assert not Path(killed).parent.exists()
+        assert live.is_dir() and foreign.is_dir()
+        assert not Path(running.path).parent.exists()  # its own, removed at stop
+    finally:
+        subprocess.run(["rm", "-rf", str(scratch)], check=False)

@@ -27,25 +27,75 @@ def supported() -> bool:
     return True
 
 
+SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
+OWNER_FILE = "owner"  # "PID START" of the snakemake process that made the folder
+
+
 def remove_socket(path: str) -> None:
     import contextlib
     from pathlib import Path
 
-    with contextlib.suppress(OSError):
-        Path(path).unlink()
+    for name in (Path(path).name, OWNER_FILE):
+        with contextlib.suppress(OSError):
+            (Path(path).parent / name).unlink()
     with contextlib.suppress(OSError):
         Path(path).parent.rmdir()
 
 
-def _socket_path() -> str:
-    """A socket path in a new private directory (mkdtemp: mode 0700)."""
+def _process_start(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot), or None if it is gone."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def remove_stale_socket_dirs() -> list[str]:
+    """Remove socket folders a killed run left (SIGKILL runs no stop hook): only
+    folders of ours (this user, not a link, our prefix, an owner file) whose owner
+    process is gone (the pid is dead or reused by a later process). Returns them."""
     import tempfile
     from pathlib import Path
 
-    directory = Path(tempfile.mkdtemp(prefix="weatherplot-plot-server-"))  # 0700
+    removed = []
+    for parent in dict.fromkeys((Path(tempfile.gettempdir()), Path("/tmp"))):
+        try:
+            candidates = [
+                p for p in parent.iterdir() if p.name.startswith(SOCKET_PREFIXES)
+            ]
+        except OSError:
+            continue
+        for directory in candidates:
+            try:
+                if directory.is_symlink() or not directory.is_dir():
+                    continue
+                if directory.lstat().st_uid != os.getuid():
+                    continue
+                pid, start = (directory / OWNER_FILE).read_text().split()
+                if _process_start(int(pid)) == start:
+                    continue  # its run is still going
+            except (OSError, ValueError):
+                continue  # not one we can judge: leave it
+            remove_socket(str(directory / "socket"))
+            if not directory.exists():
+                removed.append(str(directory))
+    return removed
+
+
+def _socket_path() -> str:
+    """A socket path in a new private directory (mkdtemp: mode 0700), with an owner
+    file so a later run can tell it stale (:func:`remove_stale_socket_dirs`)."""
+    import tempfile
+    from pathlib import Path
+
+    directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))  # 0700
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
         directory.rmdir()
-        directory = Path(tempfile.mkdtemp(prefix="wpps-", dir="/tmp"))
+        directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[1], dir="/tmp"))
+    pid = os.getpid()
+    (directory / OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
     return str(directory / "socket")
 
 
@@ -78,6 +128,8 @@ class PlotServer:
         # Inside a SLURM allocation the jobs never use a server (scripts/plot_station).
         if not (enabled and supported()) or os.environ.get("SLURM_JOB_ID"):
             return None
+        for stale in remove_stale_socket_dirs():
+            print(f"Removed a killed run's plot server folder {stale}", file=sys.stderr)
         self.path = _socket_path()
         authkey = secrets.token_bytes(32)
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
