@@ -463,3 +463,22 @@ def test_nothing_from_a_file_is_executed():
         ):
             assert not re.search(pattern, text), (path, pattern)
     assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
+    from weatherplot.timing import write_bytes_atomic
+
+    png = tmp_path / "results/plots/X.png"
+    png.parent.mkdir(parents=True)
+    # A writer killed mid-save (a plot-server worker killed with its job) leaves
+    # its temp file; its pid is gone. A live writer's (this test's parent) stays.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = png.with_name(f".X.png.{dead.pid}.tmp")
+    left.write_bytes(b"half a png")
+    live = png.with_name(f".X.png.{os.getppid()}.tmp")
+    live.write_bytes(b"being written")
+    write_bytes_atomic(png, b"the png")
+    assert png.read_bytes() == b"the png"
+    assert not left.exists()
+    assert live.exists()
