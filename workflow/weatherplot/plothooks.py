@@ -42,45 +42,17 @@ def remove_socket(path: str) -> None:
         Path(path).parent.rmdir()
 
 
-def _process_start(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot), or None if it is gone."""
-    from pathlib import Path
-
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def remove_stale_socket_dirs() -> list[str]:
     """Remove socket folders a killed run left (SIGKILL runs no stop hook): only
-    folders of ours (this user, not a link, our prefix, an owner file) whose owner
-    process is gone (the pid is dead or reused by a later process). Returns them."""
-    import tempfile
-    from pathlib import Path
+    folders of ours whose owner process is gone (:mod:`weatherplot.ownedtemp`).
+    Returns them."""
+    from .ownedtemp import stale_dirs
 
     removed = []
-    for parent in dict.fromkeys((Path(tempfile.gettempdir()), Path("/tmp"))):
-        try:
-            candidates = [
-                p for p in parent.iterdir() if p.name.startswith(SOCKET_PREFIXES)
-            ]
-        except OSError:
-            continue
-        for directory in candidates:
-            try:
-                if directory.is_symlink() or not directory.is_dir():
-                    continue
-                if directory.lstat().st_uid != os.getuid():
-                    continue
-                pid, start = (directory / OWNER_FILE).read_text().split()
-                if _process_start(int(pid)) == start:
-                    continue  # its run is still going
-            except (OSError, ValueError):
-                continue  # not one we can judge: leave it
-            remove_socket(str(directory / "socket"))
-            if not directory.exists():
-                removed.append(str(directory))
+    for directory in stale_dirs(SOCKET_PREFIXES, OWNER_FILE):
+        remove_socket(str(directory / "socket"))
+        if not directory.exists():
+            removed.append(str(directory))
     return removed
 
 
@@ -90,12 +62,13 @@ def _socket_path() -> str:
     import tempfile
     from pathlib import Path
 
+    from .ownedtemp import write_owner
+
     directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))  # 0700
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
         directory.rmdir()
         directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[1], dir="/tmp"))
-    pid = os.getpid()
-    (directory / OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
+    write_owner(directory, OWNER_FILE)
     return str(directory / "socket")
 
 
