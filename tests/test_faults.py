@@ -463,3 +463,58 @@ def test_nothing_from_a_file_is_executed():
         ):
             assert not re.search(pattern, text), (path, pattern)
     assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
+    from weatherplot.timing import write_bytes_atomic
+
+    png = tmp_path / "results/plots/X.png"
+    png.parent.mkdir(parents=True)
+    # A writer killed mid-save (a plot-server worker killed with its job) leaves
+    # its temp file; its pid is gone. A live writer's (this test's parent) stays.
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = png.with_name(f".X.png.{dead.pid}.tmp")
+    left.write_bytes(b"half a png")
+    live = png.with_name(f".X.png.{os.getppid()}.tmp")
+    live.write_bytes(b"being written")
+    write_bytes_atomic(png, b"the png")
+    assert png.read_bytes() == b"the png"
+    assert not left.exists()
+    assert live.exists()
+
+
+@pytest.mark.parametrize("prefix", ["exercise-", "exercise-dry-", "baseline-fanout-"])
+def test_a_sigkilled_runs_scratch_folder_is_removed_by_the_next_run(
+    tmp_path, monkeypatch, prefix
+):
+    import tempfile
+
+    from weatherplot.ownedtemp import owned_tempdir
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    # The exercise's (or a baseline's) process, killed inside its scratch folder.
+    code = (
+        "import sys; from weatherplot.ownedtemp import owned_tempdir\n"
+        f"with owned_tempdir({prefix!r}) as d:\n"
+        "    print(d, flush=True); sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow"), "TMPDIR": str(tmp_path)}
+    killed = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    left = Path(killed.stdout.readline().strip())
+    killed.kill()
+    killed.wait()
+    assert left.is_dir()  # SIGKILL: no clean-up ran
+    foreign = tmp_path / f"{prefix}notours"  # no owner file: nobody can judge it
+    foreign.mkdir()
+    with owned_tempdir(prefix) as scratch:
+        assert not left.exists()
+        assert foreign.is_dir() and Path(scratch).is_dir()
+    assert not Path(scratch).exists()

@@ -760,3 +760,292 @@ def test_workers_are_capped_at_the_runs_cores(tmp_path, monkeypatch):
 
 
 THREE = ["USC00042319", "ASN00086282", "JA000047778"]
+
+
+class ServerLoop:
+    """A :class:`plotserver._Server` in this process, with one tracked worker that
+    is a real child (``sleep``) and one job connection: the bookkeeping of a batch
+    of events, handled in the order the kernel may report them."""
+
+    def __init__(self, tmp_path: Path):
+        import select
+
+        self.lines: list[str] = []
+        self.server = plotserver._Server(
+            str(tmp_path / "socket"), b"k" * 32, 2, self.lines.append
+        )
+        self.child = subprocess.Popen(["sleep", "600"])
+        ours, self.worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        pidfd = os.pidfd_open(self.child.pid)
+        self.worker = plotserver._Worker(self.child.pid, pidfd, ours)
+        self.server.by_pidfd[pidfd] = self.worker
+        self.server.by_control[ours.fileno()] = self.worker
+        self.server.poller.register(pidfd, select.EPOLLIN)
+        self.server.poller.register(ours, select.EPOLLIN)
+        self.job_end, conn = socket.socketpair()
+        self.worker.job = conn
+        self.server.by_job[conn.fileno()] = self.worker
+        self.server.poller.register(conn, select.EPOLLRDHUP)
+
+    def wait_until_dead(self):
+        import select
+
+        # Not reaped here: the server's waitpid does that.
+        assert select.select([self.worker.pidfd], [], [], 60)[0]
+
+    def close(self):
+        with contextlib.suppress(ProcessLookupError):
+            self.child.kill()
+        self.child.wait()
+        while self.server.closing:  # as poll_once does after a batch
+            done = self.server.closing.pop()
+            done.close() if isinstance(done, socket.socket) else os.close(done)
+        self.server.listener.close()
+        self.server.poller.close()
+
+
+def test_a_worker_killed_for_its_hung_up_job_never_goes_back_on_the_idle_list(
+    tmp_path,
+):
+    loop = ServerLoop(tmp_path)
+    try:
+        server, worker = loop.server, loop.worker
+        job_fd = worker.job.fileno()
+        # The job's process is killed just as its worker finishes: the hang-up is
+        # handled first (the worker is killed), then the exit code it had sent.
+        loop.job_end.close()
+        loop.worker_end.send(b"0")
+        server._handle(job_fd)
+        loop.wait_until_dead()
+        server._handle(worker.control.fileno())
+        # The next job must go to a live worker, not to this one (whose pidfd event
+        # would then answer that job "exit 137" without trying it).
+        assert worker not in server.idle
+        server._handle(worker.pidfd)
+        assert worker not in server.idle and not server.by_pidfd
+    finally:
+        loop.close()
+
+
+def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
+    tmp_path,
+):
+    loop = ServerLoop(tmp_path)
+    try:
+        server, worker = loop.server, loop.worker
+        held = (worker.control, worker.job)
+        inodes = {f"socket:[{os.fstat(s.fileno()).st_ino}]" for s in held}
+        loop.child.kill()
+        loop.wait_until_dead()
+        server._worker_exited(worker)  # its fds wait in server.closing
+        assert server.closing
+        job_end, conn = socket.socketpair()
+        # A job accepted in the same batch gets a new worker (a fork of this test).
+        new = server._start_worker(conn)
+        try:
+            # Once it says "ready" to a job, it has closed what it must not hold.
+            socket.send_fds(new.control, [b"job"], [conn.fileno()])
+            conn.close()
+            job_end.settimeout(120)
+            assert plotclient.recv_frame(job_end) == plotclient.READY
+            targets = fd_targets(new.pid)
+            assert not inodes & set(targets), targets
+            assert not [t for t in targets if "pidfd" in t], targets
+        finally:
+            os.kill(new.pid, signal.SIGKILL)
+            os.waitpid(new.pid, 0)
+            job_end.close()
+            conn.close()
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("through_server", [True, False])
+def test_an_unexpected_error_is_in_the_log_snakemake_points_to(
+    tmp_path, monkeypatch, through_server
+):
+    monkeypatch.chdir(tmp_path)
+    # A file where the plots' folder should be: not a station's fault.
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results/plots").write_text("in the way\n")
+    running = Server(tmp_path) if through_server else None
+    try:
+        result, _, record = plot_job(
+            tmp_path, entry(DEATH_VALLEY), running and running.address
+        )
+    finally:
+        if running:
+            running.handle.stop()
+    assert result.returncode == 1 and record is None
+    job_log = (tmp_path / "logs/out.log").read_text()
+    assert "Traceback" in job_log, (job_log, result.stderr)
+    assert f"station {DEATH_VALLEY}: unexpected error:" in job_log
+    assert "results/plots" in job_log  # what was in the way
+    line = f"ERROR: station {DEATH_VALLEY}: unexpected error:"
+    assert result.stderr.count(line) == 1, result.stderr
+    assert "traceback in logs/out.log" in result.stderr
+
+
+def test_two_runs_at_once_keep_both_their_lines_in_the_servers_log(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    first = Server(tmp_path)
+    try:
+        result, _, _ = plot_job(tmp_path, entry(DEATH_VALLEY), first.address)
+        assert result.returncode == 0, result.stderr
+        second = Server(tmp_path)  # another run, disjoint targets, same log
+        second.handle.stop()
+    finally:
+        first.handle.stop()
+    log = first.log.read_text()
+    for running in (first, second):
+        assert f"plot server {running.pid} listening" in log, log
+        assert f"plot server {running.pid} stopped after" in log, log
+    assert f"plot server {first.pid} stopped after 1 plot(s)" in log
+    assert log.count("=== plot server of snakemake run") == 2, log
+
+
+def test_a_stuck_worker_fails_its_job_at_the_runtime_deadline_and_is_killed(
+    tmp_path, server
+):
+    # The worker blocks opening the held FIFO, which nobody ever writes: it cannot
+    # finish, whenever the deadline comes (no race with the test).
+    station, _ = held_entry(tmp_path)
+    job = subprocess.Popen(
+        job_command(station, "out"),
+        # The rule sets this from its runtime (minutes * 60); short here.
+        env={
+            **ENV,
+            plotserver.ENV_VAR: server.address,
+            plotclient.PLOT_SECONDS_VAR: "2",
+        },
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _, stderr = job.communicate(timeout=180)  # the old code: for ever
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            job.kill()
+    assert job.returncode == 1, stderr
+    errors = [line for line in stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "within 2 s" in errors[0], stderr
+    assert "plotting in this process" not in stderr  # nobody plots it twice
+    log = wait_for(server.log, "gone: killing the worker")
+    worker = int(log.split(" is gone: killing the worker")[0].split("worker ")[-1])
+    # The job left only once its worker was gone (it may not write the files later).
+    assert not alive(worker)
+    assert not (tmp_path / "results/plots/out.png").exists()
+    # The next job gets a live worker.
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address, "b")
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked" and record["pid"] != worker
+
+
+def test_the_plot_deadline_comes_from_the_environment_or_a_generous_default(
+    monkeypatch,
+):
+    monkeypatch.setenv(plotclient.PLOT_SECONDS_VAR, "300")
+    assert plotclient.plot_seconds() == 300
+    for bad in ("", "soon", "0", "-5"):
+        monkeypatch.setenv(plotclient.PLOT_SECONDS_VAR, bad)
+        assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS
+    monkeypatch.delenv(plotclient.PLOT_SECONDS_VAR)
+    assert plotclient.plot_seconds() == plotclient.PLOT_SECONDS >= 600
+
+
+def listener_events(server_pid: int, path: str) -> int | None:
+    """The events the server's epoll waits for on its listener (from /proc)."""
+    inode = None
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7 and fields[7] == path:
+            inode = fields[6]
+    fd_dir = Path(f"/proc/{server_pid}/fd")
+    listener = epoll = None
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            target = str(fd.readlink())
+            if target == f"socket:[{inode}]":
+                listener = fd.name
+            elif target == "anon_inode:[eventpoll]":
+                epoll = fd.name
+    info = Path(f"/proc/{server_pid}/fdinfo/{epoll}").read_text()
+    for line in info.splitlines():
+        fields = line.split()
+        if fields[:2] == ["tfd:", listener]:
+            return int(fields[3], 16)
+    return None
+
+
+def test_running_out_of_descriptors_stops_accepting_instead_of_busy_looping(
+    tmp_path, server
+):
+    import resource
+    import select
+
+    message = "accept failed"
+    # A soft limit below the descriptors it holds: its next accept() fails (EMFILE).
+    limit = resource.prlimit(server.pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(server.pid, resource.RLIMIT_NOFILE, (3, limit[1]))
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(server.path)  # waits in the listen backlog
+        wait_for(server.log, message)
+        # It stops listening (the old loop stayed ready and wrote a line a turn).
+        # (epoll always adds EPOLLERR | EPOLLHUP: what matters is EPOLLIN.)
+        assert wait_until(
+            lambda: not listener_events(server.pid, server.path) & select.EPOLLIN,
+            timeout=60,
+        ), server.log.read_text()
+        resource.prlimit(server.pid, resource.RLIMIT_NOFILE, limit)
+        # Descriptors again: it accepts by itself, and the next job is served.
+        wait_for(server.log, "descriptors free again")
+        result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+        assert result.returncode == 0, result.stderr
+        assert record["worker"] == "forked"
+    finally:
+        client.close()
+    assert server.log.read_text().count(message) == 1, server.log.read_text()
+
+
+def test_a_killed_runs_socket_folder_is_removed_at_the_next_start(
+    tmp_path, monkeypatch
+):
+    import tempfile
+
+    from weatherplot import plothooks
+
+    monkeypatch.chdir(tmp_path)
+    scratch = Path(tempfile.mkdtemp(prefix="wpt-", dir="/tmp"))  # short: AF_UNIX
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    try:
+        # A run killed with SIGKILL: its folder and socket stay, its process is gone.
+        killed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from weatherplot import plothooks as h; "
+                "import socket; p = h._socket_path(); "
+                "socket.socket(socket.AF_UNIX).bind(p); print(p)",
+            ],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert Path(killed).exists()
+        # A live run's folder (this process) and one nobody can judge stay.
+        live = Path(plothooks._socket_path()).parent
+        foreign = scratch / "weatherplot-plot-server-notours"
+        foreign.mkdir()
+        running = Server(tmp_path)
+        running.handle.stop()
+        assert not Path(killed).parent.exists()
+        assert live.is_dir() and foreign.is_dir()
+        assert not Path(running.path).parent.exists()  # its own, removed at stop
+    finally:
+        subprocess.run(["rm", "-rf", str(scratch)], check=False)

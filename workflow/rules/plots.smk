@@ -71,8 +71,12 @@ rule plot_station:
         python=Path(PLOT_PYTHON),
         python_flags=PLOT_PYTHON_FLAGS,
         script=Path(PLOT_SCRIPT) if isinstance(PLOT_SCRIPT, str) else PLOT_SCRIPT,
+        # runtime: (minutes) in seconds: how long the job waits for a plot-server
+        # worker before it fails (weatherplot/plotclient.py).
+        plot_seconds=lambda wildcards, resources: int(resources.runtime) * 60,
     shell:
-        "{params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
+        "WEATHERPLOT_PLOT_SECONDS={params.plot_seconds:q}"
+        " {params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
 

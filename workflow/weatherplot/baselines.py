@@ -23,12 +23,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .cpus import usable_cpus
 from .importpath import child_env
+from .ownedtemp import owned_tempdir
 from .timing import summarise
 
 # A station plots in about a second. One that has not finished after this long is
@@ -282,7 +282,7 @@ def run_baseline(
     ``python`` (default: this interpreter)."""
     times, children = [], []
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix=f"baseline-{mode}-") as scratch:
+    with owned_tempdir(f"baseline-{mode}-") as scratch:
         spec = Path(scratch) / "stations.json"
         spec.write_text(json.dumps(stations))
         for repeat in range(1, repeats + 1):

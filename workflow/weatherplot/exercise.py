@@ -25,11 +25,11 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .ownedtemp import owned_tempdir
 from .records import CommandRun, ExerciseRecord, FanoutRun
 from .report.metrics import job_overhead, job_start, job_work
 from .scratch import copy_workflow_code
@@ -192,7 +192,7 @@ def run_exercise(
     load_before = [round(x, 2) for x in os.getloadavg()]
     server = f"plot_server={plot_server}"
     runs: dict[str, list] = {m: [] for m in METHODS}
-    with tempfile.TemporaryDirectory(prefix="exercise-") as scratch:
+    with owned_tempdir("exercise-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir)
         for file in {info["file"] for info in stations}:  # warm the page cache
             Path(file).read_bytes()
@@ -338,7 +338,7 @@ def main(argv=None) -> None:
             entry["file"] = str(Path(entry["file"]).resolve())
     stations = list(resolve_stations(config).values())
     python = sys.executable
-    with tempfile.TemporaryDirectory(prefix="exercise-dry-") as scratch:
+    with owned_tempdir("exercise-dry-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, args.data)
         dry_run(workdir, python)  # warm: imports, bytecode
         cpu = children_cpu()

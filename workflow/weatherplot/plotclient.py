@@ -38,6 +38,11 @@ JOB_ENV = (
     "TMPDIR",
 )
 ANSWER_SECONDS = 60  # a job waits this long at most for a worker to take it
+# Once a worker took it, the job waits at most this long for the plot: the rule's
+# runtime: resource (rules/plots.smk passes it in seconds), else an hour. A stopped
+# or stuck worker then fails its job instead of hanging it (and the run) for ever.
+PLOT_SECONDS_VAR = "WEATHERPLOT_PLOT_SECONDS"
+PLOT_SECONDS = 3600.0
 REQUEST_MAGIC = b"weatherplot-plot-request-2"
 READY, REFUSED_PREFIX, EXIT_PREFIX = b"ready", b"refused: ", b"exit "
 
@@ -186,10 +191,42 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
             taken = False
         if not taken:
             raise Unavailable("the plot server did not take the job")
-        sock.settimeout(None)  # the worker plots: as long as that takes
-        return _hand_over(sock, authkey, argv, started)
+        deadline = plot_seconds()
+        sock.settimeout(deadline)  # the worker plots: as long as runtime: allows
+        try:
+            return _hand_over(sock, authkey, argv, started)
+        except TimeoutError:
+            return _give_up(sock, deadline)
     finally:
         sock.close()
+
+
+def plot_seconds() -> float:
+    """Seconds a job waits for its worker's plot (:data:`PLOT_SECONDS_VAR`)."""
+    try:
+        seconds = float(os.environ.get(PLOT_SECONDS_VAR, PLOT_SECONDS))
+    except ValueError:
+        seconds = PLOT_SECONDS
+    return seconds if seconds > 0 else PLOT_SECONDS
+
+
+def _give_up(sock, deadline: float) -> int:
+    """The plot overran its deadline: fail the job (plotting again here could race a
+    worker that still writes). Shutting down our side is a hang-up to the server,
+    which kills the worker; its end closing tells us nobody writes any more."""
+    print(
+        f"ERROR: the plot server's worker did not finish this plot within "
+        f"{deadline:g} s (the rule's runtime); it is killed and the job fails",
+        file=sys.stderr,
+    )
+    try:
+        sock.shutdown(_socket.SHUT_WR)
+        sock.settimeout(ANSWER_SECONDS)
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+    return 1
 
 
 def _hand_over(sock, authkey: bytes, argv: list[str], started: float) -> int:
@@ -204,6 +241,8 @@ def _hand_over(sock, authkey: bytes, argv: list[str], started: float) -> int:
         raise Unavailable(f"the plot server hung up: {error}") from None
     try:
         return parse_answer(recv_frame(sock))
+    except TimeoutError:
+        raise
     except (OSError, EOFError, BadFrame) as error:
         why = "it stopped" if isinstance(error, EOFError) else str(error)
     # A worker may have been plotting: it holds this connection until it exits, so
@@ -216,6 +255,8 @@ def _hand_over(sock, authkey: bytes, argv: list[str], started: float) -> int:
     try:
         while sock.recv(4096):
             pass
+    except TimeoutError:  # still held past the deadline: the caller gives up
+        raise
     except OSError:
         pass
     raise Unavailable("no worker of the plot server is running this job any more")

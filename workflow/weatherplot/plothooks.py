@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import time
 
 from .plotclient import ENV_VAR
 
@@ -26,25 +27,48 @@ def supported() -> bool:
     return True
 
 
+SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
+OWNER_FILE = "owner"  # "PID START" of the snakemake process that made the folder
+
+
 def remove_socket(path: str) -> None:
     import contextlib
     from pathlib import Path
 
-    with contextlib.suppress(OSError):
-        Path(path).unlink()
+    for name in (Path(path).name, OWNER_FILE):
+        with contextlib.suppress(OSError):
+            (Path(path).parent / name).unlink()
     with contextlib.suppress(OSError):
         Path(path).parent.rmdir()
 
 
+def remove_stale_socket_dirs() -> list[str]:
+    """Remove socket folders a killed run left (SIGKILL runs no stop hook): only
+    folders of ours whose owner process is gone (:mod:`weatherplot.ownedtemp`).
+    Returns them."""
+    from .ownedtemp import stale_dirs
+
+    removed = []
+    for directory in stale_dirs(SOCKET_PREFIXES, OWNER_FILE):
+        remove_socket(str(directory / "socket"))
+        if not directory.exists():
+            removed.append(str(directory))
+    return removed
+
+
 def _socket_path() -> str:
-    """A socket path in a new private directory (mkdtemp: mode 0700)."""
+    """A socket path in a new private directory (mkdtemp: mode 0700), with an owner
+    file so a later run can tell it stale (:func:`remove_stale_socket_dirs`)."""
     import tempfile
     from pathlib import Path
 
-    directory = Path(tempfile.mkdtemp(prefix="weatherplot-plot-server-"))  # 0700
+    from .ownedtemp import write_owner
+
+    directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))  # 0700
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
         directory.rmdir()
-        directory = Path(tempfile.mkdtemp(prefix="wpps-", dir="/tmp"))
+        directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[1], dir="/tmp"))
+    write_owner(directory, OWNER_FILE)
     return str(directory / "socket")
 
 
@@ -77,6 +101,8 @@ class PlotServer:
         # Inside a SLURM allocation the jobs never use a server (scripts/plot_station).
         if not (enabled and supported()) or os.environ.get("SLURM_JOB_ID"):
             return None
+        for stale in remove_stale_socket_dirs():
+            print(f"Removed a killed run's plot server folder {stale}", file=sys.stderr)
         self.path = _socket_path()
         authkey = secrets.token_bytes(32)
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +112,15 @@ class PlotServer:
         command = [sys.executable, "-m", "weatherplot.plotserver", self.path]
         command += ["--parent", str(os.getpid()), "--ready-fd", str(ready_w)]
         command += ["--max-workers", str(max(1, cores or os.cpu_count() or 1))]
-        with open(log_path, "w") as log_file:
+        # Appended, each run under its own header: two runs at once (disjoint
+        # targets) or one after another each keep their lines, as Snakemake keeps
+        # each run's log in .snakemake/log/. (It grows by ~1 line per plot.)
+        with open(log_path, "a") as log_file:
+            log_file.write(
+                f"=== plot server of snakemake run {os.getpid()}, started "
+                f"{time.strftime('%Y-%m-%d %H:%M:%S')} ===\n"
+            )
+            log_file.flush()
             self.process = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,

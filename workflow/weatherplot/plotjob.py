@@ -52,6 +52,14 @@ def run(
         log.error(message)
         print(f"ERROR: {message}", file=sys.stderr)
         return 1
+    except Exception as error:
+        # Not the station's data: the traceback belongs in the job's log, which
+        # Snakemake points the user to (stderr reaches only the terminal). The
+        # caller still sees the exception (a server worker then retires).
+        message = f"station {info['id']}: unexpected error: {error!r}"
+        log.exception(message)
+        print(f"ERROR: {message} (traceback in {log_path})", file=sys.stderr)
+        raise
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime
     if usage_since is not None:

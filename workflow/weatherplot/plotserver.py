@@ -44,6 +44,7 @@ start and stop the server). The names other code uses are re-exported here.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import sys
@@ -95,10 +96,11 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"plot server {os.getpid()} listening on {path} (parent {parent_pid})")
-    if ready_fd is not None:
-        os.write(ready_fd, b"ready\n")
-        os.close(ready_fd)
     try:
+        # Inside the try: a stop right after "ready" still closes (and logs).
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
         while os.getppid() == parent_pid:
             server.poll_once()
     finally:
@@ -113,6 +115,9 @@ class _Worker:
         self.pidfd = pidfd
         self.control = control  # the server's end: connections out, exit codes in
         self.job: socket.socket | None = None  # the connection it is serving
+        # Killed by the server (its job hung up): never idle again, even if the
+        # exit code it sent is read before its pidfd says it is gone.
+        self.killed = False
 
 
 class _Server:
@@ -142,6 +147,11 @@ class _Server:
         self.idle: list[_Worker] = []
         self.closing: list = []  # fds and sockets of finished jobs and workers
         self.accepting = True
+        # Out of descriptors (accept: EMFILE/ENFILE): the listener is off until a
+        # batch closes one or a poll passes quietly (a back-off of a second, not a
+        # loop writing the same line); said once per shortage.
+        self.starved = False  # the listener is off
+        self.shortage = False  # said so, until an accept succeeds
         self.warm = False
         self.plotted = 0  # jobs that ended well
         self.failed = 0  # jobs that failed or were killed (refusals are neither)
@@ -151,19 +161,23 @@ class _Server:
         import select
 
         busy = len(self.by_pidfd) - len(self.idle)
-        if self.accepting != (busy < self.max_workers):
+        if self.accepting != (busy < self.max_workers and not self.starved):
             self.accepting = not self.accepting
             self.poller.modify(self.listener, select.EPOLLIN if self.accepting else 0)
-        for fd, _ in self.poller.poll(1.0):
+        events = self.poller.poll(1.0)
+        for fd, _ in events:
             try:
                 self._handle(fd)
             except Exception as error:  # this job alone is refused
                 self.log(f"request failed: {error!r}")
         # Closed only after the batch: a number reused by an accept in this
         # batch would otherwise receive a later event meant for the old fd.
+        freed = bool(self.closing)
         while self.closing:
             done = self.closing.pop()
             done.close() if isinstance(done, socket.socket) else os.close(done)
+        if self.starved and (freed or not events):
+            self.starved = False  # try accept() again (it may say EMFILE again)
 
     def _handle(self, fd: int) -> None:
         import signal
@@ -173,6 +187,20 @@ class _Server:
                 conn, _ = self.listener.accept()
             except BlockingIOError:
                 return
+            except OSError as error:
+                if error.errno not in (errno.EMFILE, errno.ENFILE):
+                    raise
+                if not self.shortage:
+                    self.log(
+                        f"accept failed ({error.strerror}): not accepting jobs until "
+                        "a descriptor is free (waiting jobs plot by themselves after "
+                        f"{ANSWER_SECONDS} s)"
+                    )
+                self.shortage = self.starved = True
+                return
+            if self.shortage:
+                self.shortage = False
+                self.log("descriptors free again: accepting jobs")
             try:
                 self._assign(conn)
             except BaseException:
@@ -188,6 +216,9 @@ class _Server:
             worker = self.by_job.pop(fd)
             self.poller.unregister(fd)
             self.log(f"job of worker {worker.pid} is gone: killing the worker")
+            worker.killed = True
+            if worker in self.idle:
+                self.idle.remove(worker)
             os.kill(worker.pid, signal.SIGKILL)
 
     def _warm_up(self) -> None:
@@ -221,6 +252,12 @@ class _Server:
         for other in self.by_pidfd.values():
             close += [other.pidfd, other.control.fileno()]
             close += [other.job.fileno()] if other.job is not None else []
+        # And what this batch retired (closed only after it): a dead worker's pidfd,
+        # control socket and job connection, which a child holding them would keep
+        # open for its whole life (a refused job would wait that long for its EOF).
+        for done in self.closing:
+            close.append(done.fileno() if isinstance(done, socket.socket) else done)
+        close = list(dict.fromkeys(close))  # the worker closes each fd once
         server = os.getpid()
         stopping = {signal.SIGTERM, signal.SIGINT}
         # No stop() between fork and bookkeeping: the worker is always tracked.
@@ -275,7 +312,7 @@ class _Server:
         if leaving:  # its pidfd event follows
             self.poller.unregister(worker.control)
             del self.by_control[worker.control.fileno()]
-        elif code is not None:
+        elif code is not None and not worker.killed:
             self.idle.append(worker)
 
     def _answer(self, worker: _Worker, code: int) -> None:

@@ -138,11 +138,29 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _remove_dead_writers_files(path)
     try:
         tmp.write_bytes(data)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _remove_dead_writers_files(path: Path) -> None:
+    """Remove ``.NAME.PID.tmp`` files a killed writer of ``path`` left (a worker
+    killed mid-save runs no ``finally``): only those whose pid is gone."""
+    import glob
+
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = stale.name[len(path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            stale.unlink(missing_ok=True)
+        except OSError:  # alive, another user's: not ours to remove
+            pass
 
 
 def summarise(times) -> dict:
