@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import png_checks
 import pytest
 from helpers import (
     DEATH_VALLEY,
@@ -411,7 +412,7 @@ def test_station_by_id_end_to_end(ncei, tmp_path):
     run_snakemake(workdir, "--cores", "2", *pngs(PHOENIX, DEATH_VALLEY))
     downloaded = workdir / "resources" / "ghcnd" / "all" / f"{PHOENIX}.dly"
     assert downloaded.read_bytes() == real_dly(PHOENIX)
-    assert (workdir / "results" / "plots" / f"{PHOENIX}.png").stat().st_size > 0
+    png_checks.check_panels(workdir / "results" / "plots" / f"{PHOENIX}.png")
     assert sorted(ncei.requests) == [
         f"/all/{PHOENIX}.dly",
         "/ghcnd-countries.txt",

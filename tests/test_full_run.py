@@ -10,12 +10,14 @@ worker."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
 import zipfile
 from pathlib import Path
 
+import png_checks
 import pytest
 from helpers import (
     FIXTURE_DATA,
@@ -203,3 +205,27 @@ def test_run_makes_a_png_and_timing_record_per_station(finished_run, workflow_co
     assert record["worker"] == "fresh"
     assert set(record["phases"]) == {"imports", "read", "plot", "save"}
     assert not (workflow_copy / "logs" / "plot_server.log").exists()
+
+
+def test_each_plot_shows_its_panels_and_matches_its_reference_images(finished_run):
+    """The PNGs as a user sees them, read as pixels (tests/png_checks.py): every panel
+    drawn in its elements' colours, TMAX above TMIN, a title; and the same image as
+    the reviewed reference of each station (Matplotlib-version pinned)."""
+    plots = finished_run / "results" / "plots"
+    for station in THREE_STATIONS:
+        png_checks.check_panels(plots / f"{station}.png")
+    if os.environ.get("WEATHERPLOT_REGENERATE_REFERENCE_PNGS"):
+        png_checks.REFERENCE_DIR.mkdir(parents=True, exist_ok=True)
+        for station in THREE_STATIONS:
+            shutil.copyfile(
+                plots / f"{station}.png", png_checks.REFERENCE_DIR / f"{station}.png"
+            )
+        png_checks.REFERENCE_VERSIONS.write_text(
+            json.dumps(png_checks.matplotlib_now(), indent=2) + "\n"
+        )
+        pytest.skip(f"reference images written to {png_checks.REFERENCE_DIR}: look")
+    reason = png_checks.reference_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    for station in THREE_STATIONS:
+        png_checks.check_reference(plots / f"{station}.png", station)

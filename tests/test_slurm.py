@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import png_checks
 import pytest
 import yaml
 from helpers import FIXTURE_DATA, copy_workflow
@@ -153,6 +154,7 @@ def _check_png(path: Path) -> None:
         width, height = image.size
     assert width >= 200, (path, image.size)
     assert height >= 200, (path, image.size)
+    png_checks.check_panels(path)  # the panels, read as pixels
 
 
 def _records(workdir: Path, stations: list[str]) -> dict[str, dict]:
