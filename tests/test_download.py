@@ -36,6 +36,7 @@ from helpers import (
     run_snakemake,
     write_config,
 )
+from PIL import Image
 
 from weatherplot.download import DownloadError, fetch
 from weatherplot.errors import StationDataError
@@ -418,12 +419,28 @@ def test_station_by_id_end_to_end(ncei, tmp_path):
         "/ghcnd-countries.txt",
         "/ghcnd-stations.txt",
     ]  # the local station needed nothing
-    # The title comes from NOAA's station list, as the plot job reads it.
-    info = resolve_stations({"stations": [{"id": PHOENIX}]}, workdir)[PHOENIX]
-    info["station_list"] = str(workdir / info["station_list"])  # job's cwd: workdir
-    title = title_info(info, {})
-    assert title["name"] == "PHOENIX AP" and title["country"] == "United States"
-    assert title["latitude"] == pytest.approx(33.4278)
+    # The title the job drew (the PNG's Title) is NOAA's station list's entry,
+    # worked out here from the served files' fixed-width columns, and the years of
+    # the raw .dly (columns 12-15 of each line).
+    (line,) = [
+        x
+        for x in ncei.files["/ghcnd-stations.txt"].decode().splitlines()
+        if x.startswith(PHOENIX)
+    ]
+    lat, lon, elevation = float(line[12:20]), float(line[21:30]), float(line[31:37])
+    name = line[41:71].strip()
+    countries = dict(
+        (x[:2], x[3:].strip())
+        for x in ncei.files["/ghcnd-countries.txt"].decode().splitlines()
+    )
+    years = sorted({int(x[11:15]) for x in real_dly(PHOENIX).decode().splitlines()})
+    expected = (
+        f"{name} ({PHOENIX}) · {countries[PHOENIX[:2]]}, {abs(lat):.2f}°N, "
+        f"{abs(lon):.2f}°W, {elevation:.0f} m · {years[0]}–{years[-1]}"
+    )
+    assert (name, lat, lon) == ("PHOENIX AP", 33.4278, -112.0036)
+    with Image.open(workdir / "results" / "plots" / f"{PHOENIX}.png") as image:
+        assert image.info["Title"] == expected
     # Present once, never fetched again.
     again = run_snakemake(workdir, "--cores", "2", *pngs(PHOENIX, DEATH_VALLEY))
     assert "Nothing to be done" in again.stdout + again.stderr
