@@ -93,6 +93,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 self.wfile.write(b"U")
                 self.wfile.flush()
+                server.trickled += 1
                 time.sleep(0.1)
             return
         if behaviour == "html":
@@ -127,6 +128,7 @@ def ncei():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.requests, server.behaviour = [], {}
+    server.trickled = 0  # bytes of a "trickle" body sent so far
     server.release = threading.Event()
     catalog = {
         r["id"]: r for r in csv.DictReader((FIXTURE_DATA / "stations.csv").open())
@@ -347,12 +349,15 @@ def test_killed_download_leaves_no_file_and_the_next_one_completes(ncei, tmp_pat
         env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
     )
     try:
-        for _ in range(300):  # until the transfer has begun (at most 30 s)
-            if part.exists():
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)  # a few bytes more
-        assert part.exists() and child.poll() is None  # mid-transfer
+        # Mid-transfer: the .part file is open and the server has sent a few of
+        # the body's promised 1,000,000 bytes (it trickles 300 at most). The wait
+        # is on those events; the 60 s only catch a hang.
+        deadline = time.monotonic() + 60
+        while not (part.exists() and ncei.trickled >= 3):
+            assert time.monotonic() < deadline, "the transfer never began"
+            assert child.poll() is None, "the download ended before it was killed"
+            time.sleep(0.05)
+        assert child.poll() is None  # still transferring
     finally:
         child.kill()
         child.wait(10)
