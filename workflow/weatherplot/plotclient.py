@@ -37,7 +37,18 @@ JOB_ENV = (
     "NUMEXPR_NUM_THREADS",
     "TMPDIR",
 )
-ANSWER_SECONDS = 60  # a job waits this long at most for a worker to take it
+
+
+def seconds_setting(name: str, default: int) -> int:
+    """A deadline of the plot server, in whole seconds: ``default``, unless the
+    environment variable ``name`` sets a positive whole number (the tests shorten
+    or lengthen deadlines with it, instead of racing them)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+# A job waits this long at most for a worker to take it.
+ANSWER_SECONDS = seconds_setting("WEATHERPLOT_PLOT_ANSWER_SECONDS", 60)
 REQUEST_MAGIC = b"weatherplot-plot-request-2"
 READY, REFUSED_PREFIX, EXIT_PREFIX = b"ready", b"refused: ", b"exit "
 
