@@ -85,3 +85,107 @@ def test_rolling_mean_skips_gaps_and_blanks_sparse_windows():
     sparse = np.full(20, np.nan)
     sparse[10] = 1.0
     assert np.isnan(climate.rolling_mean(sparse, window=5)).all()
+
+
+# --- edges, hand-worked (against the mutants of docs/mutation-testing.md) ---------
+
+
+def test_century_leap_years_need_their_own_ninety_percent():
+    # 1900 is no leap year (365 days: 329 >= 328.5 counts), 2000 is (366: 329 < 329.4).
+    for year, counted in ((1900, True), (2000, False)):
+        daily = daily_between(f"{year}-01-01", f"{year}-12-31", prcp=1.0)
+        daily.prcp[329:] = np.nan
+        rain = climate.annual_precipitation(daily)
+        assert (list(rain.years) == [year]) is counted, year
+        assert rain.excluded == (0 if counted else 1)
+        if counted:
+            assert rain.values[0] == 329.0
+
+
+def test_a_year_with_no_data_is_left_out_of_the_series():
+    daily = daily_between("2000-01-01", "2002-12-31", tmax=3.0, tmin=1.0)
+    daily.tmax[366 : 366 + 365] = np.nan  # all of 2001
+    daily.tmin[:10] = np.nan  # 2000: 356 of 366 days
+    annual = climate.annual_mean_temperature(daily)
+    assert list(annual.years) == [2000, 2002]
+    np.testing.assert_array_equal(annual.values, [2.0, 2.0])
+    assert climate.annual_precipitation(daily).excluded == 0  # no PRCP at all
+
+
+def test_empty_record_gives_empty_summaries():
+    empty = daily_between("2000-01-02", "2000-01-01")
+    assert len(empty) == 0
+    for annual in (
+        climate.annual_mean_temperature(empty),
+        climate.annual_precipitation(empty),
+    ):
+        assert annual.years.size == 0 and annual.values.size == 0
+        assert annual.excluded == 0
+    yearly = climate.yearly_range(empty, empty.tmax)
+    assert yearly.years.size == yearly.lowest.size == yearly.highest.size == 0
+    assert yearly.years.dtype.kind == "i"
+
+
+def test_yearly_range_skips_missing_days():
+    daily = daily_between("2000-12-30", "2001-01-02", tmax=[5.0, np.nan, 7.0, -1.0])
+    yearly = climate.yearly_range(daily, daily.tmax)
+    assert list(yearly.years) == [2000, 2001]
+    assert list(yearly.lowest) == [5.0, -1.0] and list(yearly.highest) == [5.0, 7.0]
+
+
+def test_climatology_percentiles_interpolate_between_days():
+    # January 2001: TMAX 1..31; numpy's linear percentiles: 10th = 4, 90th = 28.
+    daily = daily_between("2001-01-01", "2001-01-31", prcp=0.5)
+    daily.values["TMAX"] = np.arange(1.0, 32.0)
+    clim = climate.monthly_climatology(daily)
+    assert clim.tmax_mean[0] == 16.0
+    assert (clim.tmax_p10[0], clim.tmax_p90[0]) == (4.0, 28.0)
+    assert np.isnan(clim.tmin_mean[0]) and np.isnan(clim.tmax_mean[1:]).all()
+    assert clim.prcp_mean_total[0] == 15.5 and np.isnan(clim.prcp_mean_total[1:]).all()
+    assert list(clim.months) == list(range(1, 13))
+
+
+def test_climatology_month_at_exactly_ninety_percent_counts():
+    # 28 of 30 April days is 93 %, 27 is 90 % exactly (counts), 26 is 87 % (not).
+    for observed, counted in ((28, True), (27, True), (26, False)):
+        daily = daily_between("2001-04-01", "2001-04-30", prcp=1.0)
+        daily.prcp[observed:] = np.nan
+        total = climate.monthly_climatology(daily).prcp_mean_total[3]
+        assert (total == observed) if counted else np.isnan(total), observed
+
+
+def test_rolling_mean_blanks_half_a_window_at_each_end():
+    smooth = climate.rolling_mean(np.arange(10.0), window=5)  # half = 2
+    assert np.isnan(smooth[:2]).all() and np.isnan(smooth[-2:]).all()
+    np.testing.assert_allclose(smooth[2:8], np.arange(2.0, 8.0))
+    # A window needs half of its days (here 2 of 5): one day alone is not enough.
+    values = np.full(10, np.nan)
+    values[4:6] = [1.0, 3.0]
+    smooth = climate.rolling_mean(values, window=5)
+    assert smooth[4] == 2.0 and smooth[5] == 2.0 and np.isnan(smooth[2])
+
+
+def test_summary_of_a_short_record_has_its_years_shares_and_extremes():
+    daily = daily_between("2001-01-01", "2002-12-31", tmax=10.0, tmin=0.0, prcp=1.0)
+    daily.tmax[365:] = 20.0  # 2002 is warmer
+    daily.prcp[:100] = 0.0  # and wetter
+    daily.tmin[:73] = np.nan  # 20 % of 2001's TMIN missing: 2001 left out
+    summary = climate.summarise(daily)
+    assert summary.years == (2001, 2002)
+    assert summary.smoothing_days == climate.SHORT_SMOOTHING_DAYS  # 730 days < 3 years
+    assert summary.observed["TMIN"].days == 730 - 73
+    assert summary.observed["TMIN"].share == pytest.approx((730 - 73) / 730)
+    assert summary.warmest == (2002, 10.0)
+    assert summary.wettest == (2002, 365.0)
+    assert summary.trend is None and not summary.has_annual_temperature
+    assert summary.has_annual_precipitation
+    assert set(summary.smoothed) == set(summary.ranges) == {"TMAX", "TMIN"}
+
+
+def test_summary_of_a_long_record_smooths_over_a_year():
+    daily = daily_between("2000-01-01", "2002-12-31", tmax=10.0, tmin=0.0)
+    summary = climate.summarise(daily)
+    assert summary.smoothing_days == climate.SMOOTHING_DAYS  # 1096 days >= 3 years
+    assert summary.wettest is None and not summary.has("PRCP")
+    assert summary.observed["PRCP"].share == 0.0
+    assert set(summary.smoothed) == {"TMAX", "TMIN"}

@@ -7,6 +7,7 @@ checked (a benchmark asserts nothing on a shared machine); what they report is."
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -43,7 +44,18 @@ def test_benchmark_times_the_data_folder_whatever_the_config_lists(tmp_path):
     )
     figures = json.loads((workdir / "figures.json").read_text())
     assert figures["parse"]["files"] == 1
-    assert figures["parse"]["speedup"] > 0
+    parse = figures["parse"]
+    # The speedup is the two readers' median times' ratio, and the throughput is
+    # the uncompressed size (gunzipped here) over the median time.
+    numpy_reader, pandas_reader = parse["numpy reader"], parse["pandas read_fwf"]
+    assert parse["speedup"] == pytest.approx(
+        pandas_reader["median_s"] / numpy_reader["median_s"]
+    )
+    size = len(gzip.decompress((data / f"{MELBOURNE}.dly.gz").read_bytes()))
+    assert parse["megabytes"] == pytest.approx(size / 1e6)
+    for reader in (numpy_reader, pandas_reader):
+        assert reader["min_s"] == reader["median_s"] == reader["max_s"]  # 1 repeat
+        assert reader["mb_per_s"] == pytest.approx(size / 1e6 / reader["median_s"])
     for kind in ("fresh", "forked"):
         jobs = figures["plot_jobs"][kind]["jobs"]
         assert [(j["station"], j["worker"]) for j in jobs] == [(MELBOURNE, kind)]
@@ -82,7 +94,8 @@ def test_scaling_study_without_snakemake_writes_its_figures_and_chart(tmp_path):
         ("snakemake", 1),
         ("snakemake_fresh", 1),
     }
-    assert all(p["median"] > 0 for p in study["points"])
+    for point in study["points"]:  # one repeat: its median is its one time
+        assert point["times"] == [point["median"]], point
     assert (workdir / "study.png").read_bytes()[:8] == PNG_MAGIC
     for point in study["points"]:  # one summary line each on the terminal
         assert f"{point['method']:10s} p=1" in out.stdout
@@ -107,8 +120,17 @@ def test_exercise_benchmark_times_three_whole_commands_with_their_cpu(tmp_path):
     # The whole process tree's CPU: the real run does what a dry run does, and plots
     # (in the plot server's workers, grandchildren of the timed process).
     assert summary["cpu_snakemake"] > summary["dry_run_cpu"] > 0
-    assert summary["extra_cpu"] == pytest.approx(
-        summary["cpu_snakemake"] - summary["cpu_pool"]
-    )
+    # The figures are the raw runs' (one repeat each), and the printed extra CPU
+    # and its per-job rest are worked out here from those runs.
+    raw = {name: method["runs"][0] for name, method in record["methods"].items()}
+    for name, run in raw.items():
+        assert summary[f"cpu_{name}"] == run["cpu"]
+        assert summary[f"wall_{name}"] == run["wall"]
+    extra = raw["snakemake"]["cpu"] - raw["pool"]["cpu"]
+    assert f"extra CPU against the Pool: {extra:.2f} s, " in out.stdout
+    per_job = (extra - summary["dry_run_cpu"]) * 1000  # one job
+    assert f"the rest is {per_job:.0f} ms per job" in out.stdout
+    speedup = raw["serial"]["wall"] / raw["snakemake"]["wall"]
+    assert f"snakemake: {speedup:.2f}x the loop" in out.stdout
     assert "1 stations, --cores 1" in out.stdout
     assert "ms per job (target <= 20 ms: " in out.stdout

@@ -23,6 +23,7 @@ import threading
 import time
 from pathlib import Path
 
+import png_checks
 import pytest
 from helpers import (
     DEATH_VALLEY,
@@ -37,6 +38,7 @@ from helpers import (
     station_file,
     write_config,
 )
+from PIL import Image
 
 from weatherplot.announce import missing_plots_note, stale_report_note
 from weatherplot.download import DownloadError, fetch
@@ -99,6 +101,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     return
                 self.wfile.write(b"U")
                 self.wfile.flush()
+                server.trickled += 1
                 time.sleep(0.1)
             return
         if behaviour == "html":
@@ -133,6 +136,7 @@ def start_ncei(port: int = 0):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     server.requests, server.behaviour = [], {}
+    server.trickled = 0  # bytes of a "trickle" body sent so far
     server.release = threading.Event()
     catalog = {
         r["id"]: r for r in csv.DictReader((FIXTURE_DATA / "stations.csv").open())
@@ -475,12 +479,15 @@ def test_killed_download_leaves_no_file_and_the_next_one_completes(ncei, tmp_pat
         env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
     )
     try:
-        for _ in range(300):  # until the transfer has begun (at most 30 s)
-            if part.exists():
-                break
-            time.sleep(0.1)
-        time.sleep(0.5)  # a few bytes more
-        assert part.exists() and child.poll() is None  # mid-transfer
+        # Mid-transfer: the .part file is open and the server has sent a few of
+        # the body's promised 1,000,000 bytes (it trickles 300 at most). The wait
+        # is on those events; the 60 s only catch a hang.
+        deadline = time.monotonic() + 60
+        while not (part.exists() and ncei.trickled >= 3):
+            assert time.monotonic() < deadline, "the transfer never began"
+            assert child.poll() is None, "the download ended before it was killed"
+            time.sleep(0.05)
+        assert child.poll() is None  # still transferring
     finally:
         child.kill()
         child.wait(10)
@@ -562,18 +569,34 @@ def test_station_by_id_end_to_end(ncei, tmp_path):
     run_snakemake(workdir, "--cores", "2", *pngs(PHOENIX, DEATH_VALLEY))
     downloaded = workdir / "resources" / "ghcnd" / "all" / f"{PHOENIX}.dly"
     assert downloaded.read_bytes() == real_dly(PHOENIX)
-    assert (workdir / "results" / "plots" / f"{PHOENIX}.png").stat().st_size > 0
+    png_checks.check_panels(workdir / "results" / "plots" / f"{PHOENIX}.png")
     assert sorted(ncei.requests) == [
         f"/all/{PHOENIX}.dly",
         "/ghcnd-countries.txt",
         "/ghcnd-stations.txt",
     ]  # the local station needed nothing
-    # The title comes from NOAA's station list, as the plot job reads it.
-    info = resolve_stations({"stations": [{"id": PHOENIX}]}, workdir)[PHOENIX]
-    info["station_list"] = str(workdir / info["station_list"])  # job's cwd: workdir
-    title = title_info(info, {})
-    assert title["name"] == "PHOENIX AP" and title["country"] == "United States"
-    assert title["latitude"] == pytest.approx(33.4278)
+    # The title the job drew (the PNG's Title) is NOAA's station list's entry,
+    # worked out here from the served files' fixed-width columns, and the years of
+    # the raw .dly (columns 12-15 of each line).
+    (line,) = [
+        x
+        for x in ncei.files["/ghcnd-stations.txt"].decode().splitlines()
+        if x.startswith(PHOENIX)
+    ]
+    lat, lon, elevation = float(line[12:20]), float(line[21:30]), float(line[31:37])
+    name = line[41:71].strip()
+    countries = dict(
+        (x[:2], x[3:].strip())
+        for x in ncei.files["/ghcnd-countries.txt"].decode().splitlines()
+    )
+    years = sorted({int(x[11:15]) for x in real_dly(PHOENIX).decode().splitlines()})
+    expected = (
+        f"{name} ({PHOENIX}) · {countries[PHOENIX[:2]]}, {abs(lat):.2f}°N, "
+        f"{abs(lon):.2f}°W, {elevation:.0f} m · {years[0]}–{years[-1]}"
+    )
+    assert (name, lat, lon) == ("PHOENIX AP", 33.4278, -112.0036)
+    with Image.open(workdir / "results" / "plots" / f"{PHOENIX}.png") as image:
+        assert image.info["Title"] == expected
     # Present once, never fetched again.
     again = run_snakemake(workdir, "--cores", "2", *pngs(PHOENIX, DEATH_VALLEY))
     assert "Nothing to be done" in again.stdout + again.stderr

@@ -11,6 +11,7 @@ test kills or interrupts snakemake. Every wait is for a file or a process.
 
 from __future__ import annotations
 
+import ast
 import base64
 import os
 import re
@@ -443,25 +444,128 @@ def test_no_user_string_reaches_a_shell_unquoted():
             assert all(p.endswith(":q") for p in placeholders), (name, placeholders)
         elif not name.endswith(":all"):
             assert re.search(r"^\s+script:", body, re.M), name
-    for path in [REPO / "Snakefile", *(REPO / "workflow/rules").glob("*.smk")]:
-        text = path.read_text()
-        assert not re.search(r"\bshell\(|os\.system|subprocess", text), path
+    # No shell() call, os.system or subprocess of the rule files' own Python (the
+    # compiled rules' shell directives are checked above).
+    for path, tree in workflow_trees().items():
+        if path.suffix == ".py":
+            continue
+        for node, _ in calls_outside_rules(tree):
+            name = dotted(node.func)
+            assert name != "shell" and name != "os.system", (path, node.lineno)
+            assert not name.startswith("subprocess."), (path, node.lineno)
+
+
+def workflow_trees() -> dict[Path, ast.Module]:
+    """The syntax tree of every Python file of the workflow, and of the Snakefile and
+    every rule file as Snakemake compiles them to Python (its own parser)."""
+    from snakemake.parser import parse
+    from snakemake.sourcecache import LocalSourceFile
+
+    class Sources:  # the one thing of a Workflow the parser uses
+        def open(self, source):
+            return open(source.get_path_or_uri(secret_free=True), encoding="utf-8")
+
+    trees = {p: ast.parse(p.read_text(), str(p)) for p in REPO.glob("workflow/**/*.py")}
+    for path in [REPO / "Snakefile", *sorted(REPO.glob("workflow/rules/*.smk"))]:
+        code, _ = parse(
+            LocalSourceFile(str(path)), SimpleNamespace(sourcecache=Sources()), {}
+        )
+        trees[path] = ast.parse(code, str(path))
+    return trees
+
+
+def dotted(node: ast.AST) -> str:
+    """``a.b.c`` for a name or attribute chain, else ""."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = dotted(node.value)
+        return f"{inner}.{node.attr}" if inner else ""
+    return ""
+
+
+def calls_outside_rules(tree: ast.AST, in_rule: bool = False):
+    """(call, inside a compiled rule's function) for every call in ``tree``, except
+    those inside a compiled rule (``def __rule_...``) when ``in_rule`` is False."""
+    for child in ast.iter_child_nodes(tree):
+        rule = in_rule or (
+            isinstance(child, ast.FunctionDef) and child.name.startswith("__rule_")
+        )
+        if isinstance(child, ast.Call) and not rule:
+            yield child, rule
+        yield from calls_outside_rules(child, rule) if not rule else ()
+
+
+SAFE_LOADERS = {"yaml.SafeLoader", "yaml.CSafeLoader"}
+
+
+def is_safe_loader(node: ast.AST, tree: ast.AST) -> bool:
+    """A SafeLoader or CSafeLoader, directly, as getattr(yaml, "CSafeLoader",
+    yaml.SafeLoader), or a name only ever assigned one of those in ``tree``."""
+    if dotted(node) in SAFE_LOADERS:
+        return True
+    if isinstance(node, ast.Call) and dotted(node.func) == "getattr":
+        args = node.args
+        return (
+            len(args) == 3
+            and dotted(args[0]) == "yaml"
+            and isinstance(args[1], ast.Constant)
+            and f"yaml.{args[1].value}" in SAFE_LOADERS
+            and is_safe_loader(args[2], tree)
+        )
+    if isinstance(node, ast.Name):
+        values = [
+            a.value
+            for a in ast.walk(tree)
+            if isinstance(a, ast.Assign)
+            and any(dotted(t) == node.id for t in a.targets)
+        ]
+        return bool(values) and all(
+            not isinstance(v, ast.Name) and is_safe_loader(v, tree) for v in values
+        )
+    return False
+
+
+def unsafe_code(tree: ast.AST) -> list[str]:
+    """What in ``tree`` could run code from data: eval/exec/compile, pickle,
+    os.system/os.popen, shell=True, a YAML load without a safe loader."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + [getattr(node, "module", "") or ""]
+            if any(n.split(".")[0] in ("pickle", "marshal", "shelve") for n in names):
+                found.append(f"line {node.lineno}: imports pickle/marshal/shelve")
+        if dotted(node) in ("yaml.Loader", "yaml.UnsafeLoader", "yaml.FullLoader"):
+            found.append(f"line {node.lineno}: {dotted(node)}")
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func)
+        where = f"line {node.lineno}: {name}"
+        if name in ("eval", "exec", "compile", "os.system", "os.popen"):
+            found.append(where)
+        if name in ("yaml.unsafe_load", "yaml.full_load", "yaml.unsafe_load_all"):
+            found.append(where)
+        if name in ("yaml.load", "yaml.load_all"):
+            loader = [k.value for k in node.keywords if k.arg == "Loader"]
+            loader += node.args[1:2]
+            if not (loader and is_safe_loader(loader[0], tree)):
+                found.append(f"{where} without a SafeLoader/CSafeLoader")
+        for keyword in node.keywords:
+            if keyword.arg == "shell" and not (
+                isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+            ):
+                found.append(f"{where}(shell=...)")
+    return found
 
 
 def test_nothing_from_a_file_is_executed():
-    """No eval/exec/pickle and no unsafe YAML in the package or the scripts."""
-    sources = [*(REPO / "workflow").rglob("*.py"), *(REPO / "workflow").rglob("*.smk")]
-    for path in sources:
-        text = path.read_text()
-        for pattern in (
-            r"\beval\(",
-            r"\bexec\(",
-            r"\bpickle\b",
-            r"yaml\.load\(",
-            r"yaml\.unsafe_load",
-            r"Loader=yaml\.(Unsafe|Full)?Loader",
-        ):
-            assert not re.search(pattern, text), (path, pattern)
+    """No eval/exec/pickle, no shell=True or os.system, and YAML only through a
+    safe loader, in the package, the scripts, the Snakefile and the rule files
+    (their syntax trees, not their text)."""
+    trees = workflow_trees()
+    assert REPO / "workflow/rules/config_syntax.smk" in trees
+    for path, tree in trees.items():
+        assert not unsafe_code(tree), (path, unsafe_code(tree))
     assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
 
 
@@ -518,3 +622,34 @@ def test_a_sigkilled_runs_scratch_folder_is_removed_by_the_next_run(
         assert not left.exists()
         assert foreign.is_dir() and Path(scratch).is_dir()
     assert not Path(scratch).exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "unsafe"),
+    [
+        ("yaml.safe_load(f)", False),
+        ("yaml.load(f, Loader=yaml.SafeLoader)", False),
+        ("yaml.load(f, yaml.CSafeLoader)", False),
+        (
+            "L = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)\nyaml.load(f, Loader=L)",
+            False,
+        ),
+        ("subprocess.run(['ls', x], shell=False)", False),
+        ("yaml.load(f)", True),
+        ("yaml.load(f, Loader=yaml.Loader)", True),
+        ("yaml.load(f, Loader=yaml.FullLoader)", True),
+        ("L = yaml.UnsafeLoader\nyaml.load(f, Loader=L)", True),
+        ("L = getattr(yaml, 'CSafeLoader', yaml.Loader)\nyaml.load(f, L)", True),
+        ("L = yaml.SafeLoader\nL = yaml.Loader\nyaml.load(f, Loader=L)", True),
+        ("yaml.unsafe_load(f)", True),
+        ("subprocess.run(cmd, shell=True)", True),
+        ("subprocess.Popen(cmd, shell=flag)", True),
+        ("os.system(cmd)", True),
+        ("eval(text)", True),
+        ("exec(text)", True),
+        ("import pickle", True),
+        ("from pickle import loads", True),
+    ],
+)
+def test_the_unsafe_code_guard_finds_what_it_forbids(code, unsafe):
+    assert bool(unsafe_code(ast.parse(code))) is unsafe, code

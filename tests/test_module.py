@@ -22,6 +22,7 @@ import sys
 import threading
 from pathlib import Path
 
+import png_checks
 import pytest
 import yaml
 from helpers import FIXTURE_DATA, REPO, fixture_config, planned_jobs, run_snakemake
@@ -125,6 +126,7 @@ def assert_plotted(project: Path) -> None:
     for png in PNGS:
         with Image.open(project / png) as image:
             assert image.format == "PNG" and image.size == (1200, 1050)
+        png_checks.check_panels(project / png)  # the panels, read as pixels
 
 
 def assert_up_to_date(project: Path) -> None:

@@ -469,30 +469,42 @@ def test_another_user_can_neither_connect_nor_squat(tmp_path, server):
     assert "PermissionError" in outcome.splitlines()[1]
 
 
-def test_a_slow_client_does_not_stall_other_jobs(tmp_path, server):
-    trickling = threading.Event()
+def test_a_slow_client_does_not_stall_other_jobs(tmp_path, monkeypatch):
+    # A server whose workers wait 4 s for a request (the setting; 10 s by default):
+    # the slow client below never completes one, however slow the machine.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WEATHERPLOT_PLOT_REQUEST_SECONDS", "4")
+    server = Server(tmp_path)
+    trickling, done = threading.Event(), threading.Event()
 
     def trickle():
         with socket.socket(socket.AF_UNIX) as sock:
             sock.connect(server.path)
             trickling.set()
-            # A well-formed 60-byte message, one byte every 0.7 s: 45 s in all.
-            for byte in (60).to_bytes(4, "big") + b"x" * 60:
+            # A header promising 60 bytes, then a byte every 0.7 s until the worker
+            # hangs up or the test ends: the request is never complete.
+            for byte in (60).to_bytes(4, "big") + b"x" * 59:
                 try:
                     sock.sendall(bytes([byte]))
                 except OSError:
                     break
-                time.sleep(0.7)
+                if done.wait(0.7):
+                    break
 
-    threading.Thread(target=trickle, daemon=True).start()
-    assert trickling.wait(10)
-    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
-    assert result.returncode == 0, result.stderr
-    assert record["worker"] == "forked"
-    # Its worker gives up on the slow client after a bounded time; the job did not
-    # wait for that (the old server read each request in its accept loop).
-    log = wait_for(server.log, "no complete request within", timeout=60)
-    assert log.index(f"({DEATH_VALLEY}) started") < log.index("no complete request")
+    try:
+        threading.Thread(target=trickle, daemon=True).start()
+        assert trickling.wait(60)
+        result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+        assert result.returncode == 0, result.stderr
+        assert record["worker"] == "forked"
+        # Its worker gives up on the slow client after a bounded time; the job did
+        # not wait for that (the old server read each request in its accept loop).
+        log = wait_for(server.log, "no complete request within 4 s", timeout=120)
+        started = log.index(f"({DEATH_VALLEY}) started")
+        assert started < log.index("no complete request")
+    finally:
+        done.set()
+        server.handle.stop()
 
 
 def test_a_flood_of_malformed_requests_leaks_nothing_and_stops_nothing(
@@ -743,7 +755,10 @@ def test_workers_are_capped_at_the_runs_cores(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     running = Server(tmp_path, cores=1)
     try:
+        # Each job waits for the one worker as long as the others take (not the
+        # 60 s a job waits by default before it plots by itself).
         env = {**ENV, plotserver.ENV_VAR: running.address}
+        env["WEATHERPLOT_PLOT_ANSWER_SECONDS"] = "1800"
         jobs = [
             subprocess.Popen(job_command(entry(s), s), env=env, cwd=tmp_path)
             for s in THREE

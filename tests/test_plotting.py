@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import matplotlib.text
 import numpy as np
@@ -20,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from weatherplot import climate, plotting
+from weatherplot.pandas_reference import read_ghcnd_fwf
 from weatherplot.stations import load_catalog, load_station, plot_station, title_info
 
 CATALOG = load_catalog(FIXTURE_DATA / "stations.csv")
@@ -112,17 +114,78 @@ def plain_csv_from_real_dly(tmp_path, station: str, first: int, last: int):
     return {"id": f"{station}-{first}", "file": str(path), "format": "plain"}
 
 
+def raw_table(info: dict) -> pd.DataFrame:
+    """The station's raw values (degC, mm) by date, read by pandas alone, not by the
+    package's readers or its Daily: a .dly by pandas read_fwf
+    (weatherplot.pandas_reference, which shares no code with them), a plain CSV or
+    a CDO export by read_csv (converted by hand: a "standard" export is in degF and
+    inches, a legacy one in tenths of degC and of mm, -9999 for missing)."""
+    if info["file"].endswith((".dly", ".dly.gz")):
+        return read_ghcnd_fwf(info["file"])
+    if info.get("format") == "cdo":
+        frame = pd.read_csv(info["file"], dtype={"DATE": str}, na_values=["-9999"])
+        frame.index = pd.to_datetime(frame.pop("DATE"), format="mixed")
+        frame = frame[["TMAX", "TMIN", "PRCP"]].astype(float)
+        if Path(info["file"]).read_text().startswith("STATION,STATION_NAME,"):
+            frame /= 10  # a legacy export: tenths of degC and of mm
+        elif info["units"] == "standard":
+            frame[["TMAX", "TMIN"]] = (frame[["TMAX", "TMIN"]] - 32) * 5 / 9
+            frame["PRCP"] *= 25.4
+        return frame
+    frame = pd.read_csv(info["file"], index_col="date", parse_dates=True)
+    return frame.rename(columns=str.upper)
+
+
+def days_in_years(years) -> np.ndarray:
+    return np.array([366 if pd.Timestamp(y, 1, 1).is_leap_year else 365 for y in years])
+
+
+def pandas_annual(series: pd.Series, how: str) -> pd.Series:
+    """``how`` ("mean" or "sum") of ``series`` per year with >= 90 % of its days."""
+    by_year = series.dropna().groupby(series.dropna().index.year)
+    covered = by_year.count() >= 0.9 * days_in_years(by_year.count().index)
+    return getattr(by_year, how)()[covered]
+
+
 def pandas_annual_means(info: dict) -> pd.Series:
     """Annual mean of (TMAX+TMIN)/2 over years with >= 90 % of days, by pandas: an
     independent second computation of what the annual panel must show."""
-    daily, _ = load_station(info)
-    mean = daily.to_frame().eval("(TMAX + TMIN) / 2")
-    by_year = mean.groupby(mean.index.year)
-    days = by_year.size().index.map(
-        lambda y: 366 if pd.Timestamp(y, 1, 1).is_leap_year else 365
-    )
-    covered = by_year.count() >= 0.9 * np.asarray(days)
-    return by_year.mean()[covered]
+    return pandas_annual(raw_table(info).eval("(TMAX + TMIN) / 2"), "mean")
+
+
+def pandas_annual_totals(info: dict) -> pd.Series:
+    return pandas_annual(raw_table(info)["PRCP"], "sum")
+
+
+def pandas_climatology(info: dict) -> pd.DataFrame:
+    """Per calendar month: mean and 10th/90th percentiles of TMAX and TMIN over all
+    days, and the mean total of the months with >= 90 % of their days' PRCP."""
+    table = raw_table(info)
+    rows = {}
+    for element in ("TMAX", "TMIN"):
+        values = table[element].dropna()
+        by_month = values.groupby(values.index.month)
+        rows[f"{element.lower()}_mean"] = by_month.mean()
+        rows[f"{element.lower()}_p10"] = by_month.quantile(0.1)
+        rows[f"{element.lower()}_p90"] = by_month.quantile(0.9)
+    prcp = table["PRCP"].dropna()
+    months = prcp.groupby([prcp.index.year, prcp.index.month])
+    count, total = months.count(), months.sum()
+    lengths = [pd.Timestamp(y, m, 1).days_in_month for y, m in count.index]
+    covered = total[count.to_numpy() >= 0.9 * np.array(lengths)]
+    rows["prcp_mean_total"] = covered.groupby(level=1).mean()
+    return pd.DataFrame(rows).reindex(range(1, 13))
+
+
+def assert_climatology_is_pandas(summary, info: dict) -> None:
+    expected = pandas_climatology(info)
+    for column in expected.columns:
+        np.testing.assert_allclose(
+            getattr(summary.climatology, column),
+            expected[column],
+            rtol=1e-9,
+            err_msg=column,
+        )
 
 
 # --- drawn data == computed data ---------------------------------------------------
@@ -149,8 +212,18 @@ def test_long_record_draws_the_computed_annual_means_trend_and_totals():
     assert f"{summary.trend.per_decade:+.2f} °C per decade" in texts(figure)
 
     centres, heights = bar_heights(artist(figure, "annual-precipitation"))
-    np.testing.assert_array_equal(centres, summary.annual_precipitation.years)
-    np.testing.assert_allclose(heights, summary.annual_precipitation.values)
+    totals = pandas_annual_totals(OXFORD_INFO)  # pandas, from the raw .dly
+    np.testing.assert_array_equal(centres, totals.index)
+    np.testing.assert_allclose(heights, totals.to_numpy(), rtol=1e-9)
+    # The warmest and wettest years, and the climatology, as pandas finds them.
+    warmest = expected.idxmax()
+    assert f"Warmest full year: {warmest} ({expected[warmest]:.1f} °C)" in texts(figure)
+    wettest = totals.idxmax()
+    assert f"Wettest full year: {wettest} ({totals[wettest]:.0f} mm)" in texts(figure)
+    assert_climatology_is_pandas(summary, OXFORD_INFO)
+    (tmax_line,) = artists(figure, "monthly-tmax")
+    clim = pandas_climatology(OXFORD_INFO)
+    np.testing.assert_allclose(tmax_line.get_ydata(), clim["tmax_mean"], rtol=1e-9)
 
 
 def test_long_record_daily_panel_shows_each_years_range_on_a_date_axis():
@@ -197,12 +270,13 @@ def test_one_year_cdo_export_reads_right(info, name, first_month):
     assert "Warmest" not in texts(figure)
     assert f"({summary.smoothing_days}-day mean)" in texts(figure)
     assert summary.smoothing_days == climate.SHORT_SMOOTHING_DAYS
-    # The monthly climatology is the computed one.
-    clim = summary.climatology
+    # The monthly climatology drawn is the one pandas finds in the raw export.
+    clim = pandas_climatology(info)
     (tmax_line,) = artists(figure, "monthly-tmax")
-    np.testing.assert_allclose(tmax_line.get_ydata(), clim.tmax_mean)
+    np.testing.assert_allclose(tmax_line.get_ydata(), clim["tmax_mean"], rtol=1e-9)
     _, rain = bar_heights(artist(figure, "monthly-precipitation"))
-    np.testing.assert_allclose(rain, np.nan_to_num(clim.prcp_mean_total))
+    np.testing.assert_allclose(rain, np.nan_to_num(clim["prcp_mean_total"]))
+    assert_climatology_is_pandas(summary, info)
 
 
 def test_few_year_plain_csv_draws_its_years_and_no_trend(tmp_path):
@@ -219,8 +293,9 @@ def test_few_year_plain_csv_draws_its_years_and_no_trend(tmp_path):
     assert summary.trend is None and not artists(figure, "trend")
     assert "no trend: fewer than 10 years" in texts(figure)
     centres, heights = bar_heights(artist(figure, "annual-precipitation"))
-    np.testing.assert_array_equal(centres, summary.annual_precipitation.years)
-    np.testing.assert_allclose(heights, summary.annual_precipitation.values)
+    totals = pandas_annual_totals(info)
+    np.testing.assert_array_equal(centres, totals.index)
+    np.testing.assert_allclose(heights, totals.to_numpy(), rtol=1e-9)
     assert_whole_years(panel(figure, "Annual mean"))
     assert_whole_years(panel(figure, "Annual precipitation"))
     assert tick_labels(panel(figure, "Annual mean")) == ["2021", "2022", "2023", "2024"]
@@ -234,6 +309,10 @@ def test_png_is_deterministic_and_of_the_documented_size(tmp_path):
     with Image.open(first) as image:
         assert image.size == (1200, 1050)
         assert "Software" in image.info and "weatherplot" in image.info["Software"]
+        assert image.info["Title"] == (
+            "DEATH VALLEY NP (USC00042319) · United States, 36.46°N, 116.87°W, -59 m"
+            " · 1961–2025"
+        )  # the title drawn (tests/fixtures/reference-png/USC00042319.png)
         assert not any("time" in key.lower() for key in image.info)
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import statistics
 
+import numpy as np
 import pytest
 import yaml
 from helpers import FIXTURE_DATA, MELBOURNE, copy_workflow, run_snakemake
@@ -128,10 +130,25 @@ def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
     }
     rows = {(p["method"], p["workers"]): p for p in study["points"]}
     assert rows["serial", 1]["speedup"] == 1.0
-    # Every method is timed the same way, so a longer time is a smaller speedup.
-    by_time = sorted(study["points"], key=lambda p: p["median"])
-    speedups = [p["speedup"] for p in by_time]
-    assert speedups == sorted(speedups, reverse=True)
+    # Each point's figures from its raw times, by this test's own arithmetic: the
+    # speedup over the serial loop's time, the efficiency on min(workers, 2 CPUs),
+    # Karp-Flatt's f = (p/S - 1)/(p - 1); the fitted serial fraction by NumPy's
+    # least squares of Amdahl's law written for 1/S (through the origin).
+    serial = statistics.median(rows["serial", 1]["times"])
+    for (method, workers), point in rows.items():
+        speedup = serial / statistics.median(point["times"])
+        p_eff = min(workers, 2)
+        assert point["speedup"] == pytest.approx(speedup, rel=1e-12), method
+        assert point["efficiency"] == pytest.approx(speedup / p_eff, rel=1e-12)
+        if p_eff == 2:
+            assert point["karp_flatt"] == pytest.approx(2 / speedup - 1, rel=1e-9)
+        else:
+            assert point["karp_flatt"] is None
+    for method in ("pool", "snakemake", "snakemake_fresh"):
+        x = np.array([1 - 1 / 1, 1 - 1 / 2])
+        y = np.array([1 / rows[method, p]["speedup"] - 1 / p for p in (1, 2)])
+        (fitted,), *_ = np.linalg.lstsq(x[:, None], y, rcond=None)
+        assert study["fits"][method]["serial_fraction"] == pytest.approx(fitted)
     assert "wall time of the whole command" in study["measures"]["median"]
     for method in ("snakemake", "snakemake_fresh"):
         for p in (1, 2):

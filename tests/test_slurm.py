@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import png_checks
 import pytest
 import yaml
 from helpers import FIXTURE_DATA, copy_workflow
@@ -153,6 +154,7 @@ def _check_png(path: Path) -> None:
         width, height = image.size
     assert width >= 200, (path, image.size)
     assert height >= 200, (path, image.size)
+    png_checks.check_panels(path)  # the panels, read as pixels
 
 
 def _records(workdir: Path, stations: list[str]) -> dict[str, dict]:
@@ -329,7 +331,7 @@ def test_group_members_start_without_waiting(monkeypatch):
     ran = []
 
     def blocking_run_job(self, job):  # like the plugin's: waits for its srun
-        released.wait(10)
+        released.wait(120)  # the 120 s only end a hang
         ran.append(job)
 
     monkeypatch.setattr(jobstep.Executor, "run_job", blocking_run_job)
@@ -339,15 +341,14 @@ def test_group_members_start_without_waiting(monkeypatch):
     assert run_members_in_parallel(workflow) == 4
     assert workflow.registered == {"_nodes": 4}
 
-    start = time.monotonic()
+    # Both calls return while their members still wait (none is released yet):
+    # a run_job that waited for its member would have recorded it first.
     jobstep.Executor.run_job(None, "station A")
     jobstep.Executor.run_job(None, "station B")
-    assert time.monotonic() - start < 5, "run_job waited for the member to end"
-    assert ran == []
+    assert ran == [], "run_job waited for the member to end"
     released.set()
-    for _ in range(100):
-        if len(ran) == 2:
-            break
+    deadline = time.monotonic() + 60  # only a hang takes this long
+    while len(ran) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sorted(ran) == ["station A", "station B"]
     # a second call (the Snakefile is parsed again) does not wrap it twice

@@ -37,7 +37,18 @@ JOB_ENV = (
     "NUMEXPR_NUM_THREADS",
     "TMPDIR",
 )
-ANSWER_SECONDS = 60  # a job waits this long at most for a worker to take it
+
+
+def seconds_setting(name: str, default: int) -> int:
+    """A deadline of the plot server, in whole seconds: ``default``, unless the
+    environment variable ``name`` sets a positive whole number (the tests shorten
+    or lengthen deadlines with it, instead of racing them)."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+# A job waits this long at most for a worker to take it.
+ANSWER_SECONDS = seconds_setting("WEATHERPLOT_PLOT_ANSWER_SECONDS", 60)
 # Once a worker took it, the job waits at most this long for the plot: the rule's
 # runtime: resource (rules/plots.smk passes it in seconds), else an hour. A stopped
 # or stuck worker then fails its job instead of hanging it (and the run) for ever.

@@ -33,7 +33,8 @@ ENVELOPE_OVERSAMPLE = 2
 # Below this many pixels per year the seasons of the daily panel merge into a
 # barcode (a 150-year record has ~7): its band then shows each year's daily range.
 MIN_PIXELS_PER_YEAR = 10
-# Fixed PNG metadata: no timestamp, no version string, so bytes depend on data only.
+# Fixed PNG metadata: no timestamp, no version string, so bytes depend on data only
+# (render_png adds the figure's title).
 PNG_METADATA = {"Software": "weatherplot"}
 
 
@@ -100,7 +101,10 @@ def render_png(fig: Figure) -> bytes:
     """The figure as PNG bytes (write them atomically: nothing half-written)."""
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, metadata=PNG_METADATA)
+    # The title as drawn, also as the PNG's Title (image viewers and file managers
+    # show it; a test reads what the job drew from it).
+    metadata = {**PNG_METADATA, "Title": fig.get_suptitle()}
+    fig.savefig(buffer, format="png", dpi=DPI, metadata=metadata)
     return buffer.getvalue()
 
 

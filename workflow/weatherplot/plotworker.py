@@ -17,10 +17,11 @@ import os
 import socket
 import time
 
-from .plotclient import JOB_ENV, peer
+from .plotclient import JOB_ENV, peer, seconds_setting
 
 OUTPUT_DIRS = ("results", "logs")
-REQUEST_SECONDS = 10  # a worker waits this long at most for its job's request
+# A worker waits this long at most for its job's request.
+REQUEST_SECONDS = seconds_setting("WEATHERPLOT_PLOT_REQUEST_SECONDS", 10)
 MAX_REQUEST = 64 * 1024
 REFUSED = 75  # a worker's exit code: refused the job before doing anything
 LEAVING = b"leaving"  # after a job's exit code: this worker takes no more jobs
