@@ -420,7 +420,10 @@ def test_a_safe_configured_id_does_match_plot_station(reference):
 def rule_blocks() -> dict[str, str]:
     """Every rule's text, from the Snakefile and every rule file, by name."""
     blocks = {}
-    for path in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+    for path in [
+        REPO / "workflow" / "Snakefile",
+        *sorted((REPO / "workflow/rules").glob("*.smk")),
+    ]:
         text = path.read_text()
         for match in re.finditer(
             r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, flags=re.M
@@ -443,7 +446,10 @@ def test_no_user_string_reaches_a_shell_unquoted():
             assert all(p.endswith(":q") for p in placeholders), (name, placeholders)
         elif not name.endswith(":all"):
             assert re.search(r"^\s+script:", body, re.M), name
-    for path in [REPO / "Snakefile", *(REPO / "workflow/rules").glob("*.smk")]:
+    for path in [
+        REPO / "workflow" / "Snakefile",
+        *(REPO / "workflow/rules").glob("*.smk"),
+    ]:
         text = path.read_text()
         assert not re.search(r"\bshell\(|os\.system|subprocess", text), path
 
@@ -462,4 +468,6 @@ def test_nothing_from_a_file_is_executed():
             r"Loader=yaml\.(Unsafe|Full)?Loader",
         ):
             assert not re.search(pattern, text), (path, pattern)
-    assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
+    assert re.search(
+        r"^configfile:", (REPO / "workflow" / "Snakefile").read_text(), re.M
+    )

@@ -15,13 +15,13 @@ rule timing_report:
         md=report(
             "results/report/timing_report.md",
             caption="../report/timing_report.rst",
-            category="Timing",
+            category="Timing report",
             labels={"file": "timing report (Markdown)"},
         ),
         html=report(
             "results/report/timing_report.html",
             caption="../report/timing_report.rst",
-            category="Timing",
+            category="Timing report",
             labels={"file": "timing report (HTML)"},
         ),
         json="results/report/timings.json",
