@@ -34,5 +34,6 @@ rule timing_report:
         stations=STATION_IDS,
         scaling="results/report/scaling.json",
         snakemake_version=snakemake.__version__,
+        quick_run=config["quick_run"],
     script:
         "../scripts/report.py"

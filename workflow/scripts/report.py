@@ -27,6 +27,7 @@ try:
         # param, which would replan the report whenever -n runs without --cores.
         cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
+        quick_run=snakemake.params.get("quick_run", False),
     )
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",

@@ -292,6 +292,7 @@ class Inputs:
     cores: int | None = None
     cpus: int | None = None
     snakemake_version: str | None = None
+    quick_run: bool = False  # config quick_run: the report says it is one
 
 
 def _load(path, typed: type | None = None) -> dict | None:
@@ -321,6 +322,7 @@ def load_inputs(
     cores: int | None = None,
     cpus: int | None = None,
     snakemake_version: str | None = None,
+    quick_run: bool = False,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
@@ -333,6 +335,7 @@ def load_inputs(
         cores=int(cores) if cores else None,
         cpus=cpus,
         snakemake_version=snakemake_version,
+        quick_run=bool(quick_run),
     )
 
 
@@ -385,4 +388,5 @@ def compute(inputs: Inputs) -> dict:
         "fanout": fanout_stats(inputs.plots, exclusive, inputs.stations),
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
+        "quick_run": inputs.quick_run,
     }
