@@ -421,7 +421,10 @@ def test_a_safe_configured_id_does_match_plot_station(reference):
 def rule_blocks() -> dict[str, str]:
     """Every rule's text, from the Snakefile and every rule file, by name."""
     blocks = {}
-    for path in [REPO / "Snakefile", *sorted((REPO / "workflow/rules").glob("*.smk"))]:
+    for path in [
+        REPO / "workflow" / "Snakefile",
+        *sorted((REPO / "workflow/rules").glob("*.smk")),
+    ]:
         text = path.read_text()
         for match in re.finditer(
             r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, flags=re.M
@@ -466,7 +469,8 @@ def workflow_trees() -> dict[Path, ast.Module]:
             return open(source.get_path_or_uri(secret_free=True), encoding="utf-8")
 
     trees = {p: ast.parse(p.read_text(), str(p)) for p in REPO.glob("workflow/**/*.py")}
-    for path in [REPO / "Snakefile", *sorted(REPO.glob("workflow/rules/*.smk"))]:
+    snakefiles = [REPO / "Snakefile", REPO / "workflow" / "Snakefile"]
+    for path in [*snakefiles, *sorted(REPO.glob("workflow/rules/*.smk"))]:
         code, _ = parse(
             LocalSourceFile(str(path)), SimpleNamespace(sourcecache=Sources()), {}
         )
@@ -566,7 +570,8 @@ def test_nothing_from_a_file_is_executed():
     assert REPO / "workflow/rules/config_syntax.smk" in trees
     for path, tree in trees.items():
         assert not unsafe_code(tree), (path, unsafe_code(tree))
-    assert re.search(r"^configfile:", (REPO / "Snakefile").read_text(), re.M)
+    snakefile = REPO / "workflow" / "Snakefile"
+    assert re.search(r"^configfile:", snakefile.read_text(), re.M)
 
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):

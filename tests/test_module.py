@@ -218,10 +218,15 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
     snakefile = (dest / "workflow" / "Snakefile").read_text()
     assert "module weatherplot:" in snakefile
     assert "use rule * from weatherplot" in snakefile
-    # Point the module at the remote source: snakedeploy writes github(...) for a
-    # repository on GitHub; here the same files come from the local HTTP server.
+    # snakedeploy takes the workflow from workflow/Snakefile, where the catalog's
+    # convention puts it. Point the module at the remote source: snakedeploy writes
+    # github(...) for a repository on GitHub; here the same files come from the
+    # local HTTP server.
+    assert "workflow/Snakefile" in snakefile, snakefile
     snakefile, count = re.subn(
-        r"(snakefile:\s*\n\s*)\S.*\n", rf'\g<1>"{url}/Snakefile"\n', snakefile
+        r"(snakefile:\s*\n\s*)\S.*\n",
+        rf'\g<1>"{url}/workflow/Snakefile"\n',
+        snakefile,
     )
     assert count == 1, snakefile
     (dest / "workflow" / "Snakefile").write_text(snakefile + FORWARDED_HOOKS)

@@ -24,7 +24,7 @@ rule exercise:
         report(
             "results/timings/exercise.json",
             caption="../report/exercise.rst",
-            category="Timing",
+            category="Timing records",
             subcategory="Exercise",
             labels={"file": "exercise timings"},
         ),

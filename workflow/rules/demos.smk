@@ -21,7 +21,7 @@ rule demo:
         report(
             "results/timings/demos/{demo}.json",
             caption="../report/demos.rst",
-            category="Timing",
+            category="Timing records",
             subcategory="Demos",
             labels={"demo": "{demo}"},
         ),

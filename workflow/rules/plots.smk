@@ -53,7 +53,13 @@ rule plot_station:
             "results/plots/{station}.png",
             caption="../report/plot_station.rst",
             category="Station plots",
-            labels={"station": "{station}"},
+            # Listed by name in `snakemake --report` (by id when only NOAA's
+            # station list, read at job time, knows the name).
+            labels=lambda wildcards: {
+                "station": STATIONS[wildcards.station].get("name")
+                or wildcards.station,
+                "id": wildcards.station,
+            },
         ),
         timing="results/timings/plots/{station}.json",
     log:

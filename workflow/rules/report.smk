@@ -24,13 +24,13 @@ rule timing_report:
         md=report(
             "results/report/timing_report.md",
             caption="../report/timing_report.rst",
-            category="Timing",
+            category="Timing report",
             labels={"file": "timing report (Markdown)"},
         ),
         html=report(
             "results/report/timing_report.html",
             caption="../report/timing_report.rst",
-            category="Timing",
+            category="Timing report",
             labels={"file": "timing report (HTML)"},
         ),
         json="results/report/timings.json",
@@ -49,5 +49,6 @@ rule timing_report:
         # Linked (thumbnails in the HTML), not inputs: the plot records are.
         plots="results/plots",
         snakemake_version=snakemake.__version__,
+        quick_run=config["quick_run"],
     script:
         "../scripts/report.py"

@@ -24,7 +24,7 @@ rule scaling:
         png=report(
             "results/report/scaling.png",
             caption="../report/scaling.rst",
-            category="Timing",
+            category="Timing records",
             labels={"file": "scaling study"},
         ),
     log:

@@ -30,6 +30,7 @@ try:
         # Empty without a free-threaded Python (the section then says how to get one).
         demos_free_threaded=list(snakemake.input.get("demos_free_threaded", [])),
         exercise_builds=snakemake.input.get("exercise_builds") or None,
+        quick_run=snakemake.params.get("quick_run", False),
     )
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",

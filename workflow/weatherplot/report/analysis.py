@@ -298,6 +298,7 @@ class Inputs:
     #: The free-threaded build's demo records, and the exercise on both builds.
     demos_free_threaded: dict[str, dict] = field(default_factory=dict)
     exercise_builds: dict | None = None
+    quick_run: bool = False  # config quick_run: the report says it is one
 
 
 def _load(path, typed: type | None = None) -> dict | None:
@@ -329,6 +330,7 @@ def load_inputs(
     snakemake_version: str | None = None,
     demos_free_threaded: Iterable = (),
     exercise_builds=None,
+    quick_run: bool = False,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
@@ -346,6 +348,7 @@ def load_inputs(
         cores=int(cores) if cores else None,
         cpus=cpus,
         snakemake_version=snakemake_version,
+        quick_run=bool(quick_run),
     )
 
 
@@ -446,6 +449,7 @@ def compute(inputs: Inputs) -> dict:
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
         "free_threading": _free_threading(inputs, cpus),
+        "quick_run": inputs.quick_run,
     }
 
 
