@@ -26,7 +26,7 @@ def test_quick_config_scales_the_demos_down_and_says_so():
     lesson = yaml.safe_load(SCHEMA.read_text())["properties"]["demos"]["properties"]
     sizes = quick["demos"]
     # Smaller than the lesson's where time goes; never larger anywhere.
-    for key in ("sleep_seconds", "array_size"):
+    for key in ("sleep_seconds", "array_size", "pure_python_n", "contended_increments"):
         assert sizes[key] < lesson[key]["default"], key
     for key, value in sizes.items():
         assert value <= lesson[key]["default"], key
@@ -43,12 +43,12 @@ def test_quick_config_validates_and_plans_the_whole_workflow(tmp_path):
     dry = run_snakemake(workdir, "-n", "--configfile", "config/quick.yaml")
     jobs = planned_jobs(dry)
     assert jobs == {
-        "demo": 4,
+        "demo": 6,
         "exercise": 1,
         "plot_station": len(stations),
         "timing_report": 1,
         "all": 1,
-        "total": 7 + len(stations),
+        "total": 9 + len(stations),
     }, jobs
 
 
