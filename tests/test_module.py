@@ -24,7 +24,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import FIXTURE_DATA, REPO, fixture_config, planned_jobs, run_snakemake
+from helpers import (
+    FIXTURE_DATA,
+    FIXTURE_PROFILE,
+    REPO,
+    fixture_config,
+    planned_jobs,
+    run_snakemake,
+)
 from PIL import Image
 
 from weatherplot.importpath import PACKAGE_PARENT, child_env
@@ -93,6 +100,8 @@ def copy_repository(dest: Path) -> Path:
     """The workflow's code and licence, as a scratch repository to use from."""
     dest.mkdir(parents=True)
     copy_workflow_code(dest, REPO)
+    # The fixture profile, not the user's live one (snakedeploy copies it along).
+    shutil.copyfile(FIXTURE_PROFILE, dest / "profiles" / "default" / "config.yaml")
     shutil.copy2(REPO / "LICENSE", dest)
     return dest
 
