@@ -23,6 +23,7 @@ import json
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .errors import StationDataError
 from .records import CommandRun, ExerciseRecord, FanoutRun
 from .report.metrics import job_overhead, job_start, job_work
 from .scratch import copy_workflow_code
@@ -174,6 +176,43 @@ def _baseline_run(mode: str, workers: int, stations: list[dict], log) -> Command
     }
 
 
+def require_regular_file(path: str | os.PathLike, hint: str) -> None:
+    """Refuse a named pipe, device or socket by its ``stat``, without opening it:
+    opening a FIFO waits for a writer, and reading a device may never end."""
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        raise StationDataError(path, "file not found", hint=hint) from None
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
+    raise StationDataError(path, f"is {kind}, not a regular file", hint=hint)
+
+
+def _refuse_special_files(stations: Sequence[dict]) -> None:
+    """The exercise reads each station file several times (the page-cache warm-up,
+    then every command of every repeat): a named pipe gives its bytes once, and the
+    warm-up's read would wait for a writer for ever. Refused before anything opens
+    one; the main run's plot jobs, which read a file once, still take a pipe."""
+    for file, station in {info["file"]: info["id"] for info in stations}.items():
+        try:
+            require_regular_file(
+                file,
+                hint="the exercise reads each file several times: give the "
+                "station a regular file (save the pipe's content to one)",
+            )
+        except StationDataError as error:
+            raise ExerciseError(f"station {station}: {error}") from None
+
+
 def run_exercise(
     stations: Sequence[dict],
     cores: int,
@@ -188,6 +227,7 @@ def run_exercise(
     from .freethreading import this_interpreter
 
     stations = list(stations)
+    _refuse_special_files(stations)
     started = time.time()
     load_before = [round(x, 2) for x in os.getloadavg()]
     server = f"plot_server={plot_server}"
