@@ -34,7 +34,7 @@ from pathlib import Path
 from .errors import StationDataError
 from .records import CommandRun, ExerciseRecord, FanoutRun
 from .report.metrics import job_overhead, job_start, job_work
-from .scratch import copy_workflow_code
+from .scratch import WORKFLOW_ROOT, copy_workflow_code
 
 #: The methods, in the order of the first repeat.
 METHODS = ("serial", "pool", "snakemake")
@@ -54,13 +54,16 @@ INCLUDES = {
 }
 
 
-def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
-    """A copy of the workflow in ``dest`` whose config lists ``stations`` with their
-    files as absolute paths (nothing copied); ``data`` is a symlink to the real data
-    folder, for its station catalog."""
+def scratch_workflow(
+    dest: Path, stations: Sequence[dict], data_dir: Path, root: Path = WORKFLOW_ROOT
+) -> Path:
+    """A copy of the workflow at ``root`` in ``dest`` whose config lists ``stations``
+    with their files as absolute paths (nothing copied); ``data`` is a symlink to the
+    real data folder, for its station catalog. ``root``: the running workflow's, which
+    the rules pass (the default, this package's checkout, is for the commands)."""
     import yaml
 
-    copy_workflow_code(dest)
+    copy_workflow_code(dest, root)
     (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
     config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
     config["stations"] = [_scratch_entry(s) for s in stations]
@@ -221,6 +224,7 @@ def run_exercise(
     python: str,
     plot_server: bool = True,
     log: Callable[[str], None] = print,
+    root: Path = WORKFLOW_ROOT,
 ) -> ExerciseRecord:
     """Time the three commands ``repeats`` times each, taking turns."""
     from .cpus import usable_cpus
@@ -233,7 +237,7 @@ def run_exercise(
     server = f"plot_server={plot_server}"
     runs: dict[str, list] = {m: [] for m in METHODS}
     with tempfile.TemporaryDirectory(prefix="exercise-") as scratch:
-        workdir = scratch_workflow(Path(scratch), stations, data_dir)
+        workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         for file in {info["file"] for info in stations}:  # warm the page cache
             Path(file).read_bytes()
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
