@@ -23,6 +23,7 @@ from weatherplot.scratch import copy_workflow_code
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
 FIXTURE_CONFIG = FIXTURES / "config.yaml"
+FIXTURE_PROFILE = FIXTURES / "profile" / "config.yaml"  # not the user's default one
 FIXTURE_DATA = FIXTURES / "data"  # frozen copies of a few shipped stations
 DATA = REPO / "data"  # the shipped data; prefer FIXTURE_DATA, which no user edits
 CDO = REPO / "tests" / "data" / "ncei-cdo"  # real NCEI CDO exports
@@ -67,13 +68,16 @@ def snakemake_env() -> dict[str, str]:
 
 def copy_workflow(dest: Path, stations: list[str] | None = None) -> Path:
     """A runnable scratch copy of the workflow in ``dest`` (results start empty),
-    configured by the fixture config, whatever ``config/config.yaml`` holds.
+    configured by the fixture config and profile, whatever ``config/config.yaml``
+    and ``profiles/default/config.yaml`` hold.
 
     ``stations`` limits the config to those ids (the fixture's three when None); a
     shipped station the fixture does not list is added by id with its real file.
     """
     Path(dest).mkdir(parents=True, exist_ok=True)
     copy_workflow_code(dest, REPO)
+    # Snakemake loads profiles/default/ by itself: the fixture's, not the user's.
+    shutil.copyfile(FIXTURE_PROFILE, dest / "profiles" / "default" / "config.yaml")
     config = fixture_config()
     if stations is not None:
         listed = {s["id"]: s for s in config["stations"]}

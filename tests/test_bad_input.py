@@ -866,3 +866,49 @@ def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, say
     png = tmp_path / "out.png"
     plot_station(info, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_exercise_refuses_a_named_pipe_before_reading_it(tmp_path):
+    """The exercise reads every station file several times, first to warm the page
+    cache: a FIFO would hold that read for ever. It is refused by its stat, in one
+    line naming the station and the file. The child process and its generous
+    time-out only keep a regression from hanging the suite."""
+    import os
+    import subprocess
+
+    from weatherplot.importpath import child_env
+
+    fifo = tmp_path / f"{MELBOURNE}.dly"
+    os.mkfifo(fifo)
+    child = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from weatherplot.exercise import ExerciseError, run_exercise\n"
+        f"stations = [{{'id': {MELBOURNE!r}, 'file': {str(fifo)!r}}}]\n"
+        "try:\n"
+        f"    run_exercise(stations, 1, 1, Path({str(tmp_path)!r}), sys.executable)\n"
+        "except ExerciseError as error:\n"
+        "    print(error)\n"
+        "    sys.exit(3)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=child_env(),
+    )
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f"station {MELBOURNE}: {fifo}: is a named pipe (FIFO)")
+    assert "-> " in line and "regular file" in line
+
+
+def test_a_device_or_a_folder_is_not_a_regular_station_file(tmp_path):
+    from weatherplot.exercise import require_regular_file
+
+    for path, kind in (("/dev/null", "a device"), (tmp_path, "a directory")):
+        with pytest.raises(StationDataError) as caught:
+            require_regular_file(path, hint="give a file")
+        expected = f"{path}: is {kind}, not a regular file -> give a file"
+        assert str(caught.value) == expected

@@ -108,8 +108,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._headers(200, len(HTML_PAGE), "text/html")
             self.wfile.write(HTML_PAGE)
             return
+        if behaviour in ("to-https", "to-same"):  # a mirror that moved
+            scheme = "https" if behaviour == "to-https" else "http"
+            port = server.server_address[1]
+            self.send_response(302)
+            self.send_header("Location", f"{scheme}://127.0.0.1:{port}{server.moved}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if body is None:
             self._headers(404, 0)
+            return
+        if behaviour == "no-length":  # no Content-Length: the end is the hang-up
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
             return
         if behaviour == "truncate":  # promise the whole file, send half, hang up
             self._headers(200, len(body))
@@ -516,6 +530,88 @@ def test_offline_id_without_local_file_is_told_both(tmp_path):
     )
     assert "check the network connection" in message
     assert "if the id is mistyped, check the id 'USW00023813'" in message
+
+
+@pytest.mark.parametrize("behaviour", [None, "no-length"])
+def test_a_body_over_the_size_cap_is_stopped_and_deleted(ncei, tmp_path, behaviour):
+    """Announced (Content-Length) or not, a body over the cap ends the download,
+    not retried, nothing kept; counted as it streams, not after."""
+    path = f"/all/{PHOENIX}.dly"
+    if behaviour:
+        ncei.behaviour[path] = behaviour
+    cap = 100_000
+    assert len(real_dly(PHOENIX)) > 10 * cap
+    with pytest.raises(DownloadError) as caught:
+        fetch(ncei.url + path, tmp_path / "x.dly", max_bytes=cap, pause=0.01)
+    message = str(caught.value)
+    assert "over the size cap of 100,000 bytes" in message
+    assert "download.max_megabytes" in message
+    said = int(re.search(r"\(([\d,]+) bytes\)", message)[1].replace(",", ""))
+    if behaviour == "no-length":  # stopped within a chunk of the cap
+        assert cap < said <= cap + (1 << 16)
+    else:
+        assert said == len(real_dly(PHOENIX))
+    assert ncei.requests.count(path) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_size_cap_is_a_setting_with_a_default():
+    import yaml
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    setting = schema["properties"]["download"]["properties"]["max_megabytes"]
+    assert setting["default"] * 1000**2 > 10 * len(real_dly(PHOENIX))
+
+
+def test_a_redirect_that_changes_scheme_is_refused(ncei, tmp_path):
+    """http to https here (the local server has no TLS); https to http is refused
+    the same way. Told at once, not retried, nothing tried at the new place."""
+    path = "/all/USW00099999.dly"
+    ncei.behaviour[path] = "to-https"
+    ncei.moved = f"/all/{PHOENIX}.dly"
+    with pytest.raises(DownloadError) as caught:
+        fetch(ncei.url + path, tmp_path / "x.dly", pause=0.01)
+    message = str(caught.value)
+    assert message.startswith(f"{ncei.url}{path}: redirected (HTTP 302) from http")
+    assert "to https" in message and "refused" in message and "\n" not in message
+    assert ncei.requests == [path]
+    assert list(tmp_path.iterdir()) == []
+    # A redirect within the scheme is still followed.
+    ncei.behaviour[path] = "to-same"
+    assert fetch(ncei.url + path, tmp_path / "x.dly") == len(real_dly(PHOENIX))
+    assert (tmp_path / "x.dly").read_bytes() == real_dly(PHOENIX)
+
+
+def test_a_dns_look_up_that_never_answers_is_inside_the_time_out(tmp_path, monkeypatch):
+    """A resolver that never answers (the system's look-up has no time-out of its
+    own): the download still fails after its retries, each bounded by ``timeout``."""
+    never = threading.Event()
+    asked = []
+
+    def silent_resolver(host, *args, **kwargs):
+        asked.append(host)
+        never.wait(120)
+        raise socket.gaierror("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    try:
+        outcome = _bounded(
+            lambda: fetch(
+                "http://mirror.invalid/all/X.dly",
+                tmp_path / "x.dly",
+                timeout=0.5,
+                attempts=2,
+                pause=0.01,
+            )
+        )
+    finally:
+        never.set()
+    assert isinstance(outcome.get("error"), DownloadError), outcome
+    assert "DNS look-up of mirror.invalid not answered within 0.5 s" in str(
+        outcome["error"]
+    )
+    assert asked == ["mirror.invalid"] * 2
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_offline_fails_after_bounded_retries(tmp_path):

@@ -25,7 +25,16 @@ from pathlib import Path
 import png_checks
 import pytest
 import yaml
-from helpers import FIXTURE_DATA, REPO, fixture_config, planned_jobs, run_snakemake
+from helpers import (
+    FIXTURE_DATA,
+    FIXTURE_PROFILE,
+    REPO,
+    fixture_config,
+    planned_jobs,
+    run_snakemake,
+    snakemake_cmd,
+    snakemake_env,
+)
 from PIL import Image
 
 from weatherplot.importpath import PACKAGE_PARENT, child_env
@@ -94,6 +103,8 @@ def copy_repository(dest: Path) -> Path:
     """The workflow's code and licence, as a scratch repository to use from."""
     dest.mkdir(parents=True)
     copy_workflow_code(dest, REPO)
+    # The fixture profile, not the user's live one (snakedeploy copies it along).
+    shutil.copyfile(FIXTURE_PROFILE, dest / "profiles" / "default" / "config.yaml")
     shutil.copy2(REPO / "LICENSE", dest)
     return dest
 
@@ -189,12 +200,9 @@ def snakedeploy_cmd() -> list[str]:
     return [str(script)]
 
 
-@pytest.mark.integration
-def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
-    tmp_path, served
-):
-    code, url = served
-    dest = tmp_path / "deployed"
+def deploy(code: Path, url: str, dest: Path, snakefile_tail: str = "") -> Path:
+    """A snakedeploy deployment of ``code``, its module pointed at ``url`` (the
+    remote source), with the fixture's config cut to two stations."""
     subprocess.run(
         [
             *snakedeploy_cmd(),
@@ -229,9 +237,17 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
         snakefile,
     )
     assert count == 1, snakefile
-    (dest / "workflow" / "Snakefile").write_text(snakefile + FORWARDED_HOOKS)
+    (dest / "workflow" / "Snakefile").write_text(snakefile + snakefile_tail)
     assert (dest / "config" / "config.yaml").is_file()
-    make_project(dest)  # the user edits the deployed config: here, the fixture's
+    return make_project(dest)  # the user edits the deployed config: the fixture's
+
+
+@pytest.mark.integration
+def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
+    tmp_path, served
+):
+    code, url = served
+    dest = deploy(code, url, tmp_path / "deployed", FORWARDED_HOOKS)
 
     run_snakemake(dest, "--cores", "2", *PNGS)
 
@@ -240,6 +256,37 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
     assert workers(dest) == {"forked"}
     assert "stopped after 2 plot(s)" in (dest / "logs/plot_server.log").read_text()
     assert_up_to_date(dest)
+
+
+@pytest.mark.integration
+def test_the_exercise_of_a_deployment_from_a_remote_source_copies_the_project(
+    tmp_path, served
+):
+    """The workflow's code is not on this disk and the package is installed (here
+    a copy in a site-packages folder, first on the path): the exercise's scratch
+    copy is the deployed project (whose module uses the same source), not the
+    package's grandparent folder (site-packages' parent, no workflow in it)."""
+    code, url = served
+    dest = deploy(code, url, tmp_path / "deployed")
+    site = tmp_path / "venv" / "lib" / "python3" / "site-packages"
+    shutil.copytree(
+        REPO / "workflow" / "weatherplot",
+        site / "weatherplot",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    result = subprocess.run(
+        [*snakemake_cmd(), "--cores", "2", "results/timings/exercise.json"],
+        cwd=dest,
+        env={**snakemake_env(), "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+
+    record = json.loads((dest / "results/timings/exercise.json").read_text())
+    assert record["stations"] == STATIONS
+    assert record["methods"]["snakemake"]["runs"][0]["jobs"] == len(STATIONS)
 
 
 @pytest.mark.integration

@@ -48,3 +48,19 @@ def test_the_users_config_never_reaches_a_scratch_copy(tmp_path, monkeypatch):
     assert read_config(workdir) == fixture_config()
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--until", "plot_station"))
     assert jobs["plot_station"] == len(FIXTURE_STATIONS)
+
+
+def test_the_users_default_profile_never_reaches_a_scratch_copy(tmp_path, monkeypatch):
+    """Snakemake loads profiles/default/ by itself: a checkout whose default profile
+    would break every test (a cluster executor this machine lacks) still gives its
+    scratch copies the fixture profile, and the copy's DAG builds."""
+    (tmp_path / "checkout").mkdir()
+    checkout = copy_workflow_code(tmp_path / "checkout", helpers.REPO)
+    live = checkout / "profiles" / "default" / "config.yaml"
+    live.write_text("executor: slurm\ncores: 1\n")
+    monkeypatch.setattr(helpers, "REPO", checkout)
+    workdir = copy_workflow(tmp_path / "copy")
+    profile = workdir / "profiles" / "default" / "config.yaml"
+    assert profile.read_text() == helpers.FIXTURE_PROFILE.read_text()
+    jobs = planned_jobs(run_snakemake(workdir, "-n", "--until", "plot_station"))
+    assert jobs["plot_station"] == len(FIXTURE_STATIONS)

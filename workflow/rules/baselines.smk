@@ -42,6 +42,8 @@ rule exercise:
         # A Path, not str: the params rerun trigger compares only plain values, and
         # the interpreter's path changes when the venv moves.
         python=Path(sys.executable),
+        # A Path too: the copy's source, not a reason to rerun.
+        workflow_root=WORKFLOW_ROOT,
     script:
         "../scripts/exercise.py"
 

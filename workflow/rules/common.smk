@@ -49,6 +49,21 @@ def use_workflow_package():
 
 WORKFLOW_CODE = use_workflow_package()
 
+
+def workflow_root():
+    """What the exercise and the scaling study copy into their scratch folders:
+    this workflow's own folder when its code is on this disk (a checkout, a module
+    from a local path), else the project's, whose Snakefile uses the same remote
+    source (Snakefile or, as snakedeploy lays it out, workflow/Snakefile). Never
+    the package's location: an installed package is in site-packages."""
+    if WORKFLOW_CODE is not None:
+        return WORKFLOW_CODE.parent
+    main = Path(workflow.basedir)
+    return main.parent if main.name == "workflow" else main
+
+
+WORKFLOW_ROOT = workflow_root()
+
 # DAG-build speed, measured on a generated 10,000-station config (docs/performance.md).
 #
 # Building the DAG makes ~100 objects per job that live to the end of the run; with

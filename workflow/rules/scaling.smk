@@ -37,5 +37,7 @@ rule scaling:
         stations=list(STATIONS.values()),
         repeats=config["scaling"]["repeats"],
         python=sys.executable,
+        # A Path: the copy's source, not a reason to rerun.
+        workflow_root=WORKFLOW_ROOT,
     script:
         "../scripts/scaling.py"

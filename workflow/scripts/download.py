@@ -20,6 +20,7 @@ retries = snakemake.config["download"]
 fetch_args = {
     "attempts": retries["attempts"],
     "pause": retries["retry_pause_seconds"],
+    "max_bytes": int(retries["max_megabytes"] * 1000**2),
     "log": logging.info,
 }
 try:

@@ -26,6 +26,7 @@ try:
         data_dir=Path(snakemake.config["data_dir"]),
         python=str(snakemake.params.python),
         plot_server=snakemake.params.plot_server,
+        root=snakemake.params.workflow_root,
         log=logging.info,
     )
 except (BaselineError, ExerciseError) as error:

@@ -17,6 +17,7 @@ study = run_study(
     int(snakemake.params.repeats),
     data_dir=Path(snakemake.config["data_dir"]),
     python=snakemake.params.python,
+    root=snakemake.params.workflow_root,
     log=logging.info,
 )
 study["job_threads"] = snakemake.threads

@@ -37,6 +37,15 @@ from .timing import summarise
 STALL_SECONDS = 300
 # How often the Pool's parent looks for workers that died (killed, out of memory).
 POLL_SECONDS = 0.5
+# The parent's backstop for a child that cannot bound its own waits (say, stopped
+# with SIGSTOP): a multiple of the work measured for its stations (the plot jobs'
+# records, or the previous repeat), within a floor and a cap. Not every station at
+# the stall limit, which at 10,000 stations and 2 workers is 17 days.
+BACKSTOP_STARTUP = 60  # s: the interpreter's start and the imports, once
+BACKSTOP_FACTOR = 10  # a shared, noisy machine; a Pool's start; a slow disk
+BACKSTOP_FLOOR = 600  # s: a few stations on a machine busy with something else
+BACKSTOP_CAP = 24 * 3600  # s: whatever the records say (a record may be wrong)
+PLOT_RECORDS = Path("results/timings/plots")  # {station}.json, of the main run
 
 
 class BaselineError(RuntimeError):
@@ -270,6 +279,35 @@ def plot_all(
     }
 
 
+def backstop_seconds(stations: int, workers: int, measured: list[float]) -> float:
+    """How long the parent waits for a baseline child of ``stations`` stations on
+    ``workers`` workers, given the seconds measured for some of them (a station not
+    measured counts as the median of those that are)."""
+    workers = max(workers, 1)
+    if measured:
+        typical = statistics.median(measured)
+        work = sum(measured) + max(stations - len(measured), 0) * typical
+        seconds = BACKSTOP_STARTUP + BACKSTOP_FACTOR * max(work / workers, *measured)
+    else:  # nothing measured: every station at the stall limit, as before
+        seconds = BACKSTOP_STARTUP + STALL_SECONDS * -(-stations // workers)
+    return float(min(max(seconds, BACKSTOP_FLOOR), BACKSTOP_CAP))
+
+
+def recorded_work(stations: list[dict], records: Path = PLOT_RECORDS) -> dict:
+    """Seconds of each station's plotting work (read, plot, save) from its plot
+    job's record in ``records``; a station without a readable record is left out."""
+    from .report.metrics import job_work
+
+    measured = {}
+    for info in stations:
+        try:
+            record = json.loads((Path(records) / f"{info['id']}.json").read_text())
+            measured[info["id"]] = job_work(record)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # optional: the backstop then assumes the stall limit
+    return measured
+
+
 def run_baseline(
     mode: str,
     workers: int,
@@ -277,10 +315,14 @@ def run_baseline(
     repeats: int = 1,
     log=print,
     python: str | None = None,
+    records: Path = PLOT_RECORDS,
 ) -> dict:
     """Time ``repeats`` runs of a baseline, each a fresh ``python -m`` process of
-    ``python`` (default: this interpreter)."""
+    ``python`` (default: this interpreter). The plot jobs' records in ``records``
+    (relative to the working directory), then each repeat's own figures, bound how
+    long a child may take."""
     times, children = [], []
+    measured = recorded_work(stations, records)
     started = time.time()
     with owned_tempdir(f"baseline-{mode}-") as scratch:
         spec = Path(scratch) / "stations.json"
@@ -304,9 +346,11 @@ def run_baseline(
                 str(result),
             ]
             start = time.perf_counter()
-            _run_child(command, mode, len(stations), workers)
+            backstop = backstop_seconds(len(stations), workers, list(measured.values()))
+            _run_child(command, mode, backstop)
             times.append(time.perf_counter() - start)
             children.append(json.loads(result.read_text()))
+            measured = children[-1]["per_station"]  # this machine, now
             log(f"{mode} baseline: run {repeat} took {times[-1]:.2f} s")
     per_station = {
         station: statistics.median(c["per_station"][station] for c in children)
@@ -336,12 +380,11 @@ def run_baseline(
     }
 
 
-def _run_child(command: list[str], mode: str, stations: int, workers: int) -> None:
+def _run_child(command: list[str], mode: str, backstop: float) -> None:
     """Run one timed baseline process; its one-line error becomes a BaselineError.
 
-    The child bounds its own waits; the timeout here is the backstop for a child
-    that cannot (say, stopped with SIGSTOP): every station at the stall limit."""
-    backstop = 60 + STALL_SECONDS * -(-stations // max(workers, 1))
+    The child bounds its own waits; ``backstop`` (:func:`backstop_seconds`) is for
+    a child that cannot (say, stopped with SIGSTOP)."""
     try:
         child = subprocess.run(
             command,
@@ -352,7 +395,7 @@ def _run_child(command: list[str], mode: str, stations: int, workers: int) -> No
         )
     except subprocess.TimeoutExpired:
         raise BaselineError(
-            f"{mode} baseline: its process did not finish in {backstop} s"
+            f"{mode} baseline: its process did not finish in {backstop:.0f} s"
         ) from None
     if child.returncode != 0:
         lines = child.stderr.strip().splitlines() or [

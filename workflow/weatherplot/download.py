@@ -9,6 +9,13 @@ and NOAA's station and country lists. What it guarantees:
 - **retries** with a growing pause for what may pass (connection refused or reset, a
   time-out, HTTP 5xx or 429, a transfer shorter than its Content-Length), none for
   what will not (404 and other 4xx);
+- **bounded size**: a body over ``max_bytes`` (announced, or counted as it
+  streams in) is refused and deleted, so a bad mirror cannot fill the disk, nor the
+  body check (which parses the file whole) the memory;
+- **no scheme change on a redirect**: an ``https`` URL redirected to ``http`` (or
+  the other way) is refused, not followed;
+- **DNS inside the time-out**: the host name's look-up is bounded by ``timeout``,
+  as every socket operation is;
 - **atomic**: the body goes to ``<dest>.part`` and is renamed onto ``dest`` only
   when complete and checked by ``check`` (say, "is this a .dly at all?"), so a
   killed job or a dropped connection never leaves a half file under the real name.
@@ -21,8 +28,11 @@ from __future__ import annotations
 import functools
 import http.client
 import os
+import socket
+import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +42,11 @@ USER_AGENT = "weatherplot (Snakemake workflow; +https://www.ncei.noaa.gov/)"
 # Not worth retrying: the server understood and said no.
 PERMANENT = range(400, 500)
 RETRY_STATUS = {408, 425, 429}
+
+
+# Far above any real file (the largest GHCN-Daily .dly is a few MB, NOAA's station
+# list about 11 MB); config: download.max_megabytes.
+MAX_BYTES = 200 * 1000**2
 
 
 class DownloadError(RuntimeError):
@@ -67,6 +82,7 @@ def fetch(
     deadline: float = 600.0,
     attempts: int = 3,
     pause: float = 2.0,
+    max_bytes: int = MAX_BYTES,
     log: Callable[[str], None] = lambda message: None,
 ) -> int:
     """Download ``url`` to ``dest`` atomically; returns the number of bytes.
@@ -81,7 +97,9 @@ def fetch(
     last: DownloadError | None = None
     for attempt in range(1, attempts + 1):
         try:
-            size = _fetch_once(url, part, timeout=timeout, deadline=deadline)
+            size = _fetch_once(
+                url, part, timeout=timeout, deadline=deadline, max_bytes=max_bytes
+            )
             if check is not None:
                 check(part)
             part.replace(dest)
@@ -102,12 +120,25 @@ def fetch(
     raise last
 
 
-def _fetch_once(url: str, part: Path, *, timeout: float, deadline: float) -> int:
+def _too_big(url: str, size: int, max_bytes: int) -> DownloadError:
+    return DownloadError(
+        url,
+        f"the body is over the size cap of {max_bytes:,} bytes ({size:,} bytes): "
+        "not a station file; raise download.max_megabytes if it is",
+    )
+
+
+def _fetch_once(
+    url: str, part: Path, *, timeout: float, deadline: float, max_bytes: int
+) -> int:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
+            announced = int(expected) if expected and expected.isdigit() else 0
+            if announced > max_bytes:  # said up front: not one byte is read
+                raise _too_big(url, announced, max_bytes)
             size = 0
             with part.open("wb") as out:
                 # read1: returns after one receive, so the deadline is checked even
@@ -115,6 +146,8 @@ def _fetch_once(url: str, part: Path, *, timeout: float, deadline: float) -> int
                 while chunk := response.read1(CHUNK):
                     out.write(chunk)
                     size += len(chunk)
+                    if size > max_bytes:  # no or a false Content-Length
+                        raise _too_big(url, size, max_bytes)
                     if time.monotonic() - started > deadline:
                         raise DownloadError(
                             url,
@@ -152,3 +185,87 @@ def _fetch_once(url: str, part: Path, *, timeout: float, deadline: float) -> int
             retryable=True,
         )
     return size
+
+
+def _resolve(host: str, port: int, timeout: float) -> list:
+    """``socket.getaddrinfo`` within ``timeout``: the look-up itself has none, and
+    a resolver that does not answer would hold the job past every other bound. The
+    look-up runs on in its (daemon) thread; the job goes on without it."""
+    found: dict = {}
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            found["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as error:
+            found["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=look_up, daemon=True).start()
+    if not done.wait(timeout):
+        raise TimeoutError(f"DNS look-up of {host} not answered within {timeout:g} s")
+    if "error" in found:
+        raise found["error"]
+    return found["infos"]
+
+
+def _create_connection(address, timeout=None, source_address=None, *args):
+    """``socket.create_connection`` with the look-up bounded by ``timeout`` too."""
+    host, port = address
+    if not isinstance(timeout, int | float):  # socket's default-timeout sentinel
+        timeout = None
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in _resolve(host, port, timeout or 60.0):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError(f"no address for {host}")
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _create_connection
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._create_connection = _create_connection
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_HTTPConnection, req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_HTTPSConnection, req, context=self._context)
+
+
+class _SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only within the URL's scheme: https to http would send the
+    rest of the transfer in the clear, and no mirror of NCEI's layout needs it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        old = urllib.parse.urlsplit(req.full_url).scheme
+        new = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme
+        if new != old:
+            raise DownloadError(
+                req.full_url,
+                f"redirected (HTTP {code}) from {old} to {new} ({newurl}): refused; "
+                "if that place is right, set 'ghcnd_url' to it",
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HTTPHandler, _HTTPSHandler, _SameSchemeRedirects)

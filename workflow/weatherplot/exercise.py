@@ -23,16 +23,18 @@ import json
 import os
 import resource
 import shutil
+import stat
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .errors import StationDataError
 from .ownedtemp import owned_tempdir
 from .records import CommandRun, ExerciseRecord, FanoutRun
 from .report.metrics import job_overhead, job_start, job_work
-from .scratch import copy_workflow_code
+from .scratch import WORKFLOW_ROOT, copy_workflow_code
 
 #: The methods, in the order of the first repeat.
 METHODS = ("serial", "pool", "snakemake")
@@ -52,13 +54,16 @@ INCLUDES = {
 }
 
 
-def scratch_workflow(dest: Path, stations: Sequence[dict], data_dir: Path) -> Path:
-    """A copy of the workflow in ``dest`` whose config lists ``stations`` with their
-    files as absolute paths (nothing copied); ``data`` is a symlink to the real data
-    folder, for its station catalog."""
+def scratch_workflow(
+    dest: Path, stations: Sequence[dict], data_dir: Path, root: Path = WORKFLOW_ROOT
+) -> Path:
+    """A copy of the workflow at ``root`` in ``dest`` whose config lists ``stations``
+    with their files as absolute paths (nothing copied); ``data`` is a symlink to the
+    real data folder, for its station catalog. ``root``: the running workflow's, which
+    the rules pass (the default, this package's checkout, is for the commands)."""
     import yaml
 
-    copy_workflow_code(dest)
+    copy_workflow_code(dest, root)
     (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
     config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
     config["stations"] = [_scratch_entry(s) for s in stations]
@@ -174,6 +179,43 @@ def _baseline_run(mode: str, workers: int, stations: list[dict], log) -> Command
     }
 
 
+def require_regular_file(path: str | os.PathLike, hint: str) -> None:
+    """Refuse a named pipe, device or socket by its ``stat``, without opening it:
+    opening a FIFO waits for a writer, and reading a device may never end."""
+    try:
+        mode = Path(path).stat().st_mode
+    except FileNotFoundError:
+        raise StationDataError(path, "file not found", hint=hint) from None
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a named pipe (FIFO)"
+        if stat.S_ISFIFO(mode)
+        else "a directory"
+        if stat.S_ISDIR(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a device"
+    )
+    raise StationDataError(path, f"is {kind}, not a regular file", hint=hint)
+
+
+def _refuse_special_files(stations: Sequence[dict]) -> None:
+    """The exercise reads each station file several times (the page-cache warm-up,
+    then every command of every repeat): a named pipe gives its bytes once, and the
+    warm-up's read would wait for a writer for ever. Refused before anything opens
+    one; the main run's plot jobs, which read a file once, still take a pipe."""
+    for file, station in {info["file"]: info["id"] for info in stations}.items():
+        try:
+            require_regular_file(
+                file,
+                hint="the exercise reads each file several times: give the "
+                "station a regular file (save the pipe's content to one)",
+            )
+        except StationDataError as error:
+            raise ExerciseError(f"station {station}: {error}") from None
+
+
 def run_exercise(
     stations: Sequence[dict],
     cores: int,
@@ -182,18 +224,20 @@ def run_exercise(
     python: str,
     plot_server: bool = True,
     log: Callable[[str], None] = print,
+    root: Path = WORKFLOW_ROOT,
 ) -> ExerciseRecord:
     """Time the three commands ``repeats`` times each, taking turns."""
     from .cpus import usable_cpus
     from .freethreading import this_interpreter
 
     stations = list(stations)
+    _refuse_special_files(stations)
     started = time.time()
     load_before = [round(x, 2) for x in os.getloadavg()]
     server = f"plot_server={plot_server}"
     runs: dict[str, list] = {m: [] for m in METHODS}
     with owned_tempdir("exercise-") as scratch:
-        workdir = scratch_workflow(Path(scratch), stations, data_dir)
+        workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         for file in {info["file"] for info in stations}:  # warm the page cache
             Path(file).read_bytes()
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.

@@ -39,6 +39,7 @@ from .exercise import run_fanout, scratch_workflow
 from .records import ScalingStudy
 from .report.analysis import analyse_scaling
 from .report.charts import chart_scaling
+from .scratch import WORKFLOW_ROOT
 from .timing import summarise
 
 METHODS = ("serial", "pool", "snakemake", "snakemake_fresh")
@@ -72,6 +73,7 @@ def run_study(
     data_dir: Path,
     python: str | None = None,
     log: Callable[[str], None] = print,
+    root: Path = WORKFLOW_ROOT,
 ) -> ScalingStudy:
     """Time every (method, workers) point ``repeats`` times, methods interleaved."""
     from .baselines import run_baseline
@@ -88,7 +90,7 @@ def run_study(
             entry.setdefault(key, []).append(value)
 
     with tempfile.TemporaryDirectory(prefix="scaling-") as scratch:
-        workdir = scratch_workflow(Path(scratch), stations, data_dir)
+        workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         # Warm-up (not counted): page cache, bytecode, Snakemake's conda/env checks.
         run_fanout(workdir, max(workers), python)
         for repeat in range(1, repeats + 1):
