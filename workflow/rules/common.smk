@@ -147,10 +147,25 @@ MACHINE_CORES = (
 # --- Free-threaded Python ----------------------------------------------------------
 
 # The free-threaded CPython (no GIL) that the demos and the exercise also run under,
-# probed and checked before any job: None when there is none (GIL build only).
-from weatherplot.freethreading import FreeThreadingError, resolve as resolve_ft
+# probed and checked before any job: None when there is none (GIL build only). The
+# probe's answer is cached (.snakemake/); a job that re-runs this Snakefile (a
+# cluster job step, a subprocess job) takes the main process's answer from the
+# environment instead, so it neither probes nor sees a different DAG.
+from weatherplot import freethreading
 
 try:
-    FREE_THREADED = resolve_ft(config["free_threading"]["python"])
-except FreeThreadingError as error:
+    _ft_setting = config["free_threading"]["python"]
+    _inherited, FREE_THREADED = (
+        (False, None)
+        if workflow.is_main_process
+        else freethreading.from_environment(_ft_setting)
+    )
+    if not _inherited:
+        FREE_THREADED = freethreading.resolve(
+            _ft_setting, cache=freethreading.PROBE_CACHE
+        )
+    os.environ[freethreading.INHERITED_ENV] = freethreading.to_environment(
+        _ft_setting, FREE_THREADED
+    )
+except freethreading.FreeThreadingError as error:
     raise WorkflowError(str(error)) from None
