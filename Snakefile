@@ -23,6 +23,7 @@ include: "workflow/rules/demos.smk"
 include: "workflow/rules/baselines.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/scaling.smk"
+include: "workflow/rules/freethreading.smk"
 
 
 # Run hooks: the only onstart/onsuccess/onerror of this workflow (a second one in any
