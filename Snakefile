@@ -51,10 +51,12 @@ onsuccess:
 
 onerror:
     PLOT_SERVER.stop()
-    # Say which stations failed and why there is then no timing report.
+    # Say which stations failed and why there is then no timing report (only when
+    # the run was to plot: not for a failed `free_threaded_python`, say).
     from weatherplot.announce import missing_plots_note
 
-    if note := missing_plots_note(STATION_IDS):
+    plotting = any(job.rule.name == "plot_station" for job in workflow.dag.jobs)
+    if plotting and (note := missing_plots_note(STATION_IDS)):
         print(note, file=sys.stderr)
 
 

@@ -65,6 +65,9 @@ BUILD_DEPS_HINT = (
     "apt-get install build-essential libssl-dev zlib1g-dev; see "
     "https://devguide.python.org/getting-started/setup-building/)"
 )
+# No GIL; neither the test suite (built, installed and byte-compiled three times: a
+# good part of `make install`) nor pip in the base install (the venv gets its own).
+CONFIGURE_OPTIONS = ("--disable-gil", "--disable-test-modules", "--with-ensurepip=no")
 MARKER = "BUILD-OK.json"
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _FT_EXECUTABLE = re.compile(r"python3\.\d+t")
@@ -326,7 +329,7 @@ def build(
             prefix = install / "cpython"
             note(f"building into {install} (every step's output: {logfile.name})")
             run_step(
-                ["./configure", "--disable-gil", f"--prefix={prefix}"],
+                ["./configure", *CONFIGURE_OPTIONS, f"--prefix={prefix}"],
                 "./configure",
                 tree,
                 logfile,
