@@ -16,10 +16,13 @@ rule free_threaded_python:
     log:
         "logs/free_threaded_python.log",
     localrule: True
+    # Only the standard library and this package run here; the compiler, make and
+    # the build dependencies are the machine's (see docs/free-threading.md).
+    conda:
+        "../envs/plot.yaml"
     threads: MACHINE_CORES
     params:
         source=config["free_threading"]["source"],
         sha256=config["free_threading"]["sha256"],
-        build_dir=config["free_threading"]["build_dir"],
     script:
         "../scripts/free_threaded_python.py"

@@ -400,6 +400,10 @@ def main(smk) -> None:
     """The rule's script: ``smk`` is the ``snakemake`` object."""
     signal.signal(signal.SIGTERM, _stop)
     params = smk.params
+    # From the config, not params: a param is a rerun trigger, and neither a new
+    # build folder (the build is found by its sha256) nor a new time-out is a reason
+    # to build again.
+    settings = smk.config["free_threading"]
     Path(smk.log[0]).write_text("")
     with Path(smk.log[0]).open("a") as logfile:
         try:
@@ -407,10 +411,9 @@ def main(smk) -> None:
                 smk.output[0],
                 source=params.source,
                 sha256=params.sha256,
-                build_dir=params.build_dir,
+                build_dir=settings["build_dir"],
                 jobs=smk.threads,
-                # From the config, not a param: a param is a rerun trigger.
-                timeout=smk.config["free_threading"]["build_timeout_minutes"] * 60,
+                timeout=settings["build_timeout_minutes"] * 60,
                 logfile=logfile,
                 log=lambda message: print(message, file=sys.stderr),
             )
