@@ -353,10 +353,13 @@ def test_a_gil_build_as_free_threading_python_stops_the_run_in_one_line(tmp_path
 
 
 @pytest.mark.integration
-def test_a_job_step_takes_the_main_process_answer_without_probing(tmp_path):
+@pytest.mark.parametrize("mode", ["remote", "default"])
+def test_a_started_snakemake_takes_the_answer_without_probing(tmp_path, mode):
     """A process re-running the Snakefile for a job (--mode remote, as a SLURM job
-    step does) takes the main process's answer from the environment: the probe,
-    which would refuse this setting, is not run; the main process does run it."""
+    step does), or a nested run (the exercise's timed snakemake), started by a
+    snakemake with an answer for the same setting, takes that answer from the
+    environment: the probe, which would refuse this setting, is not run; a
+    snakemake started without one does run it."""
     workdir = copy_workflow(tmp_path / "wf")
     missing = str(tmp_path / "no" / "python3.13t")
     set_python(workdir, missing)
@@ -368,7 +371,7 @@ def test_a_job_step_takes_the_main_process_answer_without_probing(tmp_path):
         freethreading.INHERITED_ENV: to_environment(missing, None),
     }
     step = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--mode", "remote", "-n", "--cores", "1"],
+        [sys.executable, "-m", "snakemake", "--mode", mode, "-n", "--cores", "1"],
         cwd=workdir,
         env=env,
         capture_output=True,

@@ -148,18 +148,15 @@ MACHINE_CORES = (
 
 # The free-threaded CPython (no GIL) that the demos and the exercise also run under,
 # probed and checked before any job: None when there is none (GIL build only). The
-# probe's answer is cached (.snakemake/); a job that re-runs this Snakefile (a
-# cluster job step, a subprocess job) takes the main process's answer from the
-# environment instead, so it neither probes nor sees a different DAG.
+# probe's answer is cached (.snakemake/). A process started by a snakemake that has
+# an answer for the same setting takes it from the environment instead: a job that
+# re-runs this Snakefile (a cluster job step) then sees the same DAG, and a nested
+# run (the exercise's timed `snakemake`, the scaling study) pays no probe.
 from weatherplot import freethreading
 
 try:
     _ft_setting = config["free_threading"]["python"]
-    _inherited, FREE_THREADED = (
-        (False, None)
-        if workflow.is_main_process
-        else freethreading.from_environment(_ft_setting)
-    )
+    _inherited, FREE_THREADED = freethreading.from_environment(_ft_setting)
     if not _inherited:
         FREE_THREADED = freethreading.resolve(
             _ft_setting, cache=freethreading.PROBE_CACHE

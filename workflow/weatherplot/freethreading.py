@@ -13,9 +13,10 @@ those imports are missing.
 The probe costs ~0.6-2 s (the imports), so its answer is kept in
 .snakemake/free-threading-probe.json, keyed by the executable (path, size, mtime),
 the folders on its import path (their mtimes change when a package is installed or
-removed) and the environment variables that change what it imports. A job that
-re-runs the Snakefile (a cluster job step, a subprocess job) takes the main
-process's answer from the environment and probes nothing.
+removed) and the environment variables that change what it imports. A process
+started by a snakemake that has an answer (a cluster job step re-running the
+Snakefile, a nested snakemake run) takes it from the environment (INHERITED_ENV)
+and probes nothing.
 """
 
 from __future__ import annotations
