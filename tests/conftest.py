@@ -5,6 +5,7 @@ for tests that still import them from conftest."""
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from helpers import (  # noqa: F401  (re-exported)
     FIXTURE_CONFIG,
     FIXTURE_DATA,
     FIXTURE_STATIONS,
+    FT_PYTHON_ENV,
     OXFORD,
     REPO,
     SHARED_DATA,
     THREE_STATIONS,
     copy_workflow,
+    ft_python,
     read_config,
     run_snakemake,
     snakemake_cmd,
@@ -69,6 +72,16 @@ def shares_a_fixture(item: pytest.Item) -> bool:
         if fixturedef.scope != "function" and Path(source).parent == TESTS:
             return True
     return False
+
+
+def pytest_configure(config):
+    """On CI (CI=true) the free-threaded tests must run, not be skipped."""
+    if os.environ.get("CI") == "true" and ft_python() is None:
+        raise pytest.UsageError(
+            f"CI=true but {FT_PYTHON_ENV} is not set: the free-threaded tests would "
+            "be skipped; .ci/run builds the interpreter and sets it (see "
+            "docs/free-threading.md)"
+        )
 
 
 def pytest_collection_modifyitems(items):

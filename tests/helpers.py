@@ -39,6 +39,23 @@ SHIONOMISAKI = "JA000047778"
 THREE_STATIONS = [DEATH_VALLEY, MELBOURNE, SHIONOMISAKI]
 
 
+# A free-threaded CPython (no GIL) for the tests that need one: its python (a venv's
+# with NumPy, Matplotlib and pandas, as `snakemake free_threaded_python` makes). CI
+# sets it (.ci/run); unset, those tests are skipped (tests/conftest.py fails the
+# run instead when CI=true, so CI cannot skip them silently).
+FT_PYTHON_ENV = "WEATHERPLOT_FT_PYTHON"
+FT_PYTHON_MISSING = (
+    f"needs a free-threaded Python: set {FT_PYTHON_ENV} to its python (a venv with "
+    "numpy, matplotlib and pandas; `snakemake --cores 2 free_threaded_python` "
+    "makes one, see docs/free-threading.md)"
+)
+
+
+def ft_python() -> str | None:
+    """The free-threaded python in WEATHERPLOT_FT_PYTHON, or None when unset."""
+    return os.environ.get(FT_PYTHON_ENV) or None
+
+
 def fixture_config() -> dict:
     """A fresh copy of the frozen fixture config."""
     return yaml.safe_load(FIXTURE_CONFIG.read_text())

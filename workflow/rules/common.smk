@@ -166,12 +166,24 @@ MACHINE_CORES = (
 # --- Free-threaded Python ----------------------------------------------------------
 
 # The free-threaded CPython (no GIL) that the demos and the exercise also run under,
-# probed and checked before any job: None when there is none (GIL build only).
-from weatherplot.freethreading import FreeThreadingError, resolve as resolve_ft
+# probed and checked before any job: None when there is none (GIL build only). The
+# probe's answer is cached (.snakemake/). A process started by a snakemake that has
+# an answer for the same setting takes it from the environment instead: a job that
+# re-runs this Snakefile (a cluster job step) then sees the same DAG, and a nested
+# run (the exercise's timed `snakemake`, the scaling study) pays no probe.
+from weatherplot import freethreading
 
 try:
-    FREE_THREADED = resolve_ft(config["free_threading"]["python"])
-except FreeThreadingError as error:
+    _ft_setting = config["free_threading"]["python"]
+    _inherited, FREE_THREADED = freethreading.from_environment(_ft_setting)
+    if not _inherited:
+        FREE_THREADED = freethreading.resolve(
+            _ft_setting, cache=freethreading.PROBE_CACHE
+        )
+    os.environ[freethreading.INHERITED_ENV] = freethreading.to_environment(
+        _ft_setting, FREE_THREADED
+    )
+except freethreading.FreeThreadingError as error:
     raise WorkflowError(str(error)) from None
 
 

@@ -9,11 +9,21 @@ has no GIL (``Py_GIL_DISABLED``), whether the GIL is still off after importing w
 the demos need (``sys._is_gil_enabled()``; an extension without free-threading
 support turns it back on, and CPython says which in a RuntimeWarning), and which of
 those imports are missing.
+
+The probe costs ~0.6-2 s (the imports), so its answer is kept in
+.snakemake/free-threading-probe.json, keyed by the executable (path, size, mtime),
+the folders on its import path (their mtimes change when a package is installed or
+removed) and the environment variables that change what it imports. A process
+started by a snakemake that has an answer (a cluster job step re-running the
+Snakefile, a nested snakemake run) takes it from the environment (INHERITED_ENV)
+and probes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +38,13 @@ PATH_CANDIDATES = ("python3.14t", "python3.13t")
 # What the demos and the plot code import (pandas for the station readers).
 NEEDED_MODULES = ("numpy", "matplotlib", "pandas")
 PROBE_TIMEOUT_SECONDS = 120
+# The probe's answers, relative to the workflow's working directory.
+PROBE_CACHE = Path(".snakemake/free-threading-probe.json")
+# The main snakemake process's answer, for the jobs that re-run the Snakefile.
+INHERITED_ENV = "WEATHERPLOT_FREE_THREADED"
+# What else decides what the probe imports and whether the GIL stays off.
+PROBE_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHON_GIL")
+_CACHE_FORMAT = 1
 
 HOW_TO_GET_ONE = (
     "No free-threaded Python (no GIL) found, so the demos ran on the GIL build only. "
@@ -41,7 +58,7 @@ HOW_TO_GET_ONE = (
 # Run in the candidate interpreter: prints one JSON object. Every import is tried
 # with warnings recorded, so an extension that re-enables the GIL is named.
 _PROBE = r"""
-import json, sys, sysconfig, warnings
+import json, os, re, site, sys, sysconfig, warnings
 info = {
     "version": sys.version.split()[0],
     "implementation": sys.implementation.name,
@@ -59,9 +76,17 @@ for name in sys.argv[1:]:
         except ImportError:
             info["missing"].append(name)
     for w in caught:
-        if issubclass(w.category, RuntimeWarning) and "GIL" in str(w.message):
-            info["reenabled_by"].append(name)
+        text = str(w.message)
+        if issubclass(w.category, RuntimeWarning) and "GIL" in text:
+            # "... enabled to load module 'x', which has not declared ...": x may
+            # be an extension that `name` imports, not `name` itself.
+            found = re.search(r"module '([^']+)'", text)
+            info["reenabled_by"].append(found.group(1) if found else name)
 info["gil_enabled"] = is_enabled()
+# The folders whose contents decide these imports (for the probe's cache).
+info["paths"] = sorted({p for p in sys.path if p and os.path.isdir(p)})
+if site.ENABLE_USER_SITE:
+    info["paths"].append(site.getusersitepackages())
 print(json.dumps(info))
 """
 
@@ -132,6 +157,77 @@ def probe(python: str, modules=NEEDED_MODULES, timeout=PROBE_TIMEOUT_SECONDS) ->
         ) from None
 
 
+def _fingerprint(python: str, modules) -> dict:
+    """What a cached probe of ``python`` is valid for (its paths' mtimes apart)."""
+    real = Path(python).resolve()
+    stat = real.stat()
+    return {
+        "executable": str(real),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "modules": list(modules),
+        "env": {name: os.environ.get(name) for name in PROBE_ENV},
+    }
+
+
+def _mtimes(paths) -> dict:
+    found = {}
+    for path in paths:
+        try:
+            found[path] = Path(path).stat().st_mtime_ns
+        except OSError:
+            found[path] = None  # e.g. a user site-packages not made yet
+    return found
+
+
+def _read_cache(cache: Path) -> dict:
+    try:
+        data = json.loads(Path(cache).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+        return {}
+    return data.get("probes", {})
+
+
+def cached_probe(
+    python: str, cache: Path | str | None, modules=NEEDED_MODULES
+) -> tuple[dict, bool]:
+    """``probe(python)``, answered from ``cache`` when nothing it depends on changed
+    since; returns (info, whether it came from the cache). A cache that cannot be
+    read or written is only slower, never an error."""
+    if cache is None:
+        return probe(python, modules), False
+    try:
+        key = _fingerprint(python, modules)
+    except OSError:
+        return probe(python, modules), False  # probe() says what is wrong
+    probes = _read_cache(Path(cache))
+    entry = probes.get(python)
+    if (
+        isinstance(entry, dict)
+        and entry.get("key") == key
+        and isinstance(entry.get("info"), dict)
+        and entry.get("mtimes") == _mtimes(entry["info"].get("paths", []))
+    ):
+        return entry["info"], True
+    info = probe(python, modules)
+    probes[python] = {
+        "key": key,
+        "mtimes": _mtimes(info.get("paths", [])),
+        "info": info,
+    }
+    cache = Path(cache)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        part = cache.with_name(f"{cache.name}.{os.getpid()}.part")
+        part.write_text(json.dumps({"format": _CACHE_FORMAT, "probes": probes}))
+        part.replace(cache)  # whole or not at all, even with two runs at once
+    except OSError:
+        pass
+    return info, False
+
+
 def check(python: str, info: dict) -> Interpreter:
     """Refuse, in one line, an interpreter that is not free-threaded or lacks what
     the demos need; a GIL turned back on by an import is kept (and reported)."""
@@ -158,6 +254,28 @@ def check(python: str, info: dict) -> Interpreter:
     )
 
 
+def to_environment(setting, interpreter: Interpreter | None) -> str:
+    """The main process's answer, as the value of INHERITED_ENV."""
+    found = None if interpreter is None else dataclasses.asdict(interpreter)
+    return json.dumps({"setting": setting, "interpreter": found})
+
+
+def from_environment(setting, environ=os.environ) -> tuple[bool, Interpreter | None]:
+    """(True, the main process's answer) when INHERITED_ENV holds one for this
+    ``setting``; (False, None) when it does not (then resolve)."""
+    try:
+        data = json.loads(environ[INHERITED_ENV])
+        if data["setting"] != setting:
+            return False, None
+        found = data["interpreter"]
+        if found is None:
+            return True, None
+        found["reenabled_by"] = tuple(found.get("reenabled_by", ()))
+        return True, Interpreter(**found)
+    except (KeyError, TypeError, ValueError):
+        return False, None
+
+
 def candidates(workdir: Path) -> list[str]:
     """``auto``: free-threaded interpreters on PATH, then the built one."""
     found = [shutil.which(name) for name in PATH_CANDIDATES]
@@ -167,17 +285,19 @@ def candidates(workdir: Path) -> list[str]:
     return [path for path in found if path]
 
 
-def resolve(setting, workdir: Path | str = ".") -> Interpreter | None:
+def resolve(
+    setting, workdir: Path | str = ".", cache: Path | str | None = None
+) -> Interpreter | None:
     """The interpreter for ``free_threading.python``: None for false, or for
     ``auto`` when none is found or none of those found passes the checks (the
     run is then the GIL build's only); FreeThreadingError for an explicit one that
-    fails them."""
+    fails them. ``cache``: the probe's cache file (None: always probe)."""
     if setting is False or setting in ("false", "none", ""):
         return None
     if setting == "auto":
         for python in candidates(Path(workdir)):
             try:
-                return check(python, probe(python))
+                return check(python, cached_probe(python, cache)[0])
             except FreeThreadingError as error:
                 print(f"free_threading: skipping {error}", file=sys.stderr)
         return None
@@ -189,4 +309,4 @@ def resolve(setting, workdir: Path | str = ".") -> Interpreter | None:
             "on PATH, `auto`, or false)"
         )
     found = str(Path(found).absolute())
-    return check(found, probe(found))
+    return check(found, cached_probe(found, cache)[0])

@@ -1,0 +1,269 @@
+"""The free-threaded CPython build (weatherplot/ftbuild.py, `snakemake
+free_threaded_python`): refusals before anything is unpacked, one clear line for
+each failure, nothing left behind. The tarballs here are small real .tar.xz files
+made by the test, whose `configure` fails or hangs the way a real one does (the
+edge cases); one real end-to-end build of a CPython release runs only with
+WEATHERPLOT_BUILD_TEST=1 (~10 min on 2 cores)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import REPO, planned_jobs, run_snakemake
+
+from weatherplot import ftbuild
+from weatherplot.freethreading import NEEDED_MODULES, check, probe
+from weatherplot.ftbuild import BuildError, build
+
+NO_COMPILER = "configure: error: no acceptable C compiler found in $PATH"
+
+
+def source_tarball(folder: Path, configure: str) -> Path:
+    """A .tar.xz holding Python-9.9/configure (a shell script) and a README."""
+    tree = folder / "tree" / "Python-9.9"
+    tree.mkdir(parents=True)
+    script = tree / "configure"
+    script.write_text("#!/bin/sh\n" + configure)
+    script.chmod(0o755)
+    (tree / "README.rst").write_text("not CPython\n")
+    tarball = folder / "Python-9.9.tar.xz"
+    with tarfile.open(tarball, "w:xz") as archive:
+        archive.add(tree, arcname="Python-9.9")
+    shutil.rmtree(folder / "tree")
+    return tarball
+
+
+def run_build(tmp_path: Path, source, sha256=None, **kwargs):
+    """``build`` into tmp_path/build, with its log; returns (error, log text)."""
+    sha256 = sha256 or ftbuild.sha256_of(Path(source.removeprefix("file://")))
+    log = tmp_path / "build.log"
+    with log.open("a") as logfile, pytest.raises(BuildError) as caught:
+        build(
+            tmp_path / "resources" / "free-threaded-python",
+            source=source,
+            sha256=sha256,
+            build_dir=tmp_path / "build",
+            logfile=logfile,
+            **kwargs,
+        )
+    return str(caught.value), log.read_text()
+
+
+def assert_nothing_left(tmp_path: Path) -> None:
+    """No final path, no install folder, no unpacked tree, no temporary file."""
+    assert not (tmp_path / "resources" / "free-threaded-python").exists()
+    left = sorted(p.name for p in (tmp_path / "build").iterdir())
+    assert left == [".free-threaded-python.lock"]
+
+
+def test_a_wrong_sha256_is_refused_before_anything_is_unpacked(tmp_path):
+    ran = tmp_path / "configure-ran"
+    tarball = source_tarball(tmp_path, f"touch {ran}\n")
+    message, _ = run_build(tmp_path, str(tarball), sha256="0" * 64)
+    assert "\n" not in message
+    assert f"{tarball} has sha256 {ftbuild.sha256_of(tarball)}, not {'0' * 64}" in (
+        message
+    )
+    assert "nothing was unpacked" in message
+    assert_nothing_left(tmp_path)
+    assert not ran.exists()
+
+
+def test_a_downloaded_tarball_with_a_wrong_sha256_is_not_kept(tmp_path):
+    tarball = source_tarball(tmp_path, "exit 0\n")
+    message, _ = run_build(tmp_path, tarball.as_uri(), sha256="1" * 64)
+    assert f"{tarball.as_uri()} has sha256" in message
+    assert_nothing_left(tmp_path)
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_a_missing_source_is_one_line(tmp_path, as_url):
+    missing = tmp_path / "Python-3.14.0.tar.xz"
+    source = missing.as_uri() if as_url else str(missing)
+    message, _ = run_build(tmp_path, source, sha256="2" * 64)
+    assert "\n" not in message
+    assert message.startswith(f"free_threading.source: {source}")
+    assert "no such file" in message
+    assert_nothing_left(tmp_path)
+
+
+def test_a_failing_configure_is_named_by_its_own_error_line(tmp_path):
+    tarball = source_tarball(
+        tmp_path, f"echo 'checking for gcc... no'\necho '{NO_COMPILER}' >&2\nexit 77\n"
+    )
+    message, log = run_build(tmp_path, tarball.as_uri())
+    assert "\n" not in message
+    assert f"./configure failed: {NO_COMPILER}" in message
+    assert "build-essential" in message
+    assert "checking for gcc... no" in log  # the whole output is in the log
+    assert "./configure --disable-gil " in log
+    assert_nothing_left(tmp_path)
+
+
+def test_no_make_on_path_is_named_before_unpacking(tmp_path, monkeypatch):
+    tarball = source_tarball(tmp_path, "exit 0\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    message, log = run_build(tmp_path, str(tarball))
+    assert message.startswith("free_threaded_python: no `make` on PATH")
+    assert "unpacking" not in log
+    assert_nothing_left(tmp_path)
+
+
+def test_a_missing_compiler_is_named(tmp_path, monkeypatch):
+    if shutil.which("make") is None:
+        pytest.skip("needs make on PATH (to get as far as the compiler)")
+    tarball = source_tarball(tmp_path, "exit 0\n")
+    monkeypatch.setenv("CC", "no-such-cc-here")
+    message, _ = run_build(tmp_path, str(tarball))
+    assert "the C compiler CC=no-such-cc-here is not on PATH" in message
+    assert_nothing_left(tmp_path)
+
+
+def gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_the_time_out_stops_the_step_and_removes_the_build(tmp_path):
+    pidfile = tmp_path / "pid"
+    tarball = source_tarball(tmp_path, f"echo $$ > {pidfile}\nexec sleep 300\n")
+    message, _ = run_build(tmp_path, str(tarball), timeout=3)
+    assert "not done within 0.05 min" in message
+    assert "stopped during ./configure" in message
+    assert gone(int(pidfile.read_text()))
+    assert_nothing_left(tmp_path)
+
+
+def test_a_stopped_build_leaves_nothing_half_built(tmp_path):
+    """SIGTERM (how Snakemake stops a job) while configure runs: the step is
+    killed, the build's folders are removed, the final path never appears."""
+    if shutil.which("make") is None or not (shutil.which("cc") or shutil.which("gcc")):
+        pytest.skip("needs make and a C compiler on PATH (checked before configure)")
+    pidfile = tmp_path / "pid"
+    tarball = source_tarball(tmp_path, f"echo $$ > {pidfile}\nexec sleep 300\n")
+    code = (
+        "import signal; from pathlib import Path; from weatherplot import ftbuild\n"
+        "signal.signal(signal.SIGTERM, ftbuild._stop)\n"
+        f"t = Path({str(tmp_path)!r})\n"
+        "with (t / 'build.log').open('a') as log:\n"
+        "    ftbuild.build(t / 'resources' / 'free-threaded-python',"
+        f" source={str(tarball)!r}, sha256={ftbuild.sha256_of(tarball)!r},"
+        " build_dir=t / 'build', logfile=log)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    builder = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while not (pidfile.exists() and pidfile.read_text().strip()):
+        assert builder.poll() is None, builder.stderr.read()
+        assert time.monotonic() < deadline, "configure never started"
+        time.sleep(0.05)
+    assert any((tmp_path / "build").glob(".ftbuild-*"))  # under way
+    builder.send_signal(signal.SIGTERM)
+    _, err = builder.communicate(timeout=60)
+    assert builder.returncode != 0
+    assert "stopped by signal 15" in err
+    assert gone(int(pidfile.read_text()))
+    assert_nothing_left(tmp_path)
+
+
+def test_the_step_error_line_is_the_one_that_says_why():
+    make = [
+        "gcc -c -o Modules/_ctypes/_ctypes.o Modules/_ctypes/_ctypes.c",
+        "Modules/_ctypes/_ctypes.c:118:10: fatal error: ffi.h: No such file",
+        "compilation terminated.",
+        "make: *** [Makefile:3148: Modules/_ctypes/_ctypes.o] Error 1",
+    ]
+    assert ftbuild.step_error("make", make) == make[-1]
+    pip = ["Collecting numpy", "ERROR: No matching distribution found for numpy", ""]
+    assert ftbuild.step_error("pip install", pip) == pip[1]
+    assert ftbuild.step_error("venv", []) == "no output"
+
+
+def test_the_defaults_are_the_schema_defaults_and_cover_what_is_needed():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    keys = schema["properties"]["free_threading"]["properties"]
+    assert keys["source"]["default"] == ftbuild.DEFAULT_SOURCE
+    assert keys["sha256"]["default"] == ftbuild.DEFAULT_SHA256
+    assert keys["build_timeout_minutes"]["default"] == ftbuild.DEFAULT_TIMEOUT_MINUTES
+    assert set(NEEDED_MODULES) <= set(ftbuild.PACKAGES)
+
+
+# -- through snakemake ----------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_the_target_is_not_in_the_default_run(workflow_copy):
+    assert "free_threaded_python" not in planned_jobs(
+        run_snakemake(workflow_copy, "-n", "--cores", "2")
+    )
+    planned = planned_jobs(
+        run_snakemake(workflow_copy, "-n", "--cores", "2", "free_threaded_python")
+    )
+    assert planned == {"free_threaded_python": 1, "total": 1}
+
+
+@pytest.mark.integration
+def test_the_target_refuses_a_wrong_sha256_in_one_line(workflow_copy, tmp_path):
+    tarball = source_tarball(tmp_path, "exit 0\n")
+    done = run_snakemake(
+        workflow_copy,
+        "--cores",
+        "2",
+        "free_threaded_python",
+        "--config",
+        f"free_threading={{python: false, source: {tarball}, sha256: {'3' * 64}}}",
+        check=False,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode != 0
+    line = f"free_threading.sha256: {tarball} has sha256 {ftbuild.sha256_of(tarball)}"
+    assert line in said
+    assert "No plot for" not in said  # no stations blamed: this run plots none
+    assert line in (workflow_copy / "logs" / "free_threaded_python.log").read_text()
+    assert not (workflow_copy / "resources" / "free-threaded-python").exists()
+    assert not list((workflow_copy / "resources").glob("free-threaded-python-*"))
+
+
+@pytest.mark.skipif(
+    os.environ.get("WEATHERPLOT_BUILD_TEST") != "1",
+    reason="a real CPython build (~10 min on 2 cores): set WEATHERPLOT_BUILD_TEST=1 "
+    "(and WEATHERPLOT_BUILD_SOURCE/_SHA256 for a tarball other than the default)",
+)
+@pytest.mark.integration
+def test_a_real_build_is_free_threaded_and_reused(workflow_copy, tmp_path):
+    source = os.environ.get("WEATHERPLOT_BUILD_SOURCE", ftbuild.DEFAULT_SOURCE)
+    sha256 = os.environ.get("WEATHERPLOT_BUILD_SHA256", ftbuild.DEFAULT_SHA256)
+    setting = (
+        f"free_threading={{python: false, source: {source}, sha256: {sha256}, "
+        f"build_dir: {tmp_path / 'builds'}}}"
+    )
+    args = ("--cores", "2", "free_threaded_python", "--config", setting)
+    run_snakemake(workflow_copy, *args, timeout=3600)
+    final = workflow_copy / "resources" / "free-threaded-python"
+    assert final.is_symlink()
+    python = final / "venv" / "bin" / "python"
+    found = check(str(python), probe(str(python)))
+    assert found.py_gil_disabled and found.gil_enabled is False
+    assert (final / ftbuild.MARKER).is_file()
+    # Gone from the workflow (a new clone), kept in build_dir: linked, not rebuilt.
+    final.unlink()
+    run_snakemake(workflow_copy, *args, timeout=600)
+    log = (workflow_copy / "logs" / "free_threaded_python.log").read_text()
+    assert "reusing the earlier build" in log
+    assert "./configure" not in log

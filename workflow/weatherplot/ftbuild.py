@@ -1,0 +1,423 @@
+"""Build a free-threaded CPython (``./configure --disable-gil``) from a release tarball,
+with a venv of what the demos and the plot code need: ``snakemake --cores 2
+free_threaded_python`` (workflow/rules/freethreading.smk; not in the default run).
+
+What it guarantees:
+
+- **checked before unpacking**: the tarball (a local path or a URL, fetched with
+  download.fetch's bounded, atomic download) must have the configured sha256;
+  otherwise one line says so and nothing is unpacked;
+- **one clear line** for a missing build tool (make, a C compiler), a failing
+  ``configure`` (its own ``configure: error:`` line), ``make`` or pip, or a build
+  without ``ssl``/``zlib`` (pip needs them); the whole output is in the log;
+- **bounded**: one deadline for the whole build; a step still running then is
+  killed with its process group;
+- **nothing half-built under the final path**: the interpreter and its venv are
+  built in place in ``<build_dir>/free-threaded-python-<sha256[:12]>/`` (a venv and
+  an installed CPython hold their absolute paths, so a finished build cannot be
+  moved), marked complete only once its venv passes the same checks as any
+  configured interpreter, and only then does the final path (a symlink to it)
+  appear, in one atomic rename. A failed or stopped build is removed; one killed
+  outright is removed by the next build. A complete build for the same sha256 is
+  reused (a CI machine keeps one in its cache folder).
+
+Nothing is version-specific: a 3.14 tarball works unchanged (the interpreter is
+found as ``python3.*t``). Only the standard library and this package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .download import DownloadError, fetch
+from .freethreading import FreeThreadingError, check, probe
+
+# The unmodified CPython 3.13.5 release (python.org). Debian 13's source package
+# python3.13 ships the same bytes as its orig tarball, with upstream's signature.
+DEFAULT_SOURCE = "https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz"
+DEFAULT_SHA256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
+DEFAULT_TIMEOUT_MINUTES = 45
+# What the demos and the plot code import (NEEDED_MODULES) and the report's
+# templates; binary wheels only: PyPI has cp313t/cp314t wheels of all four, and
+# without the flag pip tries to build the newest Matplotlib from source.
+PACKAGES = ("numpy", "matplotlib", "pandas", "jinja2")
+# Built-in modules pip (and so the venv) cannot do without, and what provides them.
+NEEDED_BUILTINS = {
+    "ssl": "OpenSSL's headers (Debian/Ubuntu: libssl-dev; Fedora: openssl-devel)",
+    "zlib": "zlib's headers (Debian/Ubuntu: zlib1g-dev; Fedora: zlib-devel)",
+}
+BUILD_DEPS_HINT = (
+    "install the build tools and CPython's build dependencies (Debian/Ubuntu: "
+    "apt-get install build-essential libssl-dev zlib1g-dev; see "
+    "https://devguide.python.org/getting-started/setup-building/)"
+)
+# No GIL; neither the test suite (built, installed and byte-compiled three times: a
+# good part of `make install`) nor pip in the base install (the venv gets its own).
+CONFIGURE_OPTIONS = ("--disable-gil", "--disable-test-modules", "--with-ensurepip=no")
+MARKER = "BUILD-OK.json"
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_FT_EXECUTABLE = re.compile(r"python3\.\d+t")
+
+
+class BuildError(Exception):
+    """The build cannot go on; the message is one line."""
+
+
+class Deadline:
+    def __init__(self, seconds: float, what: str):
+        self.seconds = seconds
+        self.what = what
+        self.end = time.monotonic() + seconds
+
+    def remaining(self, step: str) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise self.expired(step)
+        return left
+
+    def expired(self, step: str) -> BuildError:
+        return BuildError(
+            f"free_threaded_python: not done within {self.seconds / 60:g} min "
+            f"({self.what}); stopped during {step}"
+        )
+
+
+def install_dir(build_dir: Path | str, sha256: str) -> Path:
+    """Where the build for this tarball lives (and stays: it cannot be moved)."""
+    return Path(build_dir).absolute() / f"free-threaded-python-{sha256[:12]}"
+
+
+def sha256_of(path: Path) -> str:
+    with Path(path).open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def verify(path: Path, sha256: str, source: str) -> None:
+    found = sha256_of(path)
+    if found != sha256.lower():
+        raise BuildError(
+            f"free_threading.sha256: {source} has sha256 {found}, not {sha256}: a "
+            "different or damaged file, so nothing was unpacked (give the release's "
+            "sha256, or the right file)"
+        )
+
+
+def get_source(source: str, sha256: str, folder: Path, deadline: Deadline, log):
+    """The verified tarball: a local file as it is, a URL downloaded into
+    ``folder`` (and checked before it takes its name there)."""
+    if not _URL.match(source):
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise BuildError(
+                f"free_threading.source: {source}: no such file (give a CPython "
+                "release tarball's path or URL)"
+            )
+        verify(path, sha256, source)
+        log(f"{source}: sha256 {sha256} as configured")
+        return path
+    name = Path(source.split("?", 1)[0].rstrip("/")).name or "source.tar"
+    dest = folder / name
+    try:
+        fetch(
+            source,
+            dest,
+            check=lambda part: verify(part, sha256, source),
+            deadline=deadline.remaining("the download"),
+            log=log,
+        )
+    except DownloadError as error:
+        raise BuildError(f"free_threading.source: {error}") from None
+    log(f"{source}: sha256 {sha256} as configured")
+    return dest
+
+
+def unpack(tarball: Path, folder: Path) -> Path:
+    """The source tree (the folder holding ``configure``) unpacked into ``folder``."""
+    try:
+        with tarfile.open(tarball) as archive:
+            if hasattr(tarfile, "data_filter"):  # refuses links and paths outside
+                archive.extractall(folder, filter="data")
+            else:  # Python < 3.11.4: the tarball's checksum was verified already
+                archive.extractall(folder)
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise BuildError(
+            f"free_threading.source: {tarball}: not unpacked ({error})"
+        ) from None
+    found = sorted(folder.glob("*/configure")) or sorted(folder.glob("configure"))
+    if not found:
+        raise BuildError(
+            f"free_threading.source: {tarball} has no configure script: not a "
+            "CPython source release"
+        )
+    return found[0].parent
+
+
+def build_tools() -> None:
+    if shutil.which("make") is None:
+        raise BuildError(f"free_threaded_python: no `make` on PATH: {BUILD_DEPS_HINT}")
+    compiler = os.environ.get("CC", "").split()
+    if compiler and shutil.which(compiler[0]) is None:
+        raise BuildError(
+            f"free_threaded_python: the C compiler CC={compiler[0]} is not on PATH: "
+            f"{BUILD_DEPS_HINT}"
+        )
+    if not compiler and not (shutil.which("cc") or shutil.which("gcc")):
+        raise BuildError(
+            f"free_threaded_python: no C compiler (cc, gcc) on PATH: {BUILD_DEPS_HINT}"
+        )
+
+
+def _orphan_guard() -> None:
+    """In the child before exec: its own process group (killed whole on a time-out
+    or a stop), and SIGKILL when the builder dies, so no make outlives it."""
+    os.setsid()
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def run_step(
+    command: list[str], step: str, cwd: Path, logfile, deadline: Deadline
+) -> list[str]:
+    """Run ``command`` with its output appended to the log (``logfile``: opened for
+    appending); returns its last lines and raises BuildError when it fails or runs
+    out of time."""
+    logfile.write(f"\n[{time.strftime('%H:%M:%S')}] $ {' '.join(command)}\n")
+    logfile.flush()
+    start = os.fstat(logfile.fileno()).st_size
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_orphan_guard,
+    )
+    try:
+        process.wait(timeout=deadline.remaining(step))
+    except subprocess.TimeoutExpired:
+        raise deadline.expired(step) from None
+    finally:
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    logfile.flush()
+    with Path(logfile.name).open("rb") as again:
+        again.seek(start)
+        tail = again.read()[-20000:].decode(errors="replace").splitlines()
+    if process.returncode != 0:
+        raise BuildError(
+            f"free_threaded_python: {step} failed: {step_error(step, tail)} (whole "
+            f"output: {logfile.name})"
+        )
+    return tail
+
+
+def step_error(step: str, tail: list[str]) -> str:
+    """The line of a failed step's output that says why."""
+    lines = [line.strip() for line in tail if line.strip()]
+    patterns = {"./configure": r"^configure: error:", "pip install": r"^ERROR:"}
+    pattern = patterns.get(step, r"(fatal )?error:|\*\*\* ")
+    for line in reversed(lines):
+        if re.search(pattern, line, re.IGNORECASE):
+            if step == "./configure":  # a missing dependency, as a rule
+                return f"{line}: {BUILD_DEPS_HINT}"
+            return line
+    return lines[-1] if lines else "no output"
+
+
+def find_executable(prefix: Path) -> Path:
+    found = sorted(
+        path
+        for path in (prefix / "bin").glob("python3.*t")
+        if _FT_EXECUTABLE.fullmatch(path.name)
+    )
+    if not found:
+        raise BuildError(
+            f"free_threaded_python: `make install` made no python3.*t in "
+            f"{prefix / 'bin'}: not a free-threaded build (CPython 3.13 or newer?)"
+        )
+    return found[-1]
+
+
+def reusable(install: Path, log) -> Path | None:
+    """The venv's python of a complete earlier build that still passes the checks."""
+    python = install / "venv" / "bin" / "python"
+    if not (install / MARKER).is_file():
+        return None
+    try:
+        found = check(str(python), probe(str(python)))
+    except FreeThreadingError as error:
+        log(f"the earlier build in {install} no longer passes ({error}): rebuilt")
+        return None
+    log(f"reusing the earlier build in {install} (Python {found.version})")
+    return python
+
+
+def link(final: Path, install: Path) -> None:
+    """Make ``final`` a symlink to ``install`` in one atomic rename."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not final.is_symlink():
+        raise BuildError(
+            f"free_threaded_python: {final} exists and is not a link to a build: "
+            "move it away and run again"
+        )
+    temporary = final.with_name(f".{final.name}.link-{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(install, target_is_directory=True)
+    temporary.replace(final)
+
+
+def build(
+    final: Path | str,
+    *,
+    source: str = DEFAULT_SOURCE,
+    sha256: str = DEFAULT_SHA256,
+    build_dir: Path | str = "resources",
+    jobs: int = 1,
+    timeout: float = DEFAULT_TIMEOUT_MINUTES * 60,
+    logfile,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Build (or reuse) the free-threaded interpreter and its venv, make ``final``
+    point to it; returns the venv's python. ``logfile``: a text file opened for
+    appending, for every step's output; ``log``: also gets each progress line."""
+    final = Path(final).absolute()
+    build_dir = Path(build_dir).absolute()
+    started = time.monotonic()
+    deadline = Deadline(timeout, "free_threading.build_timeout_minutes")
+
+    def note(message: str) -> None:
+        logfile.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+        logfile.flush()
+        if log is not None:
+            log(message)
+
+    build_dir.mkdir(parents=True, exist_ok=True)
+    install = install_dir(build_dir, sha256)
+    with (build_dir / ".free-threaded-python.lock").open("w") as lock:
+        # One build at a time per build folder (two CI runs on one machine).
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in build_dir.glob(".ftbuild-*"):  # left by a build killed outright
+            shutil.rmtree(stale, ignore_errors=True)
+        if (python := reusable(install, note)) is not None:
+            link(final, install)
+            return python
+        shutil.rmtree(install, ignore_errors=True)  # incomplete or failing: again
+        work = Path(tempfile.mkdtemp(prefix=".ftbuild-", dir=build_dir))
+        try:
+            tarball = get_source(source, sha256, work, deadline, note)
+            build_tools()
+            note(f"unpacking {tarball}")
+            tree = unpack(tarball, work / "src")
+            prefix = install / "cpython"
+            note(f"building into {install} (every step's output: {logfile.name})")
+            run_step(
+                ["./configure", *CONFIGURE_OPTIONS, f"--prefix={prefix}"],
+                "./configure",
+                tree,
+                logfile,
+                deadline,
+            )
+            run_step(["make", f"-j{jobs}"], "make", tree, logfile, deadline)
+            run_step(["make", "install"], "make install", tree, logfile, deadline)
+            base = find_executable(prefix)
+            info = probe(str(base), modules=tuple(NEEDED_BUILTINS))
+            if not info["py_gil_disabled"]:
+                raise BuildError(
+                    f"free_threaded_python: {base} has the GIL (Py_GIL_DISABLED is "
+                    "0): ./configure took no --disable-gil (CPython 3.13 or newer?)"
+                )
+            if info["missing"]:
+                module = info["missing"][0]
+                raise BuildError(
+                    f"free_threaded_python: the built Python has no {module} module, "
+                    f"which pip needs: install {NEEDED_BUILTINS[module]} and run again"
+                )
+            venv = install / "venv"
+            run_step(
+                [str(base), "-m", "venv", str(venv)], "venv", work, logfile, deadline
+            )
+            python = venv / "bin" / "python"
+            run_step(
+                [str(python), "-m", "pip", "install", "--only-binary=:all:", *PACKAGES],
+                "pip install",
+                work,
+                logfile,
+                deadline,
+            )
+            try:
+                found = check(str(python), probe(str(python)))
+            except FreeThreadingError as error:
+                raise BuildError(f"free_threaded_python: {error}") from None
+            if found.gil_enabled:
+                note(f"the GIL is on again after importing {found.reenabled_by}")
+            seconds = time.monotonic() - started
+            (install / MARKER).write_text(
+                json.dumps(
+                    {
+                        "source": source,
+                        "sha256": sha256,
+                        "seconds": round(seconds, 1),
+                        "packages": list(PACKAGES),
+                        **found.record(),
+                    },
+                    indent=2,
+                )
+            )
+            note(f"built Python {found.version} (no GIL) in {seconds:.0f} s: {python}")
+        except BaseException:
+            shutil.rmtree(install, ignore_errors=True)
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        link(final, install)
+        return python
+
+
+def _stop(signum, frame):
+    # Snakemake stops a job with SIGTERM: unwind, so the half-built tree is removed.
+    raise SystemExit(f"free_threaded_python: stopped by signal {signum}")
+
+
+def main(smk) -> None:
+    """The rule's script: ``smk`` is the ``snakemake`` object."""
+    signal.signal(signal.SIGTERM, _stop)
+    params = smk.params
+    # From the config, not params: a param is a rerun trigger, and neither a new
+    # build folder (the build is found by its sha256) nor a new time-out is a reason
+    # to build again.
+    settings = smk.config["free_threading"]
+    Path(smk.log[0]).write_text("")
+    with Path(smk.log[0]).open("a") as logfile:
+        try:
+            build(
+                smk.output[0],
+                source=params.source,
+                sha256=params.sha256,
+                build_dir=settings["build_dir"],
+                jobs=smk.threads,
+                timeout=settings["build_timeout_minutes"] * 60,
+                logfile=logfile,
+                log=lambda message: print(message, file=sys.stderr),
+            )
+        except BuildError as error:
+            logfile.write(f"{error}\n")
+            print(error, file=sys.stderr)
+            sys.exit(1)
