@@ -249,6 +249,34 @@ def _cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def call_variants(call: str, fn: Callable, args: tuple, workers: int) -> dict:
+    """The variants a CPU-bound demo times, ``{name: (label, workers, kind,
+    function)}``: ``fn(*args)`` (named ``call`` in labels) once, ``workers`` times in
+    a loop, in ``workers`` threads and in ``workers`` processes."""
+    args_list = [args] * workers
+    return {
+        "single": (f"{call} once", 1, "serial", lambda: fn(*args)),
+        "loop": (
+            f"{workers} calls in a loop",
+            1,
+            "serial",
+            lambda: [fn(*args) for _ in range(workers)],
+        ),
+        "threads": (
+            f"{workers} calls in {workers} threads",
+            workers,
+            "threads",
+            lambda: _run_threads(fn, args_list),
+        ),
+        "processes": (
+            f"{workers} calls in {workers} processes",
+            workers,
+            "processes",
+            lambda: _run_processes(fn, args_list),
+        ),
+    }
+
+
 def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
     """Run every variant once per repeat, interleaved, logging progress.
 

@@ -10,12 +10,12 @@ import time
 from ..records import DemoRecord
 from .common import (
     _record,
-    _run_processes,
     _run_threads,
     _run_variants,
     _timed,
     _timing,
     _variant_entries,
+    call_variants,
     check_numpy_memory,
     process_start_cost,
 )
@@ -53,25 +53,7 @@ def _numpy_variants(n: int, workers: int) -> dict:
     """The numpy demo's variants: ``{name: (label, workers, kind, function)}``."""
     args = [(n,)] * workers
     return {
-        "single": ("np.random.rand(n) once", 1, "serial", lambda: rand_call(n)),
-        "loop": (
-            f"{workers} calls in a loop",
-            1,
-            "serial",
-            lambda: [rand_call(n) for _ in range(workers)],
-        ),
-        "threads": (
-            f"{workers} calls in {workers} threads",
-            workers,
-            "threads",
-            lambda: _run_threads(rand_call, args),
-        ),
-        "processes": (
-            f"{workers} calls in {workers} processes",
-            workers,
-            "processes",
-            lambda: _run_processes(rand_call, args),
-        ),
+        **call_variants("np.random.rand(n)", rand_call, (n,), workers),
         "generator_single": (
             "np.random.default_rng().random(n) once",
             1,

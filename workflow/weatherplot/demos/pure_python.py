@@ -11,11 +11,10 @@ import time
 from ..records import DemoRecord
 from .common import (
     _record,
-    _run_processes,
-    _run_threads,
     _run_variants,
     _timing,
     _variant_entries,
+    call_variants,
     process_start_cost,
 )
 
@@ -35,29 +34,8 @@ def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     """``count_up(n)`` once, ``workers`` times in a loop, in ``workers`` threads and
     in ``workers`` processes, the variants interleaved in each repeat."""
     start = time.time()
-    args = [(n,)] * workers
     log.info("pure_python demo: n=%d, %d workers, %d repeats", n, workers, repeats)
-    variants = {
-        "single": ("count_up(n) once", 1, "serial", lambda: count_up(n)),
-        "loop": (
-            f"{workers} calls in a loop",
-            1,
-            "serial",
-            lambda: [count_up(n) for _ in range(workers)],
-        ),
-        "threads": (
-            f"{workers} calls in {workers} threads",
-            workers,
-            "threads",
-            lambda: _run_threads(count_up, args),
-        ),
-        "processes": (
-            f"{workers} calls in {workers} processes",
-            workers,
-            "processes",
-            lambda: _run_processes(count_up, args),
-        ),
-    }
+    variants = call_variants("count_up(n)", count_up, (n,), workers)
     start_cost = process_start_cost(workers)
     times = _run_variants("pure_python", variants, repeats)
     single = times.pop("single")
