@@ -259,9 +259,7 @@ def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
 
 
 @pytest.mark.integration
-def test_the_exercise_of_a_deployment_from_a_remote_source_copies_the_project(
-    tmp_path, served
-):
+def test_a_deployment_from_a_remote_source_builds_the_default_target(tmp_path, served):
     """The workflow's code is not on this disk and the package is installed (here
     a copy in a site-packages folder, first on the path): the exercise's scratch
     copy is the deployed project (whose module uses the same source), not the
@@ -275,7 +273,7 @@ def test_the_exercise_of_a_deployment_from_a_remote_source_copies_the_project(
         ignore=shutil.ignore_patterns("__pycache__"),
     )
     result = subprocess.run(
-        [*snakemake_cmd(), "--cores", "2", "results/timings/exercise.json"],
+        [*snakemake_cmd(), "--cores", "2"],  # the default target, report included
         cwd=dest,
         env={**snakemake_env(), "PYTHONPATH": str(site)},
         capture_output=True,
@@ -287,6 +285,11 @@ def test_the_exercise_of_a_deployment_from_a_remote_source_copies_the_project(
     record = json.loads((dest / "results/timings/exercise.json").read_text())
     assert record["stations"] == STATIONS
     assert record["methods"]["snakemake"]["runs"][0]["jobs"] == len(STATIONS)
+    # The whole workflow as a user builds it: every plot and the timing report.
+    assert_plotted(dest)
+    html = (dest / "results/report/timing_report.html").read_text()
+    assert all(station in html for station in STATIONS)
+    assert "speedup" in html.lower()
 
 
 @pytest.mark.integration
