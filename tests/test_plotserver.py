@@ -974,9 +974,11 @@ def test_the_plot_deadline_comes_from_the_environment_or_a_generous_default(
 def listener_events(server_pid: int, path: str) -> int | None:
     """The events the server's epoll waits for on its listener (from /proc)."""
     inode = None
+    # The listening socket only (flag __SO_ACCEPTCON, 0x10000): a connection waiting
+    # in its backlog is listed under the same path.
     for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
         fields = line.split()
-        if len(fields) > 7 and fields[7] == path:
+        if len(fields) > 7 and fields[7] == path and int(fields[3], 16) & 0x10000:
             inode = fields[6]
     fd_dir = Path(f"/proc/{server_pid}/fd")
     listener = epoll = None
