@@ -17,12 +17,11 @@ for byte (sha256).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 from .baselines import run_baseline
-from .exercise import children_cpu
+from .exercise import children_cpu, load_average, run_conditions, warm_page_cache
 from .records import ExerciseBuildsRecord
 
 #: The methods, in the order of the first repeat.
@@ -77,15 +76,11 @@ def run_builds(
     ``builds`` maps a build's name ("gil", "free-threaded") to its Python command.
     Each build's ``interpreter`` is what its processes reported
     (:func:`weatherplot.freethreading.this_interpreter`)."""
-    from .cpus import usable_cpus
-
     stations = list(stations)
     names = list(builds)
     started = time.time()
-    load_before = [round(x, 2) for x in os.getloadavg()]
-    for file in {info["file"] for info in stations}:  # warm the page cache
-        with open(file, "rb") as handle:
-            handle.read()
+    load_before = load_average()
+    warm_page_cache(stations)
     runs = {b: {m: [] for m in METHODS} for b in names}
     shares = {}
     for build in names:  # untimed: also warms each build's imports and bytecode
@@ -136,11 +131,5 @@ def run_builds(
             runs[b]["serial"][-1]["digests"] == runs[first]["serial"][-1]["digests"]
             for b in names
         ),
-        "cpus": usable_cpus(),
-        "loadavg": {
-            "before": load_before,
-            "after": [round(x, 2) for x in os.getloadavg()],
-        },
-        "start": started,
-        "end": time.time(),
+        **run_conditions(started, load_before),
     }

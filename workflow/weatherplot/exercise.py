@@ -227,19 +227,17 @@ def run_exercise(
     root: Path = WORKFLOW_ROOT,
 ) -> ExerciseRecord:
     """Time the three commands ``repeats`` times each, taking turns."""
-    from .cpus import usable_cpus
     from .freethreading import this_interpreter
 
     stations = list(stations)
     _refuse_special_files(stations)
     started = time.time()
-    load_before = [round(x, 2) for x in os.getloadavg()]
+    load_before = load_average()
     server = f"plot_server={plot_server}"
     runs: dict[str, list] = {m: [] for m in METHODS}
     with owned_tempdir("exercise-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
-        for file in {info["file"] for info in stations}:  # warm the page cache
-            Path(file).read_bytes()
+        warm_page_cache(stations)
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
         dry = dry_run(workdir, python)
         for repeat in range(repeats):
@@ -268,17 +266,35 @@ def run_exercise(
             }
             for m in METHODS
         },
-        "cpus": usable_cpus(),
         # Which Python ran it: the rule runs the loop, the Pool and the nested
         # snakemake with its own interpreter (the GIL build's).
         "interpreter": this_interpreter(),
-        "loadavg": {
-            "before": load_before,
-            "after": [round(x, 2) for x in os.getloadavg()],
-        },
+        **run_conditions(started, load_before),
+    }
+
+
+def load_average() -> list[float]:
+    """The 1-, 5- and 15-minute load averages, as every timing record gives them."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_conditions(started: float, load_before: list[float]) -> dict:
+    """The closing fields of a record of whole commands timed from outside: the
+    usable CPUs, the load average before and after, and when it ran."""
+    from .cpus import usable_cpus
+
+    return {
+        "cpus": usable_cpus(),
+        "loadavg": {"before": load_before, "after": load_average()},
         "start": started,
         "end": time.time(),
     }
+
+
+def warm_page_cache(stations: Sequence[dict]) -> None:
+    """Read every station file once, untimed, so no command pays the first read."""
+    for file in {info["file"] for info in stations}:
+        Path(file).read_bytes()
 
 
 # ---------------------------------------------------------------------------
