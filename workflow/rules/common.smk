@@ -174,14 +174,8 @@ MACHINE_CORES = (
 from weatherplot import freethreading
 
 try:
-    _ft_setting = config["free_threading"]["python"]
-    _inherited, FREE_THREADED = freethreading.from_environment(_ft_setting)
-    if not _inherited:
-        FREE_THREADED = freethreading.resolve(
-            _ft_setting, cache=freethreading.PROBE_CACHE
-        )
-    os.environ[freethreading.INHERITED_ENV] = freethreading.to_environment(
-        _ft_setting, FREE_THREADED
+    FREE_THREADED = freethreading.resolve_for_this_run(
+        config["free_threading"]["python"]
     )
 except freethreading.FreeThreadingError as error:
     raise WorkflowError(str(error)) from None

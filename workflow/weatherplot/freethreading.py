@@ -310,3 +310,17 @@ def resolve(
         )
     found = str(Path(found).absolute())
     return check(found, cached_probe(found, cache)[0])
+
+
+def resolve_for_this_run(
+    setting, environ=os.environ, cache: Path | str | None = PROBE_CACHE
+) -> Interpreter | None:
+    """:func:`resolve`, once per run: a process started by a snakemake that already
+    has an answer for the same ``setting`` (a cluster job step, the exercise's nested
+    run) takes it from ``environ`` instead of probing again; the answer is put there
+    for the processes this one starts."""
+    inherited, found = from_environment(setting, environ)
+    if not inherited:
+        found = resolve(setting, cache=cache)
+    environ[INHERITED_ENV] = to_environment(setting, found)
+    return found
