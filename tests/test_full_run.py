@@ -127,8 +127,23 @@ def test_snakemake_html_report_includes_plots_and_timing(finished_run):
     run_snakemake(finished_run, "--report", "report.zip")
     with zipfile.ZipFile(finished_run / "report.zip") as archive:
         names = archive.namelist()
+        page = next(n for n in names if n.endswith("report.html"))
+        html = archive.read(page).decode()
     assert any(name.endswith("USC00042319.png") for name in names)
     assert any(name.endswith("timing_report.html") for name in names)
+    # What a reader clicks through: the timing report one click deep under its
+    # own category (Snakemake files entries without a subcategory under "Other"),
+    # and the stations listed by name, not only by id.
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html)[1])
+    assert not any("Other" in subs for subs in categories.values()), categories
+    (answers,) = categories["Timing report"].values()
+    assert sorted(Path(f).name for f in answers) == [
+        "timing_report.html",
+        "timing_report.md",
+    ]
+    results = json.loads(re.search(r"var results = (\{.*?\});\n", html)[1])
+    labels = results["results/plots/USC00042319.png"]["labels"]
+    assert labels == {"station": "Death Valley", "id": "USC00042319"}
 
 
 # -- A second run: clean dry runs, a moved checkout, no absolute path recorded -----

@@ -65,7 +65,7 @@ rule exercise_builds:
         report(
             "results/timings/free-threaded/exercise.json",
             caption="../report/exercise.rst",
-            category="Timing",
+            category="Timing records",
             subcategory="Exercise",
             labels={"file": "exercise on both builds"},
         ),

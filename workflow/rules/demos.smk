@@ -56,7 +56,7 @@ rule demo_free_threaded:
         report(
             "results/timings/free-threaded/demos/{demo}.json",
             caption="../report/demos.rst",
-            category="Timing",
+            category="Timing records",
             subcategory="Demos (free-threaded Python)",
             labels={"demo": "{demo}"},
         ),

@@ -53,6 +53,8 @@ rule plot_station:
             "results/plots/{station}.png",
             caption="../report/plot_station.rst",
             category="Station plots",
+            # Without a subcategory Snakemake files them under "Other".
+            subcategory="All stations",
             # Listed by name in `snakemake --report` (by id when only NOAA's
             # station list, read at job time, knows the name).
             labels=lambda wildcards: {

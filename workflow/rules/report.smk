@@ -25,12 +25,15 @@ rule timing_report:
             "results/report/timing_report.md",
             caption="../report/timing_report.rst",
             category="Timing report",
+            # Without a subcategory Snakemake files it under "Other".
+            subcategory="The lesson's answers",
             labels={"file": "timing report (Markdown)"},
         ),
         html=report(
             "results/report/timing_report.html",
             caption="../report/timing_report.rst",
             category="Timing report",
+            subcategory="The lesson's answers",
             labels={"file": "timing report (HTML)"},
         ),
         json="results/report/timings.json",

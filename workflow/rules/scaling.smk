@@ -25,6 +25,7 @@ rule scaling:
             "results/report/scaling.png",
             caption="../report/scaling.rst",
             category="Timing records",
+            subcategory="Scaling study",
             labels={"file": "scaling study"},
         ),
     log:
