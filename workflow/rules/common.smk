@@ -90,6 +90,15 @@ from weatherplot.preflight import validate_config
 # the schema dump.
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
+# A start method this platform lacks (fork on Windows) stops the run here, in one
+# line; each job resolves the setting again for its own interpreter.
+from weatherplot import startmethod
+
+try:
+    startmethod.resolve(config["processes"]["start_method"])
+except ValueError as error:
+    raise WorkflowError(f"config: {error}") from None
+
 
 # --- Stations --------------------------------------------------------------------------
 
