@@ -4,8 +4,8 @@
 (``snakemake --cores 2 --configfile config/quick.yaml``: the plot, demo and exercise
 records the ``timing_report`` rule reads, as ``results/timings/`` had them) and
 ``report.json``, what the rule passed besides them (the stations, the Snakemake
-version, ``quick_run``, the demos in the rule's order) and what the report's own process found then (its
-interpreter, versions and platform, and when it wrote the report).
+version, ``quick_run``, the demos in the rule's order) and what the report's own
+process found then (its interpreter, versions and platform, when it wrote the report).
 ``tests/fixtures/report-golden/`` holds the Markdown and the HTML rendered from them.
 
 A change to the report's wording, layout or arithmetic, or to how records are read,
