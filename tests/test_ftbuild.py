@@ -7,6 +7,7 @@ WEATHERPLOT_BUILD_TEST=1 (~10 min on 2 cores)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -27,19 +28,82 @@ from weatherplot.ftbuild import BuildError, build
 NO_COMPILER = "configure: error: no acceptable C compiler found in $PATH"
 
 
-def source_tarball(folder: Path, configure: str) -> Path:
-    """A .tar.xz holding Python-9.9/configure (a shell script) and a README."""
+def source_tarball(folder: Path, configure: str, scripts: dict | None = None) -> Path:
+    """A .tar.xz holding Python-9.9/configure (a shell script), a README and
+    ``scripts`` (name: text)."""
     tree = folder / "tree" / "Python-9.9"
     tree.mkdir(parents=True)
-    script = tree / "configure"
-    script.write_text("#!/bin/sh\n" + configure)
-    script.chmod(0o755)
+    for name, text in {
+        "configure": "#!/bin/sh\n" + configure,
+        **(scripts or {}),
+    }.items():
+        (tree / name).write_text(text)
+        (tree / name).chmod(0o755)
     (tree / "README.rst").write_text("not CPython\n")
     tarball = folder / "Python-9.9.tar.xz"
     with tarfile.open(tarball, "w:xz") as archive:
         archive.add(tree, arcname="Python-9.9")
     shutil.rmtree(folder / "tree")
     return tarball
+
+
+# A stand-in for a built python3.13t, shipped in the fake release below: it answers
+# the probe (NumPy missing while PYTHONPATH is set, as a `module load` can make a
+# real one say, or always once a file BROKEN is in its build), makes a venv of
+# itself, and "installs" packages.
+FAKE_PYTHON = r"""#!/bin/sh
+here=$(dirname "$0")
+if [ "$1" = -m ]; then
+    if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi
+    exit 0
+fi
+missing='[]'
+case " $* " in *" numpy "*)
+    if [ -n "$PYTHONPATH" ] || [ -e "$here/../../BROKEN" ]; then missing='["numpy"]'; fi
+esac
+printf '{"version": "3.13.5", "implementation": "cpython", "executable": "%s", '\
+'"py_gil_disabled": true, "missing": %s, "reenabled_by": [], "gil_enabled": false, '\
+'"paths": ["%s"]}\n' "$0" "$missing" "$here"
+"""
+# `make` does nothing; `make install` puts the stand-in into configure's --prefix.
+FAKE_MAKE = """#!/bin/sh
+[ "$1" = install ] || exit 0
+mkdir -p "$(cat prefix)/bin" && cp fake-python "$(cat prefix)/bin/python3.13t"
+"""
+FAKE_CONFIGURE = """for arg; do
+    case "$arg" in --prefix=*) echo "${arg#--prefix=}" >prefix;; esac
+done
+"""
+
+
+@pytest.fixture
+def build_tools(tmp_path, monkeypatch):
+    """A `make` (FAKE_MAKE) and a `cc` (never run) first on PATH, whatever the
+    machine has: the build checks for both before it unpacks."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for name, text in (("make", FAKE_MAKE), ("cc", "#!/bin/sh\nexit 1\n")):
+        (tools / name).write_text(text)
+        (tools / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("CC", raising=False)
+
+
+def fake_release(folder: Path) -> Path:
+    """A tarball that "builds" (with build_tools' make) a complete stand-in build."""
+    return source_tarball(folder, FAKE_CONFIGURE, {"fake-python": FAKE_PYTHON})
+
+
+def built(tmp_path: Path, source: str, sha256: str) -> Path:
+    """``build`` into tmp_path/build, expected to succeed; returns its python."""
+    with (tmp_path / "build.log").open("a") as logfile:
+        return build(
+            tmp_path / "resources" / "free-threaded-python",
+            source=source,
+            sha256=sha256,
+            build_dir=tmp_path / "build",
+            logfile=logfile,
+        )
 
 
 def run_build(tmp_path: Path, source, sha256=None, **kwargs):
@@ -96,7 +160,7 @@ def test_a_missing_source_is_one_line(tmp_path, as_url):
     assert_nothing_left(tmp_path)
 
 
-def test_a_failing_configure_is_named_by_its_own_error_line(tmp_path):
+def test_a_failing_configure_is_named_by_its_own_error_line(tmp_path, build_tools):
     tarball = source_tarball(
         tmp_path, f"echo 'checking for gcc... no'\necho '{NO_COMPILER}' >&2\nexit 77\n"
     )
@@ -120,9 +184,7 @@ def test_no_make_on_path_is_named_before_unpacking(tmp_path, monkeypatch):
     assert_nothing_left(tmp_path)
 
 
-def test_a_missing_compiler_is_named(tmp_path, monkeypatch):
-    if shutil.which("make") is None:
-        pytest.skip("needs make on PATH (to get as far as the compiler)")
+def test_a_missing_compiler_is_named(tmp_path, monkeypatch, build_tools):
     tarball = source_tarball(tmp_path, "exit 0\n")
     monkeypatch.setenv("CC", "no-such-cc-here")
     message, _ = run_build(tmp_path, str(tarball))
@@ -138,7 +200,7 @@ def gone(pid: int) -> bool:
     return state == "Z"
 
 
-def test_the_time_out_stops_the_step_and_removes_the_build(tmp_path):
+def test_the_time_out_stops_the_step_and_removes_the_build(tmp_path, build_tools):
     pidfile = tmp_path / "pid"
     tarball = source_tarball(tmp_path, f"echo $$ > {pidfile}\nexec sleep 300\n")
     message, _ = run_build(tmp_path, str(tarball), timeout=3)
@@ -148,11 +210,9 @@ def test_the_time_out_stops_the_step_and_removes_the_build(tmp_path):
     assert_nothing_left(tmp_path)
 
 
-def test_a_stopped_build_leaves_nothing_half_built(tmp_path):
+def test_a_stopped_build_leaves_nothing_half_built(tmp_path, build_tools):
     """SIGTERM (how Snakemake stops a job) while configure runs: the step is
     killed, the build's folders are removed, the final path never appears."""
-    if shutil.which("make") is None or not (shutil.which("cc") or shutil.which("gcc")):
-        pytest.skip("needs make and a C compiler on PATH (checked before configure)")
     pidfile = tmp_path / "pid"
     tarball = source_tarball(tmp_path, f"echo $$ > {pidfile}\nexec sleep 300\n")
     code = (
@@ -180,6 +240,78 @@ def test_a_stopped_build_leaves_nothing_half_built(tmp_path):
     assert "stopped by signal 15" in err
     assert gone(int(pidfile.read_text()))
     assert_nothing_left(tmp_path)
+
+
+def test_a_complete_build_failing_its_check_here_is_kept(
+    tmp_path, monkeypatch, build_tools
+):
+    """A complete build whose check fails in this environment (PYTHONPATH set: the
+    stand-in then says NumPy is missing) is neither deleted before the new source
+    is even found, nor by a rebuild whose own final check fails the same way; in
+    a clean environment it is reused again."""
+    tarball = fake_release(tmp_path)
+    sha256 = ftbuild.sha256_of(tarball)
+    python = built(tmp_path, str(tarball), sha256)
+    install = ftbuild.install_dir(tmp_path / "build", sha256)
+    assert python == install / "venv" / "bin" / "python"
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    missing = str(tmp_path / "nonexistent" / "Python-3.13.5.tar.xz")
+    message, log = run_build(tmp_path, missing, sha256=sha256)
+    assert "no such file" in message
+    assert (install / ftbuild.MARKER).is_file() and python.is_file()
+    assert f"the complete build in {install} does not pass its check here" in log
+    assert "lacks numpy" in log and "kept as it is" in log
+    message, _ = run_build(tmp_path, str(tarball), sha256=sha256)
+    assert "lacks numpy" in message  # the rebuild fails the same way: removed
+    assert (install / ftbuild.MARKER).is_file() and python.is_file()
+    left = sorted(path.name for path in (tmp_path / "build").iterdir())
+    assert left == [".free-threaded-python.lock", install.name]
+    monkeypatch.delenv("PYTHONPATH")
+    assert built(tmp_path, missing, sha256) == python  # reused, not rebuilt
+
+
+def test_a_kept_build_is_replaced_only_by_one_that_passed(tmp_path, build_tools):
+    tarball = fake_release(tmp_path)
+    sha256 = ftbuild.sha256_of(tarball)
+    first = built(tmp_path, str(tarball), sha256)
+    install = ftbuild.install_dir(tmp_path / "build", sha256)
+    (install / "BROKEN").write_text("")  # this build alone now fails its check
+    again = built(tmp_path, str(tarball), sha256)
+    beside = install.with_name(f"{install.name}-2")
+    assert again == beside / "venv" / "bin" / "python"
+    final = tmp_path / "resources" / "free-threaded-python"
+    assert final.resolve() == beside
+    assert not install.exists() and not first.exists()  # replaced once it passed
+    log = (tmp_path / "build.log").read_text()
+    assert log.index(f"removing {install}") > log.index("built Python 3.13.5")
+    assert built(tmp_path, str(tarball), sha256) == again  # reused
+
+
+def test_the_tarball_unpacked_is_the_one_whose_sha256_was_checked(
+    tmp_path, monkeypatch
+):
+    """Another file put at the tarball's path between the check and the unpacking
+    (here: right after the hash) is not what gets unpacked."""
+    good = source_tarball(tmp_path / "good", "echo good\n")
+    other = source_tarball(tmp_path / "other", "echo other\n")
+    sha256 = ftbuild.sha256_of(good)
+    digest = hashlib.file_digest
+
+    def digest_then_swap(handle, name):
+        found = digest(handle, name)
+        other.replace(good)
+        return found
+
+    monkeypatch.setattr(hashlib, "file_digest", digest_then_swap)
+    work = tmp_path / "work"
+    work.mkdir()
+    deadline = ftbuild.Deadline(60, "test")
+    source = ftbuild.get_source(str(good), sha256, work, deadline, lambda _: None)
+    tree = ftbuild.unpack(source, work / "src")
+    assert (tree / "configure").read_text() == "#!/bin/sh\necho good\n"
+    monkeypatch.undo()
+    assert ftbuild.sha256_of(good) != sha256  # the path holds the other file now
+    source.close()
 
 
 def test_the_step_error_line_is_the_one_that_says_why():

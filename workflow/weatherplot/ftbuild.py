@@ -19,7 +19,11 @@ What it guarantees:
   configured interpreter, and only then does the final path (a symlink to it)
   appear, in one atomic rename. A failed or stopped build is removed; one killed
   outright is removed by the next build. A complete build for the same sha256 is
-  reused (a CI machine keeps one in its cache folder).
+  reused (a CI machine keeps one in its cache folder);
+- **nothing complete deleted for a failed check**: a complete build that fails its
+  check here (a ``PYTHONPATH`` from ``module load``, the probe's time-out under
+  load) is kept, not used, with the reason; a new build goes beside it
+  (``...-<sha256[:12]>-2``) and replaces it only once the new one passed its checks.
 
 Nothing is version-specific: a 3.14 tarball works unchanged (the interpreter is
 found as ``python3.*t``). Only the standard library and this package.
@@ -30,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -42,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .download import DownloadError, fetch
 from .freethreading import FreeThreadingError, check, probe
@@ -101,13 +107,25 @@ def install_dir(build_dir: Path | str, sha256: str) -> Path:
     return Path(build_dir).absolute() / f"free-threaded-python-{sha256[:12]}"
 
 
+def installs(build_dir: Path, sha256: str) -> list[Path]:
+    """This tarball's builds in ``build_dir``: the first one, and those built beside
+    a complete one that failed its check here (``-2``, ``-3``, ...)."""
+    first = install_dir(build_dir, sha256)
+    found = [first, *first.parent.glob(f"{first.name}-*")]
+    return [path for path in found if path.is_dir() and not path.is_symlink()]
+
+
 def sha256_of(path: Path) -> str:
     with Path(path).open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
-def verify(path: Path, sha256: str, source: str) -> None:
-    found = sha256_of(path)
+def verify(handle: BinaryIO, sha256: str, source: str) -> None:
+    """Refuse the open tarball ``handle`` unless it has ``sha256``; it is read from
+    the start and left there, so what is unpacked is what was checked."""
+    handle.seek(0)
+    found = hashlib.file_digest(handle, "sha256").hexdigest()
+    handle.seek(0)
     if found != sha256.lower():
         raise BuildError(
             f"free_threading.sha256: {source} has sha256 {found}, not {sha256}: a "
@@ -116,51 +134,56 @@ def verify(path: Path, sha256: str, source: str) -> None:
         )
 
 
-def get_source(source: str, sha256: str, folder: Path, deadline: Deadline, log):
-    """The verified tarball: a local file as it is, a URL downloaded into
-    ``folder`` (and checked before it takes its name there)."""
-    if not _URL.match(source):
+def get_source(
+    source: str, sha256: str, folder: Path, deadline: Deadline, log
+) -> BinaryIO:
+    """The verified tarball, open: a local file, or a URL downloaded into ``folder``.
+    Checked and unpacked from this one open file, so a file put in its place
+    meanwhile is never unpacked."""
+    if _URL.match(source):
+        name = Path(source.split("?", 1)[0].rstrip("/")).name or "source.tar"
+        path = folder / name
+        try:
+            fetch(source, path, deadline=deadline.remaining("the download"), log=log)
+        except DownloadError as error:
+            raise BuildError(f"free_threading.source: {error}") from None
+    else:
         path = Path(source).expanduser()
-        if not path.is_file():
-            raise BuildError(
-                f"free_threading.source: {source}: no such file (give a CPython "
-                "release tarball's path or URL)"
-            )
-        verify(path, sha256, source)
-        log(f"{source}: sha256 {sha256} as configured")
-        return path
-    name = Path(source.split("?", 1)[0].rstrip("/")).name or "source.tar"
-    dest = folder / name
     try:
-        fetch(
-            source,
-            dest,
-            check=lambda part: verify(part, sha256, source),
-            deadline=deadline.remaining("the download"),
-            log=log,
-        )
-    except DownloadError as error:
-        raise BuildError(f"free_threading.source: {error}") from None
+        handle = path.open("rb")
+    except OSError as error:
+        problem = "no such file" if isinstance(error, FileNotFoundError) else error
+        raise BuildError(
+            f"free_threading.source: {source}: {problem} (give a CPython release "
+            "tarball's path or URL)"
+        ) from None
+    try:
+        verify(handle, sha256, source)
+    except BaseException:
+        handle.close()
+        raise
     log(f"{source}: sha256 {sha256} as configured")
-    return dest
+    return handle
 
 
-def unpack(tarball: Path, folder: Path) -> Path:
-    """The source tree (the folder holding ``configure``) unpacked into ``folder``."""
+def unpack(tarball: BinaryIO, folder: Path) -> Path:
+    """The source tree (the folder holding ``configure``) unpacked into ``folder``
+    from the open, verified ``tarball``."""
+    tarball.seek(0)
     try:
-        with tarfile.open(tarball) as archive:
+        with tarfile.open(fileobj=tarball) as archive:
             if hasattr(tarfile, "data_filter"):  # refuses links and paths outside
                 archive.extractall(folder, filter="data")
             else:  # Python < 3.11.4: the tarball's checksum was verified already
                 archive.extractall(folder)
     except (tarfile.TarError, EOFError, OSError) as error:
         raise BuildError(
-            f"free_threading.source: {tarball}: not unpacked ({error})"
+            f"free_threading.source: {tarball.name}: not unpacked ({error})"
         ) from None
     found = sorted(folder.glob("*/configure")) or sorted(folder.glob("configure"))
     if not found:
         raise BuildError(
-            f"free_threading.source: {tarball} has no configure script: not a "
+            f"free_threading.source: {tarball.name} has no configure script: not a "
             "CPython source release"
         )
     return found[0].parent
@@ -257,14 +280,18 @@ def find_executable(prefix: Path) -> Path:
 
 
 def reusable(install: Path, log) -> Path | None:
-    """The venv's python of a complete earlier build that still passes the checks."""
+    """The venv's python of a complete earlier build that passes the checks here.
+    One that does not is left as it is: the check may fail for this environment
+    (a PYTHONPATH, a time-out under load), not for the build."""
     python = install / "venv" / "bin" / "python"
-    if not (install / MARKER).is_file():
-        return None
     try:
         found = check(str(python), probe(str(python)))
     except FreeThreadingError as error:
-        log(f"the earlier build in {install} no longer passes ({error}): rebuilt")
+        log(
+            f"the complete build in {install} does not pass its check here "
+            f"({error}): kept as it is and not used; a new build replaces it only "
+            "once that one passes its checks"
+        )
         return None
     log(f"reusing the earlier build in {install} (Python {found.version})")
     return python
@@ -310,22 +337,31 @@ def build(
             log(message)
 
     build_dir.mkdir(parents=True, exist_ok=True)
-    install = install_dir(build_dir, sha256)
     with (build_dir / ".free-threaded-python.lock").open("w") as lock:
         # One build at a time per build folder (two CI runs on one machine).
         fcntl.flock(lock, fcntl.LOCK_EX)
         for stale in build_dir.glob(".ftbuild-*"):  # left by a build killed outright
             shutil.rmtree(stale, ignore_errors=True)
-        if (python := reusable(install, note)) is not None:
-            link(final, install)
-            return python
-        shutil.rmtree(install, ignore_errors=True)  # incomplete or failing: again
+        kept = []  # complete, but failing their check here
+        for earlier in installs(build_dir, sha256):
+            if not (earlier / MARKER).is_file():  # left by a build killed outright
+                shutil.rmtree(earlier, ignore_errors=True)
+            elif (python := reusable(earlier, note)) is not None:
+                link(final, earlier)
+                return python
+            else:
+                kept.append(earlier)
+        install = first = install_dir(build_dir, sha256)
+        for number in itertools.count(2):  # beside the kept ones
+            if not install.exists():
+                break
+            install = first.with_name(f"{first.name}-{number}")
         work = Path(tempfile.mkdtemp(prefix=".ftbuild-", dir=build_dir))
         try:
-            tarball = get_source(source, sha256, work, deadline, note)
-            build_tools()
-            note(f"unpacking {tarball}")
-            tree = unpack(tarball, work / "src")
+            with get_source(source, sha256, work, deadline, note) as tarball:
+                build_tools()
+                note(f"unpacking {tarball.name}")
+                tree = unpack(tarball, work / "src")
             prefix = install / "cpython"
             note(f"building into {install} (every step's output: {logfile.name})")
             run_step(
@@ -383,11 +419,14 @@ def build(
             )
             note(f"built Python {found.version} (no GIL) in {seconds:.0f} s: {python}")
         except BaseException:
-            shutil.rmtree(install, ignore_errors=True)
+            shutil.rmtree(install, ignore_errors=True)  # never complete
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
         link(final, install)
+        for replaced in kept:
+            note(f"removing {replaced}: replaced by {install}, which passed")
+            shutil.rmtree(replaced, ignore_errors=True)
         return python
 
 
