@@ -387,7 +387,7 @@ def test_cgroup_v1_quota_and_unlimited_memory(tmp_path):
 def test_no_cgroups_at_all(tmp_path):
     proc = fake_proc(tmp_path, "", [])
     assert cpus.cgroup_cpu_quota(proc) is None
-    assert cpus.usable_cpus(proc)["usable"] == cpus.affinity()
+    assert cpus.usable_cpus(proc)["usable"] == cpus.cpu_affinity()
     assert cpus.available_memory(proc) == {
         "available": None,
         "meminfo_available": None,

@@ -4,8 +4,9 @@ development machine: a plot ~0.7 s, ``np.random.rand`` ~0.5 s per 10**8 numbers.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from . import hostinfo
 
 SECONDS_PER_PLOT = 0.7
 SECONDS_PER_RAND = 0.5e-8  # per number drawn
@@ -64,7 +65,7 @@ def exercise_line(stations: int, cores: int, repeats: int, log: str) -> str:
     """One line for the exercise: three whole commands over ``stations`` stations,
     ``repeats`` times each (the Pool and the fan-out gain up to one station at a
     time per usable CPU; Snakemake's own start-up and exit add a few seconds)."""
-    parallel = max(1, min(cores, len(os.sched_getaffinity(0))))
+    parallel = max(1, min(cores, hostinfo.cpu_affinity()))
     one_round = stations * SECONDS_PER_PLOT * (1 + 2 / parallel) + 5
     return (
         f"exercise: timing the serial loop, multiprocessing.Pool({cores}) and "

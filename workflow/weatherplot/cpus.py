@@ -7,9 +7,9 @@ limits: the *cgroup quota*). The lesson's predictions ("4 processes on N CPUs") 
 the smaller of the two. Memory is the same story: ``MemAvailable`` is the machine's, a
 cgroup ``memory.max`` may be much lower.
 
-Only the standard library is used, and every reader returns ``None`` rather than raise
-when a file is missing, so the functions are safe on any Unix (and degrade to
-``os.cpu_count()`` elsewhere).
+Only the standard library is used (the affinity comes from :mod:`weatherplot.hostinfo`),
+and every reader returns ``None`` rather than raise when a file is missing, so the
+functions are safe on any platform (no cgroups: the affinity alone).
 
 Control groups are found the way the kernel exposes them: ``/proc/self/cgroup`` names
 our group, ``/proc/self/mountinfo`` says where each hierarchy is mounted. Limits are
@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+
+from .hostinfo import cpu_affinity
 
 PROC = Path("/proc")
 
@@ -122,21 +124,13 @@ def cgroup_cpu_quota(proc: Path = PROC) -> float | None:
     return min(quotas) if quotas else None
 
 
-def affinity() -> int:
-    """Number of CPUs this process may be scheduled on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
-
-
 def usable_cpus(proc: Path = PROC) -> dict:
     """The CPUs this process can actually keep busy, and how that was decided.
 
     ``usable = min(affinity, ceil(cgroup quota))``. The quota is rounded up: a quota of
     1.5 CPUs still lets two processes run at once, each for part of the time.
     """
-    aff = affinity()
+    aff = cpu_affinity()
     quota = cgroup_cpu_quota(proc)
     usable = aff if quota is None else min(aff, math.ceil(quota))
     return {

@@ -1,45 +1,73 @@
 """Temporary folders a SIGKILLed run leaves behind, removed by the next run.
 
 A killed process runs no ``finally`` (nor ``TemporaryDirectory``'s clean-up), so each
-folder records its owner: the pid and start time of the process that made it. A
-later run removes a folder of the same prefix only if it is ours (this user, a real
-folder, an owner file) and its owner is gone (dead, or the pid reused).
+folder records its owner: host, boot, pid namespace, pid and start time of the process
+that made it. A later run removes a folder of the same prefix only if it is ours (this
+user, a real folder, an owner file it can read) and its owner is surely gone: made on
+this host, in this pid namespace, and either in an earlier boot or by a pid that is now
+dead or another process. A folder it cannot judge (another host or container sharing
+the temp folder, an old or unreadable owner file) is left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from . import hostinfo
+
 OWNER_FILE = ".weatherplot-owner"
 
 
-def process_start(pid: int) -> str | None:
-    """The process's start time (clock ticks since boot), or None if it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+def owner() -> dict:
+    """This process, as an owner file records it."""
+    return {
+        "host": hostinfo.host_name(),
+        "boot": hostinfo.boot_id(),
+        "pid_namespace": hostinfo.pid_namespace(),
+        "pid": os.getpid(),
+        "start": hostinfo.start_key(),
+    }
 
 
 def write_owner(directory: Path, name: str = OWNER_FILE) -> None:
-    pid = os.getpid()
-    (directory / name).write_text(f"{pid} {process_start(pid)}\n")
+    (directory / name).write_text(json.dumps(owner()) + "\n")
+
+
+def owner_is_gone(recorded: dict, here: dict | None = None) -> bool:
+    """Whether the process an owner file names has surely ended (``here``: this
+    process's :func:`owner`). False whenever that cannot be known."""
+    here = owner() if here is None else here
+    pid, start = recorded.get("pid"), recorded.get("start")
+    if not (isinstance(pid, int) and isinstance(start, int | float)):
+        return False
+    if recorded.get("host") != here["host"] or here["pid_namespace"] is None:
+        return False
+    if recorded.get("boot") != here["boot"]:
+        # Another boot of this host ended every process of it; but a boot time
+        # (no boot id on this platform) moves with the clock: it proves nothing.
+        return str(recorded.get("boot")).startswith("linux:") and here[
+            "boot"
+        ].startswith("linux:")
+    if recorded.get("pid_namespace") != here["pid_namespace"]:
+        return False  # its pids are not ours: pid 7 there is another process here
+    return not hostinfo.is_alive(pid, start)
 
 
 def is_stale(directory: Path, name: str = OWNER_FILE) -> bool:
-    """Whether ``directory`` is ours and its owner process is gone."""
+    """Whether ``directory`` is ours and its owner process is surely gone."""
     try:
         if directory.is_symlink() or not directory.is_dir():
             return False
-        if directory.lstat().st_uid != os.getuid():
+        if not hostinfo.owns(directory.lstat()):
             return False
-        pid, start = (directory / name).read_text().split()
-        return process_start(int(pid)) != start
+        recorded = json.loads((directory / name).read_text())
+        return isinstance(recorded, dict) and owner_is_gone(recorded)
     except (OSError, ValueError):
         return False  # not one we can judge: leave it
 

@@ -28,7 +28,7 @@ def supported() -> bool:
 
 
 SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
-OWNER_FILE = "owner"  # "PID START" of the snakemake process that made the folder
+OWNER_FILE = "owner"  # the snakemake process that made the folder (ownedtemp.owner)
 
 
 def remove_socket(path: str) -> None:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import sys
 
+from . import hostinfo
 from .joblog import log_to
 from .timing import PhaseTimer
 
@@ -26,13 +26,13 @@ def run(
     argv: list[str],
     started: float,
     worker: str = "fresh",
-    usage_since: resource.struct_rusage | None = None,
+    usage_since=None,
     **record: object,
 ) -> int:
     """Plot one station: ``argv`` = STATION_JSON PNG TIMING LOG. Returns the exit code.
 
     ``started`` is when the job's own process ran its first line (epoch seconds);
-    ``usage_since``: the process's resource usage when this job began (a plot-server
+    ``usage_since``: the process's ``getrusage`` when this job began (a plot-server
     worker serves several jobs); ``record`` adds fields to the timing record (the
     worker passes the job process's start and pid).
     """
@@ -60,8 +60,7 @@ def run(
         log.exception(message)
         print(f"ERROR: {message} (traceback in {log_path})", file=sys.stderr)
         raise
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = hostinfo.cpu_seconds()
     if usage_since is not None:
         cpu -= usage_since.ru_utime + usage_since.ru_stime
     timer.extra.update(
@@ -72,7 +71,7 @@ def run(
         # Snakemake's benchmark file cannot see the worker, only the job's waiting
         # process).
         cpu_seconds=round(cpu, 3),
-        max_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+        max_rss_mb=round(hostinfo.peak_rss() / 2**20, 1),  # MiB
         **record,
     )
     written = timer.write(timing)

@@ -254,8 +254,8 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
             os.environ.pop(name, None)
     tempfile.tempdir = None
     _reset_peak_memory()
+    from .hostinfo import process_start_time
     from .plotjob import run
-    from .timing import process_start_time
 
     try:
         # The session (which snakemake run) is the worker's own: its server's parent.

@@ -11,33 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-
-def _start_ticks(pid: int | str) -> int:
-    """Field 22 of /proc/<pid>/stat: start time in clock ticks since boot."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    # Split after the ")" that closes the command name, which may contain spaces.
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def process_start_time(pid: int | str = "self") -> float | None:
-    """Epoch time at which the OS started ``pid`` (Linux; ``None`` elsewhere).
-
-    This is what lets us count the interpreter start and Snakemake's script wrapper
-    as overhead: they run before the first line of our own code.
-    """
-    try:
-        started_after_boot = _start_ticks(pid) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-    # Anchor on the boot clock, not /proc/stat's btime: btime drifts from the
-    # wall clock by tenths of a second on VMs.
-    age = time.clock_gettime(time.CLOCK_BOOTTIME) - started_after_boot
-    return time.time() - age
+from . import hostinfo
 
 
 def session_id() -> str:
@@ -48,26 +26,19 @@ def session_id() -> str:
     SLURM the executor plugin names every job of a run with the run's UUID; locally
     the job is a descendant of the ``snakemake`` main process.
     """
-    host = socket.gethostname()
+    host = hostinfo.host_name()
     if os.environ.get("SLURM_JOB_ID"):
         return f"slurm:{os.environ.get('SLURM_JOB_NAME', '')}"
     pid = os.getppid()
     for _ in range(8):  # snakemake -> [shell] -> python: a few levels at most
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if any(b"snakemake" in part for part in cmdline[:3]):
-                # Start ticks, not a float time: identical for every job of a run.
-                return f"{host}:{pid}:{_start_ticks(pid)}"
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            pid = int(stat.rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
+        if any("snakemake" in part for part in hostinfo.command_line(pid)[:3]):
+            # The start key, not an epoch time: identical for every job of a run.
+            return f"{host}:{pid}:{hostinfo.start_key(pid)}"
+        pid = hostinfo.parent_pid(pid)
+        if pid is None or pid <= 1:
             break
-        if pid <= 1:
-            break
-    try:
-        return f"{host}:{os.getppid()}:{_start_ticks(os.getppid())}"
-    except (OSError, ValueError, IndexError):
-        return f"{host}:{os.getppid()}"
+    start = hostinfo.start_key(os.getppid())
+    return f"{host}:{os.getppid()}" + ("" if start is None else f":{start}")
 
 
 class PhaseTimer:
@@ -104,11 +75,11 @@ class PhaseTimer:
         return {
             "kind": self.kind,
             "name": self.name,
-            "host": socket.gethostname(),
+            "host": hostinfo.host_name(),
             "pid": os.getpid(),
             "slurm_job_id": os.environ.get("SLURM_JOB_ID"),
             "session": session_id(),
-            "process_start": process_start_time(),
+            "process_start": hostinfo.process_start_time(),
             "start": self.start,
             "end": time.time(),
             "phases": {k: round(v, 6) for k, v in self.phases.items()},

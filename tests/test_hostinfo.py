@@ -1,0 +1,203 @@
+"""weatherplot.hostinfo: every platform-specific call, each answered both ways: with
+the Linux calls, and with them hidden (WEATHERPLOT_HIDE_LINUX_CALLS=1: the fallbacks
+a Mac or Windows takes). Where the two must agree, they do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURE_DATA, MELBOURNE, REPO
+
+from weatherplot import hostinfo
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="compares the Linux calls with the rest",
+)
+
+ENV = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+
+
+@pytest.fixture(params=["linux", "hidden"])
+def mode(request, monkeypatch):
+    if request.param == "hidden":
+        monkeypatch.setenv(hostinfo.HIDE_VAR, "1")
+    else:
+        monkeypatch.delenv(hostinfo.HIDE_VAR, raising=False)
+    assert hostinfo.linux_calls() is (request.param == "linux")
+    return request.param
+
+
+def test_hiding_takes_the_fallbacks(monkeypatch):
+    monkeypatch.setenv(hostinfo.HIDE_VAR, "1")
+    assert hostinfo.boot_id().startswith("boot-time:")
+    assert hostinfo.pid_namespace() == "none"
+    monkeypatch.delenv(hostinfo.HIDE_VAR)
+    assert hostinfo.boot_id().startswith("linux:")
+    assert hostinfo.pid_namespace().startswith("pid:[")
+
+
+def test_a_new_process_start_time_is_when_it_was_started(mode):
+    waits = [
+        sys.executable,
+        "-c",
+        "import sys; print('up', flush=True); sys.stdin.read()",
+    ]
+    before = time.time()
+    child = subprocess.Popen(waits, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    after = time.time()
+    try:
+        assert child.stdout.readline() == b"up\n"  # past exec: its own arguments
+        started = hostinfo.process_start_time(child.pid)
+        # /proc: whole clock ticks (10 ms) anchored on the boot clock. psutil adds
+        # /proc/stat's boot time, in whole seconds: up to 1 s early.
+        slack = 0.05 if mode == "linux" else 1.05
+        assert before - slack <= started <= after + 0.05
+        key = hostinfo.start_key(child.pid)
+        assert hostinfo.is_alive(child.pid, key)
+        assert not hostinfo.is_alive(child.pid, key + 1)  # the pid, reused
+        assert hostinfo.parent_pid(child.pid) == os.getpid()
+        assert hostinfo.command_line(child.pid) == waits
+        assert hostinfo.pid_exists(child.pid)
+    finally:
+        child.kill()
+        child.wait()
+    assert not hostinfo.is_alive(child.pid, key)
+    assert not hostinfo.pid_exists(child.pid)
+    assert hostinfo.start_key(child.pid) is None
+    assert hostinfo.command_line(child.pid) == []
+
+
+def test_both_ways_agree_on_this_process(monkeypatch):
+    answers = {}
+    for hidden in (False, True):
+        if hidden:
+            monkeypatch.setenv(hostinfo.HIDE_VAR, "1")
+        answers[hidden] = (
+            hostinfo.process_start_time(),
+            hostinfo.cpu_affinity(),
+            hostinfo.parent_pid(os.getpid()),
+            hostinfo.command_line(os.getpid()),
+        )
+    (start, *rest), (start_hidden, *rest_hidden) = answers[False], answers[True]
+    assert abs(start - start_hidden) < 1.05  # psutil's whole-second boot time
+    assert rest == rest_hidden
+    assert answers[False][1] == len(os.sched_getaffinity(0))
+
+
+def test_the_affinity_is_the_cpus_we_are_pinned_to():
+    code = (
+        "import os; from weatherplot import hostinfo as h; "
+        "a = h.cpu_affinity(); os.environ[h.HIDE_VAR] = '1'; print(a, h.cpu_affinity())"
+    )
+    out = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", code],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["1", "1"]
+
+
+@pytest.mark.parametrize(
+    ("platform", "factor"), [("linux", 1024), ("darwin", 1), ("freebsd14", 1024)]
+)
+def test_maxrss_is_counted_in_bytes_on_every_platform(platform, factor):
+    assert hostinfo.maxrss_bytes(12_900, platform) == 12_900 * factor
+
+
+def peak_in_a_child(hidden: bool, allocate_mb: int = 0) -> int:
+    """A fresh interpreter's peak, after holding ``allocate_mb`` MB."""
+    env = {**ENV, hostinfo.HIDE_VAR: "1"} if hidden else ENV
+    code = (
+        f"b = bytearray({allocate_mb} * 2**20); from weatherplot import hostinfo; "
+        "print(hostinfo.peak_rss())"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return int(run.stdout)
+
+
+def test_the_peak_memory_is_in_bytes_both_ways():
+    for hidden in (False, True):
+        small, large = peak_in_a_child(hidden), peak_in_a_child(hidden, 200)
+        assert 5 * 2**20 < small < 200 * 2**20, (hidden, small)
+        # 200 MB more, counted in bytes: not KiB (1024x) nor 1/1024.
+        assert 150 * 2**20 < large - small < 300 * 2**20, (hidden, small, large)
+
+
+def test_children_peak_is_in_bytes():
+    subprocess.run(
+        [sys.executable, "-c", "b = bytearray(300 * 2**20)"], check=True, env=ENV
+    )
+    assert hostinfo.peak_rss(children=True) >= 300 * 2**20
+
+
+def run_plot_job(tmp_path: Path, hidden: bool) -> dict:
+    """The real plot job script, as the rule runs it, in a fresh process."""
+    out = tmp_path / ("hidden" if hidden else "linux")
+    info = {"id": MELBOURNE, "file": str(FIXTURE_DATA / f"{MELBOURNE}.dly.gz")}
+    env = {k: v for k, v in ENV.items() if k != "WEATHERPLOT_PLOT_SERVER"}
+    if hidden:
+        env[hostinfo.HIDE_VAR] = "1"
+    out.mkdir()
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "workflow/scripts/plot_station.py"),
+            json.dumps(info),
+            str(out / "plot.png"),
+            str(out / "timing.json"),
+            str(out / "plot.log"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads((out / "timing.json").read_text())
+
+
+def test_a_plot_jobs_record_holds_its_peak_memory_in_mib_both_ways(tmp_path):
+    linux, hidden = (run_plot_job(tmp_path, h) for h in (False, True))
+    # A Python process with NumPy, pandas and Matplotlib: tens of MiB, not GiB.
+    assert 20 < linux["max_rss_mb"] < 2000, linux["max_rss_mb"]
+    # Hidden, it is the resident size at the end, which is at most the peak.
+    assert linux["max_rss_mb"] / 2 < hidden["max_rss_mb"] <= linux["max_rss_mb"] * 1.1
+    for record in (linux, hidden):
+        assert record["process_start"] <= record["start"] + 0.05
+        assert record["session"].startswith(f"{hostinfo.host_name()}:")
+
+
+def test_on_a_mac_ru_maxrss_is_read_as_bytes(tmp_path, monkeypatch):
+    """macOS's getrusage counts the peak in bytes: a plot job's record is not 1024x
+    too large there (the job's own OS calls answer as a Mac's would)."""
+    import resource
+    import types
+
+    from weatherplot import plotjob
+
+    real = resource.getrusage
+
+    def in_bytes(who):
+        usage = real(who)
+        fields = [getattr(usage, f"ru_{n}") for n in ("utime", "stime")]
+        # struct_rusage is a tuple: ru_maxrss is its third field.
+        return resource.struct_rusage((*fields, usage.ru_maxrss * 1024, *usage[3:]))
+
+    monkeypatch.setattr(resource, "getrusage", in_bytes)
+    monkeypatch.setattr(hostinfo, "sys", types.SimpleNamespace(platform="darwin"))
+    info = {"id": MELBOURNE, "file": str(FIXTURE_DATA / f"{MELBOURNE}.dly.gz")}
+    paths = [str(tmp_path / name) for name in ("p.png", "t.json", "p.log")]
+    assert plotjob.run([json.dumps(info), *paths], time.time()) == 0
+    recorded = json.loads(Path(paths[1]).read_text())["max_rss_mb"]
+    assert recorded == round(real(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
