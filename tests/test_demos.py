@@ -21,7 +21,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from weatherplot import cpus, demos
-from weatherplot.timing import write_json_atomic
+from weatherplot.atomicwrite import write_json_atomic
 
 T = 0.05
 N = 1000

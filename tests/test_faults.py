@@ -41,7 +41,7 @@ from helpers import (
 )
 from PIL import Image
 
-from weatherplot import timing
+from weatherplot import atomicwrite
 
 STATIONS = THREE_STATIONS
 HELD = MELBOURNE  # the station whose file the test holds
@@ -331,7 +331,7 @@ def test_failed_atomic_write_leaves_the_old_file_or_none(tmp_path, monkeypatch, 
         target.write_bytes(old)
     write_half_then_fail(monkeypatch)
     with pytest.raises(DiskFull):
-        timing.write_bytes_atomic(target, b"<html>" + b"x" * 10000)
+        atomicwrite.write_bytes_atomic(target, b"<html>" + b"x" * 10000)
     if old is None:
         assert not target.exists()
     else:
@@ -364,7 +364,7 @@ def test_process_killed_inside_an_atomic_write_leaves_the_old_file(tmp_path):
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {str(REPO / "workflow")!r})
-from weatherplot.timing import write_bytes_atomic
+from weatherplot.atomicwrite import write_bytes_atomic
 real = Path.write_bytes
 def half_then_die(self, data):
     real(self, data[: len(data) // 2])
@@ -575,7 +575,7 @@ def test_nothing_from_a_file_is_executed():
 
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
-    from weatherplot.timing import write_bytes_atomic
+    from weatherplot.atomicwrite import _pid_space_tag, temp_path, write_bytes_atomic
 
     png = tmp_path / "results/plots/X.png"
     png.parent.mkdir(parents=True)
@@ -583,9 +583,9 @@ def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
     # its temp file; its pid is gone. A live writer's (this test's parent) stays.
     dead = subprocess.Popen(["true"])
     dead.wait()
-    left = png.with_name(f".X.png.{dead.pid}.tmp")
+    left = temp_path(png, dead.pid, _pid_space_tag())
     left.write_bytes(b"half a png")
-    live = png.with_name(f".X.png.{os.getppid()}.tmp")
+    live = temp_path(png, os.getppid(), _pid_space_tag())
     live.write_bytes(b"being written")
     write_bytes_atomic(png, b"the png")
     assert png.read_bytes() == b"the png"

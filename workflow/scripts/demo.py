@@ -9,9 +9,9 @@ import logging
 import sys
 
 from weatherplot.announce import demo_line
+from weatherplot.atomicwrite import write_json_atomic
 from weatherplot.demos import run_demo
 from weatherplot.joblog import log_to
-from weatherplot.timing import write_json_atomic
 
 log_to(snakemake.log[0])
 log = logging.getLogger("demo")

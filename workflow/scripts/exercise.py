@@ -5,10 +5,10 @@ import sys
 from pathlib import Path
 
 from weatherplot.announce import exercise_line
+from weatherplot.atomicwrite import write_json_atomic
 from weatherplot.baselines import BaselineError
 from weatherplot.exercise import ExerciseError, run_exercise
 from weatherplot.joblog import log_to
-from weatherplot.timing import write_json_atomic
 
 log_to(snakemake.log[0])
 stations = list(snakemake.params.stations)

@@ -4,10 +4,10 @@ both builds (logic in weatherplot.builds)."""
 import logging
 import sys
 
+from weatherplot.atomicwrite import write_json_atomic
 from weatherplot.baselines import BaselineError
 from weatherplot.builds import run_builds
 from weatherplot.joblog import log_to
-from weatherplot.timing import write_json_atomic
 
 log_to(snakemake.log[0])
 stations = list(snakemake.params.stations)

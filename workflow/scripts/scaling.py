@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
+from weatherplot.atomicwrite import write_bytes_atomic, write_json_atomic
 from weatherplot.cpus import usable_cpus
 from weatherplot.joblog import log_to
 from weatherplot.scaling import chart, run_study, worker_counts
-from weatherplot.timing import write_bytes_atomic, write_json_atomic
 
 log_to(snakemake.log[0])
 stations = list(snakemake.params.stations)

@@ -308,9 +308,9 @@ def station_list_entry(path: str, station_id: str) -> dict:
 
 def plot_station(info: dict, png_path: str | os.PathLike, timer=None) -> dict:
     """Read, plot and write one station's PNG (atomically). Returns the metadata."""
+    from .atomicwrite import write_bytes_atomic
     from .climate import summarise
     from .plotting import render_png, station_figure
-    from .timing import write_bytes_atomic
 
     lap = timer.lap if timer is not None else (lambda phase: None)
     daily, metadata = load_station(info)

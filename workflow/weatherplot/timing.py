@@ -9,13 +9,12 @@ The record's layout is :class:`weatherplot.records.PlotRecord`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from . import hostinfo
+from .atomicwrite import write_json_atomic
 
 
 def session_id() -> str:
@@ -90,48 +89,6 @@ class PhaseTimer:
         record = self.record()
         write_json_atomic(path, record)
         return record
-
-
-def write_json_atomic(path: str | os.PathLike, data) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename.
-
-    A reader (or a rerun after a crash) sees the old file or the whole new one, never
-    half of it.
-    """
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    write_bytes_atomic(path, text.encode())
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _remove_dead_writers_files(path)
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _remove_dead_writers_files(path: Path) -> None:
-    """Remove ``.NAME.PID.tmp`` files a killed writer of ``path`` left (a worker
-    killed mid-save runs no ``finally``): only those whose pid is gone."""
-    import glob
-
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = stale.name[len(path.name) + 2 : -len(".tmp")]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            stale.unlink(missing_ok=True)
-        except OSError:  # alive, another user's: not ours to remove
-            pass
 
 
 def summarise(times) -> dict:

@@ -18,8 +18,8 @@ import logging
 import sys
 
 from ..announce import demo_line
+from ..atomicwrite import write_json_atomic
 from ..joblog import log_to
-from ..timing import write_json_atomic
 from . import DEMOS, run_demo
 
 

@@ -23,7 +23,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from weatherplot.timing import write_bytes_atomic, write_text_atomic
+from weatherplot.atomicwrite import write_bytes_atomic, write_text_atomic
 
 from .analysis import Inputs, compute, load_inputs
 
