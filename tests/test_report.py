@@ -980,6 +980,58 @@ def test_the_per_job_figures_each_have_one_name_and_add_up(tmp_path):
     assert "overhead" not in flat.lower()  # one name per figure, not three
 
 
+def fresh_clone_exercise():
+    """The fresh clone's first run: 12 stations, `--cores 4` on 2 CPUs. 12 s of
+    plotting = 6 s per CPU; the fan-out took 6.48 s, so 0.48 s x 2 CPUs / 12 jobs =
+    0.080 s a job from outside, while the jobs' start-ups, each measured inside its
+    job, took 0.139 s on average (4 jobs at once on 2 CPUs: they waited for a CPU)."""
+    stations = [f"S{i:02d}" for i in range(12)]
+    record = exercise_record(stations)
+    record["cores"] = 4
+    record["methods"]["serial"]["runs"][0].update(
+        wall=14.0, loop_seconds=12.0, work_total=12.0
+    )
+    record["methods"]["pool"]["runs"][0].update(work_total=12.0)
+    fan = record["methods"]["snakemake"]
+    fan.update(workers=4, command="snakemake --cores 4")
+    fan["runs"][0].update(
+        wall=9.0,
+        first_job_start=T0 - 398,
+        last_job_end=T0 - 398 + 6.48,
+        jobs=12,
+        work_total=13.0,
+        overhead_total=12 * 0.139,
+    )
+    return record, stations
+
+
+def test_a_start_up_longer_than_the_per_job_cost_is_said_never_clamped(tmp_path):
+    """The fresh clone's report said "0.080 s a job ... Of it, the job start-up took
+    0.139 s on average; the other 0.000 s is Snakemake's handling": a part larger
+    than its whole, clamped to zero. Both figures are said with what each measures,
+    and why they cannot be subtracted."""
+    record, stations = fresh_clone_exercise()
+    figures, out = written(
+        tmp_path, full_inputs(exercise=record, stations=stations, cores=4)
+    )
+    sm = figures["exercise"]["methods"]["snakemake"]
+    assert sm["per_job_wall_each"] == pytest.approx(0.080)
+    assert sm["job_overhead_mean"] == pytest.approx(0.139)
+    flat = " ".join(out["md"].split())
+    assert "The per-job cost, 0.080 s a job, is measured from outside" in flat
+    assert (
+        "The job start-up (process start to the start of plotting, measured inside "
+        "each job) took 0.139 s on average, more than the per-job cost: so it is not "
+        "a part of it" in flat
+    )
+    assert (
+        "(`--cores 4` ran up to 4 jobs at once on 2 usable CPUs: a starting job "
+        "shared a CPU with plotting ones" in flat
+    )
+    assert "0.000 s" not in flat and "Of it," not in flat
+    assert "is Snakemake's handling" not in flat
+
+
 def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -1111,3 +1163,47 @@ def test_a_record_in_an_older_format_is_refused_naming_the_file(tmp_path):
     path.write_text(json.dumps(old))
     with pytest.raises(ValueError, match=r"numpy\.json: a record in an older format"):
         report.load_inputs(demos=[path])
+
+
+# ---------------------------------------------------------- what came from records
+
+HOSTILE = "<script>alert(1)</script> [click](http://evil.example) www.evil.example"
+
+
+def rendered_markdown(md: str) -> str:
+    """The Markdown as a CommonMark renderer with GitHub's tables and bare-URL links
+    (markdown-it-py, "gfm-like") turns it into HTML."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("gfm-like").render(md)
+
+
+def test_markdown_shows_hostile_record_strings_as_text_never_as_markup(tmp_path):
+    """A host name, an interpreter's version string and a variant label from the
+    records reach timing_report.md as text: no raw HTML, no link, no image."""
+    demo = sleep_demo()
+    demo.update(host=HOSTILE, python=f"3.11.7 {HOSTILE}")
+    demo["variants"][1]["label"] = f"threads ![x](http://evil.example/x.png) {HOSTILE}"
+    plots = [{**r, "host": HOSTILE} for r in run_records()]
+    _, out = written(tmp_path, full_inputs(plots=plots, demos={"sleep": demo}))
+    md = out["md"]
+    assert not re.search(r"(?<!\\)<(?:/?script|img)|(?<!\\)\]\(http", md)
+    page = rendered_markdown(md)
+    assert "<script" not in page
+    assert "evil.example" in page  # shown, as text
+    assert not re.search(r"<a [^>]*evil|<img [^>]*evil", page), re.findall(
+        r"<(?:a|img) [^>]*evil[^>]*>", page
+    )
+    # Said as it is: the host in the run details, the label in its sentence.
+    text = html_text(page)
+    assert f"host {HOSTILE}" in text
+    assert f"threads ![x](http://evil.example/x.png) {HOSTILE} took 5.00 s" in text
+    # The HTML page escapes them too.
+    assert "<script>alert" not in out["html"] and "&lt;script&gt;" in out["html"]
+
+
+def html_text(html: str) -> str:
+    """An HTML fragment's text: tags dropped, entities decoded, spaces collapsed."""
+    import html as entities
+
+    return " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", html)).split())

@@ -120,6 +120,9 @@ def _method_figures(
         out["jobs"] = run["jobs"]
         out["job_overhead_mean"] = run["overhead_total"] / run["jobs"]
         out["per_job_wall_each"] = out["parts"]["per_job"] * p_eff / run["jobs"]
+        # More at once than CPUs (--cores above them): starting jobs share CPUs with
+        # plotting ones, and their start-ups stretch and overlap the plotting.
+        out["jobs_at_once"] = min(p, n)
         out["job_workers"] = run["workers"]
     return out
 

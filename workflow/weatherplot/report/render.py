@@ -61,8 +61,49 @@ def code_spans(text) -> Markup:
     )
 
 
+#: What Markdown (CommonMark, GitHub's) could read as markup in a text that came from
+#: the records or the config (a host name, an interpreter's version string, a station
+#: name): raw HTML and autolinks, links and images, emphasis, code spans, headings,
+#: table cells, and GitHub's bare-URL and e-mail links (``://``, ``www.``, ``@``).
+#: Each is written backslash-escaped, which Markdown shows as itself. (A ``_`` inside
+#: a word, as in ``shared_list``, is no emphasis: left as it is, for readers of the
+#: raw file.)
+_MD_MARKUP = re.compile(
+    r"([\\`*\[\]<>&|~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//)|(?<=\bwww)\.)", re.I
+)
+
+
+def md_text(x) -> str:
+    """A value from the records as Markdown text that says what it holds and nothing
+    more (numbers, and lists of numbers such as a demo's results, as they are)."""
+    if _numbers(x):
+        return str(x)
+    return _MD_MARKUP.sub(r"\\\1", re.sub(r"\s+", " ", str(x)))
+
+
+def _numbers(x) -> bool:
+    if isinstance(x, list | tuple):
+        return all(_numbers(v) for v in x)
+    return x is None or isinstance(x, int | float)
+
+
+def md_code(x) -> str:
+    """A value from the records as one Markdown code span: fenced by more backticks
+    than any run inside it, so none of it can close the span."""
+    text = re.sub(r"\s+", " ", str(x)).strip()
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _md_cell(x) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    """A table cell: its `code` spans kept as code, the rest escaped (md_text); a
+    ``|`` escaped everywhere, as GitHub's tables need even inside code."""
+    parts = str(x).split("`")
+    return "".join(
+        md_code(p).replace("|", "\\|") if i % 2 else md_text(p)
+        for i, p in enumerate(parts)
+    )
 
 
 def _environment(html: bool) -> jinja2.Environment:
@@ -82,6 +123,10 @@ def _environment(html: bool) -> jinja2.Environment:
         collapse=collapse,
         code=code_spans,
         cell=_md_cell,
+        # A value from the records, in prose or in a code span (html.j2 writes
+        # it as it is: autoescape makes it safe there).
+        md=md_text if not html else str,
+        md_code=md_code if not html else (lambda x: f"`{x}`"),
         miss=miss_note,
         b64=lambda data: base64.b64encode(data).decode("ascii"),
     )
