@@ -383,3 +383,25 @@ def test_snakemake_names_the_catalogs_bad_cell_before_any_job(
     assert "Traceback" not in output and "ValueError" not in output
     assert "KeyError" not in output
     assert not (workflow_copy / "results").exists()
+
+
+@pytest.mark.parametrize("word", ["false", "true"])
+def test_a_boolean_spelled_as_in_config_yaml_on_the_command_line_says_how(
+    workflow_copy, word
+):
+    """`--config plot_server=false`, as config.yaml spells it, reaches the schema as
+    the text 'false' (Snakemake's --config reads only True and False): the message
+    says how to write it."""
+    result = run_snakemake(
+        workflow_copy, "-n", "--config", f"plot_server={word}", check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"'{word}' is not of type 'boolean'" in output
+    assert f"write --config plot_server={word.capitalize()} " in output
+    assert "Traceback" not in output
+    # As the message says, so it runs.
+    fixed = run_snakemake(
+        workflow_copy, "-n", "--config", f"plot_server={word.capitalize()}"
+    )
+    assert fixed.returncode == 0

@@ -97,7 +97,29 @@ def schema_error_line(validation_error, config: dict | None = None) -> str:
             f"config: {where}: unknown key {key!r}{guess} "
             f"(allowed: {', '.join(allowed)}; see config/README.md)"
         )
-    return f"config: {where}: {validation_error.message} (see config/README.md)"
+    how = _command_line_boolean(path, validation_error)
+    return f"config: {where}: {validation_error.message}{how} (see config/README.md)"
+
+
+def _command_line_boolean(path: list, validation_error) -> str:
+    """How to give a boolean on the command line: ``--config plot_server=false``,
+    spelled as config.yaml spells it, reaches the schema as the text 'false'
+    (Snakemake's --config reads only True and False as booleans)."""
+    expected = validation_error.validator_value
+    word = validation_error.instance
+    if (
+        validation_error.validator != "type"
+        or "boolean" not in ([expected] if isinstance(expected, str) else expected)
+        or not isinstance(word, str)
+        or word.lower() not in ("true", "false")
+        or len(path) != 1
+    ):
+        return ""
+    return (
+        f"; on the command line write --config {path[0]}={word.capitalize()} "
+        "(--config reads only True and False as booleans; true and false are for "
+        "config files)"
+    )
 
 
 def _entry_id(config: dict | None, index: int) -> str | None:
