@@ -28,11 +28,14 @@ import numpy as np
 import pytest
 from helpers import (
     CDO,
+    DEATH_VALLEY,
     MELBOURNE,
+    OXFORD,
     SHARED_DATA,
     SHARED_DATA_MISSING,
     SHIONOMISAKI,
     station_file,
+    value_on,
 )
 
 import weatherplot
@@ -804,6 +807,173 @@ def test_real_metric_export_is_not_taken_for_inches(tmp_path):
     assert meta["format"] == "cdo-current"
     for element in ("TMAX", "TMIN", "PRCP"):
         np.testing.assert_array_equal(daily.values[element], legacy.values[element])
+
+
+# -- CDO exports as NCEI also writes them: several stations, coordinates, QC flags ----
+
+
+def death_valley_metric_rows() -> list[list[str]]:
+    """The real Death Valley 2021 export in metric, as NCEI writes that choice:
+    degC and mm to tenths, missing left empty (PRCP, TMAX, TMIN only)."""
+    rows = cdo_rows()
+    column = {name: rows[0].index(name) for name in ("PRCP", "TMAX", "TMIN")}
+    out = []
+    for row in rows[1:]:
+        tmax, tmin, prcp = (row[column[e]] for e in ("TMAX", "TMIN", "PRCP"))
+        out.append(
+            [
+                *row[:3],
+                "" if prcp == "" else f"{float(prcp) * 25.4:.1f}",
+                *(
+                    "" if t == "" else f"{(float(t) - 32) * 5 / 9:.1f}"
+                    for t in (tmax, tmin)
+                ),
+            ]
+        )
+    return out
+
+
+def two_station_export(tmp) -> Path:
+    """Death Valley 2021, then Seattle 2014 (each real export rewritten as a current
+    metric one): an export of two stations, in one file and one unit."""
+    seattle = cdo_rows(current_metric_export(tmp))
+    assert seattle[0] == ["STATION", "NAME", "DATE", "PRCP", "TMAX", "TMIN"]
+    return write_rows(
+        tmp / "two.csv", [seattle[0], *death_valley_metric_rows(), *seattle[1:]]
+    )
+
+
+def test_a_multi_station_export_gives_the_configured_station(tmp_path):
+    path = two_station_export(tmp_path)
+    daily, meta = read_station(path, units="metric", station="USW00024233")
+    legacy, _ = read_station(LEGACY, units="metric")
+    assert (meta["id"], meta["name"]) == (
+        "USW00024233",
+        "SEATTLE TACOMA INTERNATIONAL AIRPORT WA US",
+    )
+    np.testing.assert_array_equal(daily.dates, legacy.dates)  # 2014 only
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(daily.values[element], legacy.values[element])
+    daily, meta = read_station(path, units="metric", station="USC00042319")
+    assert (meta["id"], meta["name"]) == (
+        "USC00042319",
+        "DEATH VALLEY NATIONAL PARK, CA US",
+    )
+    assert (str(daily.dates[0]), str(daily.dates[-1])) == ("2021-01-01", "2021-12-31")
+    # 71 degF, 51 degF and 0.19 inches, to tenths as the metric export writes them.
+    assert value_on(daily, "TMAX", "2021-01-01") == 21.7
+    assert value_on(daily, "TMIN", "2021-01-01") == 10.6
+    assert value_on(daily, "PRCP", "2021-01-25") == 4.8
+    # The chosen station's rows keep their lines: an error names the file's line.
+    lines = path.read_bytes().split(b"\n")
+    assert lines[375].startswith(b'"USW00024233","SEATTLE')  # its 10th day
+    lines[375] = lines[375].replace(b'"2014-01-10","', b'"2014-01-10","~', 1)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(StationDataError, match=r"two\.csv, line 376.*PRCP"):
+        read_station(path, units="metric", station="USW00024233")
+
+
+@pytest.mark.parametrize(
+    ("elevation", "in_title"),
+    [("-59.1", ", -59 m"), ("-999.9", ""), ("-999", "")],
+    ids=["below-sea-level", "unknown", "unknown-whole"],
+)
+def test_cdo_coordinates_reach_the_title(tmp_path, elevation, in_title):
+    """An export with "geographic location" ticked: LATITUDE, LONGITUDE, ELEVATION
+    after NAME (Death Valley's own, from stations.csv), on every row. NCEI writes
+    an unknown elevation as -999.9; Death Valley's -59.1 m is a real one."""
+    from weatherplot.climate import summarise
+    from weatherplot.plotting import title_for
+    from weatherplot.stations import title_info
+
+    rows = cdo_rows()
+    rows[0][2:2] = ["LATITUDE", "LONGITUDE", "ELEVATION"]
+    for row in rows[1:]:
+        row[2:2] = ["36.4625", "-116.8672", elevation]
+    entry = {"id": "USC00042319", "file": str(write_rows(tmp_path / "dv.csv", rows))}
+    daily, meta = load_station({**entry, "units": "standard"})
+    assert (meta["latitude"], meta["longitude"]) == (36.4625, -116.8672)
+    assert meta["elevation_m"] == (-59.1 if in_title else None)
+    title = title_for(title_info(entry, meta), summarise(daily))
+    assert title == (
+        "DEATH VALLEY NATIONAL PARK, CA US (USC00042319) · 36.46°N, 116.87°W"
+        f"{in_title} · 2021"
+    )
+
+
+def test_a_one_day_cdo_export_keeps_its_name_and_place(tmp_path):
+    rows = cdo_rows()[:2]
+    rows[0] += ["LATITUDE", "LONGITUDE", "ELEVATION"]
+    rows[1] += ["36.4625", "-116.8672", "-59.1"]
+    daily, meta = read_station(write_rows(tmp_path / "dv.csv", rows), units="standard")
+    assert len(daily) == 1
+    assert meta["name"] == "DEATH VALLEY NATIONAL PARK, CA US"
+    assert (meta["latitude"], meta["longitude"], meta["elevation_m"]) == (
+        36.4625,
+        -116.8672,
+        -59.1,
+    )
+
+
+def test_cdo_values_with_a_quality_flag_are_dropped_the_others_kept(tmp_path):
+    """<E>_ATTRIBUTES is "M,Q,S,time": only a non-blank Q (2nd field) drops the value;
+    an M flag (T: trace) or the source keeps it. A flag on a missing value drops
+    nothing; an empty attributes cell flags nothing."""
+    rows = cdo_rows()
+    header = rows[0]
+    rows[0] = [*header, "TMAX_ATTRIBUTES", "TMIN_ATTRIBUTES", "PRCP_ATTRIBUTES"]
+    flags = {  # day: (TMAX, TMIN, PRCP) attributes
+        "2021-01-05": (",I,7,0700", ",,7,0700", ",,7,0700"),
+        "2021-01-25": (",,7,0700", ",,7,0700", "T,,7,0700"),  # 0.19 in, kept
+        "2021-05-04": (",I,7,0700", ",,7,0700", ",,7,0700"),  # TMAX missing anyway
+        "2021-07-10": (",G,7,0700", ",S,7,0700", ",,7,0700"),
+        "2021-07-11": ("", "", ""),
+    }
+    for row in rows[1:]:
+        row += flags.get(row[2], (",,7,0700",) * 3)
+    path = write_rows(tmp_path / "dv.csv", rows)
+    daily, meta = read_station(path, units="standard")
+    plain, _ = read_station(CURRENT, units="standard")
+    assert meta["flagged"] == {"TMAX": 2, "TMIN": 1, "PRCP": 0}
+    dropped = {"TMAX": ["2021-01-05", "2021-07-10"], "TMIN": ["2021-07-10"]}
+    for element in ("TMAX", "TMIN", "PRCP"):
+        expected = plain.values[element].copy()
+        for day in dropped.get(element, []):
+            assert np.isfinite(value_on(plain, element, day))
+            expected[np.searchsorted(plain.dates, np.datetime64(day))] = np.nan
+        np.testing.assert_array_equal(daily.values[element], expected)
+    assert value_on(daily, "PRCP", "2021-01-25") == pytest.approx(0.19 * 25.4)
+
+
+def test_a_cdo_attributes_column_left_empty_flags_nothing(tmp_path):
+    rows = cdo_rows()
+    rows[0].append("TMAX_ATTRIBUTES")
+    for row in rows[1:]:
+        row.append("")
+    daily, meta = read_station(write_rows(tmp_path / "dv.csv", rows), units="standard")
+    plain, _ = read_station(CURRENT, units="standard")
+    assert meta["flagged"]["TMAX"] == 0
+    np.testing.assert_array_equal(daily.tmax, plain.tmax)
+
+
+@pytest.mark.parametrize(
+    "file",
+    [station_file(DEATH_VALLEY), CURRENT],
+    ids=["dly", "cdo"],
+)
+def test_a_config_id_naming_another_stations_file_is_warned_about(file, caplog):
+    """The file decides what is plotted; the config's id only names it: the two
+    disagreeing is said, with both ids and the file, and the plot still made."""
+    entry = {"id": OXFORD, "file": str(file), "units": "standard"}
+    with caplog.at_level("WARNING", logger="weatherplot.stations"):
+        daily, meta = load_station(entry)
+    assert meta["id"] == DEATH_VALLEY and len(daily) >= 365
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{file}: file holds station {DEATH_VALLEY}, config says {OXFORD}"
+    ]
+    caplog.clear()
+    load_station({**entry, "id": DEATH_VALLEY})
+    assert caplog.records == []
 
 
 def every_real_file():

@@ -269,7 +269,7 @@ def test_one_year_cdo_export_reads_right(info, name, first_month):
     assert f"Year {year}: mean {mean:.1f} °C" in texts(figure)
     assert "Warmest" not in texts(figure)
     assert f"({summary.smoothing_days}-day mean)" in texts(figure)
-    assert summary.smoothing_days == climate.SHORT_SMOOTHING_DAYS
+    assert summary.smoothing_days == 31  # a month, for a record under 3 years
     # The monthly climatology drawn is the one pandas finds in the raw export.
     clim = pandas_climatology(info)
     (tmax_line,) = artists(figure, "monthly-tmax")

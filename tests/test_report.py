@@ -292,18 +292,23 @@ def test_karp_flatt_is_amdahl_solved_for_f():
     assert karp_flatt(1.6, 2) == pytest.approx(0.25)
     assert karp_flatt(2.0, 2) == pytest.approx(0.0)
     assert karp_flatt(1.5, 1) is None
-    f = 0.1
-    for p in (2, 3, 8):
-        assert karp_flatt(amdahl_speedup(f, p), p) == pytest.approx(f)
+    # Amdahl with f = 0.1, S = 1/(0.1 + 0.9/p), worked by hand: 20/11 at p = 2,
+    # 40/13 at p = 4, 80/17 at p = 8; e.g. (4 * 13/40 - 1)/(4 - 1) = 0.3/3.
+    for p, s in ((2, 20 / 11), (4, 40 / 13), (8, 80 / 17)):
+        assert karp_flatt(s, p) == pytest.approx(0.1)
+        assert amdahl_speedup(0.1, p) == pytest.approx(s)
 
 
 def test_fit_serial_fraction_recovers_f_and_reduces_to_karp_flatt():
-    points = [(p, amdahl_speedup(0.2, p)) for p in (1, 2, 4, 8)]
-    assert fit_serial_fraction(points) == pytest.approx(0.2)
-    assert fit_serial_fraction([(2, 1.6)]) == pytest.approx(karp_flatt(1.6, 2))
-    # Noisy points: f between the per-point metrics (0.25 at p=2, 0.5 at p=3).
-    f = fit_serial_fraction([(2, 1.6), (3, 1.5)])
-    assert 0.25 < f < 0.5
+    # Amdahl with f = 0.2 by hand, S = 1/(0.2 + 0.8/p): 5/3 at p = 2, 2.5 at p = 4,
+    # 10/3 at p = 8; the point at p = 1 carries nothing.
+    assert fit_serial_fraction(
+        [(1, 1.0), (2, 5 / 3), (4, 2.5), (8, 10 / 3)]
+    ) == pytest.approx(0.2)
+    assert fit_serial_fraction([(2, 1.6)]) == pytest.approx(0.25)  # Karp-Flatt's
+    # Noisy points: x = 1 - 1/p, y = 1/S - 1/p: (1/2, 1/8) and (2/3, 1/3), so
+    # f = (1/16 + 2/9) / (1/4 + 4/9) = (41/144) / (100/144) = 0.41.
+    assert fit_serial_fraction([(2, 1.6), (3, 1.5)]) == pytest.approx(0.41)
     assert fit_serial_fraction([(1, 1.0)]) is None
 
 
