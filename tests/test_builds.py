@@ -38,9 +38,11 @@ def test_threaded_pngs_are_the_loops_byte_for_byte(python):
 def test_draw_is_a_part_of_every_plot():
     record = run_baseline("draw", 1, TWO, log=lambda m: None)
     # Each station's plot went through the timed Figure.draw (its own entry).
-    assert set(record["draw_seconds"]) == set(record["per_station"]) == {
-        s["id"] for s in TWO
-    }
+    assert (
+        set(record["draw_seconds"])
+        == set(record["per_station"])
+        == {s["id"] for s in TWO}
+    )
     assert all(seconds > 0 for seconds in record["draw_seconds"].values())
 
 
