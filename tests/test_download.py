@@ -448,14 +448,15 @@ def _bounded(call, within: float = 60.0):
 
 
 @pytest.mark.parametrize(
-    ("behaviour", "timeout", "deadline", "problem"),
+    ("behaviour", "timeout", "deadline", "problem", "requests"),
     [
-        ("stall", 0.5, 600.0, "no answer within 0.5 s"),
-        ("trickle", 5.0, 1.0, "not complete after 1 s"),
+        ("stall", 0.5, 600.0, "no answer within 0.5 s", 2),
+        # The deadline covers the retries too: none is left for a second attempt.
+        ("trickle", 5.0, 1.0, "not complete after 1 s", 1),
     ],
 )
 def test_stalling_or_trickling_server_times_out(
-    ncei, tmp_path, behaviour, timeout, deadline, problem
+    ncei, tmp_path, behaviour, timeout, deadline, problem, requests
 ):
     path = f"/all/{PHOENIX}.dly"
     ncei.behaviour[path] = behaviour
@@ -472,7 +473,97 @@ def test_stalling_or_trickling_server_times_out(
     )
     assert isinstance(outcome.get("error"), DownloadError), outcome
     assert problem in str(outcome["error"])
-    assert ncei.requests.count(path) == 2
+    assert ncei.requests.count(path) == requests
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def dribbling_server():
+    """A server on 127.0.0.1 that answers every request with a status line and then
+    its headers one byte every 0.5 s (for 60 s): each read gets a byte well within
+    any time-out, the headers never end. ``.url``; ``.requests``: how many came."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    requests = []
+
+    def answer(connection):
+        with connection:
+            connection.recv(65536)
+            requests.append(time.monotonic())
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            for byte in b"X-Slow: " + b"y" * 120:
+                if stop.wait(0.5):
+                    return
+                connection.sendall(bytes([byte]))
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+    yield type(
+        "Server", (), {"url": f"http://127.0.0.1:{port}/x.dly", "requests": requests}
+    )
+    stop.set()
+    listener.close()
+
+
+def test_one_deadline_covers_the_headers_and_every_retry(dribbling_server, tmp_path):
+    """A byte of the headers every 0.5 s, a time-out of 1 s, a deadline of 2 s and
+    3 attempts: the fetch ends with the deadline's error (the old code read on for
+    as long as the headers came, and started the deadline again for each retry)."""
+    outcome = _bounded(
+        lambda: fetch(
+            dribbling_server.url,
+            tmp_path / "x.dly",
+            timeout=1,
+            deadline=2,
+            attempts=3,
+            pause=0.01,
+        ),
+        within=2 + 10,  # generous: the old code took 60 s an attempt here
+    )
+    error = outcome.get("error")
+    assert isinstance(error, DownloadError), outcome
+    assert "not complete after 2 s (0 bytes so far)" in str(error)
+    assert len(dribbling_server.requests) == 1  # no retry after the deadline
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_deadline_covers_the_look_up_of_every_attempt(tmp_path, monkeypatch):
+    """A resolver that never answers, a time-out of 5 s, a deadline of 1 s: the
+    look-up is cut at the deadline, and no attempt starts after it."""
+    never = threading.Event()
+    asked = []
+
+    def silent_resolver(host, *args, **kwargs):
+        asked.append(host)
+        never.wait(120)
+        raise socket.gaierror("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    try:
+        outcome = _bounded(
+            lambda: fetch(
+                "http://mirror.invalid/all/X.dly",
+                tmp_path / "x.dly",
+                timeout=5,
+                deadline=1,
+                attempts=3,
+                pause=0.01,
+            ),
+            within=1 + 10,  # the old code: 5 s for each of 3 attempts
+        )
+    finally:
+        never.set()
+    assert isinstance(outcome.get("error"), DownloadError), outcome
+    assert "not complete after 1 s" in str(outcome["error"])
+    assert asked == ["mirror.invalid"]
     assert list(tmp_path.iterdir()) == []
 
 

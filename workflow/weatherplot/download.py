@@ -3,9 +3,11 @@
 Used by the download rules (workflow/rules/download.smk) for GHCN-Daily station files
 and NOAA's station and country lists. What it guarantees:
 
-- **bounded time**: every socket operation times out (``timeout``) and the whole
-  transfer has a deadline (``deadline``), so a server that stalls or trickles a
-  byte at a time cannot hold a job forever;
+- **bounded time**: every socket operation times out (``timeout``) and one
+  deadline (``deadline``) covers the whole fetch: the look-up, connect, the status
+  line, the headers and the body, across retries. Every wait is cut to what is
+  left of it, so a server that stalls or sends a byte now and then (of the headers
+  too) cannot hold a job past it;
 - **retries** with a growing pause for what may pass (connection refused or reset, a
   time-out, HTTP 5xx or 429, a transfer shorter than its Content-Length), none for
   what will not (404 and other 4xx);
@@ -25,10 +27,12 @@ Only the standard library: the download job needs neither NumPy nor requests.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import http.client
 import os
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -43,6 +47,12 @@ USER_AGENT = "weatherplot (Snakemake workflow; +https://www.ncei.noaa.gov/)"
 PERMANENT = range(400, 500)
 RETRY_STATUS = {408, 425, 429}
 
+
+# The running fetch's end (time.monotonic()) and its time-out for one socket
+# operation, for the sockets it opens (in this thread); see _wait().
+_BOUNDS: contextvars.ContextVar[tuple[float, float]] = contextvars.ContextVar(
+    "weatherplot_download_bounds"
+)
 
 # Far above any real file (the largest GHCN-Daily .dly is a few MB, NOAA's station
 # list about 11 MB); config: download.max_megabytes.
@@ -94,28 +104,37 @@ def fetch(
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
+    end = time.monotonic() + deadline  # one deadline for every attempt
     last: DownloadError | None = None
-    for attempt in range(1, attempts + 1):
-        try:
-            size = _fetch_once(
-                url, part, timeout=timeout, deadline=deadline, max_bytes=max_bytes
-            )
-            if check is not None:
-                check(part)
-            part.replace(dest)
-            log(f"downloaded {url} ({size:,} bytes) -> {dest}")
-            return size
-        except DownloadError as error:
-            last = error
-            if not error.retryable or attempt == attempts:
-                break
-            wait = pause * 2 ** (attempt - 1)
-            log(
-                f"attempt {attempt} of {attempts}: {error.problem}; again in {wait:g} s"
-            )
-            time.sleep(wait)
-        finally:
-            part.unlink(missing_ok=True)
+    bounds = _BOUNDS.set((end, timeout))
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                size = _fetch_once(
+                    url, part, timeout=timeout, deadline=deadline, max_bytes=max_bytes
+                )
+                if check is not None:
+                    check(part)
+                part.replace(dest)
+                log(f"downloaded {url} ({size:,} bytes) -> {dest}")
+                return size
+            except DownloadError as error:
+                last = error
+                wait = pause * 2 ** (attempt - 1)
+                if not error.retryable or attempt == attempts:
+                    break
+                if time.monotonic() + wait >= end:
+                    log(f"attempt {attempt}: {error.problem}; no time left to retry")
+                    break
+                log(
+                    f"attempt {attempt} of {attempts}: {error.problem}; "
+                    f"again in {wait:g} s"
+                )
+                time.sleep(wait)
+            finally:
+                part.unlink(missing_ok=True)
+    finally:
+        _BOUNDS.reset(bounds)
     assert last is not None
     raise last
 
@@ -132,29 +151,19 @@ def _fetch_once(
     url: str, part: Path, *, timeout: float, deadline: float, max_bytes: int
 ) -> int:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    started = time.monotonic()
+    size = 0
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
             announced = int(expected) if expected and expected.isdigit() else 0
             if announced > max_bytes:  # said up front: not one byte is read
                 raise _too_big(url, announced, max_bytes)
-            size = 0
             with part.open("wb") as out:
-                # read1: returns after one receive, so the deadline is checked even
-                # while a server trickles a few bytes at a time.
                 while chunk := response.read1(CHUNK):
                     out.write(chunk)
                     size += len(chunk)
                     if size > max_bytes:  # no or a false Content-Length
                         raise _too_big(url, size, max_bytes)
-                    if time.monotonic() - started > deadline:
-                        raise DownloadError(
-                            url,
-                            f"not complete after {deadline:g} s "
-                            f"({size:,} bytes so far): the server is too slow",
-                            retryable=True,
-                        )
                 out.flush()
                 os.fsync(out.fileno())
     except urllib.error.HTTPError as error:
@@ -164,20 +173,22 @@ def _fetch_once(
             retryable=error.code not in PERMANENT or error.code in RETRY_STATUS,
             missing=error.code in (404, 410),
         ) from None
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, FileNotFoundError):  # a file:// mirror
+    except (OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None)  # a URLError's (connecting)
+        if isinstance(reason, FileNotFoundError):  # a file:// mirror
             raise DownloadError(url, "no such file", missing=True) from None
-        raise DownloadError(
-            url, f"cannot connect ({error.reason})", retryable=True
-        ) from None
-    except TimeoutError:
-        raise DownloadError(
-            url, f"no answer within {timeout:g} s (time-out)", retryable=True
-        ) from None
-    except (OSError, http.client.HTTPException) as error:  # reset, IncompleteRead
-        raise DownloadError(
-            url, f"transfer broken off ({error})", retryable=True
-        ) from None
+        if _overdue():  # whichever wait it cut: the look-up, connect or a read
+            problem = (
+                f"not complete after {deadline:g} s ({size:,} bytes so far): the "
+                "server is too slow"
+            )
+        elif isinstance(error, urllib.error.URLError):
+            problem = f"cannot connect ({reason})"
+        elif isinstance(error, TimeoutError):
+            problem = f"no answer within {timeout:g} s (time-out)"
+        else:  # reset, IncompleteRead
+            problem = f"transfer broken off ({error})"
+        raise DownloadError(url, problem, retryable=True) from None
     if expected is not None and expected.isdigit() and size != int(expected):
         raise DownloadError(
             url,
@@ -185,6 +196,43 @@ def _fetch_once(
             retryable=True,
         )
     return size
+
+
+def _wait(timeout: float | None) -> float | None:
+    """How long the next socket operation may wait: ``timeout``, cut to what is
+    left of the running fetch's deadline (TimeoutError when nothing is)."""
+    bounds = _BOUNDS.get(None)
+    if bounds is None:
+        return timeout
+    end, timeout = bounds
+    left = end - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline passed")
+    return min(timeout, left)
+
+
+def _overdue() -> bool:
+    bounds = _BOUNDS.get(None)
+    return bounds is not None and time.monotonic() >= bounds[0]
+
+
+class _BoundedReads:
+    """A socket whose every read (the status line, each header, the body) waits
+    no longer than the fetch's time-out, nor past its deadline: http.client reads
+    the headers line by line, each read bounded by the time-out alone, so a server
+    sending a byte now and then could hold it for ever."""
+
+    def recv_into(self, *args, **kwargs):
+        self.settimeout(_wait(self.gettimeout()))
+        return super().recv_into(*args, **kwargs)
+
+
+class _Socket(_BoundedReads, socket.socket):
+    pass
+
+
+class _SSLSocket(_BoundedReads, ssl.SSLSocket):
+    pass
 
 
 def _resolve(host: str, port: int, timeout: float) -> list:
@@ -216,10 +264,10 @@ def _create_connection(address, timeout=None, source_address=None, *args):
     if not isinstance(timeout, int | float):  # socket's default-timeout sentinel
         timeout = None
     error: OSError | None = None
-    for family, kind, proto, _, sockaddr in _resolve(host, port, timeout or 60.0):
-        sock = socket.socket(family, kind, proto)
+    for family, kind, proto, _, sockaddr in _resolve(host, port, _wait(timeout) or 60):
+        sock = _Socket(family, kind, proto)
         try:
-            sock.settimeout(timeout)
+            sock.settimeout(_wait(timeout))
             if source_address:
                 sock.bind(source_address)
             sock.connect(sockaddr)
@@ -240,6 +288,8 @@ class _HTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._create_connection = _create_connection
+        # This connection's own context (made for it): its TLS socket reads bounded.
+        self._context.sslsocket_class = _SSLSocket
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
