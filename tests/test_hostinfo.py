@@ -142,6 +142,15 @@ def test_children_peak_is_in_bytes():
     assert hostinfo.peak_rss(children=True) >= 300 * 2**20
 
 
+def test_cpu_seconds_count_this_process_and_its_children(mode):
+    before, children = hostinfo.cpu_seconds(), hostinfo.cpu_seconds(children=True)
+    # A child that spins for 0.3 s of its own CPU (os.times counts in 10 ms ticks).
+    spin = "import time\nwhile time.process_time() < 0.3: 0"
+    subprocess.run([sys.executable, "-c", spin], check=True)
+    assert hostinfo.cpu_seconds(children=True) - children >= 0.25
+    assert hostinfo.cpu_seconds() >= before
+
+
 def run_plot_job(tmp_path: Path, hidden: bool) -> dict:
     """The real plot job script, as the rule runs it, in a fresh process."""
     out = tmp_path / ("hidden" if hidden else "linux")

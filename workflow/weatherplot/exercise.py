@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import stat
 import subprocess
@@ -30,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import hostinfo
 from .errors import StationDataError
 from .ownedtemp import owned_tempdir
 from .records import CommandRun, ExerciseRecord, FanoutRun
@@ -77,8 +77,7 @@ def children_cpu() -> float:
     """User + system CPU seconds of this process's finished children, and of theirs
     (every process of a command is waited for: the plot server reaps its workers,
     Snakemake reaps the server)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return hostinfo.cpu_seconds(children=True)
 
 
 def _scratch_entry(info: dict) -> dict:

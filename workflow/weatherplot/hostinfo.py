@@ -145,15 +145,20 @@ def _has_resource() -> bool:
     return sys.platform != "win32" and os.environ.get(HIDE_VAR) != "1"
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process so far (``getrusage``'s microseconds
-    where it exists: a plot-server worker subtracts one from the other)."""
+def cpu_seconds(children: bool = False) -> float:
+    """User + system CPU time of this process so far, or of its waited-for children
+    (``getrusage``'s microseconds where it exists: a plot-server worker subtracts one
+    from the other). Windows does not count children's: 0 there."""
     if _has_resource():
         import resource
 
-        usage = resource.getrusage(resource.RUSAGE_SELF)
+        usage = resource.getrusage(
+            resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+        )
         return usage.ru_utime + usage.ru_stime
-    times = os.times()  # clock ticks on Windows too
+    times = os.times()
+    if children:
+        return times.children_user + times.children_system
     return times.user + times.system
 
 
