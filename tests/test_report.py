@@ -59,7 +59,6 @@ def variant(name, kind, workers, median, label=None, **extra):
         "min": median,
         "max": median,
         "repeats": 1,
-        "includes": {"serial": "the calls only"}.get(kind, f"{kind} start-up"),
         "cpu_seconds": [],
         "cpu_median": None,
         **extra,
@@ -91,7 +90,6 @@ DEMO_META = {
     "pid": 7,
     "python": "3.11.7",
     "start_method": "fork",
-    "timer": "time.perf_counter",
     "loadavg": [0.1, 0.1, 0.1],
 }
 

@@ -1,83 +1,67 @@
-# The threads-vs-processes demos: one rule, the demo name a wildcard. All
-# four take the same parameters (the config's demos section) and the same script, so
-# one rule says it once; DEMO_NAMES (the registry weatherplot.demos.DEMOS) keeps the
-# wildcard and the targets in step with the code.
+# The threads-vs-processes demos: one rule, the demo and the interpreter build its
+# wildcards. build_dir is "" for the GIL build (results/timings/demos/{demo}.json) and
+# "free-threaded/" for the free-threaded CPython, when there is one (FREE_THREADED,
+# common.smk). DEMO_NAMES (the registry weatherplot.demos.DEMOS) keeps the wildcard
+# and the targets in step with the code.
+#
+# Every build runs a demo the same way: its interpreter runs the module command
+# `python -m weatherplot.demos`, whose __main__ is guarded, so spawn and forkserver
+# children (which import __main__ again) do not rerun the demo. The GIL build's
+# interpreter is the jobs' (PLOT_PYTHON, plots.smk); the free-threaded one has no
+# Snakemake and imports this copy of the package through PYTHONPATH (common.smk).
+# Interpreters are Path params: params are a rerun trigger, a Path is not compared
+# (the venv may move). processes.start_method is passed as set: each interpreter
+# resolves `default` to its own, and a new setting reruns the demos.
 #
 # Honest timing: each demo job claims every core, so no other job runs beside it, and
 # priority 10 runs the demos before the plot fan-out rather than interleaved with it.
-# localrule: the figures describe this machine. "Every core" is --cores, read from
-# resource_settings rather than workflow.cores, which raises when --cores is not given
-# (snakemake --report, or a SLURM run with --jobs only); then --local-cores, which
-# caps what runs on this machine in cluster mode.
+# localrule: the figures describe this machine (MACHINE_CORES, common.smk).
 # resources.mem_mb is the numpy demo's peak-memory estimate (run with
 # --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
 from weatherplot.demos import DEMOS as DEMO_NAMES, demo_mem_mb
 
+DEMO_BUILD_DIRS = {"": "GIL", "free-threaded/": "free-threaded"}
+
 
 rule demo:
     output:
         report(
-            "results/timings/demos/{demo}.json",
+            "results/timings/{build_dir}demos/{demo}.json",
             caption="../report/demos.rst",
             category="Timing records",
             subcategory="Demos",
-            labels={"demo": "{demo}"},
+            labels=lambda wildcards: {
+                "demo": wildcards.demo,
+                "build": DEMO_BUILD_DIRS[wildcards.build_dir],
+            },
         ),
     log:
-        "logs/demos/{demo}.log",
+        "logs/demos/{build_dir}{demo}.log",
     wildcard_constraints:
         demo="|".join(DEMO_NAMES),
+        build_dir="|".join(DEMO_BUILD_DIRS),
     priority: 10
     localrule: True
+    # For the lint and --sdm conda: the GIL build runs this env's python.
     conda:
         "../envs/demos.yaml"
-    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
+    threads: MACHINE_CORES
     resources:
         mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
     params:
-        demos=config["demos"],
-    script:
-        "../scripts/demo.py"
-
-
-# The same demos under the free-threaded CPython (no GIL), when there is one
-# (FREE_THREADED, common.smk). That interpreter has no Snakemake, so the demo is a
-# command (python -m weatherplot.demos) run by it, importing this copy of the
-# package through PYTHONPATH (set for every job by common.smk). Same record, same
-# claim on every core, same priority. The interpreter is a Path param: params are a
-# rerun trigger, and a Path is not compared (the venv may move); free_threaded_python
-# is common.smk's.
-
-
-rule demo_free_threaded:
-    output:
-        report(
-            "results/timings/free-threaded/demos/{demo}.json",
-            caption="../report/demos.rst",
-            category="Timing records",
-            subcategory="Demos (free-threaded Python)",
-            labels={"demo": "{demo}"},
+        python=lambda wc: (
+            free_threaded_python(wc) if wc.build_dir else Path(PLOT_PYTHON)
         ),
-    log:
-        "logs/demos/free-threaded/{demo}.log",
-    wildcard_constraints:
-        demo="|".join(DEMO_NAMES),
-    priority: 10
-    localrule: True
-    # For the lint and --sdm conda: the job itself runs params.python, not this env's.
-    conda:
-        "../envs/demos.yaml"
-    threads: workflow.resource_settings.cores or workflow.resource_settings.local_cores
-    resources:
-        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
-    params:
-        python=free_threaded_python,
-        demos=lambda wc: json.dumps(dict(config["demos"])),
+        demos=json.dumps(dict(config["demos"])),
+        start_method=config["processes"]["start_method"],
         # Comma-separated module names; "" when none turned the GIL back on.
-        reenabled=",".join(FREE_THREADED.reenabled_by) if FREE_THREADED else "",
+        reenabled=lambda wc: (
+            ",".join(FREE_THREADED.reenabled_by) if wc.build_dir else ""
+        ),
     shell:
         "{params.python:q} -m weatherplot.demos {wildcards.demo:q}"
         " --config {params.demos:q} --output {output:q} --log {log:q}"
-        " --job-threads {threads:q} --gil-reenabled-by={params.reenabled:q}"
+        " --start-method {params.start_method:q} --job-threads {threads:q}"
+        " --gil-reenabled-by={params.reenabled:q}"

@@ -41,7 +41,6 @@ class Variant(Timing):
     label: str
     workers: int
     kind: str  # "serial", "threads" or "processes"
-    includes: str
     cpu_seconds: list[float]
     cpu_median: float
     single_call_median: NotRequired[float]  # numpy's per-thread Generator: s_gen
@@ -58,10 +57,10 @@ class DemoRecord(TypedDict):
     host: str
     pid: int
     python: str
-    start_method: str
+    start_method: str  # how its processes started: fork, forkserver or spawn
+    start_method_default: NotRequired[str]  # this interpreter's own default
     params: dict[str, Any]
     cpus: dict
-    timer: str
     loadavg: list[float]
     single_call: SingleCall | None  # None: no timing prediction (shared_list)
     variants: list[Variant]

@@ -34,17 +34,16 @@ How the figures are taken (also written into every record):
   (``warmup`` in the record): the first 800 MB allocation of a fresh process costs
   more than the next ones, and that cost belongs to no variant.
 
-Processes are started from an explicit ``multiprocessing`` context: ``fork`` on Linux.
-The GIL build's demos run inside a Snakemake ``script:`` (the free-threaded build's
-as ``python -m weatherplot.demos``, :mod:`.__main__`, the same way forked), whose
-``__main__`` is a generated file
-without an ``if __name__ == "__main__"`` guard; ``spawn`` and ``forkserver`` re-import
-``__main__`` in every child and would rerun the whole demo there. ``fork`` also starts a
-child in milliseconds instead of re-importing NumPy. Its caveat (forking a process that
-runs threads) does not bite here: every thread of an earlier variant has been joined
-before a process is forked, and the children only call NumPy and exit. Other platforms
-use their default context (``spawn`` on macOS and Windows) and then need a guarded
-``__main__``, which the tests have.
+Processes are started from the context of the configured start method
+(``processes.start_method``, :mod:`weatherplot.startmethod`; ``default`` is this
+interpreter's own: ``fork`` on Linux up to 3.13, ``forkserver`` from 3.14, ``spawn``
+on macOS and Windows), and every record names the method (``start_method``). Every
+build runs a demo as the module command ``python -m weatherplot.demos``
+(:mod:`.__main__`), whose ``__main__`` is guarded: ``spawn`` and ``forkserver``
+import ``__main__`` again in every child, and an unguarded one would rerun the demo
+there. ``fork``'s caveat (forking a process that runs threads) does not bite here:
+every thread of an earlier variant has been joined before a process is started, and
+the children only call NumPy and exit.
 
 Results cross the process boundary as a few bytes: a child reports the shape and the
 first value of its array, never the array (800 MB per child with the lesson's n).
@@ -66,6 +65,7 @@ from .common import (
     mp_context,
     numpy_peak_bytes,
     process_start_cost,
+    use_start_method,
 )
 from .common import _run_processes as _run_processes  # the tests drive it directly
 from .contended import contended_demo
@@ -102,6 +102,7 @@ __all__ = [
     "run_demo",
     "shared_list_demo",
     "sleep_demo",
+    "use_start_method",
 ]
 
 # ------------------------------------------------------------------------ registry

@@ -1,13 +1,18 @@
-"""One demo as a command, for an interpreter without Snakemake (the free-threaded
-build runs the demos this way; the GIL build's demo rule is a Snakemake script):
+"""One demo as a command, the one way the demo rule runs it on every build (each
+build's interpreter runs this module):
 
     python -m weatherplot.demos NAME --config DEMOS.json --output RECORD.json
-        --log DEMO.log [--job-threads N] [--gil-reenabled-by=MODULE,...]
+        --log DEMO.log [--start-method SETTING] [--job-threads N]
+        [--gil-reenabled-by=MODULE,...]
 
-``--config`` is the validated config's ``demos`` section as JSON. The record is the
-demo rule's (:class:`weatherplot.records.DemoRecord`), written atomically; its
-``interpreter`` says which Python ran it, with the modules that the workflow's probe
-saw turn the GIL back on (``--gil-reenabled-by``).
+A module entry point, so ``__main__`` has its ``if __name__ == "__main__":`` guard
+and ``spawn`` and ``forkserver`` children, which import ``__main__`` again, do not
+rerun the demo. ``--config`` is the validated config's ``demos`` section as JSON;
+``--start-method`` the config's ``processes.start_method``, resolved by this
+interpreter (``default``: its own). The record is the demo rule's
+(:class:`weatherplot.records.DemoRecord`), written atomically; its ``interpreter``
+says which Python ran it, with the modules that the workflow's probe saw turn the GIL
+back on (``--gil-reenabled-by``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import sys
 from ..announce import demo_line
 from ..atomicwrite import write_json_atomic
 from ..joblog import log_to
-from . import DEMOS, run_demo
+from ..startmethod import SETTINGS
+from . import DEMOS, run_demo, use_start_method
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, help="the demos section, JSON")
     parser.add_argument("--output", required=True)
     parser.add_argument("--log", required=True)
+    parser.add_argument("--start-method", choices=SETTINGS, default="default")
     parser.add_argument("--job-threads", type=int)
     parser.add_argument(
         "--gil-reenabled-by",
@@ -42,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads(args.config)
     print(demo_line(args.name, config, args.log), file=sys.stderr)
     try:
+        use_start_method(args.start_method)
         record = run_demo(args.name, config)
         record["job_threads"] = args.job_threads
         record["interpreter"]["gil_reenabled_by"] = list(args.gil_reenabled_by)

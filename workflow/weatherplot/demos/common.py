@@ -1,8 +1,8 @@
 """What the four demos share: running work in threads and processes with bounded
 waits, the memory guard, the interleaved timing of variants and the demo record.
 
-Why processes are forked (and only on Linux) is in the package docstring,
-:mod:`weatherplot.demos`.
+How processes are started (the configured start method) is in the package
+docstring, :mod:`weatherplot.demos`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from .. import startmethod
 from ..cpus import available_memory, usable_cpus
 from ..freethreading import this_interpreter
 from ..records import DemoRecord
@@ -31,11 +32,23 @@ PARENT_OVERHEAD_BYTES = 200 * 2**20
 CHILD_OVERHEAD_BYTES = 50 * 2**20
 
 
+#: The ``processes.start_method`` setting the demos start their processes with; the
+#: command (``python -m weatherplot.demos --start-method``) sets it once per process.
+_start_method = "default"
+
+
+def use_start_method(setting: str) -> str:
+    """Start the demos' processes with ``setting`` (a ValueError naming the config key
+    when this platform lacks it); returns the method it resolves to here."""
+    global _start_method
+    method = startmethod.resolve(setting)
+    _start_method = setting
+    return method
+
+
 def mp_context() -> multiprocessing.context.BaseContext:
-    """``fork`` on Linux (the package docstring says why), the default elsewhere."""
-    if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
+    """The ``multiprocessing`` context of the configured start method."""
+    return startmethod.context(_start_method)
 
 
 # ---------------------------------------------------------------- memory guard
@@ -305,13 +318,6 @@ def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
     return times
 
 
-_INCLUDES = {
-    "serial": "the calls only",
-    "threads": "thread start-up and join",
-    "processes": "process start-up",
-}
-
-
 def _timing(times: dict) -> dict:
     """Summary of one variant's repeats: wall-clock times and their CPU seconds."""
     return {
@@ -328,7 +334,6 @@ def _variant_entries(variants: dict, times: dict[str, dict]) -> list[dict]:
             "label": label,
             "workers": workers,
             "kind": kind,
-            "includes": _INCLUDES[kind],
             **_timing(times[name]),
         }
         for name, (label, workers, kind, _fn) in variants.items()
@@ -352,13 +357,11 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "python": sys.version.split()[0],
         # Which interpreter ran it: version, executable, the GIL's state at the end.
         "interpreter": this_interpreter(),
+        # How its processes started, and this interpreter's own default method.
         "start_method": mp_context().get_start_method(),
+        "start_method_default": startmethod.default_method(),
         "params": params,
         "cpus": usable_cpus(),
-        "timer": (
-            "time.perf_counter around each variant; median/min/max over repeats; "
-            "cpu_seconds: user+system CPU of the process and its joined workers"
-        ),
         # 1-, 5- and 15-minute load averages as the demo ended: how busy the machine
         # was (the demo's own workers included), for reading the figures.
         "loadavg": [round(x, 2) for x in os.getloadavg()],
