@@ -48,6 +48,7 @@ SHARED_FIXTURE_MODULES = {
     "test_free_threaded_run.py",
     "test_full_run.py",
     "test_slurm.py",
+    "test_startmethod.py",
     "test_user_paths.py",
 }
 LONGEST_FIRST = (

@@ -43,12 +43,12 @@ def test_quick_config_validates_and_plans_the_whole_workflow(tmp_path):
     dry = run_snakemake(workdir, "-n", "--configfile", "config/quick.yaml")
     jobs = planned_jobs(dry)
     assert jobs == {
-        "demo": 6,
+        "demo": 7,
         "exercise": 1,
         "plot_station": len(stations),
         "timing_report": 1,
         "all": 1,
-        "total": 9 + len(stations),
+        "total": 10 + len(stations),
     }, jobs
 
 

@@ -648,7 +648,10 @@ def test_report_details_say_the_numbers(tmp_path):
         "4 calls in 4 threads took 4.40 s against the lesson's 4.00 s, 1.10x the "
         "prediction. Its speedup over the loop: 0.91x." in flat
     )
-    assert "Pool(4).map took 5.30 s against the lesson's 5.20 s, 1.02x the" in flat
+    assert (
+        "Pool(4).map (start method fork) took 5.30 s against the lesson's 5.20 s, "
+        "1.02x the" in flat
+    )
     assert "measured/predicted" not in flat.split("## The exercise")[1]
     assert "global `RandomState`" in md and "releases the GIL" in md
     assert "leave [11, 2, 3]" in md and "sees [1, 2, 3]" in md

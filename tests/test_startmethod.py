@@ -3,7 +3,14 @@ the key when this platform lacks the method."""
 
 from __future__ import annotations
 
+import html
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from helpers import REPO
@@ -21,7 +28,15 @@ def test_default_is_this_interpreters_own_and_the_schema_fills_it_in():
     # The documented default: the first of get_all_start_methods().
     assert startmethod.resolve("default") == multiprocessing.get_all_start_methods()[0]
     # Resolving does not fix the process's own default (set_start_method still works).
-    assert multiprocessing.get_start_method(allow_none=True) is None
+    probe = (
+        "import multiprocessing; from weatherplot import startmethod; "
+        "startmethod.resolve('default'); "
+        "print(multiprocessing.get_start_method(allow_none=True))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert fresh.stdout.strip() == "None"
 
 
 @pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
@@ -49,3 +64,106 @@ def test_a_method_this_platform_lacks_is_refused_naming_the_key(monkeypatch):
         "processes.start_method: 'fork' is not available on"
     )
     assert str(caught.value).endswith("has spawn); set it to default or one of those")
+
+
+# -- The start-method demo: its costs, the guard, and what the report says ----------
+
+
+@pytest.fixture(scope="module")
+def start_methods_record():
+    from weatherplot.demos import start_methods_demo
+
+    return start_methods_demo(workers=2, repeats=1)
+
+
+def test_the_demo_times_every_method_of_this_platform(start_methods_record):
+    res = start_methods_record["results"]
+    methods = multiprocessing.get_all_start_methods()
+    assert res["methods"] == methods and res["default"] == methods[0]
+    assert set(res["costs"]) == set(methods)
+    for method in methods:
+        assert set(res["costs"][method]) == {"bare", "heavy", "first"}
+        assert all(v > 0 for v in res["costs"][method].values())
+    names = [v["name"] for v in start_methods_record["variants"]]
+    assert names == [f"{m}_{t}" for t in ("bare", "heavy") for m in methods]
+    used = start_methods_record["start_method"]
+    assert res["process_start_cost"] == res["costs"][used]["bare"]
+
+
+@pytest.mark.skipif(
+    "spawn" not in multiprocessing.get_all_start_methods(), reason="no spawn"
+)
+def test_the_unguarded_seed_prints_the_right_list_while_every_child_dies(
+    start_methods_record,
+):
+    runs = {
+        (g["script"], g["method"]): g for g in start_methods_record["results"]["guard"]
+    }
+    for method in [
+        m
+        for m in ("spawn", "forkserver")
+        if m in multiprocessing.get_all_start_methods()
+    ]:
+        unguarded, guarded = runs["unguarded", method], runs["guarded", method]
+        # The same printed answer and exit code ...
+        assert unguarded["output"] == guarded["output"] == "[1, 2, 3]"
+        assert unguarded["exit_code"] == guarded["exit_code"] == 0
+        # ... but unguarded, each of the 2 children died bootstrapping.
+        assert unguarded["bootstrap_errors"] == unguarded["child_tracebacks"] == 2
+        assert guarded["bootstrap_errors"] == guarded["child_tracebacks"] == 0
+        assert not unguarded["timed_out"] and not guarded["timed_out"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX process groups")
+def test_a_script_that_hangs_is_killed_at_the_deadline_with_its_children(tmp_path):
+    from weatherplot.demos.start_methods import run_script
+
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "hang.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "sleeper = [sys.executable, '-c', 'import time; time.sleep(600)']\n"
+        "child = subprocess.Popen(sleeper)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('started', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    run = run_script(script, "spawn", deadline=5)
+    assert run["timed_out"] is True
+    assert run["exit_code"] == -signal.SIGKILL
+    assert run["output"] == "started"
+    child = int(pid_file.read_text())
+    # The grandchild is gone too (or a zombie waiting for init to reap it).
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("render", ["markdown", "html"])
+def test_the_report_tables_the_methods_and_the_guard_and_names_the_method_in_use(
+    start_methods_record, render
+):
+    from weatherplot.report import render as renderer
+    from weatherplot.report.analysis import Inputs, compute
+
+    figures = compute(Inputs(demos={"start_methods": start_methods_record}))
+    text = html.unescape(getattr(renderer, f"render_{render}")(figures, {}))
+    used = start_methods_record["start_method"]
+    assert "(this run" in text and "this Python's default" in text
+    for method in multiprocessing.get_all_start_methods():
+        assert f"{method}" in text
+    assert "if __name__ == " in text and "proves nothing" in text
+    assert "bootstrapping RuntimeError" in text
+    # The run details name the method the demos used.
+    row = "start method | " if render == "markdown" else "<td>start method</td>"
+    assert row in text
+    assert f"{used}, this Python's default (processes.start_method)" in text

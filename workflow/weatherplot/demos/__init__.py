@@ -1,6 +1,6 @@
 """The lesson's threading-versus-multiprocessing demos, timed honestly.
 
-Six demos, each a function in a module of its own that runs every variant and
+Seven demos, each a function in a module of its own that runs every variant and
 returns a *demo record* (layout in :func:`.common._record`, written to
 ``results/timings/demos/{demo}.json``)::
 
@@ -16,6 +16,10 @@ returns a *demo record* (layout in :func:`.common._record`, written to
     contended    contended.py    a[0] += 1 and c.x += 1, many times from threads
                                  started together, without and with a Lock; and
                                  the seed's ten threads that increment once
+    start_methods start_methods.py  starting and joining processes under every
+                                 start method, a bare function and one whose module
+                                 imports NumPy and Matplotlib; the seed's script
+                                 without and with its __main__ guard
 
 What they share (threads and processes with bounded waits, the memory guard, the
 timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
@@ -74,6 +78,7 @@ from .pool import func, pool_demo
 from .pure_python import count_up, pure_python_demo
 from .shared_list import increment_first, read_pause_write, shared_list_demo
 from .sleep import do_nothing, sleep_demo
+from .start_methods import start_methods_demo
 
 # Re-exported for importing. A test that replaces one (monkeypatch) patches the
 # module that looks it up: demos.pool.func, not demos.func.
@@ -102,6 +107,7 @@ __all__ = [
     "run_demo",
     "shared_list_demo",
     "sleep_demo",
+    "start_methods_demo",
     "use_start_method",
 ]
 
@@ -190,6 +196,13 @@ DEMOS: dict[str, Demo] = {
                 "shared_list_threads": "seed_threads",
                 "sleep_repeats": "repeats",
             },
+        ),
+        Demo(
+            "start_methods",
+            start_methods_demo,
+            lesson.no_prediction,
+            "start_methods.j2",
+            {"workers": "workers", "start_method_repeats": "repeats"},
         ),
     )
 }

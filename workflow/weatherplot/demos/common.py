@@ -137,7 +137,7 @@ def _child(results, i: int, target: Callable, args: tuple) -> None:
 
 
 def _run_processes(
-    target: Callable, args_list: list[tuple], timeout: float = 3600.0
+    target: Callable, args_list: list[tuple], timeout: float = 3600.0, ctx=None
 ) -> list:
     """Start one process per ``args``, collect their (small) results, join them all.
 
@@ -145,9 +145,10 @@ def _run_processes(
     queue does not exit until the data is consumed. Every wait is bounded: a child
     that dies before reporting (killed, out of memory) is noticed within a second,
     and ``timeout`` caps the whole; either way the others are stopped and a
-    ``RuntimeError`` says which child and how.
+    ``RuntimeError`` says which child and how. ``ctx``: a ``multiprocessing``
+    context other than the configured one (the start-method demo's).
     """
-    ctx = mp_context()
+    ctx = ctx or mp_context()
     results_queue = ctx.Queue()
     procs = [
         ctx.Process(

@@ -414,6 +414,17 @@ def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
         "implementation": env["implementation"],
         "free_threaded_build": env["free_threaded_build"],
         "gil_enabled": env["gil_enabled"],
+        # How the demos started their processes, and their interpreter's default.
+        "start_methods": sorted(
+            {str(r["start_method"]) for r in inputs.demos.values()}
+        ),
+        "start_method_defaults": sorted(
+            {
+                str(r["start_method_default"])
+                for r in inputs.demos.values()
+                if r.get("start_method_default")
+            }
+        ),
         # The demos' own interpreter, when it is not the report's.
         "demo_pythons": sorted(
             {str(r["python"]) for r in inputs.demos.values() if r.get("python")}

@@ -26,6 +26,12 @@ def _sk(record: DemoRecord) -> tuple[float, int]:
     return record["single_call"]["median"], record["params"]["workers"]
 
 
+def _start_cost(record: DemoRecord) -> tuple[float, str]:
+    """The process start cost measured under the record's start method, in words."""
+    cost = record["results"]["process_start_cost"]
+    return cost, f"process start ({record['start_method']}: {cost:.2f} s)"
+
+
 def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     """Sleeping needs no CPU: threads and processes all take ``s`` (processes add
     their measured start cost); the loop ``k*s``."""
@@ -33,8 +39,8 @@ def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     if variant["kind"] == "serial":
         return k * s, f"k={k} calls one after the other: k*s"
     if variant["kind"] == "processes":
-        cost = record["results"]["process_start_cost"]
-        return s + cost, f"sleep needs no CPU: s + process start ({cost:.2f} s)"
+        cost, start = _start_cost(record)
+        return s + cost, f"sleep needs no CPU: s + {start}"
     return s, "sleep needs no CPU and releases the GIL: s"
 
 
@@ -53,10 +59,9 @@ def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
         )
     if variant["kind"] == "threads":
         return k * s, "threads share the global generator's lock: k*s"
-    cost = record["results"]["process_start_cost"]
+    cost, start = _start_cost(record)
     return waves * s + cost, (
-        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
-        " + process start"
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s + {start}"
     )
 
 
@@ -82,10 +87,9 @@ def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Pred
             f"no GIL: threads run Python at once on c={cpus} CPUs: "
             f"ceil(k/c)*s = {waves}*s ({min(k, cpus)}x)"
         )
-    cost = record["results"]["process_start_cost"]
+    cost, start = _start_cost(record)
     return waves * s + cost, (
-        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s"
-        " + process start"
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s + {start}"
     )
 
 
@@ -96,8 +100,9 @@ def predict_pool(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     m = len(record["results"]["inputs"])
     k = variant["workers"]
     waves = math.ceil(m / k)
-    return waves * t + record["results"]["process_start_cost"], (
-        f"pool of {k} on m={m} items: ceil(m/k)*t = {waves}*t + process start"
+    cost, start = _start_cost(record)
+    return waves * t + cost, (
+        f"pool of {k} on m={m} items: ceil(m/k)*t = {waves}*t + {start}"
     )
 
 
@@ -145,6 +150,7 @@ def analyse_demo(
         "calls": record["params"].get("workers"),
         "cpus": cpus,
         "params": record["params"],
+        "start_method": record["start_method"],
         "results": record["results"],
         "variants": rows,
     }

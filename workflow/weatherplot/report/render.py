@@ -260,8 +260,24 @@ def _run_rows(run: Mapping) -> list[list[str]]:
             + _interpreter(run)
             + "".join(f"; the demos ran Python {v}" for v in run["demo_pythons"]),
         ],
+        ["start method", _start_method(run)],
         ["report written", run["written"]],
     ]
+
+
+def _start_method(run: Mapping) -> str:
+    """How the demos started processes, against their interpreter's default."""
+    if not run["start_methods"]:
+        return "no demo records"
+    used = ", ".join(run["start_methods"])
+    defaults = run["start_method_defaults"]
+    if not defaults:
+        return f"{used} (processes.start_method)"
+    if defaults == run["start_methods"]:
+        return f"{used}, this Python's default (processes.start_method)"
+    return (
+        f"{used} (processes.start_method; this Python's default: {', '.join(defaults)})"
+    )
 
 
 def _environment_rows(env: Mapping) -> list[list[str]]:
