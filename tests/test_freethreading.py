@@ -174,23 +174,128 @@ def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path):
     assert info["executable"]
 
 
-def test_the_main_process_answer_passes_to_job_steps():
+def stand_in(path: Path, version: str) -> Path:
+    """A tiny stand-in for a free-threaded Python (test scaffolding): whatever it is
+    asked, it prints a probe's answer for Python ``version`` (no GIL, nothing
+    missing), naming itself as the executable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    answer = {
+        "version": version,
+        "implementation": "cpython",
+        "executable": str(path),
+        "py_gil_disabled": True,
+        "missing": [],
+        "reenabled_by": [],
+        "gil_enabled": False,
+        "paths": [str(path.parent)],
+    }
+    path.write_text(f"#!/bin/sh\necho {shlex.quote(json.dumps(answer))}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_the_main_process_answer_passes_to_job_steps(tmp_path, monkeypatch):
     """What a job that re-runs the Snakefile takes instead of probing: the same
-    Interpreter, only for the same setting."""
+    Interpreter, only for the same setting, while it still names that command and
+    its executable is the same file."""
+    python = str(stand_in(tmp_path / "bin" / "python3.13t", "3.13.5"))
     interpreter = freethreading.Interpreter(
-        python="/x/python3.13t",
+        python=python,
         version="3.13.5",
-        executable="/x/python3.13t",
+        executable=python,
         gil_enabled=True,
         py_gil_disabled=True,
         reenabled_by=("gilext",),
     )
-    environ = {freethreading.INHERITED_ENV: to_environment("auto", interpreter)}
-    assert from_environment("auto", environ) == (True, interpreter)
+    environ = {freethreading.INHERITED_ENV: to_environment(python, interpreter)}
+    assert from_environment(python, environ) == (True, interpreter)
     assert from_environment("/other/python", environ) == (False, None)
-    assert from_environment("auto", {}) == (False, None)
+    assert from_environment(python, {}) == (False, None)
+    # A relative setting, resolved in the main process's folder, holds in a nested
+    # run's scratch folder (the exercise's) too.
+    relative = {
+        freethreading.INHERITED_ENV: to_environment(
+            "bin/python3.13t", interpreter, tmp_path
+        )
+    }
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.chdir(scratch)
+    assert from_environment("bin/python3.13t", relative) == (True, interpreter)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    auto = {freethreading.INHERITED_ENV: to_environment("auto", interpreter)}
+    assert from_environment("auto", auto) == (True, interpreter)
+    monkeypatch.setenv("PATH", str(tmp_path))  # `auto` finds it no more
+    assert from_environment("auto", auto) == (False, None)
+    stand_in(Path(python), "3.13.6")  # replaced since (another size, mtime)
+    assert from_environment(python, environ) == (False, None)
     none = {freethreading.INHERITED_ENV: to_environment(False, None)}
     assert from_environment(False, none) == (True, None)
+
+
+def test_a_leaked_answer_naming_another_interpreter_is_resolved_again(tmp_path):
+    """A stale or leaked WEATHERPLOT_FREE_THREADED naming /bin/sh for a setting
+    whose path does not exist: resolved again (not found), never /bin/sh."""
+    missing = str(tmp_path / "no" / "python3.13t")
+    leaked = {
+        "python": "/bin/sh",
+        "version": "3.13.5",
+        "executable": "/bin/sh",
+        "gil_enabled": False,
+        "py_gil_disabled": True,
+        "reenabled_by": [],
+    }
+    environ = {
+        freethreading.INHERITED_ENV: json.dumps(
+            {"setting": missing, "interpreter": leaked}
+        )
+    }
+    with pytest.raises(FreeThreadingError) as caught:
+        freethreading.resolve_for_this_run(missing, environ, cache=None)
+    assert f"{missing!r} not found" in str(caught.value)
+
+
+def test_a_shim_is_probed_again_for_each_interpreter_it_runs(tmp_path, monkeypatch):
+    """A shim (as pyenv's: which interpreter it runs depends on PYENV_VERSION, not
+    on the file at its path) gets the answer of the interpreter it runs now, not
+    the cached answer of the one it ran before."""
+    other = stand_in(tmp_path / "other" / "python3.13", "3.13.5")
+    shim = tmp_path / "shims" / "python3.13t"
+    shim.parent.mkdir()
+    shim.write_text(
+        "#!/bin/sh\n"
+        f'[ "$PYENV_VERSION" = other ] && exec {shlex.quote(str(other))} "$@"\n'
+        f'exec {shlex.quote(sys.executable)} "$@"\n'
+    )
+    shim.chmod(0o755)
+    cache = tmp_path / "probe.json"
+    monkeypatch.setenv("PYENV_VERSION", "suite")
+    first, cached = cached_probe(str(shim), cache)
+    assert not cached and first["version"] == sys.version.split()[0]
+    assert cached_probe(str(shim), cache) == (first, True)
+    monkeypatch.setenv("PYENV_VERSION", "other")
+    second, cached = cached_probe(str(shim), cache)
+    assert not cached and second["version"] == "3.13.5"
+    assert second["executable"] == str(other)
+    assert cached_probe(str(shim), cache) == (second, True)
+    monkeypatch.setenv("PYENV_VERSION", "suite")
+    assert cached_probe(str(shim), cache)[0]["version"] == first["version"]
+
+
+def test_a_cache_entry_without_import_paths_never_passes(tmp_path):
+    """A planted (or damaged) entry with "paths": [] has nothing whose change would
+    make it stale: it is probed again, and a GIL build stays a GIL build."""
+    cache = tmp_path / "probe.json"
+    cached_probe(sys.executable, cache)
+    data = json.loads(cache.read_text())
+    entry = data["probes"][sys.executable]
+    entry["info"].update(version="3.13.5", py_gil_disabled=True, paths=[])
+    entry["mtimes"] = {}
+    cache.write_text(json.dumps(data))
+    info, cached = cached_probe(sys.executable, cache)
+    assert not cached
+    assert info["py_gil_disabled"] is False
+    assert info["version"] == sys.version.split()[0]
 
 
 # -- with a real free-threaded Python -------------------------------------------------

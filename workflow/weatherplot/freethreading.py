@@ -11,12 +11,15 @@ support turns it back on, and CPython says which in a RuntimeWarning), and which
 those imports are missing.
 
 The probe costs ~0.6-2 s (the imports), so its answer is kept in
-.snakemake/free-threading-probe.json, keyed by the executable (path, size, mtime),
-the folders on its import path (their mtimes change when a package is installed or
-removed) and the environment variables that change what it imports. A process
-started by a snakemake that has an answer (a cluster job step re-running the
-Snakefile, a nested snakemake run) takes it from the environment (INHERITED_ENV)
-and probes nothing.
+.snakemake/free-threading-probe.json, keyed by the interpreter the command really
+runs (a pyenv, asdf or mise shim picks one by its own settings, PYENV_VERSION or a
+.python-version file, not by the file at its path, so it is asked: _runs), that
+file's size and mtime, the folders on its import path (their mtimes change
+when a package is installed or removed) and the environment variables that change
+what it imports. A process started by a snakemake that has an answer (a cluster job
+step re-running the Snakefile, a nested snakemake run) takes it from the environment
+(INHERITED_ENV) and probes nothing, if the setting still names that interpreter's
+command and its executable is still the same file; otherwise it resolves again.
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ HOW_TO_GET_ONE = (
     "`snakemake --cores 2 free_threaded_python`; then set free_threading.python "
     "(config/config.yaml) or leave it `auto`."
 )
+
+# Which interpreter a command really runs (a shim execs another): cheap (no site).
+_RUNS = "import json, sys; print(json.dumps({'executable': sys.executable}))"
 
 # Run in the candidate interpreter: prints one JSON object. Every import is tried
 # with warnings recorded, so an extension that re-enables the GIL is named.
@@ -157,14 +163,54 @@ def probe(python: str, modules=NEEDED_MODULES, timeout=PROBE_TIMEOUT_SECONDS) ->
         ) from None
 
 
-def _fingerprint(python: str, modules) -> dict:
-    """What a cached probe of ``python`` is valid for (its paths' mtimes apart)."""
+def _identity(path: str) -> list | None:
+    """The file ``path`` is (through links): its real path, size and mtime."""
+    try:
+        real = Path(path).resolve()
+        stat = real.stat()
+    except OSError:
+        return None
+    return [str(real), stat.st_size, stat.st_mtime_ns]
+
+
+def _runs(python: str) -> str | None:
+    """The interpreter the command ``python`` really runs. Itself when it is one
+    (a binary named python*, through links: an installed CPython, a venv's python);
+    otherwise asked, since a pyenv or asdf shim (a script) or a mise shim (a link to
+    mise) runs what its own settings say (PYENV_VERSION, .python-version, ...).
+    Asking costs ~20 ms idle, 60-140 ms on 2 CPUs at load 10 (plus the shim's own
+    start: pyenv's ~250 ms there), so only such commands are asked."""
     real = Path(python).resolve()
-    stat = real.stat()
+    try:
+        with real.open("rb") as handle:
+            script = handle.read(2) == b"#!"
+    except OSError:
+        return None
+    if real.name.startswith("python") and not script:
+        return python
+    try:
+        done = subprocess.run(
+            [python, "-S", "-c", _RUNS],
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_SECONDS,
+            check=False,
+        )
+        return str(json.loads(done.stdout.strip().splitlines()[-1])["executable"])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
+        return None
+
+
+def _fingerprint(python: str, modules) -> dict | None:
+    """What a cached probe of ``python`` is valid for (its paths' mtimes apart);
+    None when it cannot be told (then it is probed)."""
+    runs = _runs(python)
+    identity = None if runs is None else _identity(runs)
+    if identity is None:
+        return None
     return {
-        "executable": str(real),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
+        "runs": runs,
+        "identity": identity,
         "modules": list(modules),
         "env": {name: os.environ.get(name) for name in PROBE_ENV},
     }
@@ -198,19 +244,23 @@ def cached_probe(
     read or written is only slower, never an error."""
     if cache is None:
         return probe(python, modules), False
-    try:
-        key = _fingerprint(python, modules)
-    except OSError:
+    key = _fingerprint(python, modules)
+    if key is None:
         return probe(python, modules), False  # probe() says what is wrong
     probes = _read_cache(Path(cache))
     entry = probes.get(python)
+    entry = entry if isinstance(entry, dict) else {}
+    info = entry.get("info")
     if (
-        isinstance(entry, dict)
-        and entry.get("key") == key
-        and isinstance(entry.get("info"), dict)
-        and entry.get("mtimes") == _mtimes(entry["info"].get("paths", []))
+        entry.get("key") == key
+        and isinstance(info, dict)
+        and _identity(str(info.get("executable"))) == key["identity"]
+        # Never empty: a real probe has at least the standard library's folder.
+        and isinstance(info.get("paths"), list)
+        and info["paths"]
+        and entry.get("mtimes") == _mtimes(info["paths"])
     ):
-        return entry["info"], True
+        return info, True
     info = probe(python, modules)
     probes[python] = {
         "key": key,
@@ -254,15 +304,29 @@ def check(python: str, info: dict) -> Interpreter:
     )
 
 
-def to_environment(setting, interpreter: Interpreter | None) -> str:
-    """The main process's answer, as the value of INHERITED_ENV."""
+def to_environment(
+    setting, interpreter: Interpreter | None, workdir: Path | str = "."
+) -> str:
+    """The main process's answer, as the value of INHERITED_ENV: with the folder
+    ``setting`` was resolved in (a nested run works in a scratch copy) and the
+    identity of the executable."""
     found = None if interpreter is None else dataclasses.asdict(interpreter)
-    return json.dumps({"setting": setting, "interpreter": found})
+    return json.dumps(
+        {
+            "setting": setting,
+            "workdir": str(Path(workdir).absolute()),
+            "interpreter": found,
+            "identity": found and _identity(interpreter.executable),
+        }
+    )
 
 
 def from_environment(setting, environ=os.environ) -> tuple[bool, Interpreter | None]:
     """(True, the main process's answer) when INHERITED_ENV holds one for this
-    ``setting``; (False, None) when it does not (then resolve)."""
+    ``setting`` that still holds: ``setting`` (in the main process's folder) names
+    that interpreter's command, and its executable is the same file. (False, None)
+    otherwise (then resolve): a stale or leaked value is never taken as it is. No
+    interpreter (the GIL build only) runs nothing, so it is taken as it is."""
     try:
         data = json.loads(environ[INHERITED_ENV])
         if data["setting"] != setting:
@@ -271,9 +335,18 @@ def from_environment(setting, environ=os.environ) -> tuple[bool, Interpreter | N
         if found is None:
             return True, None
         found["reenabled_by"] = tuple(found.get("reenabled_by", ()))
-        return True, Interpreter(**found)
+        interpreter = Interpreter(**found)
+        workdir = Path(data["workdir"])
     except (KeyError, TypeError, ValueError):
         return False, None
+    identity = _identity(interpreter.executable)
+    if (
+        interpreter.python not in commands(setting, workdir)
+        or identity is None
+        or identity != data.get("identity")
+    ):
+        return False, None
+    return True, interpreter
 
 
 def candidates(workdir: Path) -> list[str]:
@@ -283,6 +356,27 @@ def candidates(workdir: Path) -> list[str]:
     if built.exists():
         found.append(str(built.absolute()))
     return [path for path in found if path]
+
+
+def command(setting, workdir: Path | str = ".") -> str | None:
+    """The absolute path of the interpreter an explicit setting names: a path
+    (relative to ``workdir``) or a command on PATH; None when there is none."""
+    name = Path(str(setting)).expanduser()
+    if os.sep in str(setting):  # a path, not a command's name
+        name = Path(workdir) / name
+    found = shutil.which(str(name))
+    return None if found is None else str(Path(found).absolute())
+
+
+def commands(setting, workdir: Path) -> list[str]:
+    """What ``setting`` may resolve to: the candidates for ``auto``, else its one
+    command (none for false)."""
+    if setting is False or setting in ("false", "none", ""):
+        return []
+    if setting == "auto":
+        return candidates(workdir)
+    found = command(setting, workdir)
+    return [] if found is None else [found]
 
 
 def resolve(
@@ -301,14 +395,12 @@ def resolve(
             except FreeThreadingError as error:
                 print(f"free_threading: skipping {error}", file=sys.stderr)
         return None
-    python = str(setting)
-    found = shutil.which(str(Path(python).expanduser()))
+    found = command(setting, workdir)
     if found is None:
         raise FreeThreadingError(
-            f"free_threading.python: {python!r} not found (give a path or a command "
-            "on PATH, `auto`, or false)"
+            f"free_threading.python: {str(setting)!r} not found (give a path or a "
+            "command on PATH, `auto`, or false)"
         )
-    found = str(Path(found).absolute())
     return check(found, cached_probe(found, cache)[0])
 
 
