@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -551,3 +552,41 @@ def test_a_demo_job_runs_under_spawn_and_forkserver(workflow_copy, method):
     assert record["start_method"] == method
     assert record["results"]["processes"] == [1, 2, 3]
     assert record["results"]["processes_child_views_identical"] is True
+
+
+# -- The registry: adding a demo is its module, one entry, its template ----------------
+
+#: Where a demo's name means something else: the exercise's Pool method ("pool") and
+#: NumPy the package ("numpy").
+OTHER_MEANINGS = re.compile(
+    r"METHODS|MODES|mode ==|run_baseline\(|add\(\"pool\"|cpu\[|methods\[|wall\[|"
+    r"STYLE|\"pool\": [{f(]|\"pool\": \"|for m(ethod)? in \(|NEEDED_MODULES|PACKAGES|"
+    r"_version\(|env\["
+)
+
+
+def test_no_module_but_the_registry_and_the_demos_own_names_a_demo():
+    """Every other module and rules file reads the registry (issue 31 item 6): a demo
+    named on its own there (announce.py's `if name == "sleep"`, the memory claim's
+    `"numpy"`, the free-threading section's per-demo code) is a place a new demo
+    would have to be added by hand."""
+    product = REPO / "workflow"
+    registry = product / "weatherplot" / "demos" / "__init__.py"
+    files = [*product.rglob("*.py"), *product.rglob("*.smk")]
+    named = []
+    for name, demo in demos.DEMOS.items():
+        own = Path(sys.modules[demo.run.__module__].__file__)
+        pattern = re.compile(rf"[\"']{name}[\"']")
+        for path in files:
+            if path in (registry, own):
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if pattern.search(line) and not OTHER_MEANINGS.search(line):
+                    named.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
+    assert not named, "\n".join(named)
+    # And every entry has what the workflow and the report look up.
+    for demo in demos.DEMOS.values():
+        assert demo.announce(validated({})) and demo.mem_mb(validated({})) > 0
+        if demo.explain:
+            template = REPO / "workflow/weatherplot/report/templates/explain"
+            assert (template / demo.explain).is_file()

@@ -11,53 +11,15 @@ from . import hostinfo
 SECONDS_PER_PLOT = 0.7
 SECONDS_PER_RAND = 0.5e-8  # per number drawn
 SECONDS_PER_STEP = 0.5e-7  # per step of the pure-Python demo's loop
+# (Each demo's own line is its module's announce(), named by the registry.)
 
 
-def _about(seconds: float) -> str:
+def about(seconds: float) -> str:
     return f"about {seconds:.0f} s" if seconds >= 1 else "under a second"
 
 
-def demo_line(name: str, demos: dict, log: str) -> str:
-    """One line for demo ``name`` with the config's ``demos`` section."""
-    workers = int(demos["workers"])
-    t = float(demos["sleep_seconds"])
-    sleep_repeats = int(demos.get("sleep_repeats", 1))
-    if name == "sleep":
-        wait = sleep_repeats * (workers * t + 2 * t)
-        what = (
-            f"do_nothing({t:g}) {workers} times in a loop, in {workers} threads and in "
-            f"{workers} processes, {sleep_repeats} time(s): {_about(wait)} of sleeping"
-        )
-    elif name == "numpy":
-        n, repeats = int(demos["array_size"]), int(demos["repeats"])
-        calls = 1 + repeats * (2 + 4 * workers)  # warm-up, then six variants
-        what = (
-            f"np.random.rand({n}) ({n * 8 / 1e6:.0f} MB) {calls} times: once, in a "
-            f"loop, in {workers} threads, in {workers} processes, {repeats} repeats: "
-            f"{_about(calls * n * SECONDS_PER_RAND)}, depending on the CPUs"
-        )
-    elif name == "pool":
-        inputs = list(demos.get("pool_inputs", (2, 1, 9)))
-        what = (
-            f"Pool({workers}).map(func, {inputs}), each func(a) sleeping {t:g} s, "
-            f"{sleep_repeats} time(s): {_about(sleep_repeats * t)} plus process starts"
-        )
-    elif name == "pure_python":
-        n, repeats = int(demos["pure_python_n"]), int(demos["repeats"])
-        calls = repeats * (1 + 3 * workers)
-        what = (
-            f"count_up({n}) in pure Python {calls} times: once, in a loop, in "
-            f"{workers} threads, in {workers} processes, {repeats} repeats: "
-            f"{_about(calls * n * SECONDS_PER_STEP)}, depending on the CPUs"
-        )
-    elif name == "contended":
-        steps = int(demos["contended_threads"]) * int(demos["contended_increments"])
-        what = (
-            f"{steps:,} increments of a shared counter by "
-            f"{demos['contended_threads']} threads at once, without and with a lock"
-        )
-    else:
-        what = "threads and processes updating a shared list: a few seconds"
+def demo_line(name: str, what: str, log: str) -> str:
+    """One line for demo ``name``: ``what`` is its registry entry's announcement."""
     return f"{name} demo: {what} (progress: {log})"
 
 
@@ -70,7 +32,7 @@ def exercise_line(stations: int, cores: int, repeats: int, log: str) -> str:
     return (
         f"exercise: timing the serial loop, multiprocessing.Pool({cores}) and "
         f"snakemake --cores {cores} on {stations} station(s), {repeats} time(s) each: "
-        f"{_about(repeats * one_round)} (progress: {log})"
+        f"{about(repeats * one_round)} (progress: {log})"
     )
 
 

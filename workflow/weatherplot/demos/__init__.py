@@ -60,13 +60,15 @@ from dataclasses import dataclass
 
 from ..records import DemoRecord
 from ..report import lesson
+from . import contended, cpu_bound, pool, pure_python, shared_list, sleep, start_methods
 from .common import (
     CHILD_OVERHEAD_BYTES,
+    DEMO_MEM_MB,
     PARENT_OVERHEAD_BYTES,
     POOL_SLACK,
     check_numpy_memory,
-    demo_mem_mb,
     mp_context,
+    numpy_mem_mb,
     numpy_peak_bytes,
     process_start_cost,
     use_start_method,
@@ -98,6 +100,7 @@ __all__ = [
     "increment_first",
     "mp_context",
     "numpy_demo",
+    "numpy_mem_mb",
     "numpy_peak_bytes",
     "pool_demo",
     "process_start_cost",
@@ -131,6 +134,13 @@ class Demo:
     explain: str | None
     #: Its config: ``{key of the demos section: argument of run}``.
     config: Mapping[str, str]
+    #: What it does and roughly how long, for the terminal, from the demos section.
+    announce: Callable[[Mapping], str]
+    #: Its job's memory claim in MiB (resources.mem_mb) from the demos section.
+    mem_mb: Callable[[Mapping], int] = lambda _demos: DEMO_MEM_MB
+    #: The point of the report's free-threading section its figures make there
+    #: (report/freethreading.py: "gil_threads", "lost_updates", "library_lock").
+    both_builds: str | None = None
 
     def run_with(self, demos_config: Mapping) -> DemoRecord:
         """Run with the validated config's ``demos`` section (defaults filled in)."""
@@ -146,6 +156,7 @@ DEMOS: dict[str, Demo] = {
             lesson.predict_sleep,
             None,
             {"sleep_seconds": "t", "workers": "workers", "sleep_repeats": "repeats"},
+            sleep.announce,
         ),
         Demo(
             "numpy",
@@ -153,6 +164,9 @@ DEMOS: dict[str, Demo] = {
             lesson.predict_numpy,
             "numpy.j2",
             {"array_size": "n", "workers": "workers", "repeats": "repeats"},
+            cpu_bound.announce,
+            numpy_mem_mb,
+            "library_lock",
         ),
         Demo(
             "shared_list",
@@ -165,6 +179,7 @@ DEMOS: dict[str, Demo] = {
                 "shared_list_pause": "pause",
                 "sleep_repeats": "repeats",
             },
+            shared_list.announce,
         ),
         Demo(
             "pool",
@@ -177,6 +192,7 @@ DEMOS: dict[str, Demo] = {
                 "pool_inputs": "inputs",
                 "sleep_repeats": "repeats",
             },
+            pool.announce,
         ),
         Demo(
             "pure_python",
@@ -184,6 +200,8 @@ DEMOS: dict[str, Demo] = {
             lesson.predict_pure_python,
             "pure_python.j2",
             {"pure_python_n": "n", "workers": "workers", "repeats": "repeats"},
+            pure_python.announce,
+            both_builds="gil_threads",
         ),
         Demo(
             "contended",
@@ -196,6 +214,8 @@ DEMOS: dict[str, Demo] = {
                 "shared_list_threads": "seed_threads",
                 "sleep_repeats": "repeats",
             },
+            contended.announce,
+            both_builds="lost_updates",
         ),
         Demo(
             "start_methods",
@@ -203,9 +223,15 @@ DEMOS: dict[str, Demo] = {
             lesson.no_prediction,
             "start_methods.j2",
             {"workers": "workers", "start_method_repeats": "repeats"},
+            start_methods.announce,
         ),
     )
 }
+
+
+def demo_mem_mb(name: str, demos_config: Mapping) -> int:
+    """Demo ``name``'s job memory claim in MiB (its registry entry's estimate)."""
+    return DEMOS[name].mem_mb(demos_config)
 
 
 def run_demo(name: str, demos_config: Mapping) -> DemoRecord:

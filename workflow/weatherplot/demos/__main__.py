@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     log_to(args.log)
     log = logging.getLogger("demo")
     config = json.loads(args.config)
-    print(demo_line(args.name, config, args.log), file=sys.stderr)
+    what = DEMOS[args.name].announce(config)
+    print(demo_line(args.name, what, args.log), file=sys.stderr)
     try:
         use_start_method(args.start_method)
         record = run_demo(args.name, config)

@@ -66,11 +66,12 @@ def numpy_peak_bytes(n: int, workers: int) -> int:
     return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
 
 
-def demo_mem_mb(name: str, demos_config) -> int:
-    """The demo job's memory claim in MiB (its ``resources.mem_mb``): the numpy
-    demo's peak estimate, 256 for the others."""
-    if name != "numpy":
-        return 256
+#: A demo job's memory claim in MiB when its registry entry gives no estimate.
+DEMO_MEM_MB = 256
+
+
+def numpy_mem_mb(demos_config) -> int:
+    """The numpy demo job's memory claim in MiB: its peak estimate."""
     n, workers = int(demos_config["array_size"]), int(demos_config["workers"])
     return numpy_peak_bytes(n, workers) // 2**20 + 1
 

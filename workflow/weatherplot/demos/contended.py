@@ -161,3 +161,13 @@ def contended_demo(
         variants=_variant_entries(variants, times),
         results=results,
     )
+
+
+def announce(demos) -> str:
+    """What the contended demo does, for the terminal."""
+    threads = int(demos["contended_threads"])
+    steps = threads * int(demos["contended_increments"])
+    return (
+        f"{steps:,} increments of a shared counter by {threads} threads at once, "
+        "without and with a lock"
+    )

@@ -7,6 +7,7 @@ import logging
 import statistics
 import time
 
+from ..announce import SECONDS_PER_RAND, about
 from ..records import DemoRecord
 from .common import (
     _record,
@@ -119,4 +120,15 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
             "label": "np.random.rand(n) once, not counted",
             "time": round(warmup, 6),
         },
+    )
+
+
+def announce(demos) -> str:
+    """What the numpy demo does and roughly how long it takes, for the terminal."""
+    workers, n, repeats = (int(demos[k]) for k in ("workers", "array_size", "repeats"))
+    calls = 1 + repeats * (2 + 4 * workers)  # warm-up, then six variants
+    return (
+        f"np.random.rand({n}) ({n * 8 / 1e6:.0f} MB) {calls} times: once, in a "
+        f"loop, in {workers} threads, in {workers} processes, {repeats} repeats: "
+        f"{about(calls * n * SECONDS_PER_RAND)}, depending on the CPUs"
     )

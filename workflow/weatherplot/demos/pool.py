@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..announce import about
 from ..records import DemoRecord
 from ..timing import summarise
 from .common import (
@@ -64,4 +65,15 @@ def pool_demo(
             "inputs": list(inputs),
             "process_start_cost": start_cost,
         },
+    )
+
+
+def announce(demos) -> str:
+    """What the pool demo does and how long it sleeps, for the terminal."""
+    workers, t = int(demos["workers"]), float(demos["sleep_seconds"])
+    repeats = int(demos["sleep_repeats"])
+    return (
+        f"Pool({workers}).map(func, {list(demos['pool_inputs'])}), each func(a) "
+        f"sleeping {t:g} s, {repeats} time(s): {about(repeats * t)} plus process "
+        "starts"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
+from ..announce import SECONDS_PER_STEP, about
 from ..records import DemoRecord
 from .common import (
     _record,
@@ -47,4 +48,16 @@ def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
         single_call={"label": "count_up(n) once", "measured": True, **_timing(single)},
         variants=_variant_entries(variants, times),
         results={"checksum": count_up(n), "process_start_cost": start_cost},
+    )
+
+
+def announce(demos) -> str:
+    """What the pure-Python demo does and roughly how long, for the terminal."""
+    workers, n = int(demos["workers"]), int(demos["pure_python_n"])
+    repeats = int(demos["repeats"])
+    calls = repeats * (1 + 3 * workers)
+    return (
+        f"count_up({n}) in pure Python {calls} times: once, in a loop, in "
+        f"{workers} threads, in {workers} processes, {repeats} repeats: "
+        f"{about(calls * n * SECONDS_PER_STEP)}, depending on the CPUs"
     )

@@ -160,3 +160,8 @@ def _shared_list_results(outcome: dict, expected: int) -> dict:
         "locked_lost_updates": max(lost_locked),
         "locked_lost_updates_per_repeat": lost_locked,
     }
+
+
+def announce(demos) -> str:
+    """What the shared-list demo does, for the terminal."""
+    return "threads and processes updating a shared list: a few seconds"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from ..announce import about
 from ..records import DemoRecord
 from ..timing import summarise
 from .common import (
@@ -63,4 +64,15 @@ def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
         },
         variants=_variant_entries(variants, times),
         results={"process_start_cost": start_cost},
+    )
+
+
+def announce(demos) -> str:
+    """What the sleep demo does and how long it sleeps, for the terminal."""
+    workers, t = int(demos["workers"]), float(demos["sleep_seconds"])
+    repeats = int(demos["sleep_repeats"])
+    wait = repeats * (workers * t + 2 * t)
+    return (
+        f"do_nothing({t:g}) {workers} times in a loop, in {workers} threads and in "
+        f"{workers} processes, {repeats} time(s): {about(wait)} of sleeping"
     )

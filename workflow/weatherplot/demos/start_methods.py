@@ -200,3 +200,13 @@ def start_methods_demo(workers: int, repeats: int) -> DemoRecord:
             "guard": guard_runs(workers),
         },
     )
+
+
+def announce(demos) -> str:
+    """What the start-method demo does, for the terminal."""
+    workers, repeats = int(demos["workers"]), int(demos["start_method_repeats"])
+    return (
+        f"starting {workers} processes under every start method, {repeats} "
+        "repeat(s), and the seed's script with and without its __main__ guard: "
+        "seconds with fork, up to a minute where spawn imports NumPy and Matplotlib"
+    )

@@ -415,7 +415,7 @@ def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
         "free_threaded_build": env["free_threaded_build"],
         "gil_enabled": env["gil_enabled"],
         # How the demos started their processes, and their interpreter's default.
-        "start_methods": sorted(
+        "start_methods_used": sorted(
             {str(r["start_method"]) for r in inputs.demos.values()}
         ),
         "start_method_defaults": sorted(

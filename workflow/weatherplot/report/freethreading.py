@@ -23,6 +23,15 @@ BUILDS = ("gil", "free-threaded")
 BUILD_LABELS = {"gil": "with the GIL", "free-threaded": "free-threaded (no GIL)"}
 
 
+def showing(point: str) -> str:
+    """The demo whose figures make ``point`` of this section, as the registry
+    (``Demo.both_builds``) says: ``gil_threads`` (pure-Python threads), ``lost_updates``
+    (a contended counter) or ``library_lock`` (a library's own lock)."""
+    from weatherplot.demos import DEMOS
+
+    return next((d.name for d in DEMOS.values() if d.both_builds == point), point)
+
+
 def _interpreter(record: Mapping | None) -> dict | None:
     return None if record is None else record.get("interpreter")
 
@@ -198,24 +207,27 @@ def side_by_side(fig: Mapping) -> list[list[str]]:
 
         return cell
 
-    pp = demos.get("pure_python", {})
+    gil_threads, lost, lock = (
+        showing(p) for p in ("gil_threads", "lost_updates", "library_lock")
+    )
+    pp = demos.get(gil_threads, {})
     if pp:
         any_demo = next(iter(pp.values()))
         k = any_demo["calls"]
         add(
             "pure Python, `count_up(n)` once",
             lambda b: (
-                _cell_s(pp[b]["single_call"]) + marks.get(("pure_python", b), "")
+                _cell_s(pp[b]["single_call"]) + marks.get((gil_threads, b), "")
                 if b in pp
                 else "-"
             ),
         )
-        add(f"... {k} calls in a loop", variant("pure_python", "loop"))
-        add(f"... {k} calls in {k} threads", variant("pure_python", "threads"))
-        add(f"... {k} calls in {k} processes", variant("pure_python", "processes"))
-    ct = fig["contended"] or {}
+        add(f"... {k} calls in a loop", variant(gil_threads, "loop"))
+        add(f"... {k} calls in {k} threads", variant(gil_threads, "threads"))
+        add(f"... {k} calls in {k} processes", variant(gil_threads, "processes"))
+    ct = fig[lost] or {}
     if ct:
-        first = next(iter(demos["contended"].values()))["params"]
+        first = next(iter(demos[lost].values()))["params"]
         each = f"{first['threads']} threads x {first['increments']:,}, started together"
         for name, text in (
             ("list_unlocked", f"`a[0] += 1`, {each}, no lock"),
@@ -229,7 +241,7 @@ def side_by_side(fig: Mapping) -> list[list[str]]:
                     _count_cell(
                         ct[b].get(name),
                         ct[b]["expected"],
-                        marks.get(("contended", b), ""),
+                        marks.get((lost, b), ""),
                     )
                     if b in ct
                     else "-"
@@ -241,14 +253,14 @@ def side_by_side(fig: Mapping) -> list[list[str]]:
                 str(ct[b]["seed"]["result"]) if b in ct and ct[b]["seed"] else "-"
             ),
         )
-    if demos.get("numpy"):
+    if demos.get(lock):
         add(
             "`np.random.rand(n)` in threads (one global RandomState lock)",
-            variant("numpy", "threads"),
+            variant(lock, "threads"),
         )
         add(
             "... a `default_rng()` Generator per thread",
-            variant("numpy", "threads_generator"),
+            variant(lock, "threads_generator"),
         )
     ex = fig["exercise"]
     if ex:
@@ -347,16 +359,10 @@ def free_threading_figures(
             )
         ),
         "reenabled_by": reenabled,
-        "pure_python": _pure_python(
-            {b: d for b, d in demos.get("pure_python", {}).items()}
-        ),
-        "contended": _contended(
-            {
-                b: {"results": d["results"], "variants": d["variants"]}
-                for b, d in demos.get("contended", {}).items()
-            }
-        ),
-        "numpy": _numpy(demos.get("numpy", {})),
+        # Filed under the names of the demos that make these points.
+        showing("gil_threads"): _pure_python(demos.get(showing("gil_threads"), {})),
+        showing("lost_updates"): _contended(demos.get(showing("lost_updates"), {})),
+        showing("library_lock"): _numpy(demos.get(showing("library_lock"), {})),
         "exercise": ex,
     }
     figures["rows"] = side_by_side(figures) if available else []

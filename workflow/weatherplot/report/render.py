@@ -267,13 +267,13 @@ def _run_rows(run: Mapping) -> list[list[str]]:
 
 def _start_method(run: Mapping) -> str:
     """How the demos started processes, against their interpreter's default."""
-    if not run["start_methods"]:
+    if not run["start_methods_used"]:
         return "no demo records"
-    used = ", ".join(run["start_methods"])
+    used = ", ".join(run["start_methods_used"])
     defaults = run["start_method_defaults"]
     if not defaults:
         return f"{used} (processes.start_method)"
-    if defaults == run["start_methods"]:
+    if defaults == run["start_methods_used"]:
         return f"{used}, this Python's default (processes.start_method)"
     return (
         f"{used} (processes.start_method; this Python's default: {', '.join(defaults)})"
