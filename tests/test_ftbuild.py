@@ -287,6 +287,18 @@ def test_a_kept_build_is_replaced_only_by_one_that_passed(tmp_path, build_tools)
     assert built(tmp_path, str(tarball), sha256) == again  # reused
 
 
+def test_a_built_python_that_does_not_run_is_one_line(tmp_path, build_tools):
+    broken = "#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n"
+    tarball = source_tarball(tmp_path, FAKE_CONFIGURE, {"fake-python": broken})
+    message, _ = run_build(tmp_path, str(tarball))
+    assert "\n" not in message
+    assert message.startswith("free_threaded_python: ")
+    assert (
+        "not a working Python 3.13+ (Fatal Python error: init_fs_encoding)" in message
+    )
+    assert_nothing_left(tmp_path)
+
+
 def test_the_tarball_unpacked_is_the_one_whose_sha256_was_checked(
     tmp_path, monkeypatch
 ):

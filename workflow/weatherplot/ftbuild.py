@@ -374,7 +374,10 @@ def build(
             run_step(["make", f"-j{jobs}"], "make", tree, logfile, deadline)
             run_step(["make", "install"], "make install", tree, logfile, deadline)
             base = find_executable(prefix)
-            info = probe(str(base), modules=tuple(NEEDED_BUILTINS))
+            try:
+                info = probe(str(base), modules=tuple(NEEDED_BUILTINS))
+            except FreeThreadingError as error:  # it does not run, or not in time
+                raise BuildError(f"free_threaded_python: {error}") from None
             if not info["py_gil_disabled"]:
                 raise BuildError(
                     f"free_threaded_python: {base} has the GIL (Py_GIL_DISABLED is "
