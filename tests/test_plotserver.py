@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from helpers import (
     DEATH_VALLEY,
@@ -420,6 +421,40 @@ class Squatter(threading.Thread):
                         break
 
 
+def test_the_server_forks_its_workers_from_a_process_of_one_thread(tmp_path, server):
+    # The warm-up loads NumPy, whose OpenBLAS starts a thread per extra CPU unless
+    # told one: the server tells it so, and forks (it forks from one thread only).
+    result, _, record = plot_job(tmp_path, entry(DEATH_VALLEY), server.address)
+    assert result.returncode == 0, result.stderr
+    assert record["worker"] == "forked"
+    assert psutil.Process(server.pid).num_threads() == 1
+    log = server.log.read_text()
+    assert "not forking" not in log and "multi-threaded" not in log
+
+
+def test_the_server_does_not_fork_while_another_thread_runs(tmp_path):
+    """Whatever thread runs (a library's, a later change's): no worker is forked, and
+    the job plots by itself (its connection is closed)."""
+    server = plotserver._Server(str(tmp_path / "socket"), b"k" * 32, 2, print)
+    server.warm = True  # not this process's imports
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, daemon=True)
+    thread.start()
+    job_end, conn = socket.socketpair()
+    before = children(os.getpid())
+    try:
+        with pytest.raises(RuntimeError, match=r"not forking a worker: \d+ threads"):
+            server._start_worker(conn)
+        assert children(os.getpid()) == before
+    finally:
+        release.set()
+        thread.join()
+        job_end.close()
+        conn.close()
+        server.listener.close()
+        server.poller.close()
+
+
 def test_a_squatter_after_the_server_died_gets_nothing_from_the_job(tmp_path, server):
     os.kill(server.pid, signal.SIGKILL)
     assert wait_until(lambda: not alive(server.pid))
@@ -437,33 +472,39 @@ def test_a_squatter_after_the_server_died_gets_nothing_from_the_job(tmp_path, se
     assert record["worker"] == "fresh" and png.stat().st_size > 0
 
 
+# Run by a child interpreter (forking this process, whose threads include pytest's
+# and OpenBLAS's, may deadlock the child): as nobody, ask the server for a job, then
+# bind beside its socket.
+AS_NOBODY = """
+import os, socket, sys
+from weatherplot import plotserver
+import weatherplot.timing  # before setuid: nobody cannot read /root
+address, path = sys.argv[1:]
+os.setuid(65534)
+try:
+    plotserver.request_plot(address, ["{}", "a", "b", "c"], 0.0)
+    print("accepted")
+except plotserver.Unavailable as error:
+    print(error)
+try:
+    socket.socket(socket.AF_UNIX).bind(path + "-squat")
+    print("bound")
+except OSError as error:
+    print(repr(error))
+"""
+
+
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to act as another user")
 def test_another_user_can_neither_connect_nor_squat(tmp_path, server):
-    import weatherplot.timing  # noqa: F401  (before setuid: nobody cannot read /root)
-
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked child
-        outcome = []
-        try:
-            os.close(reader)
-            os.setuid(65534)
-            try:
-                plotserver.request_plot(server.address, ["{}", "a", "b", "c"], 0.0)
-                outcome.append("accepted")
-            except plotserver.Unavailable as error:
-                outcome.append(str(error))
-            try:
-                socket.socket(socket.AF_UNIX).bind(server.path + "-squat")
-                outcome.append("bound")
-            except OSError as error:
-                outcome.append(repr(error))
-        finally:
-            os.write(writer, "\n".join(outcome).encode())
-            os._exit(0)
-    os.close(writer)
-    outcome = os.read(reader, 4096).decode()
-    os.waitpid(child, 0)
+    result = subprocess.run(
+        [sys.executable, "-c", AS_NOBODY, server.address, server.path],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = result.stdout
     assert "cannot reach the plot server" in outcome
     assert "Permission denied" in outcome.splitlines()[0]
     assert "PermissionError" in outcome.splitlines()[1]
@@ -845,6 +886,29 @@ def test_a_worker_killed_for_its_hung_up_job_never_goes_back_on_the_idle_list(
 def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
     tmp_path,
 ):
+    # The server forks from a process of one thread: so does this check, in a child
+    # interpreter (this process has pytest's and OpenBLAS's threads), where CPython
+    # 3.12+'s warning of a fork among threads is an error.
+    check = (
+        "import sys, pathlib, test_plotserver as t; "
+        "t.fork_in_the_batch_of_a_dead_worker(pathlib.Path(sys.argv[1]))"
+    )
+    fork_warning = "error:This process:DeprecationWarning"
+    result = subprocess.run(
+        [sys.executable, "-W", fork_warning, "-c", check, str(tmp_path)],
+        env={
+            **ENV,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), ENV["PYTHONPATH"]]),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def fork_in_the_batch_of_a_dead_worker(tmp_path: Path) -> None:
+    assert psutil.Process().num_threads() == 1
     loop = ServerLoop(tmp_path)
     try:
         server, worker = loop.server, loop.worker
@@ -855,7 +919,7 @@ def test_a_worker_forked_in_the_batch_of_a_dead_worker_holds_none_of_its_fds(
         server._worker_exited(worker)  # its fds wait in server.closing
         assert server.closing
         job_end, conn = socket.socketpair()
-        # A job accepted in the same batch gets a new worker (a fork of this test).
+        # A job accepted in the same batch gets a new worker (a fork of this process).
         new = server._start_worker(conn)
         try:
             # Once it says "ready" to a job, it has closed what it must not hold.

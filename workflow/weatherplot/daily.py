@@ -61,8 +61,10 @@ class Daily:
         months = self.dates.astype("datetime64[M]")
         years = months.astype("datetime64[Y]").astype(np.int64) + 1970
         month_numbers = months.astype(np.int64) % 12 + 1
+        # With its unit: NumPy 2.5 deprecates adding a bare int (a generic timedelta).
+        next_months = months + np.timedelta64(1, "M")
         month_lengths = (
-            (months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")
+            next_months.astype("datetime64[D]") - months.astype("datetime64[D]")
         ).astype(np.int64)
         for shared in (years, month_numbers, month_lengths):
             shared.flags.writeable = False  # every caller sees the same arrays

@@ -29,6 +29,9 @@ it touches. docs/performance.md has the measurements.)
   server sends to the job. At most ``--cores`` jobs are served at once. If the job is
   killed, its worker is killed too (a new one is forked when needed); a job that ends
   in an unexpected error (not a station's bad data) retires its worker.
+- The server runs one thread (NumPy's BLAS is told so before it loads): a fork
+  while another thread runs may deadlock the child (CPython 3.12+ warns). Should
+  one run, no worker is forked and the job plots by itself.
 - Without a server (disabled in the config, another OS, SLURM, a software deployment
   method, or a server that went away before taking the job), the job plots in its own
   process. Once a worker took the job, the job never plots a second time while that
@@ -71,6 +74,9 @@ from .plotworker import (  # noqa: F401 (re-exported)
     run_worker,
     warm_up,
 )
+
+# The thread pools' sizes, read when NumPy loads its BLAS.
+BLAS_THREADS = [name for name in JOB_ENV if name.endswith("_THREADS")]
 
 
 def serve(
@@ -225,6 +231,10 @@ class _Server:
         import gc
 
         self.warm = True
+        # One thread, before NumPy loads: OpenBLAS starts a thread per extra CPU
+        # at its import, and a fork while another thread runs may deadlock the
+        # child (CPython 3.12+ warns). Plot jobs are one-thread jobs anyway.
+        os.environ.update(dict.fromkeys(BLAS_THREADS, "1"))
         try:
             self.log(f"warm-up (imports, first drawing): {warm_up():.2f} s")
         except Exception as error:  # the workers import what they need
@@ -241,6 +251,14 @@ class _Server:
 
         if not self.warm:
             self._warm_up()
+        import psutil
+
+        threads = psutil.Process().num_threads()
+        if threads > 1:  # the job plots by itself
+            raise RuntimeError(
+                f"not forking a worker: {threads} threads run in the server, and a "
+                "fork now may deadlock the worker"
+            )
         sys.stdout.flush()
         sys.stderr.flush()
         # SEQPACKET: one message per job each way, and EOF when either end is gone.

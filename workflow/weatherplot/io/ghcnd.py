@@ -124,7 +124,9 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
             )
         column[offsets] = values[mask] / _TENTHS  # divide: 217 / 10 is exactly 21.7
         columns[element] = column
-    daily = Daily(np.arange(first, last + 1, dtype="datetime64[D]"), columns)
+    # With its unit: NumPy 2.5 deprecates adding a bare int (a generic timedelta).
+    end = last + np.timedelta64(1, "D")
+    daily = Daily(np.arange(first, end, dtype="datetime64[D]"), columns)
     return daily, metadata
 
 
