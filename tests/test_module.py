@@ -1,18 +1,21 @@
 """The workflow used from another project: as a Snakemake module from a local path,
-and deployed with snakedeploy from a remote source.
+and deployed from a remote source, as snakedeploy lays the project out.
 
 Each test runs the real ``snakemake`` in a scratch project whose working directory
 is not the workflow's code: the code is a scratch copy of this repository, used
 through ``module ...: snakefile: ...`` and ``use rule * from ...``. The remote case
 serves that copy over HTTP on 127.0.0.1, which Snakemake fetches file by file as it
 does from a git host (``github(...)`` in a snakedeploy Snakefile): the code is then
-not a folder on this disk and the installed weatherplot package runs it.
+not a folder on this disk and the installed weatherplot package runs it. The remote
+runs use the project laid out here; one test checks that snakedeploy lays out the
+same (snakedeploy installs on Python < 3.13 only).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -193,6 +196,21 @@ def served(tmp_path):
         thread.join(timeout=10)
 
 
+def lay_out(code: Path, url: str, dest: Path, snakefile_tail: str = "") -> Path:
+    """The project snakedeploy lays out for ``code`` (its config, profiles and
+    licence, and a workflow/Snakefile that uses every rule of the workflow as a
+    module), the module's code from ``url`` (the remote source), with the fixture's
+    config cut to two stations."""
+    for folder in ("config", "profiles"):
+        shutil.copytree(code / folder, dest / folder)
+    shutil.copy2(code / "LICENSE", dest)
+    (dest / "workflow").mkdir()
+    (dest / "workflow" / "Snakefile").write_text(
+        MODULE_SNAKEFILE.format(snakefile=f"{url}/workflow/Snakefile") + snakefile_tail
+    )
+    return make_project(dest)
+
+
 def snakedeploy_cmd() -> list[str]:
     """The snakedeploy of the interpreter running the tests (the test extra)."""
     script = Path(sys.executable).with_name("snakedeploy")
@@ -200,7 +218,7 @@ def snakedeploy_cmd() -> list[str]:
     return [str(script)]
 
 
-def deploy(code: Path, url: str, dest: Path, snakefile_tail: str = "") -> Path:
+def deploy(code: Path, url: str, dest: Path) -> Path:
     """A snakedeploy deployment of ``code``, its module pointed at ``url`` (the
     remote source), with the fixture's config cut to two stations."""
     subprocess.run(
@@ -237,17 +255,47 @@ def deploy(code: Path, url: str, dest: Path, snakefile_tail: str = "") -> Path:
         snakefile,
     )
     assert count == 1, snakefile
-    (dest / "workflow" / "Snakefile").write_text(snakefile + snakefile_tail)
+    (dest / "workflow" / "Snakefile").write_text(snakefile)
     assert (dest / "config" / "config.yaml").is_file()
     return make_project(dest)  # the user edits the deployed config: the fixture's
 
 
+def files(project: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file()
+    }
+
+
 @pytest.mark.integration
-def test_snakedeploy_deployment_from_a_remote_source_with_the_plot_server(
-    tmp_path, served
-):
+@pytest.mark.skipif(
+    importlib.util.find_spec("snakedeploy") is None,
+    reason="snakedeploy is not installed (every release from 0.14 on requires "
+    "Python < 3.13); the remote-source tests use the project it would lay out",
+)
+def test_snakedeploy_lays_out_the_project_the_remote_tests_use(tmp_path, served):
     code, url = served
-    dest = deploy(code, url, tmp_path / "deployed", FORWARDED_HOOKS)
+    deployed = deploy(code, url, tmp_path / "deployed")
+    by_hand = lay_out(code, url, tmp_path / "by-hand")
+
+    deployed_files, by_hand_files = files(deployed), files(by_hand)
+    assert deployed_files.keys() == by_hand_files.keys()
+    snakefile = "workflow/Snakefile"
+    assert {k: v for k, v in deployed_files.items() if k != snakefile} == {
+        k: v for k, v in by_hand_files.items() if k != snakefile
+    }
+    # snakedeploy's Snakefile (its module from the remote source) plans what the
+    # one laid out here plans.
+    jobs = planned_jobs(run_snakemake(deployed, "-n", *PNGS))
+    assert jobs == planned_jobs(run_snakemake(by_hand, "-n", *PNGS))
+    assert jobs["plot_station"] == len(STATIONS), jobs
+
+
+@pytest.mark.integration
+def test_a_deployment_from_a_remote_source_with_the_plot_server(tmp_path, served):
+    code, url = served
+    dest = lay_out(code, url, tmp_path / "deployed", FORWARDED_HOOKS)
 
     run_snakemake(dest, "--cores", "2", *PNGS)
 
@@ -265,7 +313,7 @@ def test_a_deployment_from_a_remote_source_builds_the_default_target(tmp_path, s
     copy is the deployed project (whose module uses the same source), not the
     package's grandparent folder (site-packages' parent, no workflow in it)."""
     code, url = served
-    dest = deploy(code, url, tmp_path / "deployed")
+    dest = lay_out(code, url, tmp_path / "deployed")
     site = tmp_path / "venv" / "lib" / "python3" / "site-packages"
     shutil.copytree(
         REPO / "workflow" / "weatherplot",
