@@ -207,6 +207,18 @@ def test_the_demos_start_processes_with_the_configured_method(start_method):
         assert record["results"]["processes_child_view"] == [2, 2, 3]
 
 
+def _touch_pid(folder: str) -> None:
+    Path(folder, str(os.getpid())).touch()
+
+
+def test_the_start_cost_is_measured_with_the_demos_own_call(tmp_path):
+    """The numpy demo's start cost makes its children call NumPy (under spawn and
+    forkserver each imports it then), not a no-op that needs nothing."""
+    demos.process_start_cost(3, repeats=1, call=(_touch_pid, (str(tmp_path),)))
+    pids = {int(p.name) for p in tmp_path.iterdir()}
+    assert len(pids) == 3 and os.getpid() not in pids
+
+
 def test_memory_guard_refuses_a_huge_array_naming_the_config_key():
     with pytest.raises(ValueError, match=r"demos\.array_size") as err:
         demos.check_numpy_memory(10**13, 4)

@@ -209,20 +209,29 @@ def _noop(*_args) -> None:
     return None
 
 
-def process_start_cost(workers: int, repeats: int = 3, pool: bool = False) -> float:
-    """Median seconds to start and join ``workers`` processes that do nothing.
+def process_start_cost(
+    workers: int,
+    repeats: int = 3,
+    pool: bool = False,
+    call: tuple[Callable, tuple] = (_noop, ()),
+) -> float:
+    """Median seconds to start and join ``workers`` processes that make ``call``
+    (a no-op; the numpy demo's a tiny ``rand_call``, which under ``spawn`` and
+    ``forkserver`` includes each child's own NumPy import), under the configured
+    start method.
 
     What a processes variant pays on top of its work (``pool=True``: starting a
     ``Pool(workers)``, mapping a no-op over it and shutting it down). Logged and
     recorded as ``results.process_start_cost`` so the report can add it to its
     predictions.
     """
+    fn, args = call
     times = []
     for _ in range(repeats):
         if pool:
             elapsed, _ = _timed(lambda: _pool_noop(workers))
         else:
-            elapsed, _ = _timed(lambda: _run_processes(_noop, [()] * workers))
+            elapsed, _ = _timed(lambda: _run_processes(fn, [args] * workers))
         times.append(elapsed)
     cost = statistics.median(times)
     log.info(

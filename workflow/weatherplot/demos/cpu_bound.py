@@ -86,7 +86,8 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     )
     log.info("numpy demo: warm-up call (not timed)")
     warmup, _ = _timed(lambda: rand_call(n))
-    start_cost = process_start_cost(workers)
+    # Children that import NumPy (under spawn and forkserver they do it themselves).
+    start_cost = process_start_cost(workers, call=(rand_call, (1,)))
     variants = _numpy_variants(n, workers)
     times = _run_variants("numpy", variants, repeats)
     single = times.pop("single")
