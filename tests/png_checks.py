@@ -10,8 +10,10 @@ Two kinds of check:
   (tests/fixtures/reference-png/), panel by panel, within a tolerance; this is what
   catches a wrong unit or wrong values. Rendering differs between Matplotlib (and
   FreeType) versions, so the references are pinned to the version recorded beside
-  them; on another version the test is skipped with the command that regenerates
-  them (README.md in that folder: regenerate, then look at every image).
+  them (and the test extra pins that Matplotlib, whose wheel brings its FreeType); on
+  another version the test is skipped with the command that regenerates them
+  (README.md in that folder: regenerate, then look at every image), and under
+  ``CI=true`` it fails with that command instead: CI never skips them.
 
 The colours and panel boxes are hard-coded here on purpose (read off the PNGs of the
 fixture stations), not imported from weatherplot.plotting: a change of style there
@@ -21,9 +23,11 @@ must show up here as a failed test that a person looks at.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "fixtures" / "reference-png"
@@ -153,6 +157,17 @@ def reference_skip_reason() -> str | None:
             f"them with: {REGENERATE} (and look at each before committing)"
         )
     return None
+
+
+def require_references() -> None:
+    """Skip a reference comparison that cannot be made here, saying why; under
+    CI=true fail instead, with the same reason and the regenerate command."""
+    reason = reference_skip_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true compares the reference images, but {reason}")
+    pytest.skip(reason)
 
 
 # The regions compared with the reference: each panel with its tick labels and

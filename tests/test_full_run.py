@@ -263,9 +263,7 @@ def test_each_plot_shows_its_panels_and_matches_its_reference_images(finished_ru
             json.dumps(png_checks.matplotlib_now(), indent=2) + "\n"
         )
         pytest.skip(f"reference images written to {png_checks.REFERENCE_DIR}: look")
-    reason = png_checks.reference_skip_reason()
-    if reason:
-        pytest.skip(reason)
+    png_checks.require_references()
     for station in THREE_STATIONS:
         png_checks.check_reference(plots / f"{station}.png", station)
 

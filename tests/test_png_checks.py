@@ -8,9 +8,12 @@ fixture config's name, stations.csv's place), so its PNG is the finished run's.
 
 from __future__ import annotations
 
+import json
+import tomllib
+
 import png_checks
 import pytest
-from helpers import FIXTURE_DATA, MELBOURNE, fixture_config
+from helpers import FIXTURE_DATA, MELBOURNE, REPO, fixture_config
 
 from weatherplot import climate, plotting
 from weatherplot.stations import load_catalog, plot_station
@@ -29,16 +32,10 @@ def plotted(tmp_path) -> bytes:
     return png.read_bytes()
 
 
-def needs_reference():
-    reason = png_checks.reference_skip_reason()
-    if reason:
-        pytest.skip(reason)
-
-
 def test_the_unchanged_plot_passes_every_check(tmp_path):
     png = plotted(tmp_path)
     png_checks.check_panels(png)
-    needs_reference()
+    png_checks.require_references()
     png_checks.check_reference(png, MELBOURNE)
 
 
@@ -84,7 +81,7 @@ def test_temperatures_in_fahrenheit_fail_the_reference(tmp_path, monkeypatch):
     pixel checks pass), and the lines sit on the very same pixels (autoscaling is
     linear, and so is °C -> °F), but the tick labels, grid lines and figures differ
     from the reviewed image."""
-    needs_reference()
+    png_checks.require_references()
     summarise = climate.summarise
 
     def fahrenheit(daily):
@@ -103,7 +100,7 @@ def test_temperatures_in_fahrenheit_fail_the_reference(tmp_path, monkeypatch):
 
 def test_a_station_moved_by_one_year_fails_the_reference(tmp_path, monkeypatch):
     """Values one year off (a wrong date parse) keep the layout but not the image."""
-    needs_reference()
+    png_checks.require_references()
     summarise = climate.summarise
 
     def shifted(daily):
@@ -115,3 +112,36 @@ def test_a_station_moved_by_one_year_fails_the_reference(tmp_path, monkeypatch):
     monkeypatch.setattr(climate, "summarise", shifted)
     with pytest.raises(AssertionError, match="differs from"):
         png_checks.check_reference(plotted(tmp_path), MELBOURNE)
+
+
+def test_under_ci_references_that_cannot_be_compared_fail(tmp_path, monkeypatch):
+    """Made with another Matplotlib: skipped with the regenerate command, except
+    under CI=true, where the same message fails the test."""
+    versions = tmp_path / "versions.json"
+    versions.write_text(json.dumps({"matplotlib": "3.8.0", "freetype": "2.6.1"}))
+    monkeypatch.setattr(png_checks, "REFERENCE_VERSIONS", versions)
+
+    def outcome() -> tuple[type, str]:
+        # Caught here, so that a skip where a failure is due fails this test.
+        with pytest.raises((pytest.skip.Exception, pytest.fail.Exception)) as caught:
+            png_checks.require_references()
+        return caught.type, str(caught.value)
+
+    monkeypatch.delenv("CI", raising=False)
+    kind, message = outcome()
+    assert kind is pytest.skip.Exception
+    assert f"regenerate them with: {png_checks.REGENERATE}" in message
+    monkeypatch.setenv("CI", "true")
+    kind, message = outcome()
+    assert kind is pytest.fail.Exception
+    assert message.startswith("CI=true compares the reference images, but ")
+    assert f"regenerate them with: {png_checks.REGENERATE}" in message
+
+
+def test_the_test_extra_installs_the_references_matplotlib():
+    """pip install '.[test]' gets the Matplotlib (and, inside its wheel, the
+    FreeType) that drew the reference images, so they are compared, not skipped."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    test_extra = pyproject["project"]["optional-dependencies"]["test"]
+    recorded = json.loads(png_checks.REFERENCE_VERSIONS.read_text())
+    assert f"matplotlib=={recorded['matplotlib']}" in test_extra
