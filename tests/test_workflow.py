@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+
 import helpers
 import pytest
 from helpers import (
@@ -64,3 +67,47 @@ def test_the_users_default_profile_never_reaches_a_scratch_copy(tmp_path, monkey
     assert profile.read_text() == helpers.FIXTURE_PROFILE.read_text()
     jobs = planned_jobs(run_snakemake(workdir, "-n", "--until", "plot_station"))
     assert jobs["plot_station"] == len(FIXTURE_STATIONS)
+
+
+def test_a_plot_job_waits_its_runtime_for_the_plot_server(tmp_path):
+    """The plot job's command gives the plot client its rule's runtime (minutes) in
+    seconds, WEATHERPLOT_PLOT_SECONDS (weatherplot/plotclient.py), as set for the
+    run: the assignment, run by a shell, exports 7 minutes as 420."""
+    workdir = copy_workflow(tmp_path)
+    target = f"results/plots/{helpers.MELBOURNE}.png"
+    result = run_snakemake(
+        workdir, target, "-n", "-p", "--set-resources", "plot_station:runtime=7"
+    )
+    command = next(
+        line.removeprefix("Shell command: ")
+        for line in result.stdout.splitlines()
+        if line.startswith("Shell command: WEATHERPLOT_PLOT_SECONDS=")
+    )
+    assignment = re.match(r"(WEATHERPLOT_PLOT_SECONDS=(\$\(\(.*?\)\)|\S+)) ", command)
+    exported = subprocess.run(
+        ["sh", "-c", f"{assignment[1]} sh -c 'echo $WEATHERPLOT_PLOT_SECONDS'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert exported.stdout.strip() == "420"
+
+
+def test_building_the_dag_evaluates_no_jobs_resources(tmp_path):
+    """Per-station work at DAG build only where a job needs it: a quiet dry run (as
+    the 10,000-station figures in docs/performance.md are taken) evaluates no job's
+    resources, so a default resource that fails when evaluated does not stop it.
+    A params function asking for resources made Snakemake evaluate every plot job's
+    while building the DAG."""
+    workdir = copy_workflow(tmp_path)
+    result = run_snakemake(
+        workdir, "-n", "--quiet", "--default-resources", "weatherplot_probe=1/0"
+    )
+    assert "Failed to evaluate resources" not in result.stdout + result.stderr
+    # The probe is real: a run that does evaluate resources (a dry run that lists
+    # each job's) fails on it.
+    listed = run_snakemake(
+        workdir, "-n", "--default-resources", "weatherplot_probe=1/0", check=False
+    )
+    assert listed.returncode != 0
+    assert "Failed to evaluate resources value '1/0'" in listed.stdout + listed.stderr
