@@ -3,8 +3,9 @@
     python docs/make_images.py            # after `snakemake --cores 4`
 
 docs/images/station_plot.png: one station's plot (results/plots/<id>.png), scaled
-down; docs/images/report.png: the first screen of results/report/timing_report.html
-as headless Chromium shows it in a 1200 x 900 window, scaled down. Both are reduced
+down; docs/images/report.png: the top of results/report/timing_report.html (its title,
+run details, contents and the first answers) as headless Chromium shows it in a
+1200 x 1400 window, scaled down. Both are reduced
 to a 256-colour palette to stay small (< 150 KB). Needs Pillow (a Matplotlib
 dependency) and, for the report, Chromium (`apt-get install -y chromium`).
 """
@@ -35,7 +36,7 @@ def save_small(image: Image.Image, width: int, dest: Path) -> None:
 
 
 def screenshot(page: Path, dest: Path, chromium: str) -> None:
-    """The first screen (1200 x 900) of ``page`` in headless Chromium."""
+    """The top (1200 x 1400) of ``page`` in headless Chromium."""
     subprocess.run(
         [
             chromium,
@@ -43,7 +44,7 @@ def screenshot(page: Path, dest: Path, chromium: str) -> None:
             "--disable-background-networking",
             "--hide-scrollbars",
             f"--screenshot={dest}",
-            "--window-size=1200,900",
+            "--window-size=1200,1400",
             page.resolve().as_uri(),
         ],
         check=True,

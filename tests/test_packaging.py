@@ -65,3 +65,18 @@ def test_nothing_generated_is_tracked():
         r"^(results|logs|benchmarks|\.snakemake|\.venv)/|__pycache__"
     )
     assert not [path for path in tracked if generated.search(path)]
+
+
+def test_the_workflow_catalog_claims_only_deployments_that_ci_runs():
+    """The catalog file says which software deployment methods work; one is only
+    claimed when CI runs the workflow with it (`--sdm conda` never ran anywhere)."""
+    catalog = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())
+    claimed = [
+        method
+        for method, supported in catalog["usage"]["software-stack-deployment"].items()
+        if supported and method != "report"
+    ]
+    ci = "\n".join(
+        p.read_text(errors="replace") for p in (REPO / ".ci").rglob("*") if p.is_file()
+    )
+    assert [m for m in claimed if f"--sdm {m}" not in ci] == []

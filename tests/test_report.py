@@ -1213,3 +1213,46 @@ def html_text(html: str) -> str:
     import html as entities
 
     return " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def test_markdown_contents_link_every_heading_by_githubs_anchors(tmp_path):
+    """The Markdown opens with a contents list whose every link lands on its heading
+    as GitHub names headings (markdown-it-py's anchors plugin makes GitHub's ids), in
+    the headings' order, before the first section."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+
+    md = (written_in_results(tmp_path, full_inputs()) / "timing_report.md").read_text()
+    page = (
+        MarkdownIt("gfm-like").use(anchors_plugin, min_level=2, max_level=3).render(md)
+    )
+    headings = re.findall(r'<h([23]) id="([^"]+)">(.*?)</h\1>', page)
+    assert len(headings) > 10
+    contents = page.split("<strong>Contents</strong>")[1].split("<h2")[0]
+    links = re.findall(r'<a href="#([^"]+)">(.*?)</a>', contents)
+    assert links == [(ident, text) for _, ident, text in headings]
+    assert (
+        "amdahls-law-fitted-to-the-whole-command-times",
+        "Amdahl's law, fitted to the whole-command times",
+    ) in links
+    assert md.index("**Contents**") < md.index("## The answers")
+    # The HTML page's ids are GitHub's too: a section's link works in either.
+    html_page = (tmp_path / "results" / "report" / "timing_report.html").read_text()
+    assert re.findall(r'<h[23] id="([^"]+)"', html_page) == [i for _, i, _ in headings]
+
+
+def test_thumbnails_are_captioned_by_station_name_where_known(tmp_path):
+    names = {"A": "Alpha & <Beta>", "C": "Gamma"}
+    out = written_in_results(tmp_path, full_inputs(station_names=names))
+    page = (out / "timing_report.html").read_text()
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page.split("thumbs")[-1])
+    assert captions == [
+        "Alpha &amp; &lt;Beta&gt; <small>A</small>",
+        "B",  # no name known: its id
+        "Gamma <small>C</small>",
+        "D",
+    ]
+    assert 'alt="Plot of station Gamma (C)"' in page
+    md = (out / "timing_report.md").read_text()
+    assert "- [Alpha \\& \\<Beta\\>](../plots/A.png) (A)" in md
+    assert "- [B](../plots/B.png)\n" in md

@@ -48,9 +48,15 @@ rule timing_report:
         "../envs/report.yaml"
     params:
         stations=STATION_IDS,
-        scaling="results/report/scaling.json",
+        # Thumbnails' captions: the names the config or data/stations.csv give.
+        station_names={s: v["name"] for s, v in STATIONS.items() if v.get("name")},
+        # Paths as the rules write them: a module used with `prefix:` prefixes the
+        # rules' files, not plain strings here.
+        scaling=lambda wildcards, output: os.path.join(
+            os.path.dirname(output.json), "scaling.json"
+        ),
         # Linked (thumbnails in the HTML), not inputs: the plot records are.
-        plots="results/plots",
+        plots=os.path.dirname(rules.plot_station.output.png),
         snakemake_version=snakemake.__version__,
         quick_run=config["quick_run"],
     script:

@@ -31,6 +31,7 @@ try:
         demos_free_threaded=list(snakemake.input.get("demos_free_threaded", [])),
         exercise_builds=snakemake.input.get("exercise_builds") or None,
         quick_run=snakemake.params.get("quick_run", False),
+        station_names=snakemake.params.get("station_names"),
     )
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",

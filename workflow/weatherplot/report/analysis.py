@@ -302,6 +302,9 @@ class Inputs:
     demos_free_threaded: dict[str, dict] = field(default_factory=dict)
     exercise_builds: dict | None = None
     quick_run: bool = False  # config quick_run: the report says it is one
+    #: Station names by id, where the config or data/stations.csv gives one (the
+    #: thumbnails' captions); a station without is shown by its id.
+    station_names: dict[str, str] = field(default_factory=dict)
 
 
 def _load(path, typed: type | None = None) -> dict | None:
@@ -334,6 +337,7 @@ def load_inputs(
     demos_free_threaded: Iterable = (),
     exercise_builds=None,
     quick_run: bool = False,
+    station_names: Mapping[str, str] | None = None,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
     demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
@@ -352,6 +356,7 @@ def load_inputs(
         cpus=cpus,
         snakemake_version=snakemake_version,
         quick_run=bool(quick_run),
+        station_names=dict(station_names or {}),
     )
 
 
@@ -458,6 +463,7 @@ def compute(inputs: Inputs) -> dict:
         "cpus_source": cpus_source,
         "cores": inputs.cores,
         "stations": inputs.stations,
+        "station_names": inputs.station_names,
         "demos": _demos(inputs.demos, cpus),
         "fanout": fanout,
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),

@@ -319,6 +319,7 @@ def _context(
     stations = figures.get("stations") or (figures.get("fanout") or {}).get(
         "stations_covered", []
     )
+    names = figures.get("station_names") or {}
     return {
         "figures": figures,
         "rows": table_rows(figures),
@@ -330,7 +331,7 @@ def _context(
         # Relative hrefs: the charts' directory (Markdown) and the station plots'.
         "charts_href": links.get("charts"),
         "plots_href": links.get("plots"),
-        "stations": list(stations),
+        "stations": [{"id": s, "name": names.get(s)} for s in stations],
         "max_thumbnails": MAX_THUMBNAILS,
     }
 
@@ -347,13 +348,32 @@ def render_markdown(
     )
     # One blank line between blocks, whatever the template's conditionals left.
     blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
-    return "\n\n".join(blocks) + "\n"
+    return markdown_contents("\n\n".join(blocks) + "\n")
 
 
-def slug(text: str) -> str:
-    """A heading's anchor: lower case, runs of anything but letters and digits as
-    one ``-`` (GitHub's ids differ in details; these are the page's own)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+def slug(text: str, used: dict[str, int]) -> str:
+    """A heading's anchor as GitHub makes it for a Markdown file: lower case, all but
+    letters, digits, ``_``, ``-`` and spaces dropped, each space a ``-``; a repeat
+    gets ``-1``, ``-2``, ... (``used`` counts them). The HTML page's ids are the
+    same, so a section's link works in either."""
+    base = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+    used[base] = used.get(base, 0) + 1
+    return base if used[base] == 1 else f"{base}-{used[base] - 1}"
+
+
+def markdown_contents(md: str) -> str:
+    """A list of links to the Markdown's ## and ### headings, before the first ##."""
+    used: dict[str, int] = {}
+    items = []
+    for hashes, text in re.findall(r"^(##|###) (.+)$", md, re.M):
+        # The anchor is made from the heading's text, its escapes undone.
+        ident = slug(re.sub(r"\\(.)", r"\1", text), used)
+        indent = "  " if hashes == "###" else ""
+        items.append(f"{indent}- [{text}](#{ident})")
+    if not items:
+        return md
+    first = re.search(r"^## ", md, re.M).start()
+    return md[:first] + "**Contents**\n\n" + "\n".join(items) + "\n\n" + md[first:]
 
 
 def anchors_and_contents(body: str) -> str:
@@ -364,9 +384,7 @@ def anchors_and_contents(body: str) -> str:
 
     def anchor(match: re.Match) -> str:
         level, inner = int(match.group(1)), match.group(2)
-        base = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)))
-        used[base] = used.get(base, 0) + 1
-        ident = base if used[base] == 1 else f"{base}-{used[base]}"
+        ident = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)), used)
         contents.append((level, ident, inner))
         return (
             f'<h{level} id="{ident}">{inner} <a class="anchor" href="#{ident}" '
@@ -376,21 +394,17 @@ def anchors_and_contents(body: str) -> str:
     body = re.sub(r"<h([23])>(.*?)</h\1>", anchor, body)
     if not contents:
         return body
-    items, open_sub = [], False
+    # Each h2 an item, its h3s a list inside it (a column break never splits them).
+    items: list[str] = []
     for level, ident, inner in contents:
         link = f'<a href="#{ident}">{inner}</a>'
-        if level == 3:
-            if not open_sub:
-                items.append("<ul>")
-                open_sub = True
-            items.append(f"<li>{link}</li>")
-            continue
-        if open_sub:
-            items.append("</ul>")
-            open_sub = False
-        items.append(f"<li>{link}</li>")
-    if open_sub:
-        items.append("</ul>")
+        if level == 2 or not items:
+            items.append(f"<li>{link}")
+        else:
+            sub = items[-1].endswith("</ul>")
+            items[-1] = items[-1].removesuffix("</ul>") + ("" if sub else "<ul>")
+            items[-1] += f"<li>{link}</li></ul>"
+    items = [f"{item}</li>" for item in items]
     nav = '<nav id="contents"><strong>Contents</strong><ul>' + "".join(items)
     nav += "</ul></nav>\n"
     first = body.index("<h2 ")
