@@ -9,6 +9,7 @@ worker."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -145,6 +146,164 @@ def test_snakemake_html_report_includes_plots_and_timing(finished_run):
     results = json.loads(re.search(r"var results = (\{.*?\});\n", html)[1])
     labels = results["results/plots/USC00042319.png"]["labels"]
     assert labels == {"station": "Death Valley", "id": "USC00042319"}
+
+
+def station_names(workdir: Path) -> dict[str, str]:
+    """Each configured station's name: its config entry's, else data/stations.csv's."""
+    with open(workdir / "data" / "stations.csv", newline="") as f:
+        catalog = {row["id"]: row["name"] for row in csv.DictReader(f)}
+    return {
+        s["id"]: s.get("name") or catalog[s["id"]]
+        for s in read_config(workdir)["stations"]
+    }
+
+
+MODULE_WITH_PREFIX = """configfile: "config/config.yaml"
+
+
+module weatherplot:
+    snakefile:
+        "{snakefile}"
+    config:
+        config
+    prefix:
+        "out"
+
+
+use rule * from weatherplot
+"""
+
+
+def test_a_module_used_with_a_prefix_links_the_plots_under_its_prefix(
+    finished_run, tmp_path
+):
+    """A module used with `prefix:` writes every file under it: the report's
+    thumbnails and links must point at out/results/plots/, not at a fixed
+    results/plots/ (the report rule's param was that string). The finished run's
+    records and plots are put where the prefixed rules write them, and only the
+    report runs."""
+    project = tmp_path / "project"
+    for folder in ("data", "config"):
+        shutil.copytree(finished_run / folder, project / folder)
+    snakefile = MODULE_WITH_PREFIX.format(snakefile=finished_run / "Snakefile")
+    (project / "Snakefile").write_text(snakefile)
+    for folder in ("timings", "plots"):
+        shutil.copytree(
+            finished_run / "results" / folder, project / "out" / "results" / folder
+        )
+    target = "out/results/report/timing_report.html"
+    run = run_snakemake(
+        project, "--cores", "1", "--allowed-rules", "timing_report", target
+    )
+    ran = re.findall(r"^(?:local)?rule (\w+):$", run.stderr + run.stdout, re.M)
+    assert set(ran) - {"all"} == {"timing_report"}, run.stderr  # all: no job
+    report = project / "out" / "results" / "report"
+    plots = (project / "out" / "results" / "plots").resolve()
+    page = (report / "timing_report.html").read_text()
+    markdown = (report / "timing_report.md").read_text()
+    thumbs = re.findall(r'<img src="([^"]+)"', page)
+    links = re.findall(r"^- \[[^\]]*\]\(([^)]+\.png)\)", markdown, re.M)
+    expected = sorted(f"{s}.png" for s in THREE_STATIONS)
+    for hrefs in (thumbs, links):
+        assert sorted(Path(h).name for h in hrefs) == expected
+        for href in hrefs:
+            assert (report / href).resolve().parent == plots, href
+            assert (report / href).is_file(), href
+    # Captioned by the stations' names (config entry, else data/stations.csv).
+    captions = re.findall(r"<figcaption>([^<]+) <small>(\w+)</small>", page)
+    assert dict((i, n) for n, i in captions) == station_names(project)
+
+
+# -- The HTML report in a real browser ----------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's: Playwright downloads no browser here
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def sync_playwright():
+    """Playwright's sync API with Debian's chromium there, else a skip with the
+    reason; under CI=true a failure (.ci/browser.sh installs chromium)."""
+    missing = [] if Path(CHROMIUM).exists() else [f"Debian's chromium ({CHROMIUM})"]
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing.append("playwright (pip install -e '.[test]')")
+    if missing:
+        reason = (
+            f"needs {' and '.join(missing)}: apt-get install -y chromium, or run "
+            ".ci/browser.sh"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true: the browser test must run; it {reason}")
+        pytest.skip(reason)
+    return sync_playwright()
+
+
+def test_the_html_report_works_in_a_real_browser(finished_run):
+    """The page a user reads, opened in headless Chromium: every chart and thumbnail
+    loads (the thumbnails load lazily, so each is scrolled to), every contents link
+    lands on the heading with its id, and the console shows no error."""
+    page_path = finished_run / "results" / "report" / "timing_report.html"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            errors = []
+            page.on(
+                "console", lambda m: errors.append(m.text) if m.type == "error" else 0
+            )
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("requestfailed", lambda r: errors.append(f"{r.url}: {r.failure}"))
+            page.goto(page_path.as_uri(), wait_until="load")
+
+            images = page.locator("img")
+            for i in range(images.count()):
+                images.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("() => [...document.images].every(i => i.complete)")
+            loaded = page.eval_on_selector_all(
+                "img", "imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth])"
+            )
+            thumbs = [src for src, _ in loaded if not src.startswith("data:")]
+            assert sorted(Path(s).name for s in thumbs) == sorted(
+                f"{s}.png" for s in THREE_STATIONS
+            )
+            assert len(loaded) - len(thumbs) >= 3  # the charts
+            assert [s[:40] for s, width in loaded if width == 0] == []
+
+            hrefs = page.eval_on_selector_all(
+                "nav#contents a", "links => links.map(a => a.getAttribute('href'))"
+            )
+            assert len(hrefs) > 10
+            for href in hrefs:
+                page.click(f'nav#contents a[href="{href}"]')
+                landed = page.evaluate(
+                    """ident => {
+                        const el = document.getElementById(ident);
+                        if (!el) return null;
+                        const top = el.getBoundingClientRect().top;
+                        // At the window's top, less a pixel's rounding (the
+                        // last headings: where the page's end lets them be).
+                        return [el.tagName, location.hash,
+                                top > -1 && top < window.innerHeight];
+                    }""",
+                    href[1:],
+                )
+                assert landed is not None, f"no element with id {href[1:]}"
+                tag, hash_, visible = landed
+                assert tag in ("H2", "H3") and hash_ == href and visible, landed
+            assert errors == []
+        finally:
+            browser.close()
 
 
 # -- A second run: clean dry runs, a moved checkout, no absolute path recorded -----
@@ -329,7 +488,9 @@ def test_headline_speedups_are_the_raw_records_own(finished_run):
         ],
     }
     report = finished_run / "results" / "report"
+    # As a reader of the Markdown sees it: a label's [ ] are written \[ \].
     markdown = " ".join((report / "timing_report.md").read_text().split())
+    markdown = re.sub(r"\\(.)", r"\1", markdown)
     html = html_text((report / "timing_report.html").read_text())
     for figures in expected.values():
         for text in figures:
