@@ -23,6 +23,10 @@ BUILDS = ("gil", "free-threaded")
 BUILD_LABELS = {"gil": "with the GIL", "free-threaded": "free-threaded (no GIL)"}
 
 
+#: The points this section makes, each with a demo's figures (``Demo.both_builds``).
+POINTS = ("gil_threads", "lost_updates", "library_lock")
+
+
 def showing(point: str) -> str:
     """The demo whose figures make ``point`` of this section, as the registry
     (``Demo.both_builds``) says: ``gil_threads`` (pure-Python threads), ``lost_updates``
@@ -207,9 +211,7 @@ def side_by_side(fig: Mapping) -> list[list[str]]:
 
         return cell
 
-    gil_threads, lost, lock = (
-        showing(p) for p in ("gil_threads", "lost_updates", "library_lock")
-    )
+    gil_threads, lost, lock = (fig["showing"][p] for p in POINTS)
     pp = demos.get(gil_threads, {})
     if pp:
         any_demo = next(iter(pp.values()))
@@ -359,7 +361,8 @@ def free_threading_figures(
             )
         ),
         "reenabled_by": reenabled,
-        # Filed under the names of the demos that make these points.
+        # Which demo makes each point, and its figures filed under its name.
+        "showing": {p: showing(p) for p in POINTS},
         showing("gil_threads"): _pure_python(demos.get(showing("gil_threads"), {})),
         showing("lost_updates"): _contended(demos.get(showing("lost_updates"), {})),
         showing("library_lock"): _numpy(demos.get(showing("library_lock"), {})),
