@@ -225,6 +225,8 @@ def test_both_builds_side_by_side_each_against_its_own_prediction(tmp_path):
     assert "<table>" in html.split("Free-threaded Python: the lesson")[1]
     assert "Processes, which nothing serialises, got 1.75x and 1.67x." in text
     assert "one CPU's worth" not in text
+    # A process figure names how the processes were started.
+    assert "| ... 4 calls in 4 processes (start method fork) | 0.60 s" in text
 
 
 def test_processes_that_gain_nothing_either_say_the_machine_was_shared(tmp_path):

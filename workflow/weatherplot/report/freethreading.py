@@ -226,7 +226,11 @@ def side_by_side(fig: Mapping) -> list[list[str]]:
         )
         add(f"... {k} calls in a loop", variant(gil_threads, "loop"))
         add(f"... {k} calls in {k} threads", variant(gil_threads, "threads"))
-        add(f"... {k} calls in {k} processes", variant(gil_threads, "processes"))
+        methods = ", ".join(sorted({d["start_method"] for d in pp.values()}))
+        add(
+            f"... {k} calls in {k} processes (start method {methods})",
+            variant(gil_threads, "processes"),
+        )
     ct = fig[lost] or {}
     if ct:
         first = next(iter(demos[lost].values()))["params"]
