@@ -72,7 +72,7 @@ def test_each_baseline_run_is_bounded_by_the_last_measured_work(tmp_path, monkey
 
     def recording(command, mode, backstop):
         backstops.append(backstop)
-        run_child(command, mode, backstop)
+        return run_child(command, mode, backstop)
 
     monkeypatch.setattr(baselines, "_run_child", recording)
     baselines.run_baseline(

@@ -1,5 +1,6 @@
-"""The exercise on both builds (weatherplot.builds): the threaded weather plot, the
-Figure.draw share, the record. Real plots of real stations; no timed assertion."""
+"""The exercise on both builds (weatherplot.exercise.run_builds): the threaded weather
+plot, the Figure.draw share, the record. Real plots of real stations; no timed
+assertion."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from helpers import FIXTURE_DATA, MELBOURNE
 
 from weatherplot.baselines import DrawTimer, run_baseline
-from weatherplot.builds import METHODS, run_builds
+from weatherplot.exercise import BUILD_METHODS, run_builds
 
 FT_PYTHON = os.environ.get("WEATHERPLOT_FT_PYTHON")
 BUILDS = [sys.executable] + ([FT_PYTHON] if FT_PYTHON else [])
@@ -28,15 +29,15 @@ TWO = stations(MELBOURNE, "JA000047778")
 
 @pytest.mark.parametrize("python", BUILDS)
 def test_threaded_pngs_are_the_loops_byte_for_byte(python):
-    serial = run_baseline("serial", 1, TWO, log=lambda m: None, python=python)
-    threads = run_baseline("threads", 2, TWO, log=lambda m: None, python=python)
+    (serial,) = run_baseline("serial", 1, TWO, log=lambda m: None, python=python)
+    (threads,) = run_baseline("threads", 2, TWO, log=lambda m: None, python=python)
     assert set(threads["digests"]) == {s["id"] for s in TWO}
     assert threads["digests"] == serial["digests"]
     assert threads["interpreter"]["executable"] == serial["interpreter"]["executable"]
 
 
 def test_draw_is_a_part_of_every_plot():
-    record = run_baseline("draw", 1, TWO, log=lambda m: None)
+    (record,) = run_baseline("draw", 1, TWO, log=lambda m: None)
     # Each station's plot went through the timed Figure.draw (its own entry).
     assert (
         set(record["draw_seconds"])
@@ -74,7 +75,7 @@ def test_run_builds_record():
     assert set(record["builds"]) == set(builds)
     for name, build in record["builds"].items():
         assert build["threads_png_identical"] is True
-        assert set(build["methods"]) == set(METHODS)
+        assert set(build["methods"]) == set(BUILD_METHODS)
         assert [len(m["runs"]) for m in build["methods"].values()] == [1, 1, 1]
         draw = build["draw"]
         assert draw["draw_seconds"] > 0

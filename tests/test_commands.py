@@ -1,7 +1,7 @@
 """The README's commands that no other test runs, at the smallest size that runs them
-end to end: ``python -m weatherplot.benchmark``, ``python -m weatherplot.scaling
-generate`` (and the dry run of its config), ``python -m weatherplot.scaling study`` and
-``python -m weatherplot.exercise``.
+end to end: ``python -m weatherplot benchmark``, ``python -m weatherplot generate``
+(and the dry run of its config), ``python -m weatherplot scaling`` and
+``python -m weatherplot exercise``.
 Each runs in a scratch copy, importing that copy's package. Their figures are not
 checked (a benchmark asserts nothing on a shared machine); what they report is."""
 
@@ -39,7 +39,7 @@ def test_benchmark_times_the_data_folder_whatever_the_config_lists(tmp_path):
     write_config(workdir, config)
     out = run_module(
         workdir,
-        *("weatherplot.benchmark", "--data", str(data), "--repeats", "1"),
+        *("weatherplot", "benchmark", "--data", str(data), "--repeats", "1"),
         *("--jobs", "1", "--json", "figures.json"),
     )
     figures = json.loads((workdir / "figures.json").read_text())
@@ -65,7 +65,7 @@ def test_benchmark_times_the_data_folder_whatever_the_config_lists(tmp_path):
 
 def test_scaling_generate_writes_a_config_whose_dag_builds(tmp_path):
     workdir = copy_workflow(tmp_path)
-    out = run_module(workdir, "weatherplot.scaling", "generate", "7", "big.json")
+    out = run_module(workdir, "weatherplot", "generate", "7", "big.json")
     assert out.stdout.strip() == "big.json: 7 stations"
     big = json.loads((workdir / "big.json").read_text())
     assert len(big["stations"]) == 7
@@ -82,7 +82,7 @@ def test_scaling_study_without_snakemake_writes_its_figures_and_chart(tmp_path):
     workdir = copy_workflow(tmp_path, [MELBOURNE])
     out = run_module(
         workdir,
-        *("weatherplot.scaling", "study", "--repeats", "1", "--workers", "1"),
+        *("weatherplot", "scaling", "--repeats", "1", "--workers", "1"),
         *("--json", "study.json", "--png", "study.png"),
     )
     study = json.loads((workdir / "study.json").read_text())
@@ -105,7 +105,7 @@ def test_exercise_benchmark_times_three_whole_commands_with_their_cpu(tmp_path):
     workdir = copy_workflow(tmp_path, [MELBOURNE])
     out = run_module(
         workdir,
-        *("weatherplot.exercise", "--stations", "1", "--cores", "1"),
+        *("weatherplot", "exercise", "--stations", "1", "--cores", "1"),
         *("--repeats", "1", "--json", "exercise.json"),
     )
     record = json.loads((workdir / "exercise.json").read_text())

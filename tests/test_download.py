@@ -840,7 +840,7 @@ def test_offline_station_by_id_fails_alone(tmp_path):
 
 
 def test_the_exercise_scratch_copy_needs_no_station_list(tmp_path, monkeypatch):
-    from weatherplot.exercise import scratch_workflow
+    from weatherplot.scratch import scratch_workflow
 
     # This run's parsed list knows Phoenix, not the second id-only station.
     monkeypatch.chdir(tmp_path)

@@ -48,7 +48,7 @@ EXCEPTIONS = package_exceptions()
 
 def test_introspection_finds_the_package_exceptions():
     names = {cls.__name__ for cls in EXCEPTIONS}
-    assert {"StationDataError", "ConfigError", "BaselineError"} <= names
+    assert {"StationDataError", "ConfigError", "MeasureError"} <= names
 
 
 @pytest.mark.parametrize("cls", EXCEPTIONS, ids=lambda cls: cls.__qualname__)

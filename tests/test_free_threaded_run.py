@@ -154,13 +154,13 @@ def test_a_finished_run_with_both_builds_has_nothing_to_do(ft_run):
 def test_a_free_threaded_python_adds_its_demos_and_exercise_to_the_run(workflow_copy):
     jobs = planned_jobs(run_snakemake(configured(workflow_copy, FT), "-n"))
     assert jobs["demo"] == 2 * len(DEMOS)  # one rule, both builds
-    assert jobs["exercise_builds"] == 1
+    assert jobs["exercise"] == 2  # one rule, both builds
 
 
 def test_without_one_the_run_has_no_free_threaded_job(workflow_copy):
     configured(workflow_copy, False)
     jobs = planned_jobs(run_snakemake(workflow_copy, "-n"))
-    assert "exercise_builds" not in jobs
+    assert jobs["exercise"] == 1
     assert jobs["demo"] == len(DEMOS)
     asked = run_snakemake(
         workflow_copy,

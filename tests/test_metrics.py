@@ -8,13 +8,13 @@ import math
 
 import pytest
 
+from weatherplot.records import job_work
 from weatherplot.report.metrics import (
     amdahl_fit,
     amdahl_limit,
     effective_workers,
     efficiency,
     fit_serial_fraction,
-    job_work,
     karp_flatt,
     max_expected_speedup,
     ratio,

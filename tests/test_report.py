@@ -200,20 +200,14 @@ def exercise_record(stations=("A", "B", "C", "D")):
         "methods": {
             "serial": {
                 "workers": 1,
-                "command": "python loop",
-                "includes": "all",
                 "runs": [{"wall": 10.0, "loop_seconds": 8.0, "work_total": 8.0}],
             },
             "pool": {
                 "workers": 2,
-                "command": "python Pool",
-                "includes": "all",
                 "runs": [{"wall": 6.0, "loop_seconds": 4.5, "work_total": 8.0}],
             },
             "snakemake": {
                 "workers": 2,
-                "command": "snakemake --cores 2",
-                "includes": "all",
                 "runs": [
                     {
                         "wall": 9.0,
@@ -658,7 +652,9 @@ def test_report_details_say_the_numbers(tmp_path):
     assert "lost 37 updates out of 201" in md and "it lost 0" in md
     assert "returned [3, 2, 10]" in md
     assert "For the Pool, f = 0.200" in md and "For snakemake, f = 0.800" in md
-    assert "| `python Pool` | 2 | 6.00 s | 6.00-6.00 | - | 1.67x | 83% | 0.200 |" in md
+    pool = "| `python: multiprocessing.Pool(2).map(plot, stations)` | 2 | 6.00 s |"
+    pool += " 6.00-6.00 | - | 1.67x | 83% | 0.200 |"
+    assert pool in md
     assert (
         "| per-job cost (job start-ups, scheduling, tail) | 0.00 s | 0.50 s | 2.00 s |"
         in md
@@ -700,11 +696,15 @@ def test_each_commands_cpu_time_is_the_median_runs_and_absent_from_old_records(
         for line in out["md"].splitlines()
         if line.startswith("| `")
     }
-    assert "| 9.50 s |" in rows["`python loop`"]
-    assert "| 14.00 s |" in rows["`snakemake --cores 2`"]  # median of 13, 15, 14
+    assert "| 9.50 s |" in rows["`python: for station in stations: plot(station)`"]
+    assert (
+        "| 14.00 s |" in rows["`snakemake --cores 2 --until plot_station`"]
+    )  # median of 13, 15, 14
     _, old = written(tmp_path, full_inputs())  # no cpu in the runs
     assert "| - |" in next(
-        line for line in old["md"].splitlines() if line.startswith("| `python loop`")
+        line
+        for line in old["md"].splitlines()
+        if line.startswith("| `python: for station in stations: plot(station)`")
     )
 
 
@@ -1256,3 +1256,42 @@ def test_thumbnails_are_captioned_by_station_name_where_known(tmp_path):
     md = (out / "timing_report.md").read_text()
     assert "- [Alpha \\& \\<Beta\\>](../plots/A.png) (A)" in md
     assert "- [B](../plots/B.png)\n" in md
+
+
+# ---------------------------------------- the exercise's words and start method
+
+
+def test_the_report_words_the_exercise_commands_itself(tmp_path):
+    """The record names each method and its workers; what each command is and what
+    its time includes are the report's words, so a wording change re-renders the
+    saved record without timing the exercise again."""
+    record = exercise_record()
+    assert all(set(m) == {"workers", "runs"} for m in record["methods"].values())
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    md = out["md"]
+    assert "| `python: for station in stations: plot(station)` | 1 |" in md
+    assert "| `snakemake --cores 2 --until plot_station` | 2 |" in md
+    assert "interpreter start, imports once, the Pool's start, the map, exit" in md
+
+
+def test_answer_3_says_what_a_spawned_pool_gets_against_the_fan_out(tmp_path):
+    """Forked: the Pool's workers inherit the imports, and the answer estimates a
+    macOS student's (spawn) Pool from the loop's measured start-up: 6 s + 2 s on
+    2 workers and 2 CPUs. Spawned: measured, and said so in the table too."""
+    forked = {**exercise_record(), "start_method": "fork"}
+    _, out = written(tmp_path, full_inputs(exercise=forked))
+    answer = " ".join(out["md"].split("### What do you actually get?")[1].split())
+    assert "The Pool started its workers with fork" in answer
+    assert "expect that Pool to take about 8.00 s against snakemake's 9.00 s" in answer
+    spawned = {**exercise_record(), "start_method": "spawn"}
+    _, out = written(tmp_path, full_inputs(exercise=spawned))
+    answer = " ".join(out["md"].split("### What do you actually get?")[1].split())
+    assert (
+        "The Pool started its workers with spawn, as a macOS or Windows student's Pool"
+        " does: every worker imported NumPy and Matplotlib itself" in answer
+    )
+    assert "the Pool took 6.00 s against snakemake's 9.00 s." in answer
+    assert "the Pool's start (spawn: every worker imports NumPy and" in out["md"]
+    # A record from before the start method was recorded: no such sentence.
+    _, old = written(tmp_path, full_inputs())
+    assert "started its workers" not in old["md"]

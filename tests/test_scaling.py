@@ -14,9 +14,10 @@ import yaml
 from helpers import FIXTURE_DATA, MELBOURNE, copy_workflow, run_snakemake
 from PIL import Image
 
+from weatherplot.records import makespan
 from weatherplot.report.analysis import analyse_scaling
-from weatherplot.report.metrics import makespan
-from weatherplot.scaling import generate_config, summarise, worker_counts
+from weatherplot.scaling import summarise, worker_counts
+from weatherplot.scratch import generate_config
 from weatherplot.stations import STATION_ID_PATTERN, resolve_stations
 
 

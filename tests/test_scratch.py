@@ -1,12 +1,11 @@
-"""The exercise's and the scaling study's scratch copy (weatherplot.exercise.
+"""The exercise's and the scaling study's scratch copy (weatherplot.scratch.
 scratch_workflow) is of the running workflow, wherever the package itself lives."""
 
 from __future__ import annotations
 
 from helpers import FIXTURE_DATA, MELBOURNE, REPO, read_config
 
-from weatherplot.exercise import scratch_workflow
-from weatherplot.scratch import copy_workflow_code
+from weatherplot.scratch import copy_workflow_code, scratch_workflow
 
 
 def test_the_scratch_copy_is_of_the_root_it_is_given(tmp_path):

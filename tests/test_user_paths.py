@@ -43,12 +43,12 @@ def truncated_station(folder: Path, station_id: str = "BROKEN1") -> Path:
 
 
 def baseline_process(tmp_path: Path, mode: str, stations: list[dict], workers=2):
-    """``python -m weatherplot.baselines`` as the baseline job starts it."""
+    """``python -m weatherplot baseline`` as the exercise starts it."""
     spec = tmp_path / "stations.json"
     spec.write_text(json.dumps(stations))
     outdir = tmp_path / "plots"
     outdir.mkdir()
-    command = [sys.executable, "-m", "weatherplot.baselines", mode, str(workers)]
+    command = [sys.executable, "-m", "weatherplot", "baseline", mode, str(workers)]
     command += [str(spec), str(outdir), str(tmp_path / "result.json")]
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     return command, env, outdir
@@ -81,10 +81,11 @@ def test_baseline_gives_up_on_a_station_that_never_finishes(tmp_path, mode):
     fifo = tmp_path / "HANG.dly"
     os.mkfifo(fifo)
     code = (
-        "import sys; from weatherplot.baselines import BaselineError, plot_all\n"
+        "import sys; from weatherplot.baselines import plot_all\n"
+        "from weatherplot.measure import MeasureError\n"
         f"try: plot_all({mode!r}, 2, [{{'id': 'HANG', 'file': {str(fifo)!r}}}], "
         f"{str(tmp_path)!r}, stall_seconds=2)\n"
-        "except BaselineError as e: print(e); sys.exit(3)\n"
+        "except MeasureError as e: print(e); sys.exit(3)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     done = subprocess.run(
@@ -336,10 +337,10 @@ def test_report_html_in_the_checkout_is_ignored_by_git():
 
 def test_the_baseline_command_by_hand_says_how_to_call_it(tmp_path):
     command, env, _ = baseline_process(tmp_path, "serial", [])
-    for argv in (["--help"], command[3:5], ["parallel", *command[4:]]):
+    for argv in (["--help"], command[4:6], ["parallel", *command[5:]]):
         result = subprocess.run(
-            [*command[:3], *argv], capture_output=True, text=True, env=env, timeout=60
+            [*command[:4], *argv], capture_output=True, text=True, env=env, timeout=60
         )
         assert result.returncode == 2
-        assert result.stderr.startswith("usage: python -m weatherplot.baselines")
+        assert result.stderr.startswith("usage: python -m weatherplot baseline")
         assert "Traceback" not in result.stderr

@@ -6,7 +6,8 @@
 #
 # It claims every core (threads: the whole machine) and runs here (localrule): its
 # figures describe this machine with nothing else running. The nested snakemake runs
-# with the interpreter of this one (sys.executable), which has snakemake installed.
+# with the interpreter of this one (sys.executable), which has snakemake installed;
+# the Pool starts its processes by processes.start_method.
 # Every method is timed as a whole command from outside (the plot jobs' makespan is
 # kept as a second column). The timing report reads results/report/scaling.json
 # when it exists.
@@ -38,6 +39,7 @@ rule scaling:
         stations=list(STATIONS.values()),
         repeats=config["scaling"]["repeats"],
         python=sys.executable,
+        start_method=config.get("processes", {}).get("start_method", "default"),
         # A Path: the copy's source, not a reason to rerun.
         workflow_root=WORKFLOW_ROOT,
     script:

@@ -5,13 +5,14 @@ free-threaded build makes worth timing); and ``draw``, the serial loop with
 Matplotlib's ``Figure.draw`` timed, which measures the share of a plot spent inside
 the one lock all figures share (``Figure._render_lock``).
 
-Each baseline runs as a fresh Python process, timed from outside, so its wall time
-counts the interpreter start and the imports once, just as the Snakemake fan-out counts
-them once per job: the comparison is like for like. Any interpreter with NumPy,
-Matplotlib and pandas can run it (the free-threaded one has no Snakemake).
+Each baseline runs as a fresh Python process, a whole command timed from outside
+(:func:`weatherplot.measure.run_command`), so its wall time counts the interpreter
+start and the imports once, just as the Snakemake fan-out counts them once per job:
+the comparison is like for like. Any interpreter with NumPy, Matplotlib and pandas can
+run it (the free-threaded one has no Snakemake).
 
-    python -m weatherplot.baselines serial|pool|threads|draw WORKERS STATIONS.json
-        OUTDIR RESULT.json
+    python -m weatherplot baseline serial|pool|threads|draw WORKERS STATIONS.json
+        OUTDIR RESULT.json [START_METHOD]
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .cpus import usable_cpus
 from .importpath import child_env
+from .measure import MeasureError, run_command
 from .ownedtemp import owned_tempdir
-from .timing import summarise
+from .records import job_work
 
 # A station plots in about a second. One that has not finished after this long is
 # taken as hung (in the serial loop), and so is a Pool in which no station finished
@@ -46,12 +46,6 @@ BACKSTOP_FACTOR = 10  # a shared, noisy machine; a Pool's start; a slow disk
 BACKSTOP_FLOOR = 600  # s: a few stations on a machine busy with something else
 BACKSTOP_CAP = 24 * 3600  # s: whatever the records say (a record may be wrong)
 PLOT_RECORDS = Path("results/timings/plots")  # {station}.json, of the main run
-
-
-class BaselineError(RuntimeError):
-    """A baseline cannot finish: a station failed, a worker died, or nothing moved.
-
-    The message names the station(s) and the cause, one line, for the terminal."""
 
 
 def _plot_one(args) -> tuple[str, float]:
@@ -82,7 +76,7 @@ def _plot(args) -> tuple[str, float]:
             if error.__class__.__module__.startswith("weatherplot")
             else (f"{type(error).__name__}: ")
         )
-        raise BaselineError(f"station {info['id']}: {what}{error}") from None
+        raise MeasureError(f"station {info['id']}: {what}{error}") from None
     return info["id"], time.perf_counter() - start
 
 
@@ -103,14 +97,22 @@ def _serial(jobs: list, stall_seconds: float) -> dict[str, float]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _pool(workers: int, jobs: list, outdir: str, stall_seconds: float) -> dict:
-    """``Pool.map`` as the lesson writes it, but every wait bounded: the first failed
-    station stops the Pool, and so does a worker that died or a Pool that stalled."""
+def _import_plotting() -> None:
+    """A Pool worker's start: under ``fork`` it inherits NumPy and Matplotlib already
+    imported (free); under ``spawn`` or ``forkserver`` it imports them itself, as a
+    macOS student's Pool does, in the Pool's start rather than in a station's time."""
+    import weatherplot.plotting  # noqa: F401
+
+
+def _pool(
+    workers: int, jobs: list, outdir: str, stall_seconds: float, method: str
+) -> dict:
+    """``Pool.map`` as the lesson writes it, its processes started by ``method``, but
+    every wait bounded: the first failed station stops the Pool, and so does a worker
+    that died or a Pool that stalled."""
     import multiprocessing
 
-    # fork: the workers inherit numpy and matplotlib already imported, which is
-    # what the lesson's Pool solution gets on Linux.
-    pool = multiprocessing.get_context("fork").Pool(workers)
+    pool = multiprocessing.get_context(method).Pool(workers, _import_plotting)
     try:
         results = pool.imap_unordered(_plot_one, jobs, chunksize=1)
         workers_seen = {p.pid: p for p in multiprocessing.active_children()}
@@ -127,7 +129,7 @@ def _pool(workers: int, jobs: list, outdir: str, stall_seconds: float) -> dict:
                     unfinished = [
                         j[0]["id"] for j in jobs if j[0]["id"] not in per_station
                     ]
-                    raise BaselineError(
+                    raise MeasureError(
                         f"no station finished for {stall_seconds:g} s; unfinished: "
                         f"{_some(unfinished)}"
                     ) from None
@@ -152,7 +154,7 @@ def _threads(workers: int, jobs: list, stall_seconds: float) -> dict[str, float]
         while pending:
             done, pending = wait(pending, stall_seconds, return_when=FIRST_EXCEPTION)
             if not done:
-                raise BaselineError(
+                raise MeasureError(
                     f"no station finished for {stall_seconds:g} s in "
                     f"{len(pending)} unfinished thread(s)"
                 )
@@ -230,7 +232,7 @@ def _check_workers(seen: dict, alive: dict, outdir: str) -> None:
             if marker.exists()
             else ("before it took a station")
         )
-        raise BaselineError(
+        raise MeasureError(
             f"a Pool worker (pid {pid}) {how} {doing}; its result is lost -> "
             "look for an out-of-memory kill (dmesg) or who sent the signal, and run "
             "again"
@@ -248,11 +250,23 @@ def plot_all(
     stations: list[dict],
     outdir: str,
     stall_seconds: float = STALL_SECONDS,
+    start_method: str = "default",
 ) -> dict:
-    """Plot ``stations`` into ``outdir``; per-station seconds (run in the child).
+    """Plot ``stations`` into ``outdir``; per-station seconds (run in the child). The
+    Pool's processes start by ``start_method`` (``processes.start_method``), resolved
+    by this interpreter, which the result names.
 
-    Raises :class:`BaselineError` at the first station that fails, naming it."""
+    Raises :class:`MeasureError` at the first station that fails, naming it."""
+    import multiprocessing
+
     import weatherplot.plotting  # noqa: F401  (imported once, as weather_plot.py does)
+
+    # "default": this interpreter's own, what the student's code gets.
+    method = (
+        multiprocessing.get_all_start_methods()[0]
+        if start_method == "default"
+        else start_method
+    )
 
     jobs = [(info, outdir) for info in stations]
     extra = {}
@@ -260,7 +274,7 @@ def plot_all(
     if mode == "serial":
         per_station = _serial(jobs, stall_seconds)
     elif mode == "pool":
-        per_station = _pool(workers, jobs, outdir, stall_seconds)
+        per_station = _pool(workers, jobs, outdir, stall_seconds, method)
     elif mode == "threads":
         per_station = _threads(workers, jobs, stall_seconds)
     elif mode == "draw":
@@ -275,6 +289,7 @@ def plot_all(
         "loop_seconds": loop_seconds,
         "digests": _digests(outdir),
         "interpreter": this_interpreter(),  # the GIL's state after the plots
+        "start_method": method,
         **extra,
     }
 
@@ -296,8 +311,6 @@ def backstop_seconds(stations: int, workers: int, measured: list[float]) -> floa
 def recorded_work(stations: list[dict], records: Path = PLOT_RECORDS) -> dict:
     """Seconds of each station's plotting work (read, plot, save) from its plot
     job's record in ``records``; a station without a readable record is left out."""
-    from .report.metrics import job_work
-
     measured = {}
     for info in stations:
         try:
@@ -316,14 +329,16 @@ def run_baseline(
     log=print,
     python: str | None = None,
     records: Path = PLOT_RECORDS,
-) -> dict:
-    """Time ``repeats`` runs of a baseline, each a fresh ``python -m`` process of
-    ``python`` (default: this interpreter). The plot jobs' records in ``records``
-    (relative to the working directory), then each repeat's own figures, bound how
-    long a child may take."""
-    times, children = [], []
+    start_method: str = "default",
+) -> list[dict]:
+    """``repeats`` runs of a baseline, each a fresh ``python -m weatherplot baseline``
+    process of ``python`` (default: this interpreter) timed as a whole command: its
+    :func:`~weatherplot.measure.run_command` figures and the child's own (per-station
+    seconds, ``loop_seconds``, PNG digests, interpreter, start method). The plot jobs'
+    records in ``records`` (relative to the working directory), then each run's own
+    figures, bound how long a child may take."""
+    runs = []
     measured = recorded_work(stations, records)
-    started = time.time()
     with owned_tempdir(f"baseline-{mode}-") as scratch:
         spec = Path(scratch) / "stations.json"
         spec.write_text(json.dumps(stations))
@@ -335,98 +350,45 @@ def run_baseline(
             result = Path(scratch) / f"result{repeat}.json"
             outdir = Path(scratch) / f"plots{repeat}"
             outdir.mkdir()
-            command = [
-                python or sys.executable,
-                "-m",
-                "weatherplot.baselines",
-                mode,
-                str(workers),
-                str(spec),
-                str(outdir),
-                str(result),
-            ]
-            start = time.perf_counter()
+            command = [python or sys.executable, "-m", "weatherplot", "baseline"]
+            command += [mode, str(workers), str(spec), str(outdir), str(result)]
             backstop = backstop_seconds(len(stations), workers, list(measured.values()))
-            _run_child(command, mode, backstop)
-            times.append(time.perf_counter() - start)
-            children.append(json.loads(result.read_text()))
-            measured = children[-1]["per_station"]  # this machine, now
-            log(f"{mode} baseline: run {repeat} took {times[-1]:.2f} s")
-    per_station = {
-        station: statistics.median(c["per_station"][station] for c in children)
-        for station in children[0]["per_station"]
-    }
-    return {
-        "kind": "baseline",
-        "name": mode,
-        "workers": workers,
-        "stations": [info["id"] for info in stations],
-        **summarise(times),
-        "loop_seconds": [c["loop_seconds"] for c in children],
-        "per_station": per_station,
-        # The last run's PNGs (sha256 by station) and, for ``draw``, Figure.draw's
-        # seconds by station.
-        "digests": children[-1]["digests"],
-        "interpreter": children[-1]["interpreter"],
-        **(
-            {"draw_seconds": children[-1]["draw_seconds"]}
-            if "draw_seconds" in children[-1]
-            else {}
-        ),
-        "includes": "interpreter start and imports, once",
-        "start": started,
-        "end": time.time(),
-        "cpus": usable_cpus(),
-    }
+            timed = _run_child([*command, start_method], f"{mode} baseline", backstop)
+            child = json.loads(result.read_text())
+            measured = child["per_station"]  # this machine, now
+            work = sum(measured.values())
+            runs.append({**timed, **child, "work_total": work})
+            log(f"{mode} baseline: run {repeat} took {timed['wall']:.2f} s")
+    return runs
 
 
-def _run_child(command: list[str], mode: str, backstop: float) -> None:
-    """Run one timed baseline process; its one-line error becomes a BaselineError.
-
-    The child bounds its own waits; ``backstop`` (:func:`backstop_seconds`) is for
-    a child that cannot (say, stopped with SIGSTOP)."""
-    try:
-        child = subprocess.run(
-            command,
-            env=child_env(),
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=backstop,
-        )
-    except subprocess.TimeoutExpired:
-        raise BaselineError(
-            f"{mode} baseline: its process did not finish in {backstop:.0f} s"
-        ) from None
-    if child.returncode != 0:
-        lines = child.stderr.strip().splitlines() or [
-            f"its process exited with status {child.returncode}"
-        ]
-        raise BaselineError(lines[-1].removeprefix("ERROR: "))
+def _run_child(command: list[str], what: str, backstop: float) -> dict:
+    """One timed baseline process. The child bounds its own waits; ``backstop``
+    (:func:`backstop_seconds`) is for a child that cannot (say, stopped with
+    SIGSTOP)."""
+    return run_command(command, what, backstop, env=child_env())
 
 
 MODES = ("serial", "pool", "threads", "draw")
 USAGE = (
-    f"usage: python -m weatherplot.baselines {'|'.join(MODES)} WORKERS STATIONS.json "
-    "OUTDIR RESULT.json"
+    f"usage: python -m weatherplot baseline {'|'.join(MODES)} WORKERS STATIONS.json "
+    "OUTDIR RESULT.json [START_METHOD]"
 )
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 5 or argv[0] not in MODES or not argv[1].isdigit():
-        # Run by the exercise and the scaling study; by hand, say how.
+    """The baseline child: run by the exercise and the scaling study."""
+    if len(argv) not in (5, 6) or argv[0] not in MODES or not argv[1].isdigit():
+        # By hand, say how.
         print(USAGE, file=sys.stderr)
         sys.exit(2)
-    mode, workers, spec, outdir, result = argv
+    mode, workers, spec, outdir, result, *method = argv
     stations = json.loads(Path(spec).read_text())
     try:
-        timings = plot_all(mode, int(workers), stations, outdir)
-    except BaselineError as error:
+        timings = plot_all(mode, int(workers), stations, outdir, STALL_SECONDS, *method)
+    except MeasureError as error:
         # One line, the last on stderr: the parent hands it on to the job's log.
         print(f"ERROR: {mode} baseline: {error}", file=sys.stderr, flush=True)
         # A stalled plot thread cannot be stopped, and would hold up a normal exit.
         os._exit(1)
     Path(result).write_text(json.dumps(timings))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,6 +1,6 @@
 """Benchmark: prints figures, asserts nothing (the machine is shared and noisy).
 
-    python -m weatherplot.benchmark [--data data] [--repeats 5] [--jobs 6]
+    python -m weatherplot benchmark [--data data] [--repeats 5] [--jobs 6]
 
 1. ``.dly`` parse throughput of our NumPy reader and of pandas ``read_fwf``, side by
    side in one run on the same decompressed files, and their ratio.
@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import itertools
-import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +25,11 @@ from pathlib import Path
 from .daily import Daily
 from .importpath import child_env
 from .io.ghcnd import read_ghcnd
+from .measure import plot_records, run_command, snakemake
+from .ownedtemp import owned_tempdir
 from .pandas_reference import read_ghcnd_fwf
-from .report.metrics import job_overhead, job_startup, job_work
-from .scratch import WORKFLOW_ROOT
+from .records import job_overhead, job_startup, job_work
+from .scratch import scratch_workflow
 from .timing import summarise
 
 # What a plot job's process imports (it is a plain ``python`` command, see
@@ -100,15 +99,10 @@ def import_costs(repeats: int) -> dict:
     env = child_env()
     results = {}
     for label, code in IMPORT_STEPS.items():
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-c", code],
-                check=True,
-                env=env,
-            )
-            times.append(time.perf_counter() - start)
+        times = [
+            run_command([sys.executable, "-c", code], label, 600, env=env)["wall"]
+            for _ in range(repeats)
+        ]
         results[label] = {"median_s": statistics.median(times), "min_s": min(times)}
     return results
 
@@ -116,42 +110,15 @@ def import_costs(repeats: int) -> dict:
 def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
     """Run ``jobs`` real plot jobs one at a time (--cores 1: no contention) and read
     their timing records."""
-    from .scaling import scratch_workflow
-
-    with tempfile.TemporaryDirectory() as scratch:
-        workdir = Path(scratch)
+    with owned_tempdir("benchmark-") as scratch:
         # The config lists the timed stations, whichever the user's config lists.
         files = sorted(data_dir.glob("*.dly.gz"))[:jobs]
-        stations = [p.name.removesuffix(".dly.gz") for p in files]
-        scratch_workflow(
-            workdir,
-            [{"id": s, "file": f} for s, f in zip(stations, files, strict=True)],
-            data_dir,
-        )
-        targets = [f"results/plots/{s}.png" for s in stations]
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "snakemake",
-                "--cores",
-                "1",
-                "--quiet",
-                "--config",
-                f"plot_server={plot_server}",
-                "--until",
-                "plot_station",
-                "--",
-                *targets,
-            ],
-            cwd=workdir,
-            check=True,
-            capture_output=True,
-        )
-        records = [
-            json.loads((workdir / "results/timings/plots" / f"{s}.json").read_text())
-            for s in stations
-        ]
+        stations = [{"id": p.name.removesuffix(".dly.gz"), "file": p} for p in files]
+        workdir = scratch_workflow(Path(scratch), stations, data_dir)
+        targets = [f"results/plots/{s['id']}.png" for s in stations]
+        args = ["--cores", "1", "--config", f"plot_server={plot_server}"]
+        snakemake(workdir, sys.executable, [*args, "--", *targets])
+        records = plot_records(workdir)
     rows = []
     for r in records:
         overhead = job_overhead(r)
@@ -179,69 +146,3 @@ def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
         "median_work_s": work,
         "overhead_share_of_work": overhead / work,
     }
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=WORKFLOW_ROOT / "data")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--jobs", type=int, default=6, help="real plot jobs to time")
-    parser.add_argument("--json", type=Path, help="also write the figures here")
-    args = parser.parse_args(argv)
-
-    figures = {}
-    print(f"1. .dly parsing, {args.repeats} interleaved repeats (median)")
-    parse = figures["parse"] = parse_throughput(args.data, args.repeats)
-    print(f"   {parse['files']} files, {parse['megabytes']:.1f} MB uncompressed")
-    for name in ("numpy reader", "pandas read_fwf"):
-        row = parse[name]
-        print(
-            f"   {name:16s} {row['median_s']:7.3f} s  {row['mb_per_s']:7.1f} MB/s"
-            f"  (min {row['min_s']:.3f}, max {row['max_s']:.3f})"
-        )
-    print(
-        f"   ratio: numpy reader is {parse['speedup']:.1f}x pandas read_fwf "
-        "(target >= 10x)"
-    )
-
-    print(f"\n2. Fixed cost of a fresh plot-job process, {args.repeats} runs (median)")
-    costs = figures["imports"] = import_costs(args.repeats)
-    for label, row in costs.items():
-        print(f"   {label:52s} {row['median_s']:6.3f} s (min {row['min_s']:.3f})")
-
-    print(f"\n3. {args.jobs} real plot jobs, snakemake --cores 1 (records of each job)")
-    figures["plot_jobs"] = {}
-    for plot_server, title in (
-        (False, "fresh processes (plot_server: false): start-up = imports"),
-        (True, "forked from the warm plot server: start-up = hand-over"),
-    ):
-        jobs = figures["plot_jobs"]["forked" if plot_server else "fresh"] = plot_jobs(
-            args.data, args.jobs, plot_server
-        )
-        print(f"   {title}")
-        print(
-            f"   {'station':12s} {'process start':>13s} {'start-up':>8s}"
-            f" {'overhead':>9s} {'work':>6s}"
-        )
-        for row in jobs["jobs"]:
-            print(
-                f"   {row['station']:12s} {row['start_and_wrapper_s']:13.3f}"
-                f" {row['startup_s']:8.3f} {row['overhead_s']:9.3f}"
-                f" {row['work_s']:6.3f}"
-            )
-        print(
-            f"   median fixed overhead {jobs['median_overhead_s']:.3f} s (target <= "
-            f"0.35 s) = {jobs['overhead_share_of_work']:.0%} of the median plotting "
-            f"work {jobs['median_work_s']:.3f} s (target <= 30%)"
-        )
-        if jobs["median_gap_between_jobs_s"] is not None:
-            print(
-                "   Snakemake's own time between jobs (end to next process start): "
-                f"median {jobs['median_gap_between_jobs_s']:.3f} s"
-            )
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -10,13 +10,20 @@ and the code that reads it (the timing report checks a record file against it).
 - :class:`ScalingStudy`: the scaling study (:mod:`weatherplot.scaling`),
   ``results/report/scaling.json``;
 - :class:`ExerciseBuildsRecord`: the loop, the Pool and the threads on both CPython
-  builds (:mod:`weatherplot.builds`), ``results/timings/free-threaded/exercise.json``.
+  builds (:mod:`weatherplot.exercise`), ``results/timings/free-threaded/exercise.json``.
 
 A free-threaded build's demo records (``results/timings/free-threaded/demos/``) are
 :class:`DemoRecord` too.
 """
 
+from collections.abc import Iterable, Mapping
 from typing import Any, NotRequired, TypedDict
+
+#: Phases of a plot job that are the station's plotting work (the rest is overhead).
+WORK_PHASES = ("read", "plot", "save")
+# Before the work: a fresh process imports NumPy and Matplotlib ("imports"); a worker
+# forked from the warm plot server only takes the job over ("handoff").
+STARTUP_PHASES = ("imports", "handoff")
 
 
 class Timing(TypedDict):
@@ -95,9 +102,9 @@ class CommandRun(TypedDict):
 
 
 class MethodRecord(TypedDict):
+    """One command of the exercise (what it is, in words, is the report's)."""
+
     workers: int
-    command: str
-    includes: str
     runs: list  # CommandRun or FanoutRun, in the order they ran
 
 
@@ -107,6 +114,7 @@ class ExerciseRecord(TypedDict):
     repeats: int
     cores: int
     plot_server: bool
+    start_method: NotRequired[str]  # the Pool's processes' (older records lack it)
     dry_run_wall: float  # snakemake -n --until plot_station: start-up + DAG build
     methods: dict[str, MethodRecord]
     cpus: dict
@@ -157,9 +165,10 @@ class BuildRecord(TypedDict):
     """One build's part of :class:`ExerciseBuildsRecord`."""
 
     interpreter: dict[str, Any]  # as its plot processes reported it
+    start_method: NotRequired[str]  # how its Pool started its processes
     draw: dict[str, Any]  # plot_seconds, draw_seconds, share, per_station
     threads_png_identical: bool  # the threads' PNGs are the loop's, byte for byte
-    methods: dict[str, dict]  # serial, pool, threads: workers, command, runs
+    methods: dict[str, MethodRecord]  # serial, pool, threads
 
 
 class ExerciseBuildsRecord(TypedDict):
@@ -173,3 +182,45 @@ class ExerciseBuildsRecord(TypedDict):
     loadavg: dict[str, list[float]]
     start: float
     end: float
+
+
+# ---------------------------------------------------------------------------
+# What a plot job's record (PlotRecord) says: read by the measuring side and the report
+# ---------------------------------------------------------------------------
+
+
+def job_start(record: Mapping) -> float:
+    """When a job began: the OS start of its process if known, else its first line."""
+    ps = record["process_start"]
+    return float(ps) if ps is not None else float(record["start"])
+
+
+def job_startup(record: Mapping) -> float:
+    """The start-up phase after our first line: imports, or the hand-over."""
+    return float(sum(record["phases"].get(p, 0.0) for p in STARTUP_PHASES))
+
+
+def job_overhead(record: Mapping) -> float:
+    """Fixed per-job cost: process start to our first line, plus the imports (or the
+    hand-over to a forked worker)."""
+    ps = record["process_start"]
+    before = float(record["start"]) - float(ps) if ps is not None else 0.0
+    return max(before, 0.0) + job_startup(record)
+
+
+def job_worker(record: Mapping) -> str:
+    """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
+    return str(record["worker"])
+
+
+def job_work(record: Mapping) -> float:
+    """The station's plotting work: read + plot + save."""
+    return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))
+
+
+def makespan(records: Iterable[Mapping]) -> float | None:
+    """First job process start (or script start) to last job end."""
+    records = list(records)
+    if not records:
+        return None
+    return max(float(r["end"]) for r in records) - min(job_start(r) for r in records)

@@ -17,29 +17,23 @@ it. For the fan-outs, the plot jobs' *makespan* (first job process start to last
 end) is kept as a second column (``makespan_median``); ``measures`` in the JSON says
 which is which.
 
-The speedups, Karp-Flatt and the Amdahl fits are the timing report's analysis
-(:func:`weatherplot.report.analysis.analyse_scaling`), so the two always agree.
-
-Also here: :func:`generate_config`, a config of N stations pointing at the real files,
-for the DAG-build scale test (``python -m weatherplot.scaling generate ...``).
+The study records the times; the speedups, Karp-Flatt and the Amdahl fits are the
+timing report's analysis (:func:`weatherplot.report.analysis.analyse_scaling`), which
+the rule's script and ``python -m weatherplot scaling`` add, so the two always agree.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .exercise import run_fanout, scratch_workflow
-from .records import ScalingStudy
-from .report.analysis import analyse_scaling
-from .report.charts import chart_scaling
-from .scratch import WORKFLOW_ROOT
+from .baselines import run_baseline
+from .measure import run_fanout
+from .ownedtemp import owned_tempdir
+from .scratch import WORKFLOW_ROOT, scratch_workflow
 from .timing import summarise
 
 METHODS = ("serial", "pool", "snakemake", "snakemake_fresh")
@@ -74,9 +68,11 @@ def run_study(
     python: str | None = None,
     log: Callable[[str], None] = print,
     root: Path = WORKFLOW_ROOT,
-) -> ScalingStudy:
-    """Time every (method, workers) point ``repeats`` times, methods interleaved."""
-    from .baselines import run_baseline
+    start_method: str = "default",
+) -> dict:
+    """Time every (method, workers) point ``repeats`` times, methods interleaved:
+    the study's record but for the analysis (:func:`~weatherplot.report.analysis.
+    analyse_scaling` of its ``points``)."""
     from .cpus import usable_cpus
 
     python = python or sys.executable
@@ -89,17 +85,19 @@ def run_study(
         for key, value in values.items():
             entry.setdefault(key, []).append(value)
 
-    with tempfile.TemporaryDirectory(prefix="scaling-") as scratch:
+    with owned_tempdir("scaling-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         # Warm-up (not counted): page cache, bytecode, Snakemake's conda/env checks.
         run_fanout(workdir, max(workers), python)
         for repeat in range(1, repeats + 1):
             for p in workers:
                 if p == 1:
-                    t = run_baseline("serial", 1, list(stations), 1, log=log)
-                    add("serial", 1, time=t["median"])
-                t = run_baseline("pool", p, list(stations), 1, log=log)
-                add("pool", p, time=t["median"])
+                    (t,) = run_baseline("serial", 1, list(stations), log=log)
+                    add("serial", 1, time=t["wall"])
+                (t,) = run_baseline(
+                    "pool", p, list(stations), log=log, start_method=start_method
+                )
+                add("pool", p, time=t["wall"])
                 for method, extra in FANOUT_METHODS.items():
                     fan = run_fanout(workdir, p, python, extra)
                     span = fan["last_job_end"] - fan["first_job_start"]
@@ -109,8 +107,6 @@ def run_study(
                         f"{fan['wall']:.2f} s (makespan {span:.2f} s, "
                         f"{fan['jobs']} jobs)"
                     )
-    points = _points(timings)
-    result = analyse_scaling(points, cpus["usable"])
     return {
         "kind": "scaling",
         "stations": [s["id"] for s in stations],
@@ -120,7 +116,7 @@ def run_study(
         "measures": MEASURES,
         "start": started,
         "end": time.time(),
-        **result,
+        "points": _points(timings),
     }
 
 
@@ -137,83 +133,3 @@ def _points(timings: dict[tuple[str, int], dict[str, list]]) -> list[dict]:
             point["makespan_median"] = statistics.median(values["makespan"])
         points.append(point)
     return points
-
-
-def chart(study: dict) -> bytes:
-    """Speedup against workers per method, the ideal and each Amdahl fit (PNG)."""
-    return chart_scaling(study)
-
-
-# ---------------------------------------------------------------------------
-# A config of many stations, for the DAG-build scale test
-# ---------------------------------------------------------------------------
-
-
-def generate_config(n: int, data_dir: str | Path = "data", base: dict | None = None):
-    """A config of ``n`` stations (ids X00001, ...) cycling over the real
-    ``.dly.gz`` files of ``data_dir`` (paths relative to the workdir)."""
-    files = sorted(p.name for p in Path(data_dir).glob("*.dly.gz"))
-    if not files:
-        raise ValueError(f"no .dly.gz files in {data_dir}")
-    width = max(5, len(str(n)))
-    config = dict(base or {})
-    config["stations"] = [
-        {"id": f"X{i:0{width}d}", "file": f"data/{files[(i - 1) % len(files)]}"}
-        for i in range(1, n + 1)
-    ]
-    return config
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    gen = sub.add_parser(
-        "generate", help="write a config of N stations (JSON, which is also YAML)"
-    )
-    gen.add_argument("n", type=int)
-    gen.add_argument("out", type=Path)
-    gen.add_argument("--data", type=Path, default=Path("data"))
-    gen.add_argument("--base", type=Path, default=Path("config/config.yaml"))
-    study = sub.add_parser("study", help="run the study on a config's stations")
-    study.add_argument("--config", type=Path, default=Path("config/config.yaml"))
-    study.add_argument("--repeats", type=int, default=3)
-    study.add_argument("--workers", type=int, help="up to this many (default: CPUs)")
-    study.add_argument("--json", type=Path, default=Path("scaling.json"))
-    study.add_argument("--png", type=Path)
-    args = parser.parse_args(argv)
-    if args.command == "study":
-        import yaml
-
-        from .cpus import usable_cpus
-        from .stations import resolve_stations
-
-        config = yaml.safe_load(args.config.read_text())
-        stations = list(resolve_stations(config).values())
-        result = run_study(
-            stations,
-            worker_counts(args.workers or usable_cpus()["usable"]),
-            args.repeats,
-            data_dir=Path(config.get("data_dir", "data")),
-        )
-        args.json.write_text(json.dumps(result, indent=2))
-        if args.png:
-            args.png.write_bytes(chart(result))
-        for row in result["points"]:
-            print(
-                f"{row['method']:10s} p={row['workers']} {row['median']:7.2f} s "
-                f"(min {row['min']:.2f}, max {row['max']:.2f})  speedup "
-                f"{row['speedup']:.2f}x  Karp-Flatt {row['karp_flatt']}"
-            )
-    elif args.command == "generate":
-        import yaml
-
-        base = yaml.safe_load(args.base.read_text()) if args.base.exists() else {}
-        config = generate_config(args.n, args.data, base)
-        # JSON, which is YAML too: Snakemake tries json.load first, and PyYAML's
-        # pure-Python loader (through yte) takes ~4-5 s for 10,000 entries here.
-        args.out.write_text(json.dumps(config, indent=1) + "\n")
-        print(f"{args.out}: {args.n} stations")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,12 +1,14 @@
-"""A runnable copy of this workflow's code in a scratch folder.
+"""A runnable copy of this workflow's code in a scratch folder, and configs for it.
 
-The benchmark, the scaling study and the tests run the real ``snakemake`` on such a
-copy, so their results, logs and locks never touch the user's working directory.
+The exercise, the benchmark, the scaling study and the tests run the real
+``snakemake`` on such a copy, so their results, logs and locks never touch the user's
+working directory.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 WORKFLOW_ROOT = Path(__file__).resolve().parents[2]
@@ -29,3 +31,57 @@ def copy_workflow_code(dest: Path, root: Path = WORKFLOW_ROOT) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     return dest
+
+
+def scratch_workflow(
+    dest: Path, stations: Sequence[dict], data_dir: Path, root: Path = WORKFLOW_ROOT
+) -> Path:
+    """A copy of the workflow at ``root`` in ``dest`` whose config lists ``stations``
+    with their files as absolute paths (nothing copied); ``data`` is a symlink to the
+    real data folder, for its station catalog. ``root``: the running workflow's, which
+    the rules pass (the default, this package's checkout, is for the commands)."""
+    import yaml
+
+    copy_workflow_code(dest, root)
+    (dest / "data").symlink_to(Path(data_dir).resolve(), target_is_directory=True)
+    config = yaml.safe_load((dest / "config" / "config.yaml").read_text())
+    config["stations"] = [_scratch_entry(s) for s in stations]
+    (dest / "config" / "config.yaml").write_text(
+        yaml.safe_dump(config, sort_keys=False)
+    )
+    return dest
+
+
+def _scratch_entry(info: dict) -> dict:
+    """A resolved station as a config entry that needs nothing fetched: its file's
+    absolute path and, for a station whose name only NOAA's station list knows, the
+    list's title fields (read from this run's parsed list, relative to the working
+    directory) or at least a name (the title then shows the id, as it does here)."""
+    from .stations import TITLE_FIELDS, station_list_entry
+
+    keys = ("id", "format", "units", *TITLE_FIELDS)
+    entry = {k: info[k] for k in keys if info.get(k) is not None}
+    if info.get("station_list"):
+        listed = station_list_entry(info["station_list"], info["id"])
+        for key in TITLE_FIELDS:
+            if key not in entry and listed.get(key) is not None:
+                entry[key] = listed[key]
+        entry.setdefault("name", info["id"])
+    entry["file"] = str(Path(info["file"]).resolve())
+    return entry
+
+
+def generate_config(n: int, data_dir: str | Path = "data", base: dict | None = None):
+    """A config of ``n`` stations (ids X00001, ...) cycling over the real
+    ``.dly.gz`` files of ``data_dir`` (paths relative to the workdir), for the
+    DAG-build scale test and the benchmarks at any size."""
+    files = sorted(p.name for p in Path(data_dir).glob("*.dly.gz"))
+    if not files:
+        raise ValueError(f"no .dly.gz files in {data_dir}")
+    width = max(5, len(str(n)))
+    config = dict(base or {})
+    config["stations"] = [
+        {"id": f"X{i:0{width}d}", "file": f"data/{files[(i - 1) % len(files)]}"}
+        for i in range(1, n + 1)
+    ]
+    return config

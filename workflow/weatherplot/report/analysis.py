@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -102,8 +103,6 @@ def _method_figures(
     out = {
         "workers": p,
         "effective_workers": p_eff,
-        "command": rec["command"],
-        "includes": rec["includes"],
         "time": statistics.median(walls),
         "min": min(walls),
         "max": max(walls),
@@ -169,6 +168,13 @@ def analyse_exercise(
         )
         if m != "serial":
             v.update(amdahl_fit([(v["effective_workers"], v["speedup"])], cpus))
+    pool = methods["pool"]
+    # A Pool whose workers do not inherit NumPy and Matplotlib (spawn, a macOS
+    # student's): each pays an interpreter start and the imports (the loop's
+    # start-up), in rounds of the CPUs that run at once.
+    pool["spawn_estimate"] = pool["time"] + serial["parts"]["startup"] * math.ceil(
+        pool["workers"] / pool["effective_workers"]
+    )
     # A speedup above the hardware's limit can only mean disturbed runs.
     above = [m for m, v in methods.items() if v["speedup"] > 1.02 * v["max_expected"]]
     configured = sorted(stations) if stations is not None else sorted(covered)
@@ -181,6 +187,8 @@ def analyse_exercise(
         "repeats": record["repeats"],
         "cores": record["cores"],
         "plot_server": record["plot_server"],
+        # How the Pool started its workers (records before it was recorded: None).
+        "start_method": record.get("start_method"),
         "dry_run_wall": record["dry_run_wall"],
         "loadavg": record["loadavg"],
         "above_limit": above,

@@ -8,7 +8,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from .metrics import job_overhead, job_start, job_startup, job_work, job_worker
+from ..records import job_overhead, job_start, job_startup, job_work, job_worker
 
 
 def process_label(record: Mapping, group_size: int = 1) -> str:

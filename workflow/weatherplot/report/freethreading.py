@@ -4,7 +4,7 @@ prediction, and the figures the report's conclusion quotes.
 
 Reads the GIL build's demo records (``results/timings/demos/``), the free-threaded
 build's (``results/timings/free-threaded/demos/``) and the exercise on both builds
-(``results/timings/free-threaded/exercise.json``, :mod:`weatherplot.builds`). A
+(``results/timings/free-threaded/exercise.json``, :mod:`weatherplot.exercise`). A
 free-threaded figure is *marked* when the GIL was on after all when it was taken (an
 extension without free-threading support turned it back on at import; its
 interpreter record names it).

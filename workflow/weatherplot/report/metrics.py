@@ -1,20 +1,14 @@
-"""The report's arithmetic: speedup, efficiency, Amdahl's law, Karp-Flatt, and what a
-plot job's timing record says about its overhead and its work.
+"""The report's arithmetic: speedup, efficiency, Amdahl's law, Karp-Flatt.
 
-Small pure functions on numbers and records, so the scaling study, the benchmark and
-the report compute every figure the same way.
+Small pure functions on numbers, so the report computes every figure the same way.
+(What a plot job's record says about its overhead and work is in
+:mod:`weatherplot.records`, which the measuring side reads too.)
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-
-#: Phases of a plot job that are the station's plotting work (the rest is overhead).
-WORK_PHASES = ("read", "plot", "save")
-# Before the work: a fresh process imports NumPy and Matplotlib ("imports"); a worker
-# forked from the warm plot server only takes the job over ("handoff").
-STARTUP_PHASES = ("imports", "handoff")
+from collections.abc import Iterable
 
 
 def speedup(reference: float | None, measured: float | None) -> float | None:
@@ -120,45 +114,3 @@ def amdahl_fit(points: Iterable[tuple[float, float]], cpus: int | None) -> dict:
             amdahl_speedup(max(f, 0.0), cpus) if sane and cpus else None
         ),
     }
-
-
-# ---------------------------------------------------------------------------
-# A plot job's timing record (weatherplot.records.PlotRecord)
-# ---------------------------------------------------------------------------
-
-
-def job_start(record: Mapping) -> float:
-    """When a job began: the OS start of its process if known, else its first line."""
-    ps = record["process_start"]
-    return float(ps) if ps is not None else float(record["start"])
-
-
-def job_startup(record: Mapping) -> float:
-    """The start-up phase after our first line: imports, or the hand-over."""
-    return float(sum(record["phases"].get(p, 0.0) for p in STARTUP_PHASES))
-
-
-def job_overhead(record: Mapping) -> float:
-    """Fixed per-job cost: process start to our first line, plus the imports (or the
-    hand-over to a forked worker)."""
-    ps = record["process_start"]
-    before = float(record["start"]) - float(ps) if ps is not None else 0.0
-    return max(before, 0.0) + job_startup(record)
-
-
-def job_worker(record: Mapping) -> str:
-    """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
-    return str(record["worker"])
-
-
-def job_work(record: Mapping) -> float:
-    """The station's plotting work: read + plot + save."""
-    return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))
-
-
-def makespan(records: Iterable[Mapping]) -> float | None:
-    """First job process start (or script start) to last job end."""
-    records = list(records)
-    if not records:
-        return None
-    return max(float(r["end"]) for r in records) - min(job_start(r) for r in records)

@@ -142,10 +142,46 @@ PART_NAMES = {
 }
 
 
+#: What each command of the exercise is, and what its wall time includes (the
+#: records name the method and its workers; the words are the report's).
+COMMANDS = {
+    "serial": "python: for station in stations: plot(station)",
+    "pool": "python: multiprocessing.Pool({workers}).map(plot, stations)",
+    "snakemake": "snakemake --cores {workers} --until plot_station",
+}
+INCLUDES = {
+    "serial": "interpreter start, imports once, the loop, exit",
+    "pool": "interpreter start, imports once, the Pool's start, the map, exit",
+    "snakemake": (
+        "Snakemake's start-up and DAG build, every plot job (its process, "
+        "hand-over or imports, plotting), Snakemake's handling, exit"
+    ),
+}
+
+
+def command_words(
+    method: str, workers: int, start_method: str | None = None
+) -> tuple[str, str]:
+    """The exercise command ``method`` with ``workers``, and what its time includes;
+    a Pool not started by fork has its workers import NumPy and Matplotlib."""
+    includes = INCLUDES[method]
+    if method == "pool" and start_method not in (None, "fork"):
+        includes = includes.replace(
+            "the Pool's start",
+            f"the Pool's start ({start_method}: every worker imports NumPy and "
+            "Matplotlib itself)",
+        )
+    return COMMANDS[method].format(workers=workers), includes
+
+
 def _exercise_rows(ex: Mapping) -> list[list[str]]:
+    words = {
+        m: command_words(m, v["workers"], ex.get("start_method"))
+        for m, v in ex["methods"].items()
+    }
     return [
         [
-            f"`{v['command']}`",
+            f"`{words[m][0]}`",
             str(v["workers"]),
             fmt_s(v["time"]),
             _spread(v),
@@ -153,7 +189,7 @@ def _exercise_rows(ex: Mapping) -> list[list[str]]:
             fmt_x(v["speedup"]),
             fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
             _f3(v["karp_flatt"]) if m != "serial" else "-",
-            v["includes"],
+            words[m][1],
         ]
         for m, v in ex["methods"].items()
     ]

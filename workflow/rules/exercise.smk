@@ -1,0 +1,63 @@
+# The exercise, timed as a student times it: whole commands timed from outside, from
+# clean outputs, on the configured stations, taking turns (weatherplot/exercise.py),
+# one job per interpreter build ({build}, a prefix of the record's path):
+#
+# - "" (results/timings/exercise.json): the serial loop, a multiprocessing.Pool with
+#   as many workers as --cores and `snakemake --cores N --until plot_station` in a
+#   scratch copy, with Snakemake's interpreter (the GIL build);
+# - "free-threaded/", when there is a free-threaded Python (FREE_THREADED,
+#   common.smk): the loop, the Pool and a ThreadPoolExecutor on both builds, taking
+#   turns, and each build's share of a plot spent inside Figure.draw. That
+#   interpreter has no Snakemake: its commands are `python -m weatherplot baseline`.
+#
+# The Pool starts its processes by processes.start_method. Each job claims every core
+# (nothing runs beside it), runs before this run's own plot jobs (priority) and on
+# this machine (localrule): its figures describe one machine. A changed station list
+# changes params.stations, so Snakemake reruns it: the report never compares a subset.
+
+import sys
+from pathlib import Path
+
+
+rule exercise:
+    input:
+        # Each file once: with thousands of stations sharing files, fewer inputs.
+        sorted({info["file"] for info in STATIONS.values()}),
+        # Titles from NOAA's station list, for the stations that need it (the
+        # scratch copy gets them from here instead of downloading the list again).
+        # ancient: a list tried again (offline last time) is no reason to time the
+        # exercise again; titles do not change its figures.
+        [ancient(STATION_LIST_METADATA)] if station_list_ids(STATIONS) else [],
+    output:
+        report(
+            "results/timings/{build}exercise.json",
+            caption="../report/exercise.rst",
+            category="Timing records",
+            subcategory="Exercise",
+            labels={"file": "exercise timings", "build": "{build}"},
+        ),
+    log:
+        "logs/{build}exercise.log",
+    wildcard_constraints:
+        build="(free-threaded/)?",
+    priority: 10
+    localrule: True
+    # The GIL build's commands run in this env; the free-threaded ones in theirs.
+    conda:
+        "../envs/scaling.yaml"
+    threads: MACHINE_CORES
+    params:
+        stations=list(STATIONS.values()),
+        repeats=config["baselines"]["repeats"],
+        # Each variant's own settings only: another's change is no reason to rerun it.
+        plot_server=lambda wc: None if wc.build else config["plot_server"],
+        start_method=config.get("processes", {}).get("start_method", "default"),
+        # Paths: params are a rerun trigger, and a Path is not compared (the venv
+        # may move); free_threaded_python is common.smk's.
+        python=Path(sys.executable),
+        free_threaded=lambda wc: free_threaded_python(wc) if wc.build else None,
+        reenabled=lambda wc: list(FREE_THREADED.reenabled_by) if wc.build else [],
+        # A Path: the copy's source, not a reason to rerun.
+        workflow_root=WORKFLOW_ROOT,
+    script:
+        "../scripts/exercise.py"

@@ -1,0 +1,336 @@
+"""The package's one command line: the measurements outside the workflow's rules.
+
+    python -m weatherplot exercise [--stations N] ...  # loop, Pool, snakemake
+    python -m weatherplot benchmark [--jobs 6] ...     # parsing, imports, per-job cost
+    python -m weatherplot scaling [--workers P] ...    # the scaling study, no Snakemake
+    python -m weatherplot generate N OUT               # a config of N stations
+    python -m weatherplot baseline MODE ...            # one baseline (the timed child)
+
+Each prints figures and asserts nothing (the machine is shared and noisy). It sits
+above the report: it measures with the measure layer and prints the report's
+analysis of it. Imports are inside the commands, so a Pool worker started by
+``spawn`` (which imports this module again) imports nothing it does not need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _stations(config_path: Path, data: Path, n: int | None) -> list[dict]:
+    import yaml
+
+    from .scratch import generate_config
+    from .stations import resolve_stations
+
+    config = yaml.safe_load(config_path.read_text())
+    if n:
+        config = generate_config(n, data, config)
+        for entry in config["stations"]:  # absolute: the scratch copy is elsewhere
+            entry["file"] = str(Path(entry["file"]).resolve())
+    return list(resolve_stations(config).values())
+
+
+# ---------------------------------------------------------------------------
+# exercise: the three whole commands side by side, with their CPU time
+# ---------------------------------------------------------------------------
+
+
+def exercise_summary(record: dict, dry_cpu: float) -> dict[str, float]:
+    """Medians and ratios of an exercise record whose runs carry ``cpu``: the timing
+    report's analysis of it, in a few flat figures."""
+    from .exercise import METHODS
+    from .report.analysis import analyse_exercise
+
+    methods = analyse_exercise(record, None, record["cpus"]["usable"])["methods"]
+    wall = {m: methods[m]["time"] for m in METHODS}
+    cpu = {m: methods[m]["cpu"] for m in METHODS}
+    extra = cpu["snakemake"] - cpu["pool"]
+    return {
+        **{f"wall_{m}": wall[m] for m in METHODS},
+        **{f"cpu_{m}": cpu[m] for m in METHODS},
+        "speedup_vs_loop": methods["snakemake"]["speedup"],
+        "pool_speedup_vs_loop": methods["pool"]["speedup"],
+        "wall_vs_pool": wall["snakemake"] / wall["pool"],
+        "extra_cpu": extra,
+        "dry_run_cpu": dry_cpu,
+        # Snakemake's start-up and DAG build (a dry run's CPU) are paid once; the
+        # rest of the extra CPU is paid per job.
+        "extra_cpu_per_job": (extra - dry_cpu) / len(record["stations"]),
+    }
+
+
+def exercise(args) -> None:
+    from .exercise import run_exercise
+    from .measure import dry_run
+    from .ownedtemp import owned_tempdir
+    from .scratch import scratch_workflow
+
+    stations = _stations(args.config, args.data, args.stations)
+    python = sys.executable
+    with owned_tempdir("exercise-dry-") as scratch:
+        workdir = scratch_workflow(Path(scratch), stations, args.data)
+        dry_run(workdir, python)  # warm: imports, bytecode
+        dry_cpu = dry_run(workdir, python)["cpu"]
+    record = run_exercise(
+        stations,
+        args.cores,
+        args.repeats,
+        args.data,
+        python,
+        start_method=args.start_method,
+    )
+    figures = exercise_summary(record, dry_cpu)
+    if args.json:
+        args.json.write_text(json.dumps({**record, "summary": figures}, indent=2))
+    print(_exercise_table(record, figures, args))
+
+
+def _exercise_table(record: dict, f: dict[str, float], args) -> str:
+    from .exercise import METHODS
+    from .report.render import command_words
+
+    n, cores = len(record["stations"]), record["cores"]
+    load = record["loadavg"]
+    lines = [
+        f"{n} stations, --cores {cores}, {record['repeats']} repeat(s) alternated, "
+        f"load {load['before'][0]:.1f} before, {load['after'][0]:.1f} after, "
+        f"Pool started by {record['start_method']}",
+        f"{'command':<52}{'wall':>9}{'CPU':>9}{'loop/it':>9}",
+    ]
+    for method in METHODS:
+        wall, cpu = f[f"wall_{method}"], f[f"cpu_{method}"]
+        workers = record["methods"][method]["workers"]
+        command = command_words(method, workers)[0]
+        lines.append(
+            f"{command:<52}{wall:8.2f}s{cpu:8.2f}s{f['wall_serial'] / wall:8.2f}x"
+        )
+
+    def verdict(value: float, target: float, at_least: bool, unit: str) -> str:
+        ok = value >= target if at_least else value <= target
+        sign = ">=" if at_least else "<="
+        return f"target {sign} {target:g}{unit}: {'met' if ok else 'NOT met'}"
+
+    per_job_ms = f["extra_cpu_per_job"] * 1000
+    speedup, vs_pool = f["speedup_vs_loop"], f["wall_vs_pool"]
+    lines += [
+        f"snakemake: {speedup:.2f}x the loop "
+        f"({verdict(speedup, args.min_speedup, True, 'x')}), "
+        f"{vs_pool:.2f}x the Pool's wall time "
+        f"({verdict(vs_pool, args.max_vs_pool, False, 'x')})",
+        f"extra CPU against the Pool: {f['extra_cpu']:.2f} s, of which Snakemake's "
+        f"start-up and DAG build (a dry run) {f['dry_run_cpu']:.2f} s; the rest is "
+        f"{per_job_ms:.0f} ms per job "
+        f"({verdict(per_job_ms, args.max_extra_cpu_ms, False, ' ms')})",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# benchmark: parsing, import costs, real plot jobs
+# ---------------------------------------------------------------------------
+
+
+def benchmark(args) -> None:
+    from .benchmark import import_costs, parse_throughput, plot_jobs
+
+    figures = {}
+    print(f"1. .dly parsing, {args.repeats} interleaved repeats (median)")
+    parse = figures["parse"] = parse_throughput(args.data, args.repeats)
+    print(f"   {parse['files']} files, {parse['megabytes']:.1f} MB uncompressed")
+    for name in ("numpy reader", "pandas read_fwf"):
+        row = parse[name]
+        print(
+            f"   {name:16s} {row['median_s']:7.3f} s  {row['mb_per_s']:7.1f} MB/s"
+            f"  (min {row['min_s']:.3f}, max {row['max_s']:.3f})"
+        )
+    print(
+        f"   ratio: numpy reader is {parse['speedup']:.1f}x pandas read_fwf "
+        "(target >= 10x)"
+    )
+
+    print(f"\n2. Fixed cost of a fresh plot-job process, {args.repeats} runs (median)")
+    costs = figures["imports"] = import_costs(args.repeats)
+    for label, row in costs.items():
+        print(f"   {label:52s} {row['median_s']:6.3f} s (min {row['min_s']:.3f})")
+
+    print(f"\n3. {args.jobs} real plot jobs, snakemake --cores 1 (records of each job)")
+    figures["plot_jobs"] = {}
+    for plot_server, title in (
+        (False, "fresh processes (plot_server: false): start-up = imports"),
+        (True, "forked from the warm plot server: start-up = hand-over"),
+    ):
+        jobs = figures["plot_jobs"]["forked" if plot_server else "fresh"] = plot_jobs(
+            args.data, args.jobs, plot_server
+        )
+        print(f"   {title}")
+        print(
+            f"   {'station':12s} {'process start':>13s} {'start-up':>8s}"
+            f" {'overhead':>9s} {'work':>6s}"
+        )
+        for row in jobs["jobs"]:
+            print(
+                f"   {row['station']:12s} {row['start_and_wrapper_s']:13.3f}"
+                f" {row['startup_s']:8.3f} {row['overhead_s']:9.3f}"
+                f" {row['work_s']:6.3f}"
+            )
+        print(
+            f"   median fixed overhead {jobs['median_overhead_s']:.3f} s (target <= "
+            f"0.35 s) = {jobs['overhead_share_of_work']:.0%} of the median plotting "
+            f"work {jobs['median_work_s']:.3f} s (target <= 30%)"
+        )
+        if jobs["median_gap_between_jobs_s"] is not None:
+            print(
+                "   Snakemake's own time between jobs (end to next process start): "
+                f"median {jobs['median_gap_between_jobs_s']:.3f} s"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+# ---------------------------------------------------------------------------
+# scaling and generate
+# ---------------------------------------------------------------------------
+
+
+def scaling(args) -> None:
+    import yaml
+
+    from .cpus import usable_cpus
+    from .report.analysis import analyse_scaling
+    from .report.charts import chart_scaling
+    from .scaling import run_study, worker_counts
+
+    config = yaml.safe_load(args.config.read_text())
+    study = run_study(
+        _stations(args.config, Path("data"), None),
+        worker_counts(args.workers or usable_cpus()["usable"]),
+        args.repeats,
+        data_dir=Path(config.get("data_dir", "data")),
+        start_method=args.start_method,
+    )
+    study.update(analyse_scaling(study["points"], study["cpus"]["usable"]))
+    args.json.write_text(json.dumps(study, indent=2))
+    if args.png:
+        args.png.write_bytes(chart_scaling(study))
+    for row in study["points"]:
+        print(
+            f"{row['method']:10s} p={row['workers']} {row['median']:7.2f} s "
+            f"(min {row['min']:.2f}, max {row['max']:.2f})  speedup "
+            f"{row['speedup']:.2f}x  Karp-Flatt {row['karp_flatt']}"
+        )
+
+
+def generate(args) -> None:
+    import yaml
+
+    from .scratch import generate_config
+
+    base = yaml.safe_load(args.base.read_text()) if args.base.exists() else {}
+    config = generate_config(args.n, args.data, base)
+    # JSON, which is YAML too: Snakemake tries json.load first, and PyYAML's
+    # pure-Python loader (through yte) takes ~4-5 s for 10,000 entries here.
+    args.out.write_text(json.dumps(config, indent=1) + "\n")
+    print(f"{args.out}: {args.n} stations")
+
+
+def parser() -> argparse.ArgumentParser:
+    from .scratch import WORKFLOW_ROOT
+
+    top = argparse.ArgumentParser(prog="python -m weatherplot", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    config = {"type": Path, "default": Path("config/config.yaml")}
+    method = {
+        "choices": ("default", "fork", "forkserver", "spawn"),
+        "default": "default",
+        "help": "how the Pool starts its processes (default: this Python's own)",
+    }
+
+    ex = sub.add_parser(
+        "exercise",
+        help="the exercise's three whole commands side by side, wall and CPU time",
+    )
+    ex.add_argument(
+        "--stations",
+        type=int,
+        metavar="N",
+        help="N stations generated from the shipped ones (default: the config's)",
+    )
+    ex.add_argument(
+        "--config", **config, help="the config whose stations to time (%(default)s)"
+    )
+    ex.add_argument("--data", type=Path, default=Path("data"), help="station files")
+    ex.add_argument(
+        "--cores", type=int, default=2, help="Pool workers and snakemake --cores"
+    )
+    ex.add_argument(
+        "--repeats", type=int, default=2, help="runs of each command, alternated"
+    )
+    ex.add_argument("--json", type=Path, help="also write the record here")
+    ex.add_argument("--start-method", **method)
+    ex.add_argument(
+        "--min-speedup",
+        type=float,
+        default=1.75,
+        help="target: snakemake at least this many times faster than the loop",
+    )
+    ex.add_argument(
+        "--max-vs-pool",
+        type=float,
+        default=1.15,
+        help="target: snakemake's wall time at most this times the Pool's",
+    )
+    ex.add_argument(
+        "--max-extra-cpu-ms",
+        type=float,
+        default=20,
+        help="target: snakemake's CPU per job above the Pool's, after its start-up "
+        "and DAG build, in ms",
+    )
+    ex.set_defaults(run=exercise)
+
+    bench = sub.add_parser(
+        "benchmark", help="parse throughput, import costs, real plot jobs' overhead"
+    )
+    bench.add_argument("--data", type=Path, default=WORKFLOW_ROOT / "data")
+    bench.add_argument("--repeats", type=int, default=5)
+    bench.add_argument("--jobs", type=int, default=6, help="real plot jobs to time")
+    bench.add_argument("--json", type=Path, help="also write the figures here")
+    bench.set_defaults(run=benchmark)
+
+    study = sub.add_parser("scaling", help="the scaling study on a config's stations")
+    study.add_argument("--config", **config)
+    study.add_argument("--repeats", type=int, default=3)
+    study.add_argument("--workers", type=int, help="up to this many (default: CPUs)")
+    study.add_argument("--json", type=Path, default=Path("scaling.json"))
+    study.add_argument("--png", type=Path)
+    study.add_argument("--start-method", **method)
+    study.set_defaults(run=scaling)
+
+    gen = sub.add_parser(
+        "generate", help="write a config of N stations (JSON, which is also YAML)"
+    )
+    gen.add_argument("n", type=int)
+    gen.add_argument("out", type=Path)
+    gen.add_argument("--data", type=Path, default=Path("data"))
+    gen.add_argument("--base", **config)
+    gen.set_defaults(run=generate)
+    return top
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["baseline"]:  # the timed child: its own short usage line
+        from .baselines import main as baseline
+
+        baseline(argv[1:])
+        return
+    args = parser().parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

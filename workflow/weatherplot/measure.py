@@ -1,0 +1,154 @@
+"""The measure layer's one timer and its one nested Snakemake.
+
+Every figure of the exercise, the exercise on both builds, the scaling study and the
+benchmark is a whole command timed from outside, as a student times it with ``time``:
+:func:`run_command` (its wall time, and the CPU time of its whole process tree). A
+nested Snakemake is :func:`snakemake`, always ``--until plot_station`` in a scratch
+copy of the workflow (:func:`weatherplot.scratch.scratch_workflow`); :func:`run_fanout`
+adds what its plot jobs' records say about where the time went.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from . import hostinfo
+from .records import FanoutRun, job_overhead, job_start, job_work
+
+
+class MeasureError(RuntimeError):
+    """A timed command failed or did not finish in time: a baseline (a station
+    failed, a worker died, nothing moved) or a nested snakemake.
+
+    The message names the station(s) or the command and the cause, for the terminal."""
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children, and of theirs
+    (every process of a command is waited for: the plot server reaps its workers,
+    Snakemake reaps the server)."""
+    return hostinfo.cpu_seconds(children=True)
+
+
+def run_command(
+    command: Sequence[str],
+    what: str,
+    timeout: float,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, float]:
+    """Run ``command`` to its end, timed from outside: ``wall`` seconds, when it
+    started and ended (epoch seconds) and ``cpu``, its process tree's CPU seconds.
+
+    Raises :class:`MeasureError`: the child's own one-line ``ERROR: ...`` when it
+    printed one last, else ``what`` failed with the command and the end of its
+    stderr; or ``what`` did not finish in ``timeout`` seconds."""
+    shown = " ".join(map(str, command))
+    cpu = children_cpu()
+    started = time.time()
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise MeasureError(
+            f"{what} did not finish in {timeout:.0f} s: {shown}"
+        ) from None
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or [""])[-1]
+        if last.startswith("ERROR: "):  # ours: one line naming station and cause
+            raise MeasureError(last.removeprefix("ERROR: "))
+        raise MeasureError(
+            f"{what} failed ({done.returncode}): {shown}\n{done.stderr[-3000:]}"
+        )
+    return {
+        "wall": wall,
+        "command_start": started,
+        "command_end": started + wall,
+        "cpu": children_cpu() - cpu,
+    }
+
+
+def snakemake(
+    workdir: Path, python: str, args: Sequence[str], timeout: float = 3600
+) -> dict[str, float]:
+    """``python -m snakemake --until plot_station --quiet ARGS`` in ``workdir``, a
+    scratch copy, timed (:func:`run_command`)."""
+    command = [python, "-m", "snakemake", "--until", "plot_station", "--quiet", *args]
+    return run_command(command, "nested snakemake", timeout, cwd=workdir)
+
+
+def dry_run(workdir: Path, python: str, timeout: float = 600) -> dict[str, float]:
+    """``snakemake -n``: Snakemake's start-up and DAG build alone."""
+    return snakemake(workdir, python, ["-n", "--cores", "1"], timeout)
+
+
+def plot_records(workdir: Path) -> list[dict]:
+    """The plot jobs' timing records a nested snakemake left in ``workdir``."""
+    folder = Path(workdir) / "results/timings/plots"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def run_fanout(
+    workdir: Path, cores: int, python: str, extra: Sequence[str] = ()
+) -> FanoutRun:
+    """One nested ``snakemake --cores N --until plot_station`` from clean outputs,
+    split by its plot jobs' records into start-up, fan-out and exit."""
+    for folder in ("results", "logs"):
+        shutil.rmtree(Path(workdir) / folder, ignore_errors=True)
+    run = snakemake(workdir, python, ["--cores", str(cores), *extra])
+    records = plot_records(workdir)
+    workers: dict[str, int] = {}
+    for r in records:
+        kind = str(r.get("worker") or "fresh")
+        workers[kind] = workers.get(kind, 0) + 1
+    return {
+        "wall": run["wall"],
+        "command_start": run["command_start"],
+        "command_end": run["command_end"],
+        "first_job_start": min(job_start(r) for r in records),
+        "last_job_end": max(float(r["end"]) for r in records),
+        "jobs": len(records),
+        "work_total": sum(job_work(r) for r in records),
+        "overhead_total": sum(job_overhead(r) for r in records),
+        "workers": workers,
+        "cpu": run["cpu"],
+    }
+
+
+def load_average() -> list[float]:
+    """The 1-, 5- and 15-minute load averages, as every timing record gives them."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run_conditions(started: float, load_before: list[float]) -> dict:
+    """The closing fields of a record of whole commands timed from outside: the
+    usable CPUs, the load average before and after, and when it ran."""
+    from .cpus import usable_cpus
+
+    return {
+        "cpus": usable_cpus(),
+        "loadavg": {"before": load_before, "after": load_average()},
+        "start": started,
+        "end": time.time(),
+    }
+
+
+def warm_page_cache(stations: Sequence[dict]) -> None:
+    """Read every station file once, untimed, so no command pays the first read."""
+    for file in {info["file"] for info in stations}:
+        Path(file).read_bytes()
