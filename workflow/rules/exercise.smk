@@ -51,7 +51,7 @@ rule exercise:
         repeats=config["baselines"]["repeats"],
         # Each variant's own settings only: another's change is no reason to rerun it.
         plot_server=lambda wc: None if wc.build else config["plot_server"],
-        start_method=config.get("processes", {}).get("start_method", "default"),
+        start_method=config["processes"]["start_method"],
         # Paths: params are a rerun trigger, and a Path is not compared (the venv
         # may move); free_threaded_python is common.smk's.
         python=Path(sys.executable),

@@ -39,7 +39,7 @@ rule scaling:
         stations=list(STATIONS.values()),
         repeats=config["scaling"]["repeats"],
         python=sys.executable,
-        start_method=config.get("processes", {}).get("start_method", "default"),
+        start_method=config["processes"]["start_method"],
         # A Path: the copy's source, not a reason to rerun.
         workflow_root=WORKFLOW_ROOT,
     script:

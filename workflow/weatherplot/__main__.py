@@ -239,12 +239,13 @@ def generate(args) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from .scratch import WORKFLOW_ROOT
+    from .startmethod import SETTINGS
 
     top = argparse.ArgumentParser(prog="python -m weatherplot", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     config = {"type": Path, "default": Path("config/config.yaml")}
     method = {
-        "choices": ("default", "fork", "forkserver", "spawn"),
+        "choices": SETTINGS,
         "default": "default",
         "help": "how the Pool starts its processes (default: this Python's own)",
     }

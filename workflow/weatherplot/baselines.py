@@ -257,16 +257,11 @@ def plot_all(
     by this interpreter, which the result names.
 
     Raises :class:`MeasureError` at the first station that fails, naming it."""
-    import multiprocessing
-
     import weatherplot.plotting  # noqa: F401  (imported once, as weather_plot.py does)
 
-    # "default": this interpreter's own, what the student's code gets.
-    method = (
-        multiprocessing.get_all_start_methods()[0]
-        if start_method == "default"
-        else start_method
-    )
+    from .startmethod import resolve
+
+    method = resolve(start_method)  # "default": this interpreter's own
 
     jobs = [(info, outdir) for info in stations]
     extra = {}
