@@ -1,6 +1,6 @@
 # The exercise, timed as a student times it: whole commands timed from outside, from
 # clean outputs, on the configured stations, taking turns (weatherplot/exercise.py),
-# one job per interpreter build ({build}, a prefix of the record's path):
+# one job per interpreter build (build_dir, as for the demos: DEMO_BUILD_DIRS):
 #
 # - "" (results/timings/exercise.json): the serial loop, a multiprocessing.Pool with
 #   as many workers as --cores and `snakemake --cores N --until plot_station` in a
@@ -30,16 +30,19 @@ rule exercise:
         [ancient(STATION_LIST_METADATA)] if station_list_ids(STATIONS) else [],
     output:
         report(
-            "results/timings/{build}exercise.json",
+            "results/timings/{build_dir}exercise.json",
             caption="../report/exercise.rst",
             category="Timing records",
             subcategory="Exercise",
-            labels={"file": "exercise timings", "build": "{build}"},
+            labels=lambda wildcards: {
+                "file": "exercise timings",
+                "build": DEMO_BUILD_DIRS[wildcards.build_dir],
+            },
         ),
     log:
-        "logs/{build}exercise.log",
+        "logs/{build_dir}exercise.log",
     wildcard_constraints:
-        build="(free-threaded/)?",
+        build_dir="|".join(DEMO_BUILD_DIRS),
     priority: 10
     localrule: True
     # The GIL build's commands run in this env; the free-threaded ones in theirs.
@@ -50,13 +53,13 @@ rule exercise:
         stations=list(STATIONS.values()),
         repeats=config["baselines"]["repeats"],
         # Each variant's own settings only: another's change is no reason to rerun it.
-        plot_server=lambda wc: None if wc.build else config["plot_server"],
+        plot_server=lambda wc: None if wc.build_dir else config["plot_server"],
         start_method=config["processes"]["start_method"],
         # Paths: params are a rerun trigger, and a Path is not compared (the venv
         # may move); free_threaded_python is common.smk's.
         python=Path(sys.executable),
-        free_threaded=lambda wc: free_threaded_python(wc) if wc.build else None,
-        reenabled=lambda wc: list(FREE_THREADED.reenabled_by) if wc.build else [],
+        free_threaded=lambda wc: free_threaded_python(wc) if wc.build_dir else None,
+        reenabled=lambda wc: list(FREE_THREADED.reenabled_by) if wc.build_dir else [],
         # A Path: the copy's source, not a reason to rerun.
         workflow_root=WORKFLOW_ROOT,
     script:
