@@ -22,19 +22,16 @@ PACKAGE = REPO / "workflow" / "weatherplot"
 # Imported by nothing outside themselves: the report reads the records the layers below
 # it write; the optional parts are used only by the workflow's rules and scripts.
 TOP = ("weatherplot.report", "weatherplot.plotserver", "weatherplot.ftbuild")
+# Above everything, like the rules' scripts: the package's command line (python -m
+# weatherplot), which measures and prints the report's analysis of it.
+ENTRY = "weatherplot.__main__"
 
 # What was there before issue 31 and is still being taken out (issue 31, item 1): the
 # tests fail on any other circle or arrow, and once one of these is gone (then take it
 # out here, so that it cannot come back unseen).
-KNOWN_CIRCLES = [{"weatherplot.exercise", "weatherplot.scaling"}]
+KNOWN_CIRCLES = []
 KNOWN_ARROWS = {
-    ("weatherplot.baselines", "weatherplot.report.metrics"),
-    ("weatherplot.benchmark", "weatherplot.report.metrics"),
     ("weatherplot.demos", "weatherplot.report.lesson"),
-    ("weatherplot.exercise", "weatherplot.report.analysis"),
-    ("weatherplot.exercise", "weatherplot.report.metrics"),
-    ("weatherplot.scaling", "weatherplot.report.analysis"),
-    ("weatherplot.scaling", "weatherplot.report.charts"),
 }
 
 
@@ -87,7 +84,7 @@ def wrong_arrows(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
         for source, targets in graph.items()
         for target in targets
         for part in TOP
-        if inside(target, part) and not inside(source, part)
+        if inside(target, part) and not inside(source, part) and source != ENTRY
     }
 
 
