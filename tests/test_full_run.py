@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -53,6 +54,11 @@ def test_every_timing_record_is_written(finished_run):
         "pool",
         "pure_python",
         "contended",
+        "start_methods",
+    }
+    # Every demo names how it started processes: here this Python's own default.
+    assert {r["start_method"] for r in demos.values()} == {
+        multiprocessing.get_all_start_methods()[0]
     }
     # No free-threaded Python in the fixture's run: none of its records.
     assert not (timings / "free-threaded").exists()
@@ -500,10 +506,18 @@ def test_headline_speedups_are_the_raw_records_own(finished_run):
     # (the shared_list and contended demos report the counts they leave, checked in
     # test_demos and test_free_threaded_run, not their times).
     for path in sorted((timings / "demos").glob("*.json")):
-        if path.stem in ("shared_list", "contended"):
-            continue
-        variants = json.loads(path.read_text()).get("variants") or []
-        medians = {v["label"]: statistics.median(v["times"]) for v in variants}
+        if path.stem in ("shared_list", "contended", "start_methods"):
+            continue  # (start_methods: its own table, checked in test_startmethod)
+        record = json.loads(path.read_text())
+        variants = record.get("variants") or []
+        method = f" (start method {record['start_method']})"
+        medians = {
+            v["label"]
+            + (method if v["kind"] == "processes" else ""): statistics.median(
+                v["times"]
+            )
+            for v in variants
+        }
         loop = [statistics.median(v["times"]) for v in variants if v["name"] == "loop"]
         for label, seconds in medians.items():
             assert f"{label} took {seconds:.2f} s" in markdown, (path.name, label)
