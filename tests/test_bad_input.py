@@ -801,6 +801,24 @@ def test_dly_with_trailing_blanks_stripped_reads_the_same(tmp_path, station):
         np.testing.assert_array_equal(ours.values[element], real.values[element])
 
 
+def test_stripped_lines_adding_up_to_whole_lines_read_the_same(tmp_path):
+    """90 lines stripped of day 31's three blank flags: 270 bytes fewer, so the file
+    is as long as one of whole lines, but its lines are not all 269 characters."""
+    lines = dly_lines()
+    blank_ends = [i for i, line in enumerate(lines) if line.endswith(b"   ")]
+    stripped = set(blank_ends[:90])
+    assert len(stripped) == 90
+    data = join([x[:-3] if i in stripped else x for i, x in enumerate(lines)])
+    assert len(data) % 270 == 0 and len(data) < 270 * len(lines)
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(data)
+    ours, _ = read_ghcnd(path)
+    real, _ = read_ghcnd(station_file(SMALL))
+    np.testing.assert_array_equal(ours.dates, real.dates)
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(ours.values[element], real.values[element])
+
+
 def test_real_metric_export_is_not_taken_for_inches(tmp_path):
     daily, meta = read_station(current_metric_export(tmp_path), units="metric")
     legacy, _ = read_station(LEGACY, units="metric")
