@@ -189,3 +189,95 @@ def test_summary_of_a_long_record_smooths_over_a_year():
     assert summary.wettest is None and not summary.has("PRCP")
     assert summary.observed["PRCP"].share == 0.0
     assert set(summary.smoothed) == {"TMAX", "TMIN"}
+
+
+def by_year(daily: Daily, per_year) -> np.ndarray:
+    """A daily column whose value is ``per_year(year)`` on every day of the year."""
+    years = daily.dates.astype("datetime64[Y]").astype(int) + 1970
+    return per_year(years).astype(float)
+
+
+def test_a_record_from_new_years_eve_to_new_years_day():
+    """2000-12-31 to 2012-01-01: the first and last years have one day each (left
+    out, and counted); TMAX rises 0.1 degC a year, TMIN is 10 below it."""
+    daily = daily_between("2000-12-31", "2012-01-01", prcp=1.0)
+    daily.values["TMAX"] = by_year(daily, lambda year: 10.0 + 0.1 * (year - 2000))
+    daily.values["TMIN"] = daily.tmax - 10.0
+    summary = climate.summarise(daily)
+    assert summary.years == (2000, 2012)
+    annual = summary.annual_temperature
+    assert annual.years.tolist() == list(range(2001, 2012))
+    assert annual.excluded == 2  # 2000 and 2012: one day each
+    np.testing.assert_allclose(annual.values, 5.0 + 0.1 * np.arange(1, 12))
+    assert summary.trend.per_decade == pytest.approx(1.0)
+    assert summary.warmest == (2011, pytest.approx(6.1))
+    assert summary.wettest == (2004, 366.0)  # the first of the leap years
+    assert summary.smoothing_days == 365
+    # Monthly rain: every January and December but the one-day ones; February
+    # is 28 days nine times and 29 twice (2004, 2008).
+    clim = summary.climatology
+    assert (clim.prcp_mean_total[0], clim.prcp_mean_total[11]) == (31.0, 31.0)
+    assert clim.prcp_mean_total[1] == pytest.approx((9 * 28 + 2 * 29) / 11)
+
+
+def test_exactly_ten_years_make_a_trend():
+    years = np.arange(2001, 2011)  # ten
+    trend = climate.linear_trend(years, 0.1 * (years - 2001))  # 0.1 a year
+    assert trend.per_decade == pytest.approx(1.0)
+    assert trend.at(np.array([2001.0, 2011.0])) == pytest.approx([0.0, 1.0])
+    assert climate.linear_trend(years[1:], 0.1 * (years[1:] - 2001)) is None
+
+
+def test_leap_years_need_more_days_than_others():
+    # 90 % of 366 days is 329.4, of 365 days 328.5: 2004 with 329 days is out,
+    # 2005 with 329 and 2008 with 330 are in.
+    daily = daily_between("2004-01-01", "2008-12-31", prcp=1.0)
+    daily.prcp[329:366] = np.nan  # 2004: days 1-329
+    daily.prcp[366 + 329 : 731] = np.nan  # 2005: days 1-329
+    daily.prcp[1461 + 330 :] = np.nan  # 2008: days 1-330
+    rain = climate.annual_precipitation(daily)
+    assert rain.years.tolist() == [2005, 2006, 2007, 2008]
+    assert rain.values.tolist() == [329.0, 365.0, 365.0, 330.0]
+    assert rain.excluded == 1
+
+
+def test_three_years_of_days_smooth_over_a_year_one_day_less_over_a_month():
+    three_years = daily_between("2001-01-01", "2003-12-31", tmax=10.0)  # 1095 days
+    assert climate.summarise(three_years).smoothing_days == 365
+    short = daily_between("2001-01-02", "2003-12-31", tmax=10.0)  # 1094 days
+    summary = climate.summarise(short)
+    assert summary.smoothing_days == 31
+    smoothed = summary.smoothed["TMAX"]
+    # A 31-day window blanks 15 days at each end (a 365-day one would blank 182).
+    assert np.isnan(smoothed[:15]).all() and np.isnan(smoothed[-15:]).all()
+    assert (smoothed[15:-15] == 10.0).all()
+
+
+def test_summary_of_an_empty_record():
+    summary = climate.summarise(daily_between("2000-01-02", "2000-01-01"))
+    assert summary.observed["TMAX"] == climate.Observed(0, 0.0)
+    assert not summary.has("TMAX") and summary.smoothed == {}
+    assert summary.years is None and summary.warmest is None and summary.trend is None
+    for annual in (summary.annual_temperature, summary.annual_precipitation):
+        assert annual.years.dtype.kind == "i" and annual.years.size == 0
+
+
+def test_one_observed_day_is_an_observed_element():
+    summary = climate.summarise(daily_between("2001-06-01", "2001-06-30", tmax=25.0))
+    summary.daily.tmax[1:] = np.nan
+    summary = climate.summarise(summary.daily)
+    assert summary.observed["TMAX"] == climate.Observed(1, 1 / 30)
+    assert summary.has("TMAX") and not summary.has("TMIN")
+
+
+def test_a_year_without_data_warns_nothing():
+    """Its mean is 0/0: NumPy's 'invalid value' warning would reach the job's log."""
+    import warnings
+
+    daily = daily_between("2000-01-01", "2002-12-31", tmax=3.0, tmin=1.0, prcp=1.0)
+    daily.tmax[366 : 366 + 365] = np.nan  # all of 2001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        summary = climate.summarise(daily)
+    assert summary.annual_temperature.years.tolist() == [2000, 2002]
+    assert np.isnan(summary.smoothed["TMAX"][366 + 182])  # its window: all of 2001
