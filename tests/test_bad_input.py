@@ -267,6 +267,38 @@ def dly_value_with_inner_blank(tmp):
     )
 
 
+def dly_value_with_a_colon(tmp):
+    """':' is the byte after '9': not a digit."""
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMAX") + 30
+    lines[i] = set_field(lines[i], 21 + 8 * 2, b"  2:7")  # day 3
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "VALUE '  2:7' is not an integer", "fix", line=i + 1, field="VALUE of day 3"
+    )
+
+
+def dly_minus_inside_a_value(tmp):
+    """A minus sign only ever comes first: '  5-5' is no number (nor -55, nor 55)."""
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMIN") + 40
+    lines[i] = set_field(lines[i], 21 + 8 * 6, b"  5-5")  # day 7
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "VALUE '  5-5' is not an integer", "fix", line=i + 1, field="VALUE of day 7"
+    )
+
+
+def dly_delete_byte(tmp):
+    """DEL (0x7f), the byte after '~', is no printable character."""
+    lines = dly_lines()
+    lines[99] = set_field(lines[99], 268, b"\x7f")  # day 31's SFLAG
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "not printable ASCII", "download", line=100
+    )
+
+
 def dly_year_not_a_number(tmp):
     lines = dly_lines()
     i = first_line_of(lines, b"PRCP")
@@ -670,6 +702,9 @@ CASES = [
     month_00,
     dly_value_not_a_number,
     dly_value_with_inner_blank,
+    dly_value_with_a_colon,
+    dly_minus_inside_a_value,
+    dly_delete_byte,
     dly_year_not_a_number,
     dly_duplicate_month,
     dly_all_missing,
@@ -799,6 +834,34 @@ def test_dly_with_trailing_blanks_stripped_reads_the_same(tmp_path, station):
     np.testing.assert_array_equal(ours.dates, real.dates)
     for element in ("TMAX", "TMIN", "PRCP"):
         np.testing.assert_array_equal(ours.values[element], real.values[element])
+
+
+def test_crlf_file_without_a_final_newline_reads_the_same(tmp_path):
+    """Saved on Windows, last line unterminated: CRLF is told from the first line."""
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(b"\r\n".join(dly_lines()))
+    ours, _ = read_ghcnd(path)
+    real, _ = read_ghcnd(station_file(SMALL))
+    np.testing.assert_array_equal(ours.dates, real.dates)
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(ours.values[element], real.values[element])
+
+
+def test_a_tilde_flag_is_printable_and_fails_quality_control(tmp_path):
+    """'~' (0x7e) is the last printable ASCII byte: a flag, not a binary file. As a
+    QFLAG it drops its value like any other quality flag."""
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMAX")
+    day = next(d for d in range(31) if lines[i][21 + 8 * d : 26 + 8 * d] != b"-9999")
+    lines[i] = set_field(lines[i], 21 + 8 * day + 6, b"~")
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(join(lines))
+    ours, meta = read_ghcnd(path)
+    real, real_meta = read_ghcnd(station_file(SMALL))
+    assert meta["flagged"]["TMAX"] == real_meta["flagged"]["TMAX"] + 1
+    date = f"{lines[i][11:15].decode()}-{lines[i][15:17].decode()}-{day + 1:02d}"
+    assert np.isfinite(value_on(real, "TMAX", date))
+    assert np.isnan(value_on(ours, "TMAX", date))
 
 
 def test_stripped_lines_adding_up_to_whole_lines_read_the_same(tmp_path):
