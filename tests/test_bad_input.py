@@ -963,7 +963,7 @@ def test_cdo_coordinates_reach_the_title(tmp_path, elevation, in_title):
     """An export with "geographic location" ticked: LATITUDE, LONGITUDE, ELEVATION
     after NAME (Death Valley's own, from stations.csv), on every row. NCEI writes
     an unknown elevation as -999.9; Death Valley's -59.1 m is a real one."""
-    from weatherplot.climate import summarise
+    from weatherplot.climate import station_summary
     from weatherplot.plotting import title_for
     from weatherplot.stations import title_info
 
@@ -975,7 +975,7 @@ def test_cdo_coordinates_reach_the_title(tmp_path, elevation, in_title):
     daily, meta = load_station({**entry, "units": "standard"})
     assert (meta["latitude"], meta["longitude"]) == (36.4625, -116.8672)
     assert meta["elevation_m"] == (-59.1 if in_title else None)
-    title = title_for(title_info(entry, meta), summarise(daily))
+    title = title_for(title_info(entry, meta), station_summary(daily))
     assert title == (
         "DEATH VALLEY NATIONAL PARK, CA US (USC00042319) · 36.46°N, 116.87°W"
         f"{in_title} · 2021"
@@ -1102,7 +1102,7 @@ def figure_texts(figure) -> str:
     ids=["no-TMAX", "no-PRCP", "no-temperature"],
 )
 def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, says):
-    from weatherplot.climate import summarise
+    from weatherplot.climate import station_summary
     from weatherplot.plotting import station_figure
     from weatherplot.stations import plot_station
 
@@ -1111,7 +1111,7 @@ def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, say
     path.write_bytes(join(lines))
     info = {"id": SMALL, "file": str(path)}
     daily, _ = load_station(info)
-    texts = figure_texts(station_figure(summarise(daily), info))
+    texts = figure_texts(station_figure(station_summary(daily), info))
     for text in says:
         assert text in texts
     png = tmp_path / "out.png"

@@ -170,7 +170,7 @@ def test_summary_of_a_short_record_has_its_years_shares_and_extremes():
     daily.tmax[365:] = 20.0  # 2002 is warmer
     daily.prcp[:100] = 0.0  # and wetter
     daily.tmin[:73] = np.nan  # 20 % of 2001's TMIN missing: 2001 left out
-    summary = climate.summarise(daily)
+    summary = climate.station_summary(daily)
     assert summary.years == (2001, 2002)
     assert summary.smoothing_days == 31  # a month: 730 days < 3 years
     assert summary.observed["TMIN"].days == 730 - 73
@@ -184,7 +184,7 @@ def test_summary_of_a_short_record_has_its_years_shares_and_extremes():
 
 def test_summary_of_a_long_record_smooths_over_a_year():
     daily = daily_between("2000-01-01", "2002-12-31", tmax=10.0, tmin=0.0)
-    summary = climate.summarise(daily)
+    summary = climate.station_summary(daily)
     assert summary.smoothing_days == 365  # a year: 1096 days >= 3 years
     assert summary.wettest is None and not summary.has("PRCP")
     assert summary.observed["PRCP"].share == 0.0

@@ -43,6 +43,11 @@ from PIL import Image
 from weatherplot.announce import missing_plots_note, stale_report_note
 from weatherplot.download import DownloadError, fetch
 from weatherplot.errors import StationDataError
+from weatherplot.ghcnd_download import (
+    download_station,
+    station_list_titles,
+    unnamed_stations_warning,
+)
 from weatherplot.io.ghcnd_meta import (
     read_ghcnd_countries,
     read_ghcnd_stations,
@@ -51,15 +56,12 @@ from weatherplot.io.ghcnd_meta import (
 from weatherplot.stations import (
     STATION_LIST_METADATA,
     ConfigError,
-    download_station,
     local_candidates,
     read_station_list_metadata,
     resolve_stations,
     station_list_attempt,
     station_list_ids,
-    station_list_titles,
     title_info,
-    unnamed_stations_warning,
 )
 
 # Real NOAA station-list excerpts, frozen with the fixtures (from shared/data).

@@ -31,10 +31,10 @@ from helpers import (
 )
 from PIL import Image
 
-from weatherplot import plotclient, plotserver
+from weatherplot import plotclient, plothooks, plotserver
 
 pytestmark = pytest.mark.skipif(
-    not plotserver.supported(), reason="the plot server needs Linux"
+    not plothooks.supported(), reason="the plot server needs Linux"
 )
 
 SCRIPT = REPO / "workflow" / "scripts" / "plot_station.py"
@@ -92,10 +92,10 @@ class Server:
 
     def __init__(self, tmp_path: Path, cores: int = 2):
         self.log = tmp_path / "logs" / "plot_server.log"
-        self.handle = plotserver.PlotServer()
+        self.handle = plothooks.PlotServer()
         self.address = self.handle.start(str(self.log), cores=cores)
         assert self.address, self.log.read_text()
-        self.pid, self.authkey, self.path = plotserver.parse_address(self.address)
+        self.pid, self.authkey, self.path = plotclient.parse_address(self.address)
 
     def worker_started(self, station: str) -> int:
         content = wait_for(self.log, f"({station}) started")
@@ -126,9 +126,9 @@ def plot_job(tmp_path: Path, station: dict, address: str | None, name: str = "ou
     """Run the real plot script as Snakemake would; returns (result, png, record)."""
     (tmp_path / "logs").mkdir(exist_ok=True)  # as Snakemake does
     env = dict(ENV)
-    env.pop(plotserver.ENV_VAR, None)
+    env.pop(plotclient.ENV_VAR, None)
     if address:
-        env[plotserver.ENV_VAR] = address
+        env[plotclient.ENV_VAR] = address
     result = subprocess.run(
         job_command(station, name),
         capture_output=True,
@@ -254,7 +254,7 @@ def start_job(
     """The real plot script as Snakemake starts it, left running (stderr kept)."""
     return subprocess.Popen(
         job_command(station, name),
-        env={**ENV, plotserver.ENV_VAR: address},
+        env={**ENV, plotclient.ENV_VAR: address},
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
@@ -353,9 +353,9 @@ def test_snakemakes_side_starts_a_ready_private_server_and_stops_it(
     """What the onstart/onsuccess hooks do: the address is published only once the
     server accepts jobs, and a stale address from an outer run never survives."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
+    monkeypatch.setenv(plotclient.ENV_VAR, "an-outer-runs-server")
     running = Server(tmp_path)
-    assert os.environ[plotserver.ENV_VAR] == running.address
+    assert os.environ[plotclient.ENV_VAR] == running.address
     directory = Path(running.path).parent
     assert stat.S_IMODE(directory.stat().st_mode) == 0o700
     # The authkey is in no command line.
@@ -366,17 +366,17 @@ def test_snakemakes_side_starts_a_ready_private_server_and_stops_it(
     assert result.returncode == 0, result.stderr
     assert record["worker"] == "forked"
     running.handle.stop()
-    assert plotserver.ENV_VAR not in os.environ
+    assert plotclient.ENV_VAR not in os.environ
     assert not alive(running.pid)
     assert not directory.exists()
     assert "stopped after 1 plot(s)" in running.log.read_text()
 
 
 def test_no_server_when_disabled_or_inside_a_slurm_allocation(monkeypatch):
-    monkeypatch.setenv(plotserver.ENV_VAR, "an-outer-runs-server")
-    server = plotserver.PlotServer()
+    monkeypatch.setenv(plotclient.ENV_VAR, "an-outer-runs-server")
+    server = plothooks.PlotServer()
     assert server.start("unused.log", enabled=False) is None
-    assert plotserver.ENV_VAR not in os.environ
+    assert plotclient.ENV_VAR not in os.environ
     monkeypatch.setenv("SLURM_JOB_ID", "12345")
     assert server.start("unused.log") is None  # its jobs would never use it
     assert server.process is None
@@ -388,7 +388,7 @@ def test_a_kernel_without_pidfd_open_is_not_supported(monkeypatch):
         raise OSError(38, "Function not implemented")
 
     monkeypatch.setattr(os, "pidfd_open", enosys)
-    assert not plotserver.supported()
+    assert not plothooks.supported()
 
 
 # ---------------------------------------------------------------------------
@@ -481,14 +481,14 @@ def test_a_squatter_after_the_server_died_gets_nothing_from_the_job(tmp_path, se
 # bind beside its socket.
 AS_NOBODY = """
 import os, socket, sys
-from weatherplot import plotserver
+from weatherplot import plotclient
 import weatherplot.timing  # before setuid: nobody cannot read /root
 address, path = sys.argv[1:]
 os.setuid(65534)
 try:
-    plotserver.request_plot(address, ["{}", "a", "b", "c"], 0.0)
+    plotclient.request_plot(address, ["{}", "a", "b", "c"], 0.0)
     print("accepted")
-except plotserver.Unavailable as error:
+except plotclient.Unavailable as error:
     print(error)
 try:
     socket.socket(socket.AF_UNIX).bind(path + "-squat")
@@ -751,7 +751,7 @@ def test_the_job_itself_falls_back_when_refused(tmp_path, server):
         [*job_command(entry(DEATH_VALLEY), "out")[:4], "../x.png", "../x.json", "l"],
         capture_output=True,
         text=True,
-        env={**ENV, plotserver.ENV_VAR: server.address},
+        env={**ENV, plotclient.ENV_VAR: server.address},
         cwd=tmp_path / "elsewhere",
         timeout=180,
     )
@@ -827,7 +827,7 @@ def test_workers_are_capped_at_the_runs_cores(tmp_path, monkeypatch):
     try:
         # Each job waits for the one worker as long as the others take (not the
         # 60 s a job waits by default before it plots by itself).
-        env = {**ENV, plotserver.ENV_VAR: running.address}
+        env = {**ENV, plotclient.ENV_VAR: running.address}
         env["WEATHERPLOT_PLOT_ANSWER_SECONDS"] = "1800"
         jobs = [
             subprocess.Popen(job_command(entry(s), s), env=env, cwd=tmp_path)
@@ -1025,7 +1025,7 @@ def test_a_stuck_worker_fails_its_job_at_the_runtime_deadline_and_is_killed(
         # The rule sets this from its runtime (minutes * 60); short here.
         env={
             **ENV,
-            plotserver.ENV_VAR: server.address,
+            plotclient.ENV_VAR: server.address,
             plotclient.PLOT_SECONDS_VAR: "2",
         },
         cwd=tmp_path,

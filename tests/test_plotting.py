@@ -21,8 +21,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
 from weatherplot import climate, plotting
+from weatherplot.catalog import load_catalog
 from weatherplot.pandas_reference import read_ghcnd_fwf
-from weatherplot.stations import load_catalog, load_station, plot_station, title_info
+from weatherplot.stations import load_station, plot_station, title_info
 
 CATALOG = load_catalog(FIXTURE_DATA / "stations.csv")
 INFO = {
@@ -57,7 +58,7 @@ def texts(figure) -> str:
 def drawn(info: dict):
     """(summary, figure, title info) of a station, the way a plot job makes them."""
     daily, metadata = load_station(info)
-    summary = climate.summarise(daily)
+    summary = climate.station_summary(daily)
     shown = title_info(info, metadata)
     figure = plotting.station_figure(summary, shown)
     FigureCanvasAgg(figure).draw()  # tick labels exist only once drawn
@@ -318,7 +319,7 @@ def test_png_is_deterministic_and_of_the_documented_size(tmp_path):
 
 def test_title_names_station_place_and_period():
     daily, _ = load_station(INFO)
-    title = plotting.title_for(INFO, climate.summarise(daily))
+    title = plotting.title_for(INFO, climate.station_summary(daily))
     assert title.startswith("DEATH VALLEY NP (USC00042319)")
     assert "United States" in title and "36.46°N, 116.87°W" in title
     assert title.endswith("1961–2025")
@@ -326,7 +327,7 @@ def test_title_names_station_place_and_period():
 
 def test_title_shows_the_id_once_when_no_name_is_known():
     daily, _ = load_station(INFO)
-    title = plotting.title_for({"id": "X1"}, climate.summarise(daily))
+    title = plotting.title_for({"id": "X1"}, climate.station_summary(daily))
     assert title == "X1 · 1961–2025"
 
 
@@ -336,7 +337,7 @@ def test_title_shows_the_id_once_when_no_name_is_known():
 def test_station_without_precipitation_still_gets_a_plot():
     daily, _ = load_station(INFO)
     daily.values["PRCP"][:] = np.nan
-    figure = plotting.station_figure(climate.summarise(daily), INFO)
+    figure = plotting.station_figure(climate.station_summary(daily), INFO)
     assert "No PRCP in this station's record" in texts(figure)
     assert not artists(figure, "annual-precipitation")
     png = plotting.render_png(figure)
@@ -347,7 +348,7 @@ def test_station_without_precipitation_still_gets_a_plot():
 def test_station_without_tmax_says_so():
     daily, _ = load_station(INFO)
     daily.values["TMAX"][:] = np.nan
-    summary = climate.summarise(daily)
+    summary = climate.station_summary(daily)
     figure = plotting.station_figure(summary, INFO)
     found = texts(figure)
     assert "No TMAX in this record" in found

@@ -82,14 +82,14 @@ def test_temperatures_in_fahrenheit_fail_the_reference(tmp_path, monkeypatch):
     linear, and so is °C -> °F), but the tick labels, grid lines and figures differ
     from the reviewed image."""
     png_checks.require_references()
-    summarise = climate.summarise
+    summarise = climate.station_summary
 
     def fahrenheit(daily):
         for element in ("TMAX", "TMIN"):
             daily.values[element] = daily.values[element] * 1.8 + 32
         return summarise(daily)
 
-    monkeypatch.setattr(climate, "summarise", fahrenheit)
+    monkeypatch.setattr(climate, "station_summary", fahrenheit)
     png = plotted(tmp_path)
     png_checks.check_panels(png)
     with pytest.raises(AssertionError, match="differs from") as failed:
@@ -101,7 +101,7 @@ def test_temperatures_in_fahrenheit_fail_the_reference(tmp_path, monkeypatch):
 def test_a_station_moved_by_one_year_fails_the_reference(tmp_path, monkeypatch):
     """Values one year off (a wrong date parse) keep the layout but not the image."""
     png_checks.require_references()
-    summarise = climate.summarise
+    summarise = climate.station_summary
 
     def shifted(daily):
         for element in ("TMAX", "TMIN", "PRCP"):
@@ -109,7 +109,7 @@ def test_a_station_moved_by_one_year_fails_the_reference(tmp_path, monkeypatch):
         daily.dates = daily.dates[: len(daily.dates) - 365]
         return summarise(daily)
 
-    monkeypatch.setattr(climate, "summarise", shifted)
+    monkeypatch.setattr(climate, "station_summary", shifted)
     with pytest.raises(AssertionError, match="differs from"):
         png_checks.check_reference(plotted(tmp_path), MELBOURNE)
 

@@ -9,8 +9,9 @@ import logging
 import sys
 
 from weatherplot.errors import StationDataError
+from weatherplot.ghcnd_download import download_station
 from weatherplot.joblog import log_to
-from weatherplot.stations import download_station, local_candidates
+from weatherplot.stations import local_candidates
 
 log_to(snakemake.log[0])
 station = snakemake.wildcards.station

@@ -9,8 +9,8 @@ import logging
 import sys
 
 from weatherplot.atomicwrite import write_bytes_atomic
+from weatherplot.ghcnd_download import station_list_titles, unnamed_stations_warning
 from weatherplot.joblog import log_to
-from weatherplot.stations import station_list_titles, unnamed_stations_warning
 
 log_to(snakemake.log[0])
 wanted = list(snakemake.params.ids)

@@ -1,6 +1,6 @@
 """Climate summaries of a station's daily table, in NumPy.
 
-:func:`summarise` computes everything a station's figure shows, once, into one
+:func:`station_summary` computes everything a station's figure shows, once, into one
 :class:`StationSummary`; :mod:`weatherplot.plotting` only draws it.
 
 Annual figures use only years with enough data (``MIN_COVERAGE`` of their days); the
@@ -223,7 +223,7 @@ class StationSummary:
         return len(self.annual_precipitation.years) >= MIN_ANNUAL_YEARS
 
 
-def summarise(daily: Daily) -> StationSummary:
+def station_summary(daily: Daily) -> StationSummary:
     """The station's summaries: days observed, smoothed daily series, annual means
     and totals, trend, monthly climatology, warmest and wettest years."""
     n = len(daily)

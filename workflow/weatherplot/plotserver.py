@@ -42,7 +42,7 @@ it touches. docs/performance.md has the measurements.)
 The code is split by side: :mod:`weatherplot.plotclient` (the job's, imported by every
 plot job, so kept small), this module (the server's loop), :mod:`weatherplot.plotworker`
 (request checks, the workers) and :mod:`weatherplot.plothooks` (Snakemake's hooks
-start and stop the server). The names other code uses are re-exported here.
+start and stop the server).
 """
 
 from __future__ import annotations
@@ -52,28 +52,9 @@ import os
 import socket
 import sys
 
-from .plotclient import (  # noqa: F401 (re-exported)
-    ANSWER_SECONDS,
-    ENV_VAR,
-    JOB_ENV,
-    Unavailable,
-    parse_address,
-    request_plot,
-)
-from .plothooks import KEY_VAR, PlotServer, remove_socket, supported  # noqa: F401
-from .plotworker import (  # noqa: F401 (re-exported)
-    LEAVING,
-    MAX_REQUEST,
-    OUTPUT_DIRS,
-    REFUSED,
-    REQUEST_SECONDS,
-    Refused,
-    check_request,
-    load_libc,
-    log,
-    run_worker,
-    warm_up,
-)
+from .plotclient import ANSWER_SECONDS, JOB_ENV
+from .plothooks import KEY_VAR, remove_socket
+from .plotworker import LEAVING, REFUSED, load_libc, log, run_worker, warm_up
 
 # The thread pools' sizes, read when NumPy loads its BLAS.
 BLAS_THREADS = [name for name in JOB_ENV if name.endswith("_THREADS")]

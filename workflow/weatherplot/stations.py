@@ -2,9 +2,11 @@
 
 ``resolve_stations`` runs when Snakemake builds the DAG, so a station whose file is
 missing or whose entry is wrong stops the run before any job starts, naming the entry.
-A GHCN-Daily id with no local file is downloaded from NOAA (``download_station``, the
-download rules in workflow/rules/download.smk). ``plot_station`` is what one plot job
-(and the serial and Pool baselines) runs.
+It merges the catalog (:mod:`.catalog`); a GHCN-Daily id with no local file is
+downloaded from NOAA (:mod:`.ghcnd_download`, the rules in
+workflow/rules/download.smk). ``title_info`` completes a plot's title from NOAA's
+station list; ``plot_station`` is what one plot job (and the serial and Pool
+baselines) runs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import re
 from pathlib import Path
 
+from .catalog import load_catalog
 from .errors import ConfigError, StationDataError
 
 log = logging.getLogger(__name__)
@@ -23,82 +26,13 @@ log = logging.getLogger(__name__)
 STATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _ID_RE = re.compile(STATION_ID_PATTERN + r"\Z")
 DATA_SUFFIXES = (".dly.gz", ".dly", ".csv.gz", ".csv")
-CATALOG_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
 # GHCN-Daily ids: FIPS country code (2 letters), network code, 8 more characters.
 GHCND_ID_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}"
 _GHCND_ID_RE = re.compile(GHCND_ID_PATTERN + r"\Z")
 DEFAULT_GHCND_URL = "https://www.ncei.noaa.gov/pub/data/ghcn/daily"
 # Where downloads go (git-ignored): NCEI's own layout under resources/ghcnd/.
 DOWNLOAD_DIR = "resources/ghcnd"
-STATION_LIST_FILES = ("ghcnd-stations.txt", "ghcnd-countries.txt")
 STATION_LIST_METADATA = f"{DOWNLOAD_DIR}/station-metadata.json"
-
-
-# The catalog's schema: beside the package in a checkout; common.smk passes
-# Snakemake's own copy (workflow.source_path), which also works for remote code.
-CATALOG_SCHEMA = (
-    Path(__file__).resolve().parents[1] / "schemas" / "stations.schema.yaml"
-)
-CATALOG_NUMBERS = ("latitude", "longitude", "elevation_m")
-
-
-def load_catalog(
-    path: str | os.PathLike, schema: str | os.PathLike | None = None
-) -> dict[str, dict]:
-    """``stations.csv`` (id,name,country,latitude,longitude,elevation_m,...) by id;
-    empty when the file does not exist.
-
-    Checked against ``schema`` (default :data:`CATALOG_SCHEMA`) with Snakemake's own
-    validation, as a sample sheet is; a bad cell or a missing column raises
-    :class:`ConfigError` naming the file, the line and the column.
-    """
-    path = Path(path)
-    if not path.exists():
-        return {}
-    import pandas as pd
-
-    try:
-        # Text first, numbers converted cell by cell below: a column with one bad
-        # cell ('north') must fail on that cell, not on every row as a string.
-        frame = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            encoding="utf-8",
-        ).dropna(how="all")  # blank lines; the index keeps each row's line (- 2)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ConfigError(
-            f"{path}: not a readable CSV ({str(error).strip()}); it needs a header "
-            "line id,name,country,latitude,longitude,elevation_m and one row a station"
-        ) from None
-    for column in CATALOG_NUMBERS:
-        if column in frame.columns:
-            frame[column] = frame[column].map(_number_or_text).astype(object)
-    if schema is None and CATALOG_SCHEMA.is_file():
-        schema = CATALOG_SCHEMA
-    if schema is not None:
-        from .preflight import validate_table
-
-        validate_table(frame, schema, path)
-    catalog = {}
-    for row in frame.to_dict("records"):
-        entry = {k: row.get(k) for k in CATALOG_FIELDS}
-        catalog[str(row["id"])] = {
-            k: None if pd.isna(v) else v for k, v in entry.items()
-        }
-    return catalog
-
-
-def _number_or_text(cell):
-    """A cell as a float when it reads as one; else as it is (the schema says why)."""
-    if not isinstance(cell, str):
-        return cell
-    try:
-        return float(cell)
-    except ValueError:
-        return cell
 
 
 def resolve_stations(
@@ -309,177 +243,19 @@ def station_list_entry(path: str, station_id: str) -> dict:
 def plot_station(info: dict, png_path: str | os.PathLike, timer=None) -> dict:
     """Read, plot and write one station's PNG (atomically). Returns the metadata."""
     from .atomicwrite import write_bytes_atomic
-    from .climate import summarise
+    from .climate import station_summary
     from .plotting import render_png, station_figure
 
     lap = timer.lap if timer is not None else (lambda phase: None)
     daily, metadata = load_station(info)
     lap("read")
-    figure = station_figure(summarise(daily), title_info(info, metadata))
+    figure = station_figure(station_summary(daily), title_info(info, metadata))
     lap("plot")
     write_bytes_atomic(png_path, render_png(figure))
     lap("save")
     return metadata
 
 
-def download_station(
-    station_id: str,
-    url: str,
-    dest: str | os.PathLike,
-    looked_for: list[str] | None = None,
-    **fetch_args,
-):
-    """Fetch one GHCN-Daily ``.dly`` from NOAA to ``dest``, atomically, checked.
-
-    Raises :class:`StationDataError` with one line naming the id, the URL and what to
-    do, for an unknown id (404), no network, a time-out or a body that is not the
-    station's ``.dly`` (an HTML error page, a cut transfer). ``looked_for``: the
-    local files that were not there (:func:`local_candidates`), said too: a
-    mistyped id offline is then told both."""
-    from .download import DownloadError, fetch
-
-    try:
-        return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
-    except DownloadError as error:
-        base = url.rsplit("/all/", 1)[0]
-        check_id = (
-            f"check the id {station_id!r} in NOAA's station list "
-            f"({base}/ghcnd-stations.txt)"
-        )
-        if error.missing:
-            todo = check_id
-        else:
-            todo = "check the network connection and 'ghcnd_url' in the config"
-            if looked_for:
-                todo += f"; if the id is mistyped, {check_id}"
-        problem = f"cannot download station {station_id}: {error.problem}"
-        if looked_for:
-            problem += (
-                ", and no local file was found at "
-                + ", ".join(looked_for[:-1])
-                + f" or {looked_for[-1]}"
-            )
-        raise StationDataError(
-            url,
-            problem,
-            hint=f"{todo}; or download the file by hand and set 'file:' in the "
-            "station's config entry",
-        ) from None
-
-
 def local_candidates(station_id: str, data_dir: str | os.PathLike = "data") -> list:
     """The local files a station given by id alone is looked up as, in order."""
     return [str(Path(data_dir) / f"{station_id}{suffix}") for suffix in DATA_SUFFIXES]
-
-
-def _dly_check(station_id: str, url: str):
-    from .download import DownloadError
-    from .io.ghcnd import read_ghcnd
-
-    def check(path: Path) -> None:
-        with path.open("rb") as handle:
-            head = handle.read(512)
-        if head.lstrip()[:1] == b"<":
-            raise DownloadError(
-                url, "the server sent a web page (HTML), not a GHCN-Daily .dly file"
-            )
-        if not head.startswith(station_id.encode()):
-            raise DownloadError(
-                url,
-                f"the body is not a GHCN-Daily .dly file of {station_id} "
-                f"(it starts {head[:30]!r})",
-            )
-        try:
-            read_ghcnd(path)  # every line whole: catches a transfer cut mid-line
-        except StationDataError as error:
-            raise DownloadError(
-                url,
-                f"the body is not a whole .dly file ({error.problem})",
-                retryable=True,
-            ) from None
-
-    return check
-
-
-def station_list_titles(
-    wanted: list[str],
-    ghcnd_url: str,
-    folder: str | os.PathLike = DOWNLOAD_DIR,
-    **fetch_args,
-) -> dict:
-    """Title metadata of the ``wanted`` ids from NOAA's station and country lists,
-    as :func:`read_station_list_metadata` reads it back. Never raises for what is
-    optional: a list that cannot be downloaded (offline) or read gives
-    ``{"unavailable": reason, "stations": {}}``, and the plots show the id.
-
-    The lists are kept in ``folder`` (``ghcnd-stations.txt``, ``ghcnd-countries.txt``)
-    and fetched again only when missing, corrupt or from another ``ghcnd_url``."""
-    from .io.ghcnd_meta import station_metadata
-
-    folder = Path(folder)
-    base = ghcnd_url.rstrip("/")
-    source = folder / "ghcnd-lists.source"  # which ghcnd_url the kept lists are from
-    paths = [folder / name for name in STATION_LIST_FILES]
-    try:
-        kept_from = source.read_text(encoding="utf-8").strip()
-    except OSError:
-        kept_from = None
-    try:
-        for path in paths:
-            if kept_from != base or not path.is_file():
-                download_station_list(f"{base}/{path.name}", path, **fetch_args)
-        folder.mkdir(parents=True, exist_ok=True)
-        source.write_text(base + "\n", encoding="utf-8")
-        return {"stations": station_metadata(*paths, wanted)}
-    except StationDataError as error:
-        if error.path in map(str, paths):  # a corrupt kept list: fetched anew next run
-            for path in paths:
-                path.unlink(missing_ok=True)
-        return {"unavailable": f"{error.path}: {error.problem}", "stations": {}}
-
-
-def unnamed_stations_warning(wanted: list[str], found: dict) -> str | None:
-    """The run's one warning line for the stations NOAA's list could not name (None
-    when it named them all): which, why, and how to get the name."""
-    unnamed = sorted(set(wanted) - set(found["stations"]))
-    if not unnamed:
-        return None
-    ids = ", ".join(unnamed[:10]) + (
-        f" and {len(unnamed) - 10} more" if len(unnamed) > 10 else ""
-    )
-    if "unavailable" in found:
-        why = f"NOAA's station list is not available ({found['unavailable']})"
-        todo = (
-            "give 'name:' in the station's entry in config/config.yaml, or run once "
-            "online (each run tries the list again until it has it)"
-        )
-    else:
-        why = "not in NOAA's station list"
-        todo = "give 'name:' in the station's entry in config/config.yaml"
-    return (
-        f"WARNING: no name for {ids}: {why}; their plots show the id as title: {todo}"
-    )
-
-
-def download_station_list(url: str, dest: str | os.PathLike, **fetch_args) -> int:
-    """Fetch NOAA's ``ghcnd-stations.txt`` or ``ghcnd-countries.txt``, checked."""
-    from .download import DownloadError, fetch
-
-    def check(path: Path) -> None:
-        with path.open("rb") as handle:
-            head = handle.read(512)
-        if head.lstrip()[:1] == b"<" or not head[:2].isalpha():
-            raise DownloadError(
-                url, f"the body is not NOAA's station or country list ({head[:30]!r})"
-            )
-
-    try:
-        return fetch(url, dest, check=check, **fetch_args)
-    except DownloadError as error:
-        raise StationDataError(
-            url,
-            f"cannot download NOAA's station metadata: {error.problem}",
-            hint="check the network connection and 'ghcnd_url' in the config; or "
-            "give the station's 'name' (country, latitude, longitude, elevation_m) "
-            "in its config entry",
-        ) from None

@@ -20,7 +20,6 @@ from .lesson import analyse_demo
 from .metrics import amdahl_speedup, effective_workers, ratio, speedup
 
 BUILDS = ("gil", "free-threaded")
-BUILD_LABELS = {"gil": "with the GIL", "free-threaded": "free-threaded (no GIL)"}
 
 
 #: The points this section makes, each with a demo's figures (``Demo.both_builds``).
