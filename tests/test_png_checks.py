@@ -16,7 +16,8 @@ import pytest
 from helpers import FIXTURE_DATA, MELBOURNE, REPO, fixture_config
 
 from weatherplot import climate, plotting
-from weatherplot.stations import load_catalog, plot_station
+from weatherplot.catalog import load_catalog
+from weatherplot.stations import plot_station
 
 ENTRY = next(s for s in fixture_config()["stations"] if s["id"] == MELBOURNE)
 INFO = {
