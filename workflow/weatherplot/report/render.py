@@ -238,7 +238,8 @@ def _answer_rows(demos: Mapping) -> list[list[str]]:
     """Answer 1 at a glance: every timed variant against its prediction."""
     return [
         [
-            f"{name}: {v['label']}",
+            f"{name}: {v['label']}"
+            + (f" ({demo['start_method']})" if v["kind"] == "processes" else ""),
             fmt_s(v["predicted"]),
             fmt_s(v["measured"]),
             fmt_x(v["ratio"]),
