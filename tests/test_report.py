@@ -1123,8 +1123,8 @@ def test_answer_one_is_a_table_that_flags_the_misses_and_the_text_follows(tmp_pa
     flat = " ".join(md.split())
     row = next(x for x in answers.splitlines() if "4 calls in 4 processes" in x)
     assert row.startswith(
-        "| numpy: 4 calls in 4 processes (fork) | 2.10 s | 4.75 s | 2.26x | BIG MISS, 2.26x "
-        "slower than predicted: it used 8.00 CPU-seconds"
+        "| numpy: 4 calls in 4 processes (fork) | 2.10 s | 4.75 s | 2.26x | BIG MISS, "
+        "2.26x slower than predicted: it used 8.00 CPU-seconds"
     )
     assert "| numpy: 4 calls in 4 threads | 4.00 s | 4.40 s | 1.10x | no |" in md
     assert "none here" not in answers
