@@ -3,6 +3,8 @@ Bad CSV files are cases of the table in test_bad_input.py."""
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 from helpers import CDO, DEATH_VALLEY, FIXTURE_DATA, value_on
@@ -92,3 +94,47 @@ def test_plain_csv_may_lack_an_element(tmp_path):
     daily, meta = read_plain_csv(plain)
     assert meta["elements"] == ["TMAX", "TMIN"]
     assert not daily.has("PRCP")
+
+
+def rows_of(path) -> list[list[str]]:
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def write_csv(path, rows, quoting=csv.QUOTE_MINIMAL):
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle, quoting=quoting, lineterminator="\n").writerows(rows)
+    return path
+
+
+def test_legacy_export_without_station_names_is_still_legacy(tmp_path):
+    """STATION_NAME is there only when "station name" was ticked: the GHCND: ids
+    tell a legacy export too. There, -9999 in an element is a missing value."""
+    rows = rows_of(LEGACY)
+    name = rows[0].index("STATION_NAME")
+    rows = [row[:name] + row[name + 1 :] for row in rows]
+    rows[2][rows[0].index("TMAX")] = "-9999"  # 2014-01-02
+    daily, meta = read_cdo_csv(write_csv(tmp_path / "sea.csv", rows), units="metric")
+    full, full_meta = read_cdo_csv(LEGACY, units="metric")
+    assert (meta["format"], meta["id"], meta["name"]) == (
+        "cdo-legacy",
+        "USW00024233",
+        None,
+    )
+    assert full_meta["name"] == "SEATTLE TACOMA INTERNATIONAL AIRPORT WA US"
+    assert value_on(full, "TMAX", "2014-01-02") == 10.6
+    expected = full.tmax.copy()
+    expected[1] = np.nan
+    np.testing.assert_array_equal(daily.tmax, expected)
+    np.testing.assert_array_equal(daily.prcp, full.prcp)
+
+
+def test_current_export_without_prcp(tmp_path):
+    rows = rows_of(CURRENT)
+    prcp = rows[0].index("PRCP")
+    rows = [row[:prcp] + row[prcp + 1 :] for row in rows]
+    path = write_csv(tmp_path / "dv.csv", rows, quoting=csv.QUOTE_ALL)
+    daily, meta = read_cdo_csv(path, units="standard")
+    full, _ = read_cdo_csv(CURRENT, units="standard")
+    assert meta["elements"] == ["TMAX", "TMIN"] and not daily.has("PRCP")
+    np.testing.assert_array_equal(daily.tmax, full.tmax)
