@@ -9,6 +9,7 @@ worker."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import multiprocessing
@@ -42,8 +43,10 @@ NOTHING_TO_DO = "Nothing to be done"
 
 def test_every_timing_record_is_written(finished_run):
     timings = finished_run / "results" / "timings"
-    for station in THREE_STATIONS:
-        assert json.loads((timings / "plots" / f"{station}.json").read_text())["end"]
+    plots = [json.loads(p.read_text()) for p in (timings / "plots").glob("*.json")]
+    assert sorted((r["name"], r["station_format"]) for r in plots) == [
+        (station, "ghcnd") for station in sorted(THREE_STATIONS)
+    ]
     demos = {
         p.stem: json.loads(p.read_text()) for p in (timings / "demos").glob("*.json")
     }
@@ -114,20 +117,27 @@ def test_report_files_answer_the_lessons_questions(finished_run):
         assert question in markdown
     assert "[11, 2, 3]" in markdown and "[3, 2, 10]" in markdown
     html = (report / "timing_report.html").read_text()
-    charts = re.findall(r'<img[^>]+src="data:image/png;base64,', html)
-    assert len(charts) >= 3  # whole commands, demos, Gantt timeline
+    embedded = {
+        key: base64.b64decode(data)
+        for key, data in re.findall(
+            r'<img id="chart-([^"]+)"[^>]*src="data:image/png;base64,([^"]+)"', html
+        )
+    }
+    assert len(embedded) >= 3 and "gantt" in embedded  # commands, demos, timeline
     assert markdown.index("What do you actually get?") < markdown.index(
         "## The exercise"
     )
     figures = json.loads((report / "timings.json").read_text())
     assert figures["environment"]["cores"] == 2
-    # The Markdown's charts are files beside it; the HTML's thumbnails are the plots.
+    # The Markdown's charts are files beside it, the same images the HTML embeds;
+    # the HTML's thumbnails are the run's station plots.
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", markdown)
-    assert len(linked) >= 3
-    for href in linked:
-        assert (report / href).read_bytes().startswith(b"\x89PNG")
+    assert {Path(h).stem: (report / h).read_bytes() for h in linked} == embedded
     thumbs = re.findall(r'<img src="([^"]+\.png)"', html)
-    assert thumbs and all((report / t).resolve().is_file() for t in thumbs)
+    plots = finished_run / "results" / "plots"
+    assert sorted((report / t).resolve() for t in thumbs) == sorted(
+        (plots / f"{station}.png").resolve() for station in THREE_STATIONS
+    )
 
 
 def test_snakemake_html_report_includes_plots_and_timing(finished_run):
@@ -386,11 +396,12 @@ def test_run_makes_a_png_and_timing_record_per_station(finished_run, workflow_co
         # Plotted by a worker forked from the run's warm plot server.
         assert record["worker"] == "forked"
         assert set(record["phases"]) == {"handoff", "read", "plot", "save"}
-        assert (finished_run / "logs" / "plot_station" / f"{station}.log").exists()
-        # The plotting process's own CPU time and peak memory (no benchmark: file).
-        # Its own: one thread's CPU time from the hand-over fits in the job's own
-        # wall time (a worker's earlier jobs, or the server's imports, would not).
-        assert 0 < record["cpu_seconds"] <= record["end"] - record["start"] + 0.02
+        job_log = finished_run / "logs" / "plot_station" / f"{station}.log"
+        assert f"plotted {station} from " in job_log.read_text()
+        assert "in a forked process" in job_log.read_text()
+        # The plotting process's CPU time and peak memory (no benchmark: file); that
+        # it is this job's own is test_plotserver's (twelve jobs on one worker).
+        assert record["cpu_seconds"] > 0
         assert 0 < record["max_rss_mb"] < 4000
     # The server served the three jobs and left with the run.
     server_log = (finished_run / "logs" / "plot_server.log").read_text()
