@@ -4,6 +4,10 @@
 include: "workflow/Snakefile"
 
 
-# An include never sets the including file's default target (Snakemake keeps it
-# unchanged), so name workflow/Snakefile's `default_target: True` rule here.
+# Snakemake's documented `default_target: True` (rule all has it) counts only in the
+# main Snakefile: include() restores the including file's default target afterwards.
+# This is the setting that directive makes (Workflow.default_target), made here. Kept
+# over the documented alternatives: a second target rule here would add a rule to
+# every listing and job count, and no top-level Snakefile (Snakemake finds
+# workflow/Snakefile by itself) would move the path that module users give.
 workflow.default_target = rules.all.rule.name

@@ -1,85 +1,29 @@
 # Shared helpers: the station table, wildcard constraints, input functions. The
-# plumbing comes first: every rules file after this one relies on it.
-import gc
-import inspect
+# plumbing (weatherplot.dagbuild) comes first: every rules file after this one
+# relies on it.
 import json
 import os
-import sys
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-# --- Plumbing ------------------------------------------------------------------------
+try:
+    from weatherplot import dagbuild
+except ImportError:
+    raise WorkflowError(
+        "the weatherplot package cannot be imported: this workflow's code comes "
+        f"from {workflow.current_basedir}, not a folder on this disk, so install "
+        "the package of the same version in this environment (pip install "
+        "'weatherplot @ git+<repository URL>@<tag>'; see the README, section "
+        '"Using the workflow in your own project")'
+    ) from None
 
-
-def use_workflow_package():
-    """Make this workflow's ``weatherplot`` package importable, here and in every job;
-    return the folder of the workflow's code (workflow/) if it is on this disk.
-
-    The logic lives in the package beside this folder (workflow/weatherplot). When
-    the workflow's code is a folder on this disk (a checkout, a copy, a module used
-    from a local path), that copy comes first on the import path of this process
-    and, through PYTHONPATH, of every job it starts: the scripts and the plot command
-    set no path of their own. When the code comes from a git repository (a module or
-    a snakedeploy deployment), Snakemake fetches only the files it is asked for, so
-    the package must be installed in the environment instead.
-    """
-    try:  # a folder on this disk; a git source (github(), gitfile()) is no path
-        code = Path(os.fspath(workflow.current_basedir)).parent
-    except TypeError:
-        code = None
-    local = code is not None and (code / "weatherplot" / "__init__.py").is_file()
-    if local and str(code) not in sys.path:
-        sys.path.insert(0, str(code))
-    try:
-        from weatherplot.importpath import child_env
-    except ImportError:
-        raise WorkflowError(
-            "the weatherplot package cannot be imported: this workflow's code comes "
-            f"from {workflow.current_basedir}, not a folder on this disk, so install "
-            "the package of the same version in this environment (pip install "
-            "'weatherplot @ git+<repository URL>@<tag>'; see the README, section "
-            '"Using the workflow in your own project")'
-        ) from None
-    if not local:
-        return None
-    os.environ.update(PYTHONPATH=child_env()["PYTHONPATH"])
-    return code
-
-
-WORKFLOW_CODE = use_workflow_package()
-
-
-def workflow_root():
-    """What the exercise and the scaling study copy into their scratch folders:
-    this workflow's own folder when its code is on this disk (a checkout, a module
-    from a local path), else the project's, whose Snakefile uses the same remote
-    source (Snakefile or, as snakedeploy lays it out, workflow/Snakefile). Never
-    the package's location: an installed package is in site-packages."""
-    if WORKFLOW_CODE is not None:
-        return WORKFLOW_CODE.parent
-    main = Path(workflow.basedir)
-    return main.parent if main.name == "workflow" else main
-
-
-WORKFLOW_ROOT = workflow_root()
-
-# DAG-build speed, measured on a generated 10,000-station config (docs/performance.md).
-#
-# Building the DAG makes ~100 objects per job that live to the end of the run; with
-# Python's default collector thresholds (700, 10, 10) full collections rescan them
-# again and again: 3.5-3.8 s of a 13 s dry run of 10,000 stations (gc.callbacks).
-# Collecting less often: ~0.8 s of collection, same peak memory (few are garbage).
-gc.set_threshold(50_000, 10, 10)
-
-
-# Snakemake asks inspect.signature which arguments (wildcards, input, output, ...) an
-# input or params function takes, for every job and several times per job: ~50 us a
-# call, five per plot job, ~0.5 s of a 10,000-station DAG build. A function that
-# carries its signature (__signature__, PEP 362) answers at once, same parameters.
-def fixed_signature(func):
-    func.__signature__ = inspect.signature(func)
-    return func
+# workflow/ when the code is on this disk (the jobs import the package from it),
+# else None; and what the exercise and the scaling study copy.
+WORKFLOW_CODE = dagbuild.use_workflow_package(workflow.current_basedir)
+WORKFLOW_ROOT = dagbuild.workflow_root(WORKFLOW_CODE, workflow.basedir)
+# Fewer full collections while the DAG is built (docs/performance.md).
+dagbuild.collect_less_often()
 
 
 # --- Config ----------------------------------------------------------------------
@@ -144,7 +88,6 @@ wildcard_constraints:
     station=STATION_ID_PATTERN,
 
 
-@fixed_signature
 def station_file(wildcards):
     """The station's file (downloaded first when given by id) and, for a station
     whose name only NOAA's station list knows, that list's parsed metadata."""
@@ -159,7 +102,6 @@ def station_file(wildcards):
     return info["file"]
 
 
-@fixed_signature
 def station_json(wildcards):
     """The plot job's station entry, as the JSON its command line takes."""
     return json.dumps(STATIONS.get(wildcards.station, {}))
@@ -190,7 +132,6 @@ except freethreading.FreeThreadingError as error:
     raise WorkflowError(str(error)) from None
 
 
-@fixed_signature
 def free_threaded_python(wildcards):
     """FREE_THREADED's interpreter for a job that runs under it (a Path: params are a
     rerun trigger, a Path is not compared); a clear error when there is none."""

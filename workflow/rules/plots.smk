@@ -41,7 +41,7 @@ else:
     PLOT_SCRIPT_INPUT = {
         "script": ancient(workflow.source_path("../scripts/plot_station.py"))
     }
-    PLOT_SCRIPT = fixed_signature(lambda wildcards, input: input.script)
+    PLOT_SCRIPT = lambda wildcards, input: input.script
 
 
 rule plot_station:

@@ -1,0 +1,49 @@
+"""What common.smk sets up before the DAG is built (weatherplot.dagbuild)."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import pytest
+from helpers import REPO
+
+from weatherplot import dagbuild
+from weatherplot.importpath import PACKAGE_PARENT
+
+
+def test_code_on_this_disk_is_what_the_jobs_import(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    code = dagbuild.use_workflow_package(REPO / "workflow" / "rules")
+    assert code == REPO / "workflow"
+    # A job's python finds this copy first; the user's path stays after it.
+    assert os.environ["PYTHONPATH"].split(os.pathsep) == [PACKAGE_PARENT, "/elsewhere"]
+
+
+class RemoteSource:
+    """What workflow.current_basedir is for code from a git repository: no path."""
+
+
+@pytest.mark.parametrize("basedir", [RemoteSource(), "/no/weatherplot/package/rules"])
+def test_code_not_on_this_disk_leaves_the_import_path_alone(monkeypatch, basedir):
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    assert dagbuild.use_workflow_package(basedir) is None
+    assert os.environ["PYTHONPATH"] == "/elsewhere"
+
+
+def test_workflow_root_is_the_codes_folder_or_the_projects(tmp_path):
+    assert dagbuild.workflow_root(REPO / "workflow", "/any") == REPO
+    # Remote code: the project's folder, whether its Snakefile is at the top or
+    # in workflow/ (as snakedeploy lays it out).
+    assert dagbuild.workflow_root(None, tmp_path) == tmp_path
+    assert dagbuild.workflow_root(None, tmp_path / "workflow") == tmp_path
+
+
+def test_the_dag_build_collects_less_often():
+    before = gc.get_threshold()
+    try:
+        dagbuild.collect_less_often()
+        assert gc.get_threshold() == dagbuild.DAG_BUILD_THRESHOLDS
+        assert gc.get_threshold()[0] > before[0]
+    finally:
+        gc.set_threshold(*before)
