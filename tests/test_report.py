@@ -1038,6 +1038,35 @@ def test_a_start_up_longer_than_the_per_job_cost_is_said_never_clamped(tmp_path)
     assert "is Snakemake's handling" not in flat
 
 
+def test_a_fan_out_shorter_than_the_loops_plotting_leaves_the_per_job_cost_unmeasured(
+    tmp_path,
+):
+    """On a busy machine the serial loop's plotting (14 s, 7 s per CPU) can take
+    longer than the whole fan-out (6 s): the per-job cost is then not 0 but not
+    measured, and the report says so (it said "0.00 s of its wall time, about 0.000 s
+    a job")."""
+    record = exercise_record()
+    record["methods"]["serial"]["runs"][0].update(
+        wall=16.0, loop_seconds=14.0, work_total=14.0
+    )
+    figures, out = written(tmp_path, full_inputs(exercise=record))
+    sm = figures["exercise"]["methods"]["snakemake"]
+    assert sm["per_job_measured"] is False
+    assert figures["exercise"]["methods"]["pool"]["per_job_measured"] is False
+    flat = " ".join(out["md"].split())
+    assert (
+        "and its per-job cost, which this run cannot measure: its jobs, from the "
+        "first one's start to the last one's end, took 6.00 s, less than the serial "
+        "loop's plotting spread over 2 CPUs (7.00 s)." in flat
+    )
+    assert "0.000 s a job" not in flat and "Two per-job figures" not in flat
+    assert "This run's per-job cost is not measured" in flat
+    assert (
+        "| per-job cost (job start-ups, scheduling, tail) | 0.00 s | not measured | "
+        "not measured |" in out["md"]
+    )
+
+
 def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -1295,3 +1324,17 @@ def test_answer_3_says_what_a_spawned_pool_gets_against_the_fan_out(tmp_path):
     # A record from before the start method was recorded: no such sentence.
     _, old = written(tmp_path, full_inputs())
     assert "started its workers" not in old["md"]
+
+
+def test_a_speedup_above_the_cpus_gets_no_amdahl_cap(tmp_path):
+    """A loop slowed by other work makes the Pool's speedup exceed its CPUs, and f
+    negative: the report said "f = -0.197: that caps its speedup at unbounded"."""
+    record = exercise_record()
+    record["methods"]["pool"]["runs"][0].update(wall=4.5, loop_seconds=3.5)
+    _, out = written(tmp_path, full_inputs(exercise=record))
+    flat = " ".join(out["md"].split())
+    assert (
+        "For the Pool, f = -0.100, below 0: its speedup of 2.22x is more than 2 CPUs "
+        "can give, which only disturbed runs measure" in flat
+    )
+    assert "caps its speedup at unbounded" not in flat

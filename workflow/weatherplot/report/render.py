@@ -199,6 +199,8 @@ def _parts_rows(ex: Mapping) -> list[list[str]]:
     def cell(method: str, part: str) -> str:
         if part == "exit" and method != "snakemake":
             return "(in start-up)"
+        if part == "per_job" and not ex["methods"][method]["per_job_measured"]:
+            return "not measured"
         return fmt_s(ex["methods"][method]["parts"][part])
 
     rows = [
