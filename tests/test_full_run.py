@@ -263,6 +263,16 @@ def sync_playwright():
     return sync_playwright()
 
 
+def test_without_chromium_the_browser_test_skips_or_under_ci_fails(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install -y chromium"):
+        sync_playwright()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true: the browser test must"):
+        sync_playwright()
+
+
 def test_the_html_report_works_in_a_real_browser(finished_run):
     """The page a user reads, opened in headless Chromium: every chart and thumbnail
     loads (the thumbnails load lazily, so each is scrolled to), every contents link
