@@ -33,9 +33,11 @@ def warm_up() -> float:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
     from . import plotjob, plotting, stations  # noqa: F401
-    from .io import ghcnd  # noqa: F401
+    from .io import preload_readers
+
+    # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
+    preload_readers()
 
     figure = Figure(figsize=(2, 2), dpi=50)
     axes = figure.add_subplot()

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from .catalog import load_catalog
 from .errors import ConfigError, StationDataError
+from .io import DATA_SUFFIXES, FORMATS, formats_for
 
 log = logging.getLogger(__name__)
 
 # Safe as a file name on every system and as a Snakemake wildcard value.
 STATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _ID_RE = re.compile(STATION_ID_PATTERN + r"\Z")
-DATA_SUFFIXES = (".dly.gz", ".dly", ".csv.gz", ".csv")
 # GHCN-Daily ids: FIPS country code (2 letters), network code, 8 more characters.
 GHCND_ID_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}"
 _GHCND_ID_RE = re.compile(GHCND_ID_PATTERN + r"\Z")
@@ -98,9 +98,10 @@ def resolve_stations(
                 f"{where} ({station_id}): file {file!r} does not exist "
                 f"(relative to {workdir.resolve()})"
             )
-        if entry.get("format") == "cdo" and not entry.get("units"):
+        fmt = entry.get("format")
+        if fmt in FORMATS and FORMATS[fmt].needs_units and not entry.get("units"):
             raise ConfigError(
-                f"{where} ({station_id}): format 'cdo' needs 'units: metric' (degC, "
+                f"{where} ({station_id}): format {fmt!r} needs 'units: metric' (degC, "
                 "mm) or 'units: standard' (degF, inches): NCEI CSV files do not say "
                 "which they are in"
             )
@@ -117,13 +118,18 @@ def resolve_stations(
 
 
 def needs_station_list(info: dict) -> bool:
-    """A GHCN-Daily station whose name neither the config nor stations.csv gives
-    (a CDO export names its station itself; a plain CSV has no NOAA id)."""
+    """A GHCN-Daily station whose name neither the config nor stations.csv gives,
+    in a format titled from NOAA's list (a CDO export names its station itself; a
+    plain CSV has no NOAA id): the format given, or any its file's name allows."""
+    given = info.get("format")
     return (
         not info.get("name")
         and bool(_GHCND_ID_RE.match(info["id"]))
-        and info.get("format") in (None, "ghcnd")
-        and not str(info["file"]).lower().endswith((".csv", ".csv.gz"))
+        and any(
+            FORMATS[f].noaa_titles
+            for f in formats_for(info["file"])
+            if given in (None, f)
+        )
     )
 
 
@@ -150,11 +156,7 @@ def load_station(info: dict):
         units=info.get("units"),
         station=info["id"],
     )
-    if (
-        metadata.get("id")
-        and metadata["id"] != info["id"]
-        and info.get("format") != "plain"
-    ):
+    if metadata.get("id") and metadata["id"] != info["id"]:  # a plain CSV has none
         log.warning(
             "%s: file holds station %s, config says %s",
             info["file"],

@@ -4,22 +4,80 @@ Every ``read_*`` returns ``(daily, metadata)``: a :class:`weatherplot.daily.Dail
 (TMAX, TMIN in degC, PRCP in mm, NaN where missing) and a dict about the file.
 :func:`read_station` picks the reader from the config entry or from the file itself.
 pandas is imported only by the CSV readers, so a ``.dly`` job never pays for it.
+
+:data:`FORMATS` is the one list of formats: a new one is its module here and one
+entry there. The rest of the package asks the registry (which suffixes a station
+file has, whether a format needs units...) and never names a format itself
+(tests/test_formats.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import StationDataError
 from ._files import read_bytes, refuse_binary
-from .ghcnd import LINE_LENGTH, read_ghcnd
+from .ghcnd import LINE_LENGTH
+
+
+@dataclass(frozen=True)
+class Format:
+    """A station file format: its reader and what the rest of the package asks."""
+
+    description: str
+    reader: str  # "module:function" in this package, imported when first used
+    suffixes: tuple[str, ...]  # a station given by id alone: data_dir/<id><suffix>
+    options: tuple[str, ...] = ()  # config fields the reader takes besides the path
+    needs_units: bool = False  # the file does not say its units: the config must
+    noaa_titles: bool = False  # an unnamed station's title from NOAA's station list
+    preload: bool = False  # no pandas: the plot server imports it before forking
+
 
 FORMATS = {
-    "ghcnd": "GHCN-Daily .dly or .dly.gz (fixed width)",
-    "cdo": "NCEI Climate Data Online daily CSV, current or legacy (needs 'units')",
-    "plain": "plain CSV with a header date,tmax,tmin,prcp (degC, mm)",
+    "ghcnd": Format(
+        "GHCN-Daily .dly or .dly.gz (fixed width)",
+        "ghcnd:read_ghcnd",
+        (".dly.gz", ".dly"),
+        noaa_titles=True,
+        preload=True,
+    ),
+    "cdo": Format(
+        "NCEI Climate Data Online daily CSV, current or legacy (needs 'units')",
+        "ncei_cdo:read_cdo_csv",
+        (".csv.gz", ".csv"),
+        options=("units", "station"),
+        needs_units=True,
+    ),
+    "plain": Format(
+        "plain CSV with a header date,tmax,tmin,prcp (degC, mm)",
+        "plain_csv:read_plain_csv",
+        (".csv.gz", ".csv"),
+    ),
 }
+# The local files a station given by id alone is looked up as, in this order.
+DATA_SUFFIXES = tuple(dict.fromkeys(s for f in FORMATS.values() for s in f.suffixes))
+
+
+def reader(name: str):
+    """The read function of format ``name`` (its module imported now)."""
+    module, function = FORMATS[name].reader.split(":")
+    return getattr(importlib.import_module(f".{module}", __name__), function)
+
+
+def preload_readers() -> None:
+    """Import the readers that bring no pandas (the plot server, before it forks)."""
+    for name, spec in FORMATS.items():
+        if spec.preload:
+            reader(name)
+
+
+def formats_for(file: str | os.PathLike) -> list[str]:
+    """The formats whose suffix ends ``file``'s name; all of them when none does."""
+    name = str(file).lower()
+    return [k for k, f in FORMATS.items() if name.endswith(f.suffixes)] or list(FORMATS)
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -41,7 +99,7 @@ def detect_format(path: str | os.PathLike) -> str:
         f"cannot tell the format from the first line {first_line[:60]!r}",
         line=1,
         hint="set 'format' in the station's config entry; supported formats: "
-        + "; ".join(f"{k} = {v}" for k, v in FORMATS.items()),
+        + "; ".join(f"{k} = {v.description}" for k, v in FORMATS.items()),
     )
 
 
@@ -53,22 +111,15 @@ def read_station(
 ):
     """Read any supported station file; ``format`` defaults to :func:`detect_format`."""
     fmt = format or detect_format(path)
-    if fmt == "ghcnd":
-        return read_ghcnd(path)
-    if fmt == "cdo":
-        from .ncei_cdo import read_cdo_csv
-
-        return read_cdo_csv(path, units=units, station=station)
-    if fmt == "plain":
-        from .plain_csv import read_plain_csv
-
-        return read_plain_csv(path)
-    raise StationDataError(
-        path,
-        f"unknown format {fmt!r}",
-        field="format",
-        hint=f"use one of {', '.join(FORMATS)}",
-    )
+    if fmt not in FORMATS:
+        raise StationDataError(
+            path,
+            f"unknown format {fmt!r}",
+            field="format",
+            hint=f"use one of {', '.join(FORMATS)}",
+        )
+    given = {"units": units, "station": station}
+    return reader(fmt)(path, **{k: given[k] for k in FORMATS[fmt].options})
 
 
 def _first_line(path: Path) -> str:
