@@ -1,6 +1,6 @@
 """Only ours is deleted: a scratch folder (weatherplot.ownedtemp) or a plot server's
-socket folder (weatherplot.plothooks) is removed by a later run only when its owner
-is surely gone; one whose owner runs in another pid namespace, on another host, or
+socket folder (weatherplot.plotserver.hooks) is removed by a later run only when its
+owner is surely gone; one whose owner runs in another pid namespace, on another host, or
 that cannot be judged, stays. (A killed owner's folder is removed: test_faults.py
 and test_plotserver.py.)"""
 
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from weatherplot import hostinfo, ownedtemp, plothooks
+from weatherplot import hostinfo, ownedtemp
 from weatherplot.ownedtemp import OWNER_FILE, owned_tempdir, stale_dirs
+from weatherplot.plotserver import hooks as plothooks
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="Linux's boot id and pid namespaces"
@@ -40,8 +41,8 @@ KINDS = {
         new_scratch_folder,
     ),
     "socket": (
-        "from pathlib import Path; from weatherplot import plothooks\n"
-        "print(Path(plothooks._socket_path()).parent, flush=True); sys.stdin.read()\n",
+        "from pathlib import Path; from weatherplot.plotserver import hooks\n"
+        "print(Path(hooks._socket_path()).parent, flush=True); sys.stdin.read()\n",
         plothooks.remove_stale_socket_dirs,
     ),
 }

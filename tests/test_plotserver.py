@@ -31,7 +31,9 @@ from helpers import (
 )
 from PIL import Image
 
-from weatherplot import plotclient, plothooks, plotserver
+from weatherplot.plotserver import client as plotclient
+from weatherplot.plotserver import hooks as plothooks
+from weatherplot.plotserver import server as plotserver
 
 pytestmark = pytest.mark.skipif(
     not plothooks.supported(), reason="the plot server needs Linux"
@@ -481,7 +483,7 @@ def test_a_squatter_after_the_server_died_gets_nothing_from_the_job(tmp_path, se
 # bind beside its socket.
 AS_NOBODY = """
 import os, socket, sys
-from weatherplot import plotclient
+from weatherplot.plotserver import client as plotclient
 import weatherplot.timing  # before setuid: nobody cannot read /root
 address, path = sys.argv[1:]
 os.setuid(65534)
@@ -730,7 +732,7 @@ def test_the_jobs_process_imports_no_more_than_it_needs(tmp_path):
     # multiprocessing.connection and hmac made it ~90 ms (docs/performance.md).
     probe = (
         "import sys; before = set(sys.modules); "
-        "import weatherplot.plotclient, weatherplot.joblog; "
+        "import weatherplot.plotserver.client, weatherplot.joblog; "
         "print(' '.join(sorted(set(sys.modules) - before)))"
     )
     result = subprocess.run(
@@ -1132,8 +1134,6 @@ def test_a_killed_runs_socket_folder_is_removed_at_the_next_start(
 ):
     import tempfile
 
-    from weatherplot import plothooks
-
     monkeypatch.chdir(tmp_path)
     scratch = Path(tempfile.mkdtemp(prefix="wpt-", dir="/tmp"))  # short: AF_UNIX
     monkeypatch.setenv("TMPDIR", str(scratch))
@@ -1144,7 +1144,7 @@ def test_a_killed_runs_socket_folder_is_removed_at_the_next_start(
             [
                 sys.executable,
                 "-c",
-                "from weatherplot import plothooks as h; "
+                "from weatherplot.plotserver import hooks as h; "
                 "import socket; p = h._socket_path(); "
                 "socket.socket(socket.AF_UNIX).bind(p); print(p)",
             ],

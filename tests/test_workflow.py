@@ -71,8 +71,8 @@ def test_the_users_default_profile_never_reaches_a_scratch_copy(tmp_path, monkey
 
 def test_a_plot_job_waits_its_runtime_for_the_plot_server(tmp_path):
     """The plot job's command gives the plot client its rule's runtime (minutes) in
-    seconds, WEATHERPLOT_PLOT_SECONDS (weatherplot/plotclient.py), as set for the
-    run: the assignment, run by a shell, exports 7 minutes as 420."""
+    seconds, WEATHERPLOT_PLOT_SECONDS (weatherplot/plotserver/client.py), as set for
+    the run: the assignment, run by a shell, exports 7 minutes as 420."""
     workdir = copy_workflow(tmp_path)
     target = f"results/plots/{helpers.MELBOURNE}.png"
     result = run_snakemake(

@@ -25,7 +25,6 @@
 
 import sys
 
-from weatherplot.plothooks import PlotServer
 from weatherplot.slurmgroup import run_members_in_parallel
 
 PLOT_PYTHON = (
@@ -80,8 +79,8 @@ rule plot_station:
         python_flags=PLOT_PYTHON_FLAGS,
         script=Path(PLOT_SCRIPT) if isinstance(PLOT_SCRIPT, str) else PLOT_SCRIPT,
     # WEATHERPLOT_PLOT_SECONDS: runtime (minutes) in seconds, how long the job waits
-    # for a plot-server worker before it fails (weatherplot/plotclient.py). In the
-    # command, not a params function: one that asks for resources makes Snakemake
+    # for a plot-server worker before it fails (weatherplot/plotserver/client.py). In
+    # the command, not a params function: one that asks for resources makes Snakemake
     # evaluate every job's resources while it builds the DAG (2.2 s of CPU in a
     # 10,000-station dry run, docs/performance.md); the command is formatted only
     # when the job runs.
@@ -97,6 +96,14 @@ rule plot_station:
 run_members_in_parallel(workflow)
 
 
-# The warm plot server (weatherplot/plotserver.py, started by plothooks.py) lives as long as this run: the
-# run hooks in the Snakefile start and stop it.
-PLOT_SERVER = PlotServer()
+# The warm plot server (weatherplot/plotserver/) lives as long as this run: the run
+# hooks in the Snakefile start and stop it. It is optional: without the subpackage
+# (None here) each plot job plots in its own fresh process.
+try:
+    from weatherplot.plotserver.hooks import PlotServer
+
+    PLOT_SERVER = PlotServer()
+except ModuleNotFoundError as missing:
+    if missing.name != "weatherplot.plotserver":
+        raise
+    PLOT_SERVER = None

@@ -12,8 +12,9 @@ import path: the run's PYTHONPATH (common.smk) or the installed package provides
 weatherplot.
 
 When the run's warm plot server is up (weatherplot.plotserver; this job imports only
-its client side, weatherplot.plotclient), a worker forked from it plots for this job;
-otherwise this process imports NumPy and Matplotlib and plots.
+its client side, weatherplot.plotserver.client), a worker forked from it plots for this
+job; otherwise (or without that optional subpackage) this process imports NumPy and
+Matplotlib and plots.
 The rule runs it with ``python -S``: a job handed to the server needs only the standard
 library, and skipping ``site`` (site-packages, .pth files) saves it ~6 ms of CPU; the
 job adds ``site`` only if it plots by itself.
@@ -27,11 +28,17 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 from weatherplot.joblog import exit_now  # noqa: E402
-from weatherplot.plotclient import ENV_VAR, Unavailable, request_plot  # noqa: E402
+
+try:  # the optional plot server: without it, plot in this process
+    from weatherplot.plotserver.client import ENV_VAR, Unavailable, request_plot
+except ModuleNotFoundError as missing:
+    if missing.name != "weatherplot.plotserver":
+        raise
+    ENV_VAR = None
 
 
 def main(argv: list[str]) -> int:
-    address = os.environ.get(ENV_VAR)
+    address = ENV_VAR and os.environ.get(ENV_VAR)
     if address and not os.environ.get("SLURM_JOB_ID"):
         try:
             return request_plot(address, argv, _started)

@@ -1,6 +1,6 @@
 """The plot server's workers: warm-up, request checks, and the forked worker.
 
-The server (:mod:`weatherplot.plotserver`) forks up to ``--cores`` workers and hands
+The server (:mod:`.server`) forks up to ``--cores`` workers and hands
 each accepted connection to an idle one. For each job the worker checks the request,
 takes the job's stdout/stderr and thread/temp-dir environment, plots, gives the
 streams back (to the server's log) and closes the job's log file, then waits for the
@@ -17,7 +17,7 @@ import os
 import socket
 import time
 
-from .plotclient import JOB_ENV, peer, seconds_setting
+from .client import JOB_ENV, peer, seconds_setting
 
 OUTPUT_DIRS = ("results", "logs")
 # A worker waits this long at most for its job's request.
@@ -33,8 +33,8 @@ def warm_up() -> float:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from . import plotjob, plotting, stations  # noqa: F401
-    from .io import preload_readers
+    from .. import plotjob, plotting, stations  # noqa: F401
+    from ..io import preload_readers
 
     # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
     preload_readers()
@@ -63,7 +63,7 @@ def check_request(request: object, root: str) -> dict:
     import re
     from pathlib import Path
 
-    from .stations import STATION_ID_PATTERN  # the schema's
+    from ..stations import STATION_ID_PATTERN  # the schema's
 
     if not isinstance(request, dict):
         raise Refused("not a request")
@@ -136,7 +136,7 @@ def run_worker(
     """In the forked worker: serve the jobs the server hands over. Never returns."""
     import signal
 
-    from .joblog import exit_now
+    from ..joblog import exit_now
 
     code = 1
     try:
@@ -186,7 +186,7 @@ def _restore_streams(streams: tuple[int, int]) -> None:
     server's log (closing the job's copies: a job's pipe must see its end)."""
     import sys
 
-    from .joblog import stop_logging
+    from ..joblog import stop_logging
 
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # the job's pipe may be gone
@@ -204,7 +204,7 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
     import signal
     import tempfile
 
-    from .plotclient import (
+    from .client import (
         READY,
         REFUSED_PREFIX,
         BadFrame,
@@ -256,8 +256,8 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
             os.environ.pop(name, None)
     tempfile.tempdir = None
     _reset_peak_memory()
-    from .hostinfo import process_start_time
-    from .plotjob import run
+    from ..hostinfo import process_start_time
+    from ..plotjob import run
 
     try:
         # The session (which snakemake run) is the worker's own: its server's parent.

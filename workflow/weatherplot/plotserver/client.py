@@ -1,4 +1,4 @@
-"""The plot job's side of the warm plot server (see :mod:`weatherplot.plotserver`),
+"""The plot job's side of the warm plot server (see :mod:`.server`),
 and the wire format both sides speak.
 
 scripts/plot_station.py imports this module in every plot job, started with

@@ -1,7 +1,7 @@
 """Snakemake's side of the warm plot server: start and stop it for one run.
 
 The ``onstart`` / ``onsuccess`` / ``onerror`` hooks (rules/plots.smk) use
-:class:`PlotServer`; the server itself is :mod:`weatherplot.plotserver`.
+:class:`PlotServer`; the server itself is :mod:`.server`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 
-from .plotclient import ENV_VAR
+from .client import ENV_VAR
 
 KEY_VAR = "WEATHERPLOT_PLOT_SERVER_KEY"  # the authkey, for the server process only
 
@@ -46,7 +46,7 @@ def remove_stale_socket_dirs() -> list[str]:
     """Remove socket folders a killed run left (SIGKILL runs no stop hook): only
     folders of ours whose owner process is gone (:mod:`weatherplot.ownedtemp`).
     Returns them."""
-    from .ownedtemp import stale_dirs
+    from ..ownedtemp import stale_dirs
 
     removed = []
     for directory in stale_dirs(SOCKET_PREFIXES, OWNER_FILE):
@@ -62,7 +62,7 @@ def _socket_path() -> str:
     import tempfile
     from pathlib import Path
 
-    from .ownedtemp import write_owner
+    from ..ownedtemp import write_owner
 
     directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))  # 0700
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
@@ -95,7 +95,7 @@ class PlotServer:
         import subprocess
         from pathlib import Path
 
-        from .importpath import child_env
+        from ..importpath import child_env
 
         os.environ.pop(ENV_VAR, None)
         # Inside a SLURM allocation the jobs never use a server (scripts/plot_station).

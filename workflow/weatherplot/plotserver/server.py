@@ -16,7 +16,7 @@ it touches. docs/performance.md has the measurements.)
   connect or squat it), the job's stdout/stderr passed as fds (``SCM_RIGHTS``), and
   a random per-run key. The address, the server's pid and the key reach the jobs in
   the ``WEATHERPLOT_PLOT_SERVER`` environment variable. The wire format is in
-  :mod:`weatherplot.plotclient`, kept to built-in modules so a job's process is cheap.
+  :mod:`.client`, kept to built-in modules so a job's process is cheap.
 - A plot job (scripts/plot_station.py) connects and checks by ``SO_PEERCRED`` that the
   listener is the server of its run (pid, uid): only then does it send the key, its
   arguments and stdout/stderr. The server hands each accepted connection to an idle
@@ -39,10 +39,9 @@ it touches. docs/performance.md has the measurements.)
   done (or it dies), so the job waits for the connection to close before it plots by
   itself.
 
-The code is split by side: :mod:`weatherplot.plotclient` (the job's, imported by every
-plot job, so kept small), this module (the server's loop), :mod:`weatherplot.plotworker`
-(request checks, the workers) and :mod:`weatherplot.plothooks` (Snakemake's hooks
-start and stop the server).
+The code is split by side: :mod:`.client` (the job's, imported by every plot job, so
+kept small), this module (the server's loop), :mod:`.worker` (request checks, the
+workers) and :mod:`.hooks` (Snakemake's hooks start and stop the server).
 """
 
 from __future__ import annotations
@@ -52,9 +51,9 @@ import os
 import socket
 import sys
 
-from .plotclient import ANSWER_SECONDS, JOB_ENV
-from .plothooks import KEY_VAR, remove_socket
-from .plotworker import LEAVING, REFUSED, load_libc, log, run_worker, warm_up
+from .client import ANSWER_SECONDS, JOB_ENV
+from .hooks import KEY_VAR, remove_socket
+from .worker import LEAVING, REFUSED, load_libc, log, run_worker, warm_up
 
 # The thread pools' sizes, read when NumPy loads its BLAS.
 BLAS_THREADS = [name for name in JOB_ENV if name.endswith("_THREADS")]
@@ -388,7 +387,7 @@ def _read_code(control: socket.socket) -> tuple[int | None, bool]:
 def _reply(conn: socket.socket, code: int) -> None:
     import contextlib
 
-    from .plotclient import EXIT_PREFIX, send_frame
+    from .client import EXIT_PREFIX, send_frame
 
     with contextlib.suppress(OSError):  # if the job is gone, there is nobody to tell
         send_frame(conn, EXIT_PREFIX + str(code).encode())
@@ -397,7 +396,9 @@ def _reply(conn: socket.socket, code: int) -> None:
 def main(argv=None) -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m weatherplot.plotserver", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("path", help="socket path, in a directory of mode 0700")
     parser.add_argument(
         "--parent", type=int, default=os.getppid(), help="leave when this pid is gone"
@@ -421,7 +422,3 @@ def main(argv=None) -> None:
         log=log,
         ready_fd=args.ready_fd,
     )
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,5 @@
+"""`python -m weatherplot.plotserver SOCKET`: the server (hooks.PlotServer runs it)."""
+
+from .server import main
+
+main()
