@@ -22,8 +22,9 @@ PACKAGE = REPO / "workflow" / "weatherplot"
 # Imported by nothing outside themselves: the report reads the records the layers below
 # it write; the optional parts are used only by the workflow's rules and scripts.
 TOP = ("weatherplot.report", "weatherplot.plotserver", "weatherplot.ftbuild")
-# Above everything, like the rules' scripts: the package's command line (python -m
-# weatherplot), which measures and prints the report's analysis of it.
+# Above the report, like the rules' scripts: the package's command line (python -m
+# weatherplot), which measures and prints the report's analysis of it. (Not above
+# the optional parts: it must run without them.)
 ENTRY = "weatherplot.__main__"
 
 # What was there before issue 31 and is still being taken out (issue 31, item 1): the
@@ -78,13 +79,16 @@ def inside(module: str, part: str) -> bool:
 
 
 def wrong_arrows(graph: dict[str, set[str]]) -> set[tuple[str, str]]:
-    """Arrows into a TOP part from a module outside it."""
+    """Arrows into a TOP part from a module outside it (the report's from ENTRY
+    aside)."""
     return {
         (source, target)
         for source, targets in graph.items()
         for target in targets
         for part in TOP
-        if inside(target, part) and not inside(source, part) and source != ENTRY
+        if inside(target, part)
+        and not inside(source, part)
+        and (source, part) != (ENTRY, "weatherplot.report")
     }
 
 
@@ -138,6 +142,8 @@ def test_a_planted_circle_and_wrong_arrows_are_found(tmp_path):
             "weatherplot/errors.py": "",
             "weatherplot/report/__init__.py": "from .. import daily\n",
             "weatherplot/timing.py": "from weatherplot.report import render\n",
+            "weatherplot/__main__.py": "from .report import render\n"
+            "from .plotserver import client\n",
         },
     )
     graph = import_graph(package)
@@ -147,6 +153,7 @@ def test_a_planted_circle_and_wrong_arrows_are_found(tmp_path):
     assert wrong_arrows(graph) == {
         ("weatherplot.daily", "weatherplot.plotserver.client"),
         ("weatherplot.timing", "weatherplot.report"),
+        ("weatherplot.__main__", "weatherplot.plotserver.client"),
     }
 
 
