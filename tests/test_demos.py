@@ -597,8 +597,11 @@ def test_no_module_but_the_registry_and_the_demos_own_names_a_demo():
                     named.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not named, "\n".join(named)
     # And every entry has what the workflow and the report look up.
+    from weatherplot.report.lesson import predictor
+
     for demo in demos.DEMOS.values():
         assert demo.announce(validated({})) and demo.mem_mb(validated({})) > 0
+        assert callable(predictor(demo.predict))  # a name the report has, or None
         if demo.explain:
             template = REPO / "workflow/weatherplot/report/templates/explain"
             assert (template / demo.explain).is_file()

@@ -59,7 +59,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..records import DemoRecord
-from ..report import lesson
 from . import contended, cpu_bound, pool, pure_python, shared_list, sleep, start_methods
 from .common import (
     CHILD_OVERHEAD_BYTES,
@@ -128,8 +127,10 @@ class Demo:
     name: str
     #: Runs the demo: keyword arguments from the config, see ``config``.
     run: Callable[..., DemoRecord]
-    #: The lesson's predicted time for one variant (weatherplot.report.lesson).
-    predict: Callable[..., lesson.Prediction]
+    #: The lesson's prediction of its variants' times: the name of a function of
+    #: weatherplot.report.lesson (the report owns its reasoning's words); None: it
+    #: makes no timing prediction.
+    predict: str | None
     #: The report template that explains its results (report/templates/explain/).
     explain: str | None
     #: Its config: ``{key of the demos section: argument of run}``.
@@ -153,7 +154,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "sleep",
             sleep_demo,
-            lesson.predict_sleep,
+            "predict_sleep",
             None,
             {"sleep_seconds": "t", "workers": "workers", "sleep_repeats": "repeats"},
             sleep.announce,
@@ -161,7 +162,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "numpy",
             numpy_demo,
-            lesson.predict_numpy,
+            "predict_numpy",
             "numpy.j2",
             {"array_size": "n", "workers": "workers", "repeats": "repeats"},
             cpu_bound.announce,
@@ -171,7 +172,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "shared_list",
             shared_list_demo,
-            lesson.no_prediction,
+            None,
             "shared_list.j2",
             {
                 "shared_list_threads": "threads",
@@ -184,7 +185,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "pool",
             pool_demo,
-            lesson.predict_pool,
+            "predict_pool",
             "pool.j2",
             {
                 "sleep_seconds": "t",
@@ -197,7 +198,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "pure_python",
             pure_python_demo,
-            lesson.predict_pure_python,
+            "predict_pure_python",
             "pure_python.j2",
             {"pure_python_n": "n", "workers": "workers", "repeats": "repeats"},
             pure_python.announce,
@@ -206,7 +207,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "contended",
             contended_demo,
-            lesson.no_prediction,
+            None,
             "contended.j2",
             {
                 "contended_threads": "threads",
@@ -220,7 +221,7 @@ DEMOS: dict[str, Demo] = {
         Demo(
             "start_methods",
             start_methods_demo,
-            lesson.no_prediction,
+            None,
             "start_methods.j2",
             {"workers": "workers", "start_method_repeats": "repeats"},
             start_methods.announce,

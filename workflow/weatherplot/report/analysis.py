@@ -34,7 +34,7 @@ from weatherplot.records import (
 )
 
 from .fanout import fanout_stats
-from .lesson import analyse_demo
+from .lesson import analyse_demo, predictor
 from .metrics import (
     amdahl_fit,
     effective_workers,
@@ -396,7 +396,7 @@ def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
 
     return {
         name: {
-            **analyse_demo(record, DEMOS[name].predict, cpus),
+            **analyse_demo(record, predictor(DEMOS[name].predict), cpus),
             "explain": DEMOS[name].explain,
         }
         for name, record in records.items()
@@ -504,5 +504,5 @@ def _free_threading(inputs: Inputs, cpus: int) -> dict:
         inputs.demos_free_threaded,
         inputs.exercise_builds,
         cpus,
-        {name: demo.predict for name, demo in DEMOS.items()},
+        {name: predictor(demo.predict) for name, demo in DEMOS.items()},
     )

@@ -111,6 +111,17 @@ def no_prediction(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     return None, "no timing prediction (this demo is about results)"
 
 
+def predictor(name: str | None) -> Callable[[Variant, DemoRecord, int], Prediction]:
+    """The prediction a demo's registry entry names (``Demo.predict``)."""
+    return _PREDICTIONS[name] if name else no_prediction
+
+
+_PREDICTIONS = {
+    f.__name__: f
+    for f in (predict_sleep, predict_numpy, predict_pure_python, predict_pool)
+}
+
+
 def analyse_demo(
     record: DemoRecord,
     predict: Callable[[Variant, DemoRecord, int], Prediction],
