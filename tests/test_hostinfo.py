@@ -135,6 +135,27 @@ def test_the_peak_memory_is_in_bytes_both_ways():
         assert 150 * 2**20 < large - small < 300 * 2**20, (hidden, small, large)
 
 
+def test_the_peak_is_the_programs_own_not_its_large_parents():
+    """A job forked from a large process (snakemake, a pytest worker) reports its own
+    peak: Linux's ru_maxrss carries the parent's size across fork and exec."""
+    child = "from weatherplot import hostinfo; print(hostinfo.peak_rss())"
+    parent = (
+        "import subprocess, sys; b = bytearray(400 * 2**20); "
+        f"print(subprocess.run([sys.executable, '-c', {child!r}], "
+        "capture_output=True, text=True, check=True).stdout)"
+    )
+    for env in (ENV, {**ENV, hostinfo.HIDE_VAR: "1"}):
+        run = subprocess.run(
+            [sys.executable, "-c", parent], env=env, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        # A bare interpreter with hostinfo: well under the parent's 400 MB.
+        assert 5 * 2**20 < int(run.stdout) < 100 * 2**20, (
+            env.get("WEATHERPLOT_HIDE_LINUX_CALLS"),
+            run.stdout,
+        )
+
+
 def test_children_peak_is_in_bytes():
     subprocess.run(
         [sys.executable, "-c", "b = bytearray(300 * 2**20)"], check=True, env=ENV

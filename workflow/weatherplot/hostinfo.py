@@ -129,6 +129,13 @@ def peak_rss(children: bool = False) -> int | None:
     Without ``resource`` (Windows, or hidden): psutil's peak working set on Windows,
     else the current resident size of this process, which is at most the peak.
     """
+    if not children and linux_calls():
+        # This program's own peak: Linux's ru_maxrss also keeps the peak from before
+        # exec, so a job forked from a large process (snakemake, a pytest worker)
+        # would report its parent's size; VmHWM belongs to the current program only.
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
     if _has_resource():
         import resource
 
