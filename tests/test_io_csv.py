@@ -138,3 +138,13 @@ def test_current_export_without_prcp(tmp_path):
     full, _ = read_cdo_csv(CURRENT, units="standard")
     assert meta["elements"] == ["TMAX", "TMIN"] and not daily.has("PRCP")
     np.testing.assert_array_equal(daily.tmax, full.tmax)
+
+
+def test_current_export_has_no_missing_marker_but_the_empty_cell(tmp_path):
+    """-9999 is legacy's missing value only: in a current export it is a number,
+    and an impossible one."""
+    rows = rows_of(CURRENT)
+    rows[3][rows[0].index("TMAX")] = "-9999"  # 2021-01-03
+    path = write_csv(tmp_path / "dv.csv", rows, quoting=csv.QUOTE_ALL)
+    with pytest.raises(StationDataError, match=r"line 4, field 'TMAX': TMAX of -5572"):
+        read_cdo_csv(path, units="standard")
