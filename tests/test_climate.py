@@ -129,7 +129,7 @@ def test_empty_record_gives_empty_summaries():
 def test_yearly_range_skips_missing_days():
     daily = daily_between("2000-12-30", "2001-01-02", tmax=[5.0, np.nan, 7.0, -1.0])
     yearly = climate.yearly_range(daily, daily.tmax)
-    assert list(yearly.years) == [2000, 2001]
+    assert list(yearly.years) == [2000, 2001] and yearly.years.dtype.kind == "i"
     assert list(yearly.lowest) == [5.0, -1.0] and list(yearly.highest) == [5.0, 7.0]
 
 
