@@ -208,6 +208,25 @@ def dly_cut_mid_line(tmp):
     )
 
 
+def dly_cut_inside_day_31(tmp):
+    """Cut inside day 31's VALUE: not a line stripped of its trailing blank flags."""
+    lines = dly_lines()
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines[:999]) + lines[999][:262])
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "line is 262 characters long", "truncated", line=1000
+    )
+
+
+def dly_stripped_with_a_tab(tmp):
+    """A tab in a file whose lines lost their trailing blanks (read the long way)."""
+    lines = [line.rstrip(b" ") for line in dly_lines()]
+    lines[199] = set_field(lines[199], 100, b"\t")
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "not printable ASCII", "download", line=200
+    )
+
+
 def mixed_station_ids(tmp):
     lines = dly_lines() + dly_lines(OTHER)
     (tmp / f"{SMALL}.dly").write_bytes(join(lines))
@@ -697,6 +716,8 @@ CASES = [
     dly_line_too_short,
     dly_line_too_long,
     dly_cut_mid_line,
+    dly_cut_inside_day_31,
+    dly_stripped_with_a_tab,
     mixed_station_ids,
     month_13,
     month_00,
@@ -862,6 +883,22 @@ def test_a_tilde_flag_is_printable_and_fails_quality_control(tmp_path):
     date = f"{lines[i][11:15].decode()}-{lines[i][15:17].decode()}-{day + 1:02d}"
     assert np.isfinite(value_on(real, "TMAX", date))
     assert np.isnan(value_on(ours, "TMAX", date))
+
+
+def test_a_stripped_line_ending_in_a_measurement_flag_reads_the_same(tmp_path):
+    """Day 31 with an MFLAG but blank QFLAG and SFLAG: stripping leaves 267
+    characters, the last a letter, not a digit."""
+    lines = dly_lines()
+    i = first_line_of(lines, b"PRCP")
+    lines[i] = set_field(lines[i], 266, b"T  ")  # a trace on day 31, no source
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(join([*lines[:i], lines[i].rstrip(b" "), *lines[i + 1 :]]))
+    assert len(lines[i].rstrip(b" ")) == 267
+    ours, _ = read_ghcnd(path)
+    real, _ = read_ghcnd(station_file(SMALL))
+    np.testing.assert_array_equal(ours.dates, real.dates)
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(ours.values[element], real.values[element])
 
 
 def test_stripped_lines_adding_up_to_whole_lines_read_the_same(tmp_path):
