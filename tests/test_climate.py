@@ -203,7 +203,7 @@ def test_a_record_from_new_years_eve_to_new_years_day():
     daily = daily_between("2000-12-31", "2012-01-01", prcp=1.0)
     daily.values["TMAX"] = by_year(daily, lambda year: 10.0 + 0.1 * (year - 2000))
     daily.values["TMIN"] = daily.tmax - 10.0
-    summary = climate.summarise(daily)
+    summary = climate.station_summary(daily)
     assert summary.years == (2000, 2012)
     annual = summary.annual_temperature
     assert annual.years.tolist() == list(range(2001, 2012))
@@ -243,9 +243,9 @@ def test_leap_years_need_more_days_than_others():
 
 def test_three_years_of_days_smooth_over_a_year_one_day_less_over_a_month():
     three_years = daily_between("2001-01-01", "2003-12-31", tmax=10.0)  # 1095 days
-    assert climate.summarise(three_years).smoothing_days == 365
+    assert climate.station_summary(three_years).smoothing_days == 365
     short = daily_between("2001-01-02", "2003-12-31", tmax=10.0)  # 1094 days
-    summary = climate.summarise(short)
+    summary = climate.station_summary(short)
     assert summary.smoothing_days == 31
     smoothed = summary.smoothed["TMAX"]
     # A 31-day window blanks 15 days at each end (a 365-day one would blank 182).
@@ -254,7 +254,7 @@ def test_three_years_of_days_smooth_over_a_year_one_day_less_over_a_month():
 
 
 def test_summary_of_an_empty_record():
-    summary = climate.summarise(daily_between("2000-01-02", "2000-01-01"))
+    summary = climate.station_summary(daily_between("2000-01-02", "2000-01-01"))
     assert summary.observed["TMAX"] == climate.Observed(0, 0.0)
     assert not summary.has("TMAX") and summary.smoothed == {}
     assert summary.years is None and summary.warmest is None and summary.trend is None
@@ -263,9 +263,9 @@ def test_summary_of_an_empty_record():
 
 
 def test_one_observed_day_is_an_observed_element():
-    summary = climate.summarise(daily_between("2001-06-01", "2001-06-30", tmax=25.0))
-    summary.daily.tmax[1:] = np.nan
-    summary = climate.summarise(summary.daily)
+    daily = daily_between("2001-06-01", "2001-06-30", tmax=25.0)
+    daily.tmax[1:] = np.nan
+    summary = climate.station_summary(daily)
     assert summary.observed["TMAX"] == climate.Observed(1, 1 / 30)
     assert summary.has("TMAX") and not summary.has("TMIN")
 
@@ -278,6 +278,6 @@ def test_a_year_without_data_warns_nothing():
     daily.tmax[366 : 366 + 365] = np.nan  # all of 2001
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        summary = climate.summarise(daily)
+        summary = climate.station_summary(daily)
     assert summary.annual_temperature.years.tolist() == [2000, 2002]
     assert np.isnan(summary.smoothed["TMAX"][366 + 182])  # its window: all of 2001
