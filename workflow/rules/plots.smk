@@ -85,7 +85,7 @@ rule plot_station:
     # 10,000-station dry run, docs/performance.md); the command is formatted only
     # when the job runs.
     shell:
-        "WEATHERPLOT_PLOT_SECONDS=$(({resources.runtime} * 60))"
+        "WEATHERPLOT_PLOT_SECONDS=$(({resources.runtime:q} * 60))"
         " {params.python:q} {params.python_flags:q} {params.script:q} {params.station:q} {output.png:q}"
         " {output.timing:q} {log:q}"
 
