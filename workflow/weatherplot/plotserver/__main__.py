@@ -2,4 +2,6 @@
 
 from .server import main
 
-main()
+# Guarded: importing the module (pkgutil.walk_packages in the tests) runs nothing.
+if __name__ == "__main__":
+    main()
