@@ -87,6 +87,8 @@ for m in /dev /dev/pts /dev/shm /sys; do
     fi
 done
 
+# Nothing from the last run but pip's cache: its scratch files and its copy go.
+$sudo find "$root/tmp" -mindepth 1 -delete
 # A copy of the clone as a fresh clone has it (no venv, no results).
 copy=/root/weatherplot
 $sudo rm -rf --one-file-system "$root$copy" && $sudo mkdir -p "$root$copy"
