@@ -384,6 +384,11 @@ def main(argv: list[str]) -> None:
     except MeasureError as error:
         # One line, the last on stderr: the parent hands it on to the job's log.
         print(f"ERROR: {mode} baseline: {error}", file=sys.stderr, flush=True)
-        # A stalled plot thread cannot be stopped, and would hold up a normal exit.
-        os._exit(1)
+        if mode == "threads":
+            # A stalled plot thread cannot be stopped, and would hold up a normal exit.
+            os._exit(1)
+        # A normal exit: multiprocessing's exit handler releases the Pool's named
+        # semaphores (forkserver, spawn); os._exit left them to the resource tracker,
+        # whose "leaked semaphore objects" warning then ended stderr.
+        sys.exit(1)
     Path(result).write_text(json.dumps(timings))
