@@ -441,9 +441,16 @@ def _killed(*_args) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(monkeypatch):
-    # Patched where pool_demo looks them up: its own module.
-    monkeypatch.setattr(demos.pool, "func", _killed)  # the forked workers see it too
+@pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
+def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(
+    monkeypatch, start_method, method
+):
+    start_method(method)
+    # Patched where pool_demo looks them up: its own module. The Pool is handed
+    # _call_func itself, pickled by name: forked workers inherit the patch, and
+    # forkserver and spawn workers import _killed from this module (a patched func
+    # never reached them: they ran the real one and nothing died).
+    monkeypatch.setattr(demos.pool, "_call_func", _killed)
     monkeypatch.setattr(demos.pool, "POOL_SLACK", 2.0)
     outcome: dict = {}
 
