@@ -262,6 +262,16 @@ def month_00(tmp):
     )
 
 
+def dly_month_not_a_number(tmp):
+    lines = dly_lines()
+    i = first_line_of(lines, b"TMIN") + 5
+    lines[i] = set_field(lines[i], 15, b"1?")
+    (tmp / f"{SMALL}.dly").write_bytes(join(lines))
+    return {"file": tmp / f"{SMALL}.dly"}, Expect(
+        "MONTH '1\\?' is not an integer", "fix", line=i + 1, field="MONTH"
+    )
+
+
 def dly_value_not_a_number(tmp):
     lines = dly_lines()
     i = first_line_of(lines, b"TMAX") + 10
@@ -721,6 +731,7 @@ CASES = [
     mixed_station_ids,
     month_13,
     month_00,
+    dly_month_not_a_number,
     dly_value_not_a_number,
     dly_value_with_inner_blank,
     dly_value_with_a_colon,
