@@ -3,6 +3,7 @@ the key when this platform lacks the method."""
 
 from __future__ import annotations
 
+import builtins
 import html
 import multiprocessing
 import os
@@ -90,10 +91,19 @@ def test_the_demo_times_every_method_of_this_platform(start_methods_record):
     assert res["process_start_cost"] == res["costs"][used]["bare"]
 
 
+def forkserver_preloads_main() -> bool | None:
+    """Whether this Python's forkserver imports ``__main__`` itself before it forks
+    (CPython gh-126631): not up to 3.12; yes in 3.14.10 (CI's Debian sid root);
+    3.13 and 3.14.0 releases differ (None: either)."""
+    if sys.version_info < (3, 13):
+        return False
+    return True if sys.version_info >= (3, 14, 1) else None
+
+
 @pytest.mark.skipif(
     "spawn" not in multiprocessing.get_all_start_methods(), reason="no spawn"
 )
-def test_the_unguarded_seed_prints_the_right_list_while_every_child_dies(
+def test_the_unguarded_seed_dies_bootstrapping_in_its_children_or_its_forkserver(
     start_methods_record,
 ):
     runs = {
@@ -105,13 +115,27 @@ def test_the_unguarded_seed_prints_the_right_list_while_every_child_dies(
         if m in multiprocessing.get_all_start_methods()
     ]:
         unguarded, guarded = runs["unguarded", method], runs["guarded", method]
-        # The same printed answer and exit code ...
-        assert unguarded["output"] == guarded["output"] == "[1, 2, 3]"
-        assert unguarded["exit_code"] == guarded["exit_code"] == 0
-        # ... but unguarded, each of the 2 children died bootstrapping.
-        assert unguarded["bootstrap_errors"] == unguarded["child_tracebacks"] == 2
+        # Guarded: the list printed, nothing died, under every Python.
+        assert guarded["output"] == "[1, 2, 3]" and guarded["exit_code"] == 0
+        assert guarded["script_error"] is None
         assert guarded["bootstrap_errors"] == guarded["child_tracebacks"] == 0
         assert not unguarded["timed_out"] and not guarded["timed_out"]
+        server_dies = method == "forkserver" and forkserver_preloads_main()
+        if method == "forkserver" and forkserver_preloads_main() is None:
+            server_dies = unguarded["exit_code"] != 0
+        if server_dies:
+            # The server re-ran the top level and died bootstrapping; the script
+            # failed asking it for a child (ConnectionResetError on 3.14.10).
+            assert unguarded["output"] == "" and unguarded["exit_code"] == 1
+            error = getattr(builtins, unguarded["script_error"])
+            assert issubclass(error, (OSError, EOFError))
+            assert unguarded["bootstrap_errors"] == unguarded["child_tracebacks"] == 1
+        else:
+            # The same printed answer and exit code as guarded ...
+            assert unguarded["output"] == "[1, 2, 3]" and unguarded["exit_code"] == 0
+            assert unguarded["script_error"] is None
+            # ... but each of the 2 children died bootstrapping.
+            assert unguarded["bootstrap_errors"] == unguarded["child_tracebacks"] == 2
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX process groups")

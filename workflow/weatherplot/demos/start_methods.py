@@ -9,7 +9,11 @@ this platform has, and why the seed's script needs ``if __name__ == "__main__":`
 - The guard: the seed's script (processes started at module level, no guard, printing
   the shared list) and the same script guarded, each run by a child interpreter under
   ``spawn`` and ``forkserver``, in a process group of its own and killed with its
-  children at a deadline; the record keeps what happened as data.
+  children at a deadline; the record keeps what happened as data. Unguarded, each
+  ``spawn`` child dies bootstrapping and the script prints ``[1, 2, 3]``; under
+  ``forkserver`` the same up to Python 3.12, while newer ones (3.14.10 measured) have
+  the server import ``__main__`` once: the server dies bootstrapping and the script
+  itself fails, printing nothing.
 """
 
 from __future__ import annotations
@@ -113,15 +117,29 @@ def run_script(
         _kill_tree(proc)
         out, err = proc.communicate()
         timed_out = True
+    tracebacks = err.count("Traceback (most recent call last)")
+    own_error = _uncaught(err) if proc.returncode == 1 and tracebacks else None
     return {
         "method": method,
         "exit_code": proc.returncode,
         "timed_out": timed_out,
         "seconds": round(time.perf_counter() - started, 3),
         "output": out.strip(),
-        "child_tracebacks": err.count("Traceback (most recent call last)"),
+        # The script's own uncaught exception (its class), if it died of one: where
+        # the forkserver imports __main__ itself (3.14.10), the server dies
+        # bootstrapping and the script fails asking it for a child.
+        "script_error": own_error,
+        "child_tracebacks": tracebacks - (own_error is not None),
         "bootstrap_errors": err.count(BOOTSTRAP_ERROR),
     }
+
+
+def _uncaught(stderr: str) -> str | None:
+    """The exception class of the traceback that ends ``stderr`` (the script's own:
+    the last thing an interpreter that dies of an exception prints)."""
+    last = stderr.rstrip().rsplit("\n", 1)[-1]
+    name = last.split(":", 1)[0].rsplit(".", 1)[-1]
+    return name if name.isidentifier() and not last.startswith(" ") else None
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
