@@ -869,6 +869,36 @@ def test_load_inputs_skips_missing_files(tmp_path):
     assert inputs.cores == 2
 
 
+def test_load_inputs_fills_every_field_from_its_own_file(tmp_path):
+    def saved(name, record):
+        (tmp_path / name).write_text(json.dumps(record))
+        return tmp_path / name
+
+    numpy, exercise = numpy_demo(), exercise_record()
+    inputs = report.load_inputs(
+        plots=[
+            saved("A.json", plot_record("A", 1, T0)),
+            saved("B.json", plot_record("B", 2, T0)),
+        ],
+        demos=[saved("numpy.json", numpy)],
+        exercise=saved("exercise.json", exercise),
+        stations=("A", "B"),
+        cores=2,
+        cpus=3,
+        snakemake_version="9.1.0",
+        demos_free_threaded=[saved("ft-numpy.json", numpy)],
+        quick_run=1,
+        station_names={"A": "Alpha"},
+    )
+    assert [p["name"] for p in inputs.plots] == ["A", "B"]
+    assert inputs.demos == inputs.demos_free_threaded == {"numpy": numpy}
+    assert inputs.exercise == exercise
+    assert inputs.scaling is None and inputs.exercise_builds is None
+    assert inputs.stations == ["A", "B"]
+    assert (inputs.cores, inputs.cpus, inputs.snakemake_version) == (2, 3, "9.1.0")
+    assert inputs.quick_run is True and inputs.station_names == {"A": "Alpha"}
+
+
 def test_interrupted_report_leaves_no_file(tmp_path, monkeypatch):
     from weatherplot.report import charts
 
