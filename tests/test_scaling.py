@@ -70,6 +70,24 @@ def test_speedup_karp_flatt_and_amdahl_fit_on_fixed_numbers():
     assert result["fits"]["snakemake"]["serial_fraction"] == pytest.approx(0.55)
 
 
+def test_without_the_serial_loop_each_method_is_its_own_reference():
+    points = [
+        point("serial", 2, 9.0),  # not the one-worker loop: no reference
+        point("pool", 1, 12.0),
+        point("pool", 2, 7.5),
+        point("threads", 2, 6.0),  # no one-worker time either: no speedup
+    ]
+    result = analyse_scaling(points, cpus=2)
+    assert result["reference_serial_time"] is None
+    rows = {(r["method"], r["workers"]): r for r in result["points"]}
+    assert rows["pool", 1]["speedup"] == pytest.approx(1.0)
+    assert rows["pool", 2]["speedup"] == pytest.approx(1.6)  # 12 / 7.5
+    assert rows["threads", 2]["speedup"] is None
+    # f = (2 / 1.6 - 1) / (2 - 1) = 0.25; on 2 CPUs 1 / (0.25 + 0.75 / 2) = 1.6
+    assert result["fits"]["pool"]["serial_fraction"] == pytest.approx(0.25)
+    assert result["fits"]["pool"]["amdahl_at_cpus"] == pytest.approx(1.6)
+
+
 def test_makespan_runs_from_first_process_start_to_last_end():
     records = [
         {"process_start": 100.0, "start": 100.2, "end": 101.0},
