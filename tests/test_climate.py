@@ -10,7 +10,9 @@ from weatherplot.daily import Daily
 
 
 def daily_between(first: str, last: str, tmax=None, tmin=None, prcp=None) -> Daily:
-    dates = np.arange(np.datetime64(first), np.datetime64(last) + 1)
+    dates = np.arange(
+        np.datetime64(first), np.datetime64(last) + np.timedelta64(1, "D")
+    )
     n = len(dates)
 
     def column(value):
@@ -51,7 +53,10 @@ def test_linear_trend_in_degrees_per_decade():
 
 
 def test_monthly_climatology_means_percentiles_and_rain():
-    dates = np.arange(np.datetime64("2001-01-01"), np.datetime64("2002-12-31") + 1)
+    dates = np.arange(
+        np.datetime64("2001-01-01"),
+        np.datetime64("2002-12-31") + np.timedelta64(1, "D"),
+    )
     months = dates.astype("datetime64[M]").astype(int) % 12 + 1
     daily = Daily(
         dates,
