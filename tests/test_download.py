@@ -537,35 +537,40 @@ def test_one_deadline_covers_the_headers_and_every_retry(dribbling_server, tmp_p
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_deadline_covers_the_look_up_of_every_attempt(tmp_path, monkeypatch):
-    """A resolver that never answers, a time-out of 5 s, a deadline of 1 s: the
-    look-up is cut at the deadline, and no attempt starts after it."""
+@pytest.fixture
+def silent_resolver(monkeypatch):
+    """socket.getaddrinfo replaced by a resolver that never answers (until the test
+    ends); yields the hosts it was asked for."""
     never = threading.Event()
     asked = []
 
-    def silent_resolver(host, *args, **kwargs):
+    def resolve(host, *args, **kwargs):
         asked.append(host)
         never.wait(120)
         raise socket.gaierror("released")
 
-    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
-    try:
-        outcome = _bounded(
-            lambda: fetch(
-                "http://mirror.invalid/all/X.dly",
-                tmp_path / "x.dly",
-                timeout=5,
-                deadline=1,
-                attempts=3,
-                pause=0.01,
-            ),
-            within=1 + 10,  # the old code: 5 s for each of 3 attempts
-        )
-    finally:
-        never.set()
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    yield asked
+    never.set()
+
+
+def test_the_deadline_covers_the_look_up_of_every_attempt(tmp_path, silent_resolver):
+    """A resolver that never answers, a time-out of 5 s, a deadline of 1 s: the
+    look-up is cut at the deadline, and no attempt starts after it."""
+    outcome = _bounded(
+        lambda: fetch(
+            "http://mirror.invalid/all/X.dly",
+            tmp_path / "x.dly",
+            timeout=5,
+            deadline=1,
+            attempts=3,
+            pause=0.01,
+        ),
+        within=1 + 10,  # the old code: 5 s for each of 3 attempts
+    )
     assert isinstance(outcome.get("error"), DownloadError), outcome
     assert "not complete after 1 s" in str(outcome["error"])
-    assert asked == ["mirror.invalid"]
+    assert silent_resolver == ["mirror.invalid"]
     assert list(tmp_path.iterdir()) == []
 
 
@@ -675,35 +680,25 @@ def test_a_redirect_that_changes_scheme_is_refused(ncei, tmp_path):
     assert (tmp_path / "x.dly").read_bytes() == real_dly(PHOENIX)
 
 
-def test_a_dns_look_up_that_never_answers_is_inside_the_time_out(tmp_path, monkeypatch):
+def test_a_dns_look_up_that_never_answers_is_inside_the_time_out(
+    tmp_path, silent_resolver
+):
     """A resolver that never answers (the system's look-up has no time-out of its
     own): the download still fails after its retries, each bounded by ``timeout``."""
-    never = threading.Event()
-    asked = []
-
-    def silent_resolver(host, *args, **kwargs):
-        asked.append(host)
-        never.wait(120)
-        raise socket.gaierror("released")
-
-    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
-    try:
-        outcome = _bounded(
-            lambda: fetch(
-                "http://mirror.invalid/all/X.dly",
-                tmp_path / "x.dly",
-                timeout=0.5,
-                attempts=2,
-                pause=0.01,
-            )
+    outcome = _bounded(
+        lambda: fetch(
+            "http://mirror.invalid/all/X.dly",
+            tmp_path / "x.dly",
+            timeout=0.5,
+            attempts=2,
+            pause=0.01,
         )
-    finally:
-        never.set()
+    )
     assert isinstance(outcome.get("error"), DownloadError), outcome
     assert "DNS look-up of mirror.invalid not answered within 0.5 s" in str(
         outcome["error"]
     )
-    assert asked == ["mirror.invalid"] * 2
+    assert silent_resolver == ["mirror.invalid"] * 2
     assert list(tmp_path.iterdir()) == []
 
 
