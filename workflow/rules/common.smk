@@ -116,6 +116,11 @@ MACHINE_CORES = (
 
 # --- Free-threaded Python ----------------------------------------------------------
 
+# The interpreter builds the demos and the exercise run under, as the {build_dir}
+# wildcard of their outputs: "" for this Snakemake's (GIL) Python, "free-threaded/"
+# for FREE_THREADED's; the value is the build's name in report labels.
+BUILD_DIRS = {"": "GIL", "free-threaded/": "free-threaded"}
+
 # The free-threaded CPython (no GIL) that the demos and the exercise also run under,
 # probed and checked before any job: None when there is none (GIL build only). The
 # probe's answer is cached (.snakemake/). A process started by a snakemake that has

@@ -22,8 +22,6 @@
 
 from weatherplot.demos import DEMOS as DEMO_NAMES, demo_mem_mb
 
-DEMO_BUILD_DIRS = {"": "GIL", "free-threaded/": "free-threaded"}
-
 
 rule demo:
     output:
@@ -34,14 +32,14 @@ rule demo:
             subcategory="Demos",
             labels=lambda wildcards: {
                 "demo": wildcards.demo,
-                "build": DEMO_BUILD_DIRS[wildcards.build_dir],
+                "build": BUILD_DIRS[wildcards.build_dir],
             },
         ),
     log:
         "logs/demos/{build_dir}{demo}.log",
     wildcard_constraints:
         demo="|".join(DEMO_NAMES),
-        build_dir="|".join(DEMO_BUILD_DIRS),
+        build_dir="|".join(BUILD_DIRS),
     priority: 10
     localrule: True
     # For the lint and --sdm conda: the GIL build runs this env's python.

@@ -1,6 +1,6 @@
 # The exercise, timed as a student times it: whole commands timed from outside, from
 # clean outputs, on the configured stations, taking turns (weatherplot/exercise.py),
-# one job per interpreter build (build_dir, as for the demos: DEMO_BUILD_DIRS):
+# one job per interpreter build (build_dir, as for the demos: BUILD_DIRS, common.smk):
 #
 # - "" (results/timings/exercise.json): the serial loop, a multiprocessing.Pool with
 #   as many workers as --cores and `snakemake --cores N --until plot_station` in a
@@ -36,13 +36,13 @@ rule exercise:
             subcategory="Exercise",
             labels=lambda wildcards: {
                 "file": "exercise timings",
-                "build": DEMO_BUILD_DIRS[wildcards.build_dir],
+                "build": BUILD_DIRS[wildcards.build_dir],
             },
         ),
     log:
         "logs/{build_dir}exercise.log",
     wildcard_constraints:
-        build_dir="|".join(DEMO_BUILD_DIRS),
+        build_dir="|".join(BUILD_DIRS),
     priority: 10
     localrule: True
     # The GIL build's commands run in this env; the free-threaded ones in theirs.
