@@ -879,6 +879,20 @@ def test_crlf_file_without_a_final_newline_reads_the_same(tmp_path):
         np.testing.assert_array_equal(ours.values[element], real.values[element])
 
 
+def test_a_file_mixing_lf_and_crlf_reads_the_same(tmp_path):
+    """Lines pasted in from another system: LF first and last, CRLF between. Same
+    values, not a wrong line length."""
+    lines = dly_lines()
+    middle = b"".join(line + b"\r\n" for line in lines[1:-1])
+    path = tmp_path / f"{SMALL}.dly"
+    path.write_bytes(lines[0] + b"\n" + middle + lines[-1] + b"\n")
+    ours, _ = read_ghcnd(path)
+    real, _ = read_ghcnd(station_file(SMALL))
+    np.testing.assert_array_equal(ours.dates, real.dates)
+    for element in ("TMAX", "TMIN", "PRCP"):
+        np.testing.assert_array_equal(ours.values[element], real.values[element])
+
+
 def test_a_tilde_flag_is_printable_and_fails_quality_control(tmp_path):
     """'~' (0x7e) is the last printable ASCII byte: a flag, not a binary file. As a
     QFLAG it drops its value like any other quality flag."""

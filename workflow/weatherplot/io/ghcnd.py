@@ -132,7 +132,7 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
 
 def _as_line_array(path, raw: bytes) -> np.ndarray:
     """The file as an (n_lines, 269) uint8 array, or an error naming a bad line."""
-    if raw.endswith(b"\r\n") or b"\r\n" in raw[: LINE_LENGTH + 2]:
+    if b"\r\n" in raw:  # anywhere: lines pasted in from another system mix LF and CRLF
         raw = raw.replace(b"\r\n", b"\n")
     if not raw.endswith(b"\n") or raw.endswith(b"\n\n"):
         raw = raw.rstrip(b"\n") + b"\n"  # no newline at the end, or blank lines
