@@ -40,9 +40,9 @@ def _jsonable(x):
     return x
 
 
-def _href(target, start) -> str:
-    """``target`` relative to the directory ``start``, with forward slashes."""
-    return Path(os.path.relpath(target, start)).as_posix()
+def _href(target, start) -> str | None:
+    """``target`` (if any) relative to the directory ``start``, with forward slashes."""
+    return None if target is None else Path(os.path.relpath(target, start)).as_posix()
 
 
 def write_report(
@@ -67,15 +67,9 @@ def write_report(
     figures = compute(inputs)
     pngs = charts(figures)
     md_dir, html_dir = Path(markdown_path).parent, Path(html_path).parent
-    md_links = {
-        "charts": _href(charts_dir, md_dir) if charts_dir is not None else None,
-        "plots": _href(plots_dir, md_dir) if plots_dir is not None else None,
-    }
-    html_links = {
-        "plots": _href(plots_dir, html_dir) if plots_dir is not None else None
-    }
+    md_links = {"charts": _href(charts_dir, md_dir), "plots": _href(plots_dir, md_dir)}
     md = render_markdown(figures, pngs, md_links)
-    page = render_html(figures, pngs, html_links)
+    page = render_html(figures, pngs, {"plots": _href(plots_dir, html_dir)})
     data = json.dumps(_jsonable(figures), indent=2, sort_keys=True) + "\n"
     if charts_dir is not None:
         Path(charts_dir).mkdir(parents=True, exist_ok=True)

@@ -85,8 +85,9 @@ def chart_wall(exercise: Mapping) -> bytes:
 
 
 def demos_figure(demos: Mapping):
-    """One panel per demo, each on its own seconds axis: on one axis the sleep
-    demo's 20 s left the NumPy bars a tenth of the height."""
+    """Grouped bars, measured vs predicted seconds per demo variant (None: no
+    variant has both). One panel per demo, each on its own seconds axis: on one axis
+    the sleep demo's 20 s left the NumPy bars a tenth of the height."""
     panels = [
         (d, rows)
         for d, demo in demos.items()
@@ -139,12 +140,6 @@ def demos_figure(demos: Mapping):
         frameon=False,
     )
     return fig
-
-
-def chart_demos(demos: Mapping) -> bytes | None:
-    """Grouped bars: measured vs predicted seconds per demo variant, a panel a demo."""
-    fig = demos_figure(demos)
-    return None if fig is None else to_png(fig)
 
 
 #: The job timeline's label sizes, tried in turn until a station's id fits its bar.
@@ -202,11 +197,6 @@ def gantt_figure(fan: Mapping):
         _fit_label(text, x1 - x0, renderer)
     fig.set_layout_engine("none")
     return fig
-
-
-def chart_gantt(fan: Mapping) -> bytes:
-    """The job timeline (:func:`gantt_figure`) as a PNG."""
-    return to_png(gantt_figure(fan))
 
 
 def chart_scaling(study: Mapping) -> bytes:
@@ -267,11 +257,10 @@ def charts(figures: Mapping) -> dict[str, bytes]:
     out = {}
     if figures.get("exercise"):
         out["wall"] = chart_wall(figures["exercise"])
-    demos = chart_demos(figures["demos"])
-    if demos is not None:
-        out["demos"] = demos
+    if (demos := demos_figure(figures["demos"])) is not None:
+        out["demos"] = to_png(demos)
     if figures.get("fanout"):
-        out["gantt"] = chart_gantt(figures["fanout"])
+        out["gantt"] = to_png(gantt_figure(figures["fanout"]))
     if figures.get("scaling"):
         out["scaling"] = chart_scaling(figures["scaling"])
     return out

@@ -72,47 +72,37 @@ def count_sessions(records: Sequence[Mapping]) -> int:
     return len(seen)
 
 
-def merge_intervals(
-    intervals: Iterable[tuple[float, float]],
-) -> list[tuple[float, float]]:
-    """Union of closed intervals, sorted and non-overlapping."""
-    merged: list[list[float]] = []
-    for a, b in sorted((float(a), float(b)) for a, b in intervals if b > a):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged]
-
-
 def exclusive_overlaps(
     window: tuple[float, float], records: Iterable[Mapping]
 ) -> list[dict]:
-    """The parts of ``window`` during which an exclusive timing job ran.
+    """The parts of ``window`` during which an exclusive timing job ran, overlapping
+    jobs merged into one part.
 
     Demos and baselines have the machine to themselves; if Snakemake scheduled one
     between two plot jobs, the fan-out's makespan contains that stretch, which is not
     the fan-out's time.
     """
     lo, hi = window
-    clipped = []
-    names = []
-    for r in records:
-        a, b = max(float(r["start"]), lo), min(float(r["end"]), hi)
-        if b > a:
-            clipped.append((a, b))
-            names.append(f"{r['kind']} {r['name']}")
-    merged = merge_intervals(clipped)
+    clipped = sorted(
+        (
+            max(float(r["start"]), lo),
+            min(float(r["end"]), hi),
+            f"{r['kind']} {r['name']}",
+        )
+        for r in records
+    )
+    merged: list[dict] = []
+    for a, b, name in clipped:
+        if b <= a:
+            continue
+        if merged and a <= merged[-1]["end"]:
+            merged[-1]["end"] = max(merged[-1]["end"], b)
+            merged[-1]["jobs"].append(name)
+        else:
+            merged.append({"start": a, "end": b, "jobs": [name]})
     return [
-        {
-            "start": a,
-            "end": b,
-            "seconds": b - a,
-            "jobs": sorted(
-                n for n, (x, y) in zip(names, clipped, strict=True) if x < b and y > a
-            ),
-        }
-        for a, b in merged
+        {**m, "seconds": m["end"] - m["start"], "jobs": sorted(m["jobs"])}
+        for m in merged
     ]
 
 
