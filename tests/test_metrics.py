@@ -37,6 +37,7 @@ def test_efficiency_needs_a_positive_worker_count():
 def test_ratio_of_nothing_predicted_is_none():
     assert ratio(1.0, 0.0) is None
     assert ratio(3.0, 2.0) == 1.5
+    assert ratio(None, 2.0) is None and ratio(3.0, None) is None
 
 
 def test_max_expected_speedup_ignores_unknown_and_zero_limits():
@@ -82,8 +83,18 @@ def test_amdahl_fit_bound_and_prediction():
     # f = 1 exactly (no gain at all) still has its bound: 1x.
     fit = amdahl_fit([(2, 1.0)], 4)
     assert fit["amdahl_limit"] == 1.0 and fit["amdahl_at_cpus"] == 1.0
-    assert amdahl_fit([(2, 0.5)], 4)["amdahl_limit"] is None  # f = 3: slower
+    # S = 0.5 at p = 2: f = (2/0.5 - 1) / (2 - 1) = 3, slower: no bound, no prediction.
+    assert amdahl_fit([(2, 0.5)], 4) == {
+        "serial_fraction": 3.0,
+        "amdahl_limit": None,
+        "amdahl_at_cpus": None,
+    }
     assert amdahl_fit([(2, 1.5)], None)["amdahl_at_cpus"] is None
+    # Faster than p (S = 2.5 at p = 2): f = 2/2.5 - 1 = -0.2, no bound, and on 4
+    # CPUs the prediction of f = 0: 4x.
+    fit = amdahl_fit([(2, 2.5)], 4)
+    assert fit["serial_fraction"] == pytest.approx(-0.2)
+    assert fit["amdahl_limit"] == math.inf and fit["amdahl_at_cpus"] == 4.0
 
 
 def test_job_work_counts_missing_phases_as_nothing():

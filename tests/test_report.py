@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import re
 
 import pytest
@@ -448,6 +449,7 @@ def forked_record(station, pid, process_start, handoff=0.05):
     return rec
 
 
+@pytest.mark.render
 def test_a_forked_workers_hand_over_is_its_overhead_and_the_text_says_so():
     recs = [forked_record("A", 11, T0, handoff=0.9), forked_record("B", 13, T0)]
     recs += [forked_record("C", 15, T0 + 1.5), forked_record("D", 17, T0 + 1.5)]
@@ -491,6 +493,7 @@ def test_jobs_stretched_by_sharing_cpus_do_not_hide_the_per_job_cost():
     assert sm["parts"] == pytest.approx(
         {"startup": 2.0, "work": 4.0, "per_job": 2.0, "exit": 1.0}
     )
+    assert sm["plotting_per_cpu"] == 4.0 and sm["per_job_measured"] is True
 
 
 def test_exercise_speedups_from_whole_command_times():
@@ -592,6 +595,428 @@ def test_environment_matches_the_interpreter():
     assert env["numpy"] == numpy.__version__
 
 
+# ---------------------------------------------- records -> figures, no rendering
+# analysis.py's figures checked on the records themselves, against numbers worked
+# out by hand (fast: mutation testing runs these, not the rendering tests).
+
+
+def test_an_even_number_of_runs_splits_the_faster_of_the_middle_two():
+    record = exercise_record()
+    run = record["methods"]["pool"]["runs"][0]  # 6 s, 4.5 s of it the map
+    record["methods"]["pool"]["runs"] = [
+        {**run, "wall": 8.0, "loop_seconds": 6.5},
+        {**run, "wall": 7.0, "loop_seconds": 5.0},
+        run,
+        {**run, "wall": 5.0, "loop_seconds": 3.0},
+    ]
+    pool = analyse_exercise(record, STATIONS, cpus=2)["methods"]["pool"]
+    assert (pool["time"], pool["repeats"]) == (6.5, 4)  # (6 + 7) / 2
+    assert pool["parts"]["startup"] == pytest.approx(1.5)  # the 6 s run's, not 7's 2
+
+
+def test_a_loop_or_fan_out_shorter_than_its_plotting_has_no_per_job_part():
+    """The loop's 8 s of plotting on 2 CPUs is 4 s each; a 3 s map or fan-out (a
+    busy machine slowed the loop) leaves 3 s of work, no per-job cost, and says it
+    was not measured."""
+    record = exercise_record()
+    record["methods"]["pool"]["runs"][0]["loop_seconds"] = 3.0
+    record["methods"]["snakemake"]["runs"][0]["last_job_end"] = T0 - 395  # 3 s
+    methods = analyse_exercise(record, STATIONS, cpus=2)["methods"]
+    assert methods["pool"]["parts"] == pytest.approx(
+        {"startup": 3.0, "work": 3.0, "per_job": 0.0, "exit": 0.0}
+    )
+    assert methods["snakemake"]["parts"] == pytest.approx(
+        {"startup": 2.0, "work": 3.0, "per_job": 0.0, "exit": 4.0}
+    )
+    for m in ("pool", "snakemake"):
+        assert methods[m]["span"] == 3.0 and methods[m]["plotting_per_cpu"] == 4.0
+        assert methods[m]["per_job_measured"] is False
+    # Exactly the plotting's length: measured (nothing left for per-job cost).
+    record["methods"]["pool"]["runs"][0]["loop_seconds"] = 4.0
+    pool = analyse_exercise(record, STATIONS, cpus=2)["methods"]["pool"]
+    assert pool["per_job_measured"] is True and pool["parts"]["per_job"] == 0.0
+
+
+def test_fewer_stations_than_workers_and_workers_than_cpus_bound_each_command():
+    """3 stations, `--cores 4` and a Pool of 4 on 2 CPUs: 3 jobs at once at most,
+    2 of them running (p = 2); unknown CPUs: the 3 jobs."""
+    record = exercise_record(("A", "B", "C"))
+    record["methods"]["pool"]["workers"] = 4
+    record["methods"]["snakemake"]["workers"] = 4
+    on_two = analyse_exercise(record, ["A", "B", "C"], cpus=2)["methods"]
+    unknown = analyse_exercise(record, ["A", "B", "C"], cpus=None)["methods"]
+    for m in ("pool", "snakemake"):
+        assert on_two[m]["workers"] == 4
+        assert (on_two[m]["effective_workers"], on_two[m]["max_expected"]) == (2, 2)
+        assert (unknown[m]["effective_workers"], unknown[m]["max_expected"]) == (3, 3)
+    assert on_two["snakemake"]["jobs_at_once"] == unknown["snakemake"]["jobs_at_once"]
+    assert on_two["snakemake"]["jobs_at_once"] == 3
+    # 8 s of plotting over 3 workers: 8/3 s a worker.
+    assert unknown["pool"]["plotting_per_cpu"] == pytest.approx(8 / 3)
+
+
+def test_the_fan_outs_own_figures_come_from_its_median_run():
+    methods = analyse_exercise(exercise_record(), STATIONS, cpus=2)["methods"]
+    sm = methods["snakemake"]
+    assert (sm["jobs"], sm["job_workers"], sm["jobs_at_once"]) == (4, {"forked": 4}, 2)
+    assert sm["span"] == 6.0  # first job start to last job end
+    assert sm["fixed"] == 3.0  # 2 s start-up + 1 s exit
+    assert "jobs" not in methods["pool"]  # the Pool has no jobs of Snakemake's
+    # The Pool's one point (10/6 at p = 2): f = 0.2, and on the 2 CPUs 1/(0.2 + 0.4).
+    assert methods["pool"]["amdahl_at_cpus"] == pytest.approx(10 / 6)
+
+
+def test_cpu_time_is_the_median_runs_and_none_when_a_run_lacks_it():
+    record = exercise_record()
+    serial = record["methods"]["serial"]
+    serial["runs"] = [
+        {**serial["runs"][0], "wall": w, "cpu": c}
+        for w, c in ((10.0, 9.5), (11.0, 10.0), (12.0, 12.5))
+    ]
+    record["methods"]["pool"]["runs"][0]["cpu"] = 10.5
+    record["methods"]["pool"]["runs"].append(
+        {"wall": 6.0, "loop_seconds": 4.5, "work_total": 8.0}
+    )
+    methods = analyse_exercise(record, STATIONS, cpus=2)["methods"]
+    assert methods["serial"]["cpu"] == 10.0
+    assert methods["pool"]["cpu"] is None  # one of its runs has no CPU time
+    assert methods["snakemake"]["cpu"] is None
+
+
+def test_busy_is_the_loops_share_of_a_cpu_else_the_one_minute_load_above_the_cpus():
+    def busy(cpu=None, before=(0.1, 0.1, 0.1), after=(0.1, 0.1, 0.1), cpus=2, wall=10):
+        record = exercise_record()
+        record["methods"]["serial"]["runs"][0]["wall"] = wall
+        if cpu is not None:
+            record["methods"]["serial"]["runs"][0]["cpu"] = cpu
+        record["loadavg"] = {"before": list(before), "after": list(after)}
+        return analyse_exercise(record, STATIONS, cpus)["busy"]
+
+    assert busy(cpu=9.0, after=(5.0, 5.0, 5.0)) is False  # 90 %: its own CPU
+    assert busy(cpu=8.9) is True  # 89 %: it shared one, whatever the load says
+    assert busy(cpu=0.95, wall=1.0, before=(5.0, 5.0, 5.0)) is False  # a 1 s loop
+    # No CPU time recorded: the 1-minute load before or after, against the CPUs.
+    assert busy() is False
+    assert busy(before=(2.5, 0.1, 0.1)) is True
+    assert busy(after=(2.5, 0.1, 0.1)) is True
+    assert busy(after=(2.0, 0.1, 0.1)) is False  # at the CPU count, not above
+    assert busy(before=(0.1, 3.0, 3.0), after=(0.1, 3.0, 3.0)) is False
+    assert busy(after=(2.5, 0.1, 0.1), cpus=None) is False  # CPUs unknown
+
+
+def test_exercise_figures_say_the_records_run():
+    record = {**exercise_record(), "start_method": "spawn"}
+    ex = analyse_exercise(record, ["D", "C", "B", "A"], cpus=2)
+    assert ex["matches_config"] is True  # the same stations, in another order
+    assert ex["stations_not_timed"] == ex["stations_no_longer_configured"] == []
+    assert {k: ex[k] for k in ("repeats", "cores", "plot_server", "start_method")} == {
+        "repeats": 1,
+        "cores": 2,
+        "plot_server": True,
+        "start_method": "spawn",
+    }
+    assert (ex["dry_run_wall"], ex["start"], ex["end"]) == (1.5, T0 - 400, T0 - 370)
+    assert ex["loadavg"] == {"before": [0.5, 0.4, 0.3], "after": [1.9, 0.8, 0.4]}
+    assert ex["above_limit"] == [] and ex["stations"] == STATIONS
+    # Records from before the start method was recorded; no station list given.
+    ex = analyse_exercise(exercise_record(), None, cpus=2)
+    assert ex["start_method"] is None and ex["matches_config"] is True
+    # A station timed then but no longer configured is named.
+    ex = analyse_exercise(exercise_record(), ["A", "B", "C"], cpus=2)
+    assert ex["matches_config"] is False
+    assert ex["stations_no_longer_configured"] == ["D"]
+    assert ex["stations_not_timed"] == []
+    assert analyse_exercise(None, STATIONS, cpus=2) is None
+
+
+def test_the_loop_is_the_reference_and_a_pool_of_three_on_two_cpus_starts_twice():
+    record = exercise_record()
+    record["methods"]["pool"]["workers"] = 3
+    # 2.5x on 2 CPUs: only disturbed runs do that.
+    record["methods"]["pool"]["runs"][0].update(wall=4.0, loop_seconds=3.0)
+    ex = analyse_exercise(record, STATIONS, cpus=2)
+    serial, pool = ex["methods"]["serial"], ex["methods"]["pool"]
+    assert (serial["speedup"], serial["efficiency"]) == (1.0, 1.0)
+    assert serial["karp_flatt"] is None and "serial_fraction" not in serial
+    assert (serial["fixed"], serial["max_with_fixed"]) == (2.0, 1.0)  # 10 / (2 + 8)
+    # A spawned Pool of 3 on 2 CPUs starts its workers in 2 rounds, each paying the
+    # loop's 2 s start-up: 4 + 2 * 2.
+    assert pool["spawn_estimate"] == pytest.approx(8.0)
+    assert ex["above_limit"] == ["pool"]  # 10 / 4 = 2.5x > 1.02 x 2
+
+
+def test_load_inputs_reads_no_cores_and_no_stations_as_unknown():
+    inputs = report.load_inputs(cores=0)
+    assert inputs.cores is None and inputs.stations is None
+    assert inputs.cpus is None and inputs.snakemake_version is None
+    assert inputs.quick_run is False and inputs.station_names == {}
+    assert (inputs.plots, inputs.demos, inputs.demos_free_threaded) == ([], {}, {})
+    assert report.load_inputs(stations=()).stations == []
+
+
+@pytest.mark.parametrize(
+    "broken, missing",
+    [
+        (lambda r: r.pop("variants"), "variants"),
+        (lambda r: [r.pop("host"), r.pop("pid")], "host, pid"),
+        (lambda r: r["variants"][1].pop("cpu_median"), "cpu_median"),
+    ],
+)
+def test_a_demo_record_lacking_a_field_or_a_variants_is_refused(
+    tmp_path, broken, missing
+):
+    record = numpy_demo()
+    broken(record)
+    path = tmp_path / "numpy.json"
+    path.write_text(json.dumps(record))
+    with pytest.raises(ValueError) as refused:
+        report.load_inputs(demos=[path])
+    assert str(refused.value) == (
+        f"{path}: a record in an older format (no {missing}); delete it and run "
+        "snakemake again to rewrite it"
+    )
+
+
+def test_environment_of_the_report_process(monkeypatch):
+    import platform
+    import sys
+    import sysconfig
+    from importlib import metadata
+
+    import matplotlib
+    import numpy
+
+    from weatherplot.report import analysis
+
+    monkeypatch.setattr(analysis, "usable_cpus", lambda: {"usable": 7})
+    env = collect_environment(cores=3)
+    assert env["usable_cpus"] == 7  # not given: the report's own process's
+    assert env["cores"] == 3
+    assert env["snakemake"] == metadata.version("snakemake")  # not given: installed
+    assert (env["python"], env["python_build"]) == (
+        platform.python_version(),
+        sys.version,
+    )
+    assert env["implementation"] == platform.python_implementation()
+    assert (env["numpy"], env["matplotlib"]) == (
+        numpy.__version__,
+        matplotlib.__version__,
+    )
+    assert env["platform"] == platform.platform()
+    assert env["machine"] == platform.machine()
+    assert env["os_cpu_count"] == os.cpu_count()
+    # The build the interpreter says it is, and whether the GIL is on now.
+    ft = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
+    assert env["free_threaded_build"] is ft
+    assert env["gil_enabled"] is (sys._is_gil_enabled() if ft else True)
+    assert collect_environment(cpus=0)["usable_cpus"] == 0  # given, even 0
+    assert analysis._version("no-such-distribution-here") is None
+
+
+#: The report process's environment, as collect_environment gives it (the part
+#: run_details reads).
+REPORT_ENV = {
+    "usable_cpus": 2,
+    "os_cpu_count": 4,
+    "cores": 3,
+    "python": "3.11.7",
+    "implementation": "CPython",
+    "free_threaded_build": False,
+    "gil_enabled": True,
+}
+
+
+def test_run_details_span_every_record_and_name_every_host(monkeypatch):
+    from weatherplot.report import analysis
+
+    monkeypatch.setattr(analysis.time, "time", lambda: T0)  # 2023-11-14 22:13:20
+    sleep = {**sleep_demo(), "host": "n1", "start_method_default": "forkserver"}
+    numpy = {**numpy_demo(), "python": "3.13.1", "start_method": "spawn"}
+    plots = [plot_record("A", 1, T0, host="n2"), plot_record("B", 2, T0, host="")]
+    inputs = Inputs(
+        plots=plots, demos={"sleep": sleep, "numpy": numpy}, exercise=exercise_record()
+    )
+    env = REPORT_ENV
+    # The exercise ran first (T0 - 400); the fan-out ended last, 10 min after T0.
+    details = analysis.run_details(inputs, {"window": [T0, T0 + 600]}, env)
+    assert details == {
+        "timed_from": "2023-11-14 22:06 UTC",
+        "timed_to": "2023-11-14 22:23 UTC",
+        "written": "2023-11-14 22:13 UTC",
+        "hosts": ["n1", "n2", "node"],
+        "cpus": 2,
+        "os_cpu_count": 4,
+        "cores": 3,
+        "python": "3.11.7",
+        "implementation": "CPython",
+        "free_threaded_build": False,
+        "gil_enabled": True,
+        "start_methods_used": ["fork", "spawn"],
+        "start_method_defaults": ["forkserver"],
+        "demo_pythons": ["3.13.1"],  # the report's own 3.11.7 is not repeated
+    }
+    # Without a fan-out: the demos' span (numpy's end, T0 - 20, is the last).
+    details = analysis.run_details(inputs, None, env)
+    assert details["timed_to"] == "2023-11-14 22:13 UTC"
+    assert details["timed_from"] == "2023-11-14 22:06 UTC"
+    # Nothing timed at all.
+    details = analysis.run_details(Inputs(), None, env)
+    assert details["timed_from"] is details["timed_to"] is None
+    assert details["hosts"] == details["start_methods_used"] == []
+
+
+def test_run_details_say_utc_whatever_the_machines_time_zone(monkeypatch):
+    import time
+
+    from weatherplot.report import analysis
+
+    monkeypatch.setenv("TZ", "JST-9")  # 9 hours ahead of UTC (POSIX form)
+    time.tzset()
+    try:
+        details = analysis.run_details(
+            Inputs(exercise=exercise_record()), None, REPORT_ENV
+        )
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert details["timed_from"] == "2023-11-14 22:06 UTC"  # T0 - 400
+    assert details["timed_to"] == "2023-11-14 22:07 UTC"  # T0 - 370
+
+
+def test_compute_passes_each_input_to_the_figure_that_needs_it(monkeypatch):
+    """compute() on its own (no chart drawn): the CPUs, the stations, the exclusive
+    jobs cut from the fan-out, the scaling study's points, each build's demos."""
+    from weatherplot.report import analysis
+
+    monkeypatch.setattr(analysis, "usable_cpus", lambda: {"usable": 7})
+    # A, B, C from T0 to T0 + 1.8; D ended last, at T0 + 101.8 (22:15 UTC).
+    plots = [plot_record(s, i, T0) for i, s in enumerate("ABC")]
+    plots.append(plot_record("D", 3, T0 + 100))
+    ft_sleep = {**sleep_demo(), "start": T0 + 0.2, "end": T0 + 0.3}
+    ft_sleep["variants"] = [variant("loop", "serial", 1, 40.0)]
+
+    def command(workers, wall):
+        return {"workers": workers, "runs": [{"wall": wall, "loop_seconds": wall - 1}]}
+
+    gil = {
+        "interpreter": {},
+        "draw": {"share": None},
+        "threads_png_identical": True,
+        "methods": {
+            "serial": command(1, 9),
+            "pool": command(4, 5),
+            "threads": command(4, 9),
+        },
+    }
+    builds = {
+        "kind": "exercise_builds",
+        "stations": STATIONS,
+        "repeats": 1,
+        "builds": {"gil": gil},
+        "loadavg": {"before": [0.1] * 3, "after": [0.2] * 3},
+        "start": T0 + 1.0,
+        "end": T0 + 1.1,
+    }
+    scaling = {
+        "points": [
+            {"method": "serial", "workers": 1, "median": 8.0},
+            {"method": "pool", "workers": 4, "median": 5.0},
+        ],
+        "stations": ["A"],
+        "repeats": 3,
+        "cpus": CPUS,
+    }
+    inputs = Inputs(
+        plots=plots,
+        demos={"sleep": sleep_demo(), "numpy": numpy_demo()},
+        demos_free_threaded={"sleep": ft_sleep},
+        exercise={**exercise_record(), "start": T0 + 0.5, "end": T0 + 0.7},
+        exercise_builds=builds,
+        scaling=scaling,
+        stations=[*STATIONS, "E"],
+        cores=4,
+        cpus=3,  # the records say 2
+        snakemake_version="9.99",
+        quick_run=True,
+        station_names={"A": "Alpha"},
+    )
+    figures = analysis.compute(inputs)
+    assert (figures["cpus"], figures["cpus_source"]) == (3, "given to the report")
+    assert (figures["cores"], figures["quick_run"]) == (4, True)
+    assert figures["stations"] == [*STATIONS, "E"]
+    assert figures["station_names"] == {"A": "Alpha"}
+    env = figures["environment"]
+    assert (env["usable_cpus"], env["cores"], env["snakemake"]) == (3, 4, "9.99")
+    # The free-threaded demo, the exercise and the builds' exercise each had the
+    # machine to themselves: 0.1 + 0.2 + 0.1 s cut from the 101.8 s fan-out.
+    fan = figures["fanout"]
+    assert fan["excluded_jobs"] == [
+        "demo sleep",
+        "exercise exercise",
+        "exercise_builds exercise_builds",
+    ]
+    assert fan["makespan"] == pytest.approx(101.4)
+    assert fan["stations_missing"] == ["E"]
+    assert figures["exercise"]["stations_not_timed"] == ["E"]
+    assert figures["run"]["timed_to"] == "2023-11-14 22:15 UTC"  # the fan-out's end
+    # The scaling study on the report's 3 CPUs: 4 workers count as 3; S = 8/5 = 1.6,
+    # Karp-Flatt (3/1.6 - 1) / (3 - 1) = 0.4375.
+    sc = figures["scaling"]
+    assert (sc["stations"], sc["repeats"], sc["cpus"]) == (["A"], 3, CPUS)
+    assert sc["reference_serial_time"] == 8.0
+    assert sc["points"][1]["effective_workers"] == 3
+    assert sc["points"][1]["karp_flatt"] == pytest.approx(0.4375)
+    # Each demo against its own prediction, on the report's CPUs: sleep's loop
+    # k * s = 4 * 5 = 20 s; numpy's explanation is its template.
+    sleep = figures["demos"]["sleep"]
+    assert sleep["explain"] is None and sleep["cpus"] == 3
+    assert [v["predicted"] for v in sleep["variants"]] == [20.0, 5.0, 5.0]
+    assert figures["demos"]["numpy"]["explain"] == "numpy.j2"
+    ft = figures["free_threading"]
+    assert ft["available"] is True and ft["cpus"] == 3
+    assert ft["exercise"]["builds"]["gil"]["effective_workers"] == 3  # 4 on 3 CPUs
+    assert ft["demos"]["sleep"]["gil"]["cpus"] == 3
+    assert ft["demos"]["sleep"]["gil"]["variants"][0]["measured"] == 20.0
+    assert ft["demos"]["sleep"]["free-threaded"]["variants"][0]["measured"] == 40.0
+    assert ft["demos"]["sleep"]["free-threaded"]["variants"][0]["predicted"] == 20.0
+
+
+@pytest.mark.parametrize(
+    "argument, record",
+    [
+        ("plots", [{"kind": "plot_station"}]),
+        ("demos_free_threaded", [{"kind": "demo"}]),
+        ("exercise", {"kind": "exercise"}),
+        ("scaling", {"kind": "scaling"}),
+        ("exercise_builds", {"kind": "exercise_builds"}),
+    ],
+)
+def test_every_kind_of_record_in_an_older_format_is_refused(tmp_path, argument, record):
+    def saved(rec):
+        path = tmp_path / f"{argument}.json"
+        path.write_text(json.dumps(rec))
+        return path
+
+    given = [saved(r) for r in record] if isinstance(record, list) else saved(record)
+    with pytest.raises(ValueError, match=f"{argument}.json: a record in an older"):
+        report.load_inputs(**{argument: given})
+
+
+def test_the_cpus_are_the_reports_else_the_timing_jobs_else_its_own(monkeypatch):
+    from weatherplot.report import analysis
+
+    monkeypatch.setattr(analysis, "usable_cpus", lambda: {"usable": 7})
+    no_cpus = {**sleep_demo(), "cpus": {}}
+    three = {**exercise_record(), "cpus": {**CPUS, "usable": 3}}
+    assert analysis.compute(Inputs(cpus=5, exercise=three))["cpus"] == 5
+    figures = analysis.compute(Inputs(demos={"sleep": no_cpus}, exercise=three))
+    assert figures["cpus"] == 3
+    assert figures["cpus_source"] == "as the timing jobs measured them"
+    figures = analysis.compute(Inputs(demos={"sleep": no_cpus}))
+    assert figures["cpus"] == 7
+    assert figures["cpus_source"] == "as the report's own process found them"
+
+
 # ------------------------------------------------------------------ rendering
 
 
@@ -605,6 +1030,7 @@ def written(tmp_path, inputs):
     return figures, {k: p.read_text() for k, p in paths.items()}
 
 
+@pytest.mark.render
 def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -634,6 +1060,7 @@ def test_report_opens_with_the_three_answers_and_one_chart(tmp_path):
     assert first < page.index('<h2 id="the-exercise')
 
 
+@pytest.mark.render
 def test_report_details_say_the_numbers(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -671,6 +1098,7 @@ def test_report_details_say_the_numbers(tmp_path):
     assert "as the timing jobs measured them" in md
 
 
+@pytest.mark.render
 def test_no_empty_headers_and_no_rows_that_say_nothing(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -682,6 +1110,7 @@ def test_no_empty_headers_and_no_rows_that_say_nothing(tmp_path):
     assert "took" not in shared and "|" not in shared
 
 
+@pytest.mark.render
 def test_each_commands_cpu_time_is_the_median_runs_and_absent_from_old_records(
     tmp_path,
 ):
@@ -708,6 +1137,7 @@ def test_each_commands_cpu_time_is_the_median_runs_and_absent_from_old_records(
     )
 
 
+@pytest.mark.render
 def test_a_busy_machine_is_said_with_its_load(tmp_path):
     record = exercise_record()
     record["loadavg"] = {"before": [3.5, 2.0, 1.0], "after": [9.2, 4.0, 2.0]}
@@ -717,6 +1147,7 @@ def test_a_busy_machine_is_said_with_its_load(tmp_path):
     assert "was busy with other work" not in quiet["md"]
 
 
+@pytest.mark.render
 def test_busy_is_judged_by_the_loops_share_of_a_cpu_not_by_the_load_it_made(tmp_path):
     # The commands' own processes raise the load average above the CPUs: with CPU
     # times recorded, only a loop that got under 90 % of a CPU means other work.
@@ -731,12 +1162,14 @@ def test_busy_is_judged_by_the_loops_share_of_a_cpu_not_by_the_load_it_made(tmp_
     assert "got 60% of a CPU" in " ".join(out["md"].split())
 
 
+@pytest.mark.render
 def test_a_station_added_after_the_timing_is_said_plainly(tmp_path):
     _, out = written(tmp_path, full_inputs(stations=[*STATIONS, "E"]))
     assert "the config now also lists E, not timed" in out["md"]
     assert "(a speedup of 1.11x" in out["md"]  # still the four stations' figure
 
 
+@pytest.mark.render
 def test_html_is_self_contained_and_references_every_chart(tmp_path):
     _, out = written(tmp_path, full_inputs())
     page = out["html"]
@@ -766,6 +1199,7 @@ def written_in_results(tmp_path, inputs):
     return out
 
 
+@pytest.mark.render
 def test_html_has_contents_anchors_a_viewport_and_the_plots_as_thumbnails(tmp_path):
     out = written_in_results(tmp_path, full_inputs())
     page = (out / "timing_report.html").read_text()
@@ -792,6 +1226,7 @@ def test_html_has_contents_anchors_a_viewport_and_the_plots_as_thumbnails(tmp_pa
     assert "/tmp" not in page and str(tmp_path) not in page  # relative links only
 
 
+@pytest.mark.render
 def test_markdown_links_its_charts_written_beside_it(tmp_path):
     out = written_in_results(tmp_path, full_inputs())
     md = (out / "timing_report.md").read_text()
@@ -807,6 +1242,7 @@ def test_markdown_links_its_charts_written_beside_it(tmp_path):
     assert "- [A](../plots/A.png)" in md
 
 
+@pytest.mark.render
 def test_a_long_station_list_shows_the_first_thumbnails_and_counts_the_rest(tmp_path):
     from weatherplot.report.render import MAX_THUMBNAILS
 
@@ -817,6 +1253,7 @@ def test_a_long_station_list_shows_the_first_thumbnails_and_counts_the_rest(tmp_
     assert "the other 15 are in the same directory" in " ".join(page.split())
 
 
+@pytest.mark.render
 def test_report_tolerates_missing_pieces(tmp_path):
     figures, out = written(tmp_path, full_inputs(demos={}, exercise=None, cpus=2))
     md = out["md"]
@@ -827,6 +1264,7 @@ def test_report_tolerates_missing_pieces(tmp_path):
     assert 'id="chart-demos"' not in out["html"]
 
 
+@pytest.mark.render
 def test_report_includes_scaling_when_present(tmp_path):
     from weatherplot.timing import summarise
 
@@ -899,6 +1337,7 @@ def test_load_inputs_fills_every_field_from_its_own_file(tmp_path):
     assert inputs.quick_run is True and inputs.station_names == {"A": "Alpha"}
 
 
+@pytest.mark.render
 def test_interrupted_report_leaves_no_file(tmp_path, monkeypatch):
     from weatherplot.report import charts
 
@@ -913,6 +1352,7 @@ def test_interrupted_report_leaves_no_file(tmp_path, monkeypatch):
     )
 
 
+@pytest.mark.render
 def test_json_has_no_infinities(tmp_path):
     # A perfect Pool speedup (the loop's 8 s of work halved, no fixed cost above
     # the loop's) gives f = 0 and an unbounded Amdahl limit.
@@ -927,6 +1367,7 @@ def test_json_has_no_infinities(tmp_path):
     assert "caps its speedup at unbounded" in out["md"]
 
 
+@pytest.mark.render
 def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
     # Four jobs at once on two CPUs (a run with --cores 4): each started at T0.
     recs = [plot_record(s, 1, T0) for s in ("A", "B", "C", "D")]
@@ -935,6 +1376,7 @@ def test_concurrency_above_the_cpus_is_explained_as_oversubscription():
     assert "Up to 4 jobs ran at once on 2 usable CPUs" in rendered_fanout(fan)
 
 
+@pytest.mark.render
 def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
     """--cores 2: each worker's next job began 0.02 s before its previous one ended
     (clock ticks, the end stamped after the reply): two jobs at once, not three or
@@ -953,6 +1395,7 @@ def test_a_job_stamped_to_begin_just_before_its_workers_last_ended_follows_it():
     assert fanout_stats(recs, [], None)["max_concurrent"] == 3
 
 
+@pytest.mark.render
 def test_each_station_label_sits_inside_its_own_bar_in_the_timeline():
     """A label at a bar's end sat on the next job's bar: a reader gave it to the wrong
     job. Short jobs with long ids: each label is shrunk or shortened to fit its bar."""
@@ -982,6 +1425,7 @@ def labels_inside_their_bars(fan):
         assert text.get_text().strip()[-2:] == job["station"][-2:]  # says which
 
 
+@pytest.mark.render
 def test_each_demo_gets_its_own_panel_so_short_bars_stay_readable():
     from weatherplot.report.charts import demos_figure
 
@@ -995,6 +1439,7 @@ def test_each_demo_gets_its_own_panel_so_short_bars_stay_readable():
     assert tallest > 0.8 * numpy_ax.get_ylim()[1]
 
 
+@pytest.mark.render
 def test_the_per_job_figures_each_have_one_name_and_add_up(tmp_path):
     """Three figures (0.097 s, 0.147 s, a median of 0.04 s) stood side by side with
     nothing reconciling them: the per-job cost (from outside) is named apart from a
@@ -1041,6 +1486,7 @@ def fresh_clone_exercise():
     return record, stations
 
 
+@pytest.mark.render
 def test_a_start_up_longer_than_the_per_job_cost_is_said_never_clamped(tmp_path):
     """The fresh clone's report said "0.080 s a job ... Of it, the job start-up took
     0.139 s on average; the other 0.000 s is Snakemake's handling": a part larger
@@ -1068,6 +1514,7 @@ def test_a_start_up_longer_than_the_per_job_cost_is_said_never_clamped(tmp_path)
     assert "is Snakemake's handling" not in flat
 
 
+@pytest.mark.render
 def test_a_fan_out_shorter_than_the_loops_plotting_leaves_the_per_job_cost_unmeasured(
     tmp_path,
 ):
@@ -1097,6 +1544,7 @@ def test_a_fan_out_shorter_than_the_loops_plotting_leaves_the_per_job_cost_unmea
     )
 
 
+@pytest.mark.render
 def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_path):
     _, out = written(tmp_path, full_inputs())
     md = out["md"]
@@ -1120,6 +1568,7 @@ def test_the_run_details_open_the_report_and_a_glossary_explains_the_terms(tmp_p
     assert len(glossary.splitlines()) < 25  # short
 
 
+@pytest.mark.render
 def test_the_amdahl_cap_holds_for_these_stations_only(tmp_path):
     _, out = written(tmp_path, full_inputs())
     flat = " ".join(out["md"].split())
@@ -1174,6 +1623,7 @@ def test_a_big_miss_is_flagged_with_the_reason_the_measurements_give():
     assert miss == {"factor": 2.0, "slower": False, "reason": None}
 
 
+@pytest.mark.render
 def test_answer_one_is_a_table_that_flags_the_misses_and_the_text_follows(tmp_path):
     demos = {**full_inputs().demos, "numpy": missed_numpy_demo()}
     _, out = written(tmp_path, full_inputs(demos=demos))
@@ -1243,6 +1693,7 @@ def rendered_markdown(md: str) -> str:
     return MarkdownIt("gfm-like").render(md)
 
 
+@pytest.mark.render
 def test_markdown_shows_hostile_record_strings_as_text_never_as_markup(tmp_path):
     """A host name, an interpreter's version string and a variant label from the
     records reach timing_report.md as text: no raw HTML, no link, no image."""
@@ -1274,6 +1725,7 @@ def html_text(html: str) -> str:
     return " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", html)).split())
 
 
+@pytest.mark.render
 def test_markdown_contents_link_every_heading_by_githubs_anchors(tmp_path):
     """The Markdown opens with a contents list whose every link lands on its heading
     as GitHub names headings (markdown-it-py's anchors plugin makes GitHub's ids), in
@@ -1300,6 +1752,7 @@ def test_markdown_contents_link_every_heading_by_githubs_anchors(tmp_path):
     assert re.findall(r'<h[23] id="([^"]+)"', html_page) == [i for _, i, _ in headings]
 
 
+@pytest.mark.render
 def test_thumbnails_are_captioned_by_station_name_where_known(tmp_path):
     names = {"A": "Alpha & <Beta>", "C": "Gamma"}
     out = written_in_results(tmp_path, full_inputs(station_names=names))
@@ -1320,6 +1773,7 @@ def test_thumbnails_are_captioned_by_station_name_where_known(tmp_path):
 # ---------------------------------------- the exercise's words and start method
 
 
+@pytest.mark.render
 def test_the_report_words_the_exercise_commands_itself(tmp_path):
     """The record names each method and its workers; what each command is and what
     its time includes are the report's words, so a wording change re-renders the
@@ -1333,6 +1787,7 @@ def test_the_report_words_the_exercise_commands_itself(tmp_path):
     assert "interpreter start, imports once, the Pool's start, the map, exit" in md
 
 
+@pytest.mark.render
 def test_answer_3_says_what_a_spawned_pool_gets_against_the_fan_out(tmp_path):
     """Forked: the Pool's workers inherit the imports, and the answer estimates a
     macOS student's (spawn) Pool from the loop's measured start-up: 6 s + 2 s on
@@ -1356,6 +1811,7 @@ def test_answer_3_says_what_a_spawned_pool_gets_against_the_fan_out(tmp_path):
     assert "started its workers" not in old["md"]
 
 
+@pytest.mark.render
 def test_a_speedup_above_the_cpus_gets_no_amdahl_cap(tmp_path):
     """A loop slowed by other work makes the Pool's speedup exceed its CPUs, and f
     negative: the report said "f = -0.197: that caps its speedup at unbounded"."""

@@ -68,6 +68,18 @@ def test_speedup_karp_flatt_and_amdahl_fit_on_fixed_numbers():
     assert rows["snakemake", 4]["karp_flatt"] == pytest.approx(0.6)
     # Least squares over the two p = 2 points (f = 0.5 and 0.6, same x): their mean.
     assert result["fits"]["snakemake"]["serial_fraction"] == pytest.approx(0.55)
+    # Against its own 10 s: f = 2 / (10/6) - 1 = 0.2 and 2 / (10/6.4) - 1 = 0.28.
+    assert result["fits"]["snakemake"]["self_serial_fraction"] == pytest.approx(0.24)
+
+
+def test_each_methods_points_are_listed_by_workers_in_the_order_methods_came():
+    points = [point("pool", 2, 5.0), point("serial", 1, 8.0), point("pool", 1, 8.0)]
+    rows = analyse_scaling(points, cpus=2)["points"]
+    assert [(r["method"], r["workers"]) for r in rows] == [
+        ("pool", 1),
+        ("pool", 2),
+        ("serial", 1),
+    ]
 
 
 def test_without_the_serial_loop_each_method_is_its_own_reference():
