@@ -13,10 +13,12 @@ import io
 import json
 import sys
 import tokenize
+from collections import Counter
 from pathlib import Path
 
+from mutmut.stats import status_by_exit_code  # killed, survived, timeout, ...
+
 ROOT = Path("mutants/src")
-SURVIVED, NO_TESTS = 0, 33  # mutmut's exit codes (1 and the others: killed)
 LAYOUT = (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)
 
 
@@ -54,37 +56,46 @@ def change(orig: str, mutant: str) -> tuple[bool, str]:
 
 def main(args: list[str]) -> None:
     wanted = [a for a in args if not a.startswith("-")]
-    print("| module | mutants | non-string killed | kill rate | string killed |")
-    print("|---|---|---|---|---|")
+    print(
+        "| module | mutants | killed | survived | timeout | not run | non-string killed"
+        " | kill rate | string killed | mutant time |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     survivors = []
     for meta in sorted(ROOT.rglob("*.py.meta")):
         module = ".".join(meta.relative_to(ROOT).with_suffix("").with_suffix("").parts)
         if wanted and not any(w in module for w in wanted):
             continue
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
         code_of = functions(meta.with_suffix(""))
+        count = Counter()
         tally = {True: [0, 0], False: [0, 0]}  # strings?: [killed, tested]
-        unchecked = 0
         for key, exit_code in codes.items():
             name = key.rsplit(".", 1)[1]
             orig = name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig"
             strings, diff = change(code_of[orig], code_of[name])
-            if exit_code is None:
-                unchecked += 1
-                continue
-            tally[strings][1] += 1
-            if exit_code in (SURVIVED, NO_TESTS):
+            status = status_by_exit_code[exit_code]
+            count[status] += 1
+            if status in ("survived", "no tests"):
+                tally[strings][1] += 1
                 if not strings or "--strings" in args:
-                    note = " (no test)" if exit_code == NO_TESTS else ""
+                    note = " (no test)" if status == "no tests" else ""
                     survivors.append(f"- {name}{note}: {diff}")
-            else:
+            elif status in ("killed", "timeout"):  # the tests did not pass
                 tally[strings][0] += 1
+                tally[strings][1] += 1
+        survived = count["survived"] + count["no tests"]
         killed, tested = tally[False]
         rate = f"{100 * killed / tested:.1f} %" if tested else "-"
+        # Each mutant's test run, summed (mutmut runs --max-children at once).
+        seconds = sum(data.get("durations_by_key", {}).values())
         print(
-            f"| {module} | {len(codes)} | {killed} / {tested} | {rate} | "
-            f"{tally[True][0]} / {tally[True][1]} |"
-            + (f" {unchecked} not run" if unchecked else "")
+            f"| {module} | {len(codes)} | {count['killed']} | {survived} | "
+            f"{count['timeout']} | "
+            f"{len(codes) - count['killed'] - count['timeout'] - survived} | "
+            f"{killed} / {tested} | {rate} | "
+            f"{tally[True][0]} / {tally[True][1]} | {seconds:.0f} s |"
         )
     print("\nSurvivors:\n" + "\n".join(survivors))
 
