@@ -34,7 +34,8 @@ from weatherplot.records import (
 )
 
 from .fanout import fanout_stats
-from .lesson import analyse_demo, predictor
+from .freethreading import free_threading_figures
+from .lesson import analyse_record
 from .metrics import (
     amdahl_fit,
     effective_workers,
@@ -327,21 +328,20 @@ class Inputs:
     station_names: dict[str, str] = field(default_factory=dict)
 
 
-def _load(path, typed: type | None = None) -> dict | None:
+def _load(path, typed: type) -> dict | None:
     """A record file (None if absent), checked against its typed definition."""
     if path is None or not Path(path).exists():
         return None
     record = json.loads(Path(path).read_text())
-    if typed is not None:
-        missing = typed.__required_keys__ - record.keys()
-        if typed is DemoRecord:
-            for variant in record.get("variants") or []:
-                missing |= Variant.__required_keys__ - variant.keys()
-        if missing:
-            raise ValueError(
-                f"{path}: a record in an older format (no {', '.join(sorted(missing))})"
-                "; delete it and run snakemake again to rewrite it"
-            )
+    missing = typed.__required_keys__ - record.keys()
+    if typed is DemoRecord:
+        for variant in record.get("variants") or []:
+            missing |= Variant.__required_keys__ - variant.keys()
+    if missing:
+        raise ValueError(
+            f"{path}: a record in an older format (no {', '.join(sorted(missing))})"
+            "; delete it and run snakemake again to rewrite it"
+        )
     return record
 
 
@@ -360,15 +360,17 @@ def load_inputs(
     station_names: Mapping[str, str] | None = None,
 ) -> Inputs:
     """Read the record files; a missing file is skipped (the report says so)."""
-    demo_records = [r for r in (_load(p, DemoRecord) for p in demos) if r is not None]
-    ft_records = [
-        r for r in (_load(p, DemoRecord) for p in demos_free_threaded) if r is not None
-    ]
+
+    def found(paths: Iterable, typed: type) -> list[dict]:
+        return [r for r in (_load(p, typed) for p in paths) if r is not None]
+
     return Inputs(
-        demos_free_threaded={r["name"]: r for r in ft_records},
+        demos={r["name"]: r for r in found(demos, DemoRecord)},
+        demos_free_threaded={
+            r["name"]: r for r in found(demos_free_threaded, DemoRecord)
+        },
         exercise_builds=_load(exercise_builds, ExerciseBuildsRecord),
-        plots=[r for r in (_load(p, PlotRecord) for p in plots) if r is not None],
-        demos={r["name"]: r for r in demo_records},
+        plots=found(plots, PlotRecord),
         exercise=_load(exercise, ExerciseRecord),
         scaling=_load(scaling, ScalingStudy),
         stations=list(stations) if stations is not None else None,
@@ -388,19 +390,6 @@ def _cpus(inputs: Inputs) -> tuple[int, str]:
         if (rec.get("cpus") or {}).get("usable"):
             return int(rec["cpus"]["usable"]), "as the timing jobs measured them"
     return usable_cpus()["usable"], "as the report's own process found them"
-
-
-def _demos(records: Mapping[str, Mapping], cpus: int) -> dict:
-    """Each demo's variants against its prediction, and the template explaining it."""
-    from weatherplot.demos import DEMOS
-
-    return {
-        name: {
-            **analyse_demo(record, predictor(DEMOS[name].predict), cpus),
-            "explain": DEMOS[name].explain,
-        }
-        for name, record in records.items()
-    }
 
 
 def _utc(t: float) -> str:
@@ -484,25 +473,12 @@ def compute(inputs: Inputs) -> dict:
         "cores": inputs.cores,
         "stations": inputs.stations,
         "station_names": inputs.station_names,
-        "demos": _demos(inputs.demos, cpus),
+        "demos": {n: analyse_record(r, cpus) for n, r in inputs.demos.items()},
         "fanout": fanout,
         "exercise": analyse_exercise(inputs.exercise, inputs.stations, cpus),
         "scaling": scaling,
-        "free_threading": _free_threading(inputs, cpus),
+        "free_threading": free_threading_figures(
+            inputs.demos, inputs.demos_free_threaded, inputs.exercise_builds, cpus
+        ),
         "quick_run": inputs.quick_run,
     }
-
-
-def _free_threading(inputs: Inputs, cpus: int) -> dict:
-    """The two builds side by side (report/freethreading.py)."""
-    from weatherplot.demos import DEMOS
-
-    from .freethreading import free_threading_figures
-
-    return free_threading_figures(
-        inputs.demos,
-        inputs.demos_free_threaded,
-        inputs.exercise_builds,
-        cpus,
-        {name: predictor(demo.predict) for name, demo in DEMOS.items()},
-    )

@@ -12,18 +12,13 @@ interpreter record names it).
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from .lesson import analyse_demo
+from .lesson import analyse_record, by_name
 from .metrics import amdahl_speedup, effective_workers, ratio, speedup
 
 BUILDS = ("gil", "free-threaded")
-
-
-#: The points this section makes, each with a demo's figures (``Demo.both_builds``).
-POINTS = ("gil_threads", "lost_updates", "library_lock")
 
 
 def showing(point: str) -> str:
@@ -35,10 +30,6 @@ def showing(point: str) -> str:
     return next((d.name for d in DEMOS.values() if d.both_builds == point), point)
 
 
-def _interpreter(record: Mapping | None) -> dict | None:
-    return None if record is None else record.get("interpreter")
-
-
 def gil_was_on(interpreter: Mapping | None) -> bool:
     """A free-threaded figure taken with the GIL on (re-enabled by an extension)."""
     if not interpreter:
@@ -46,27 +37,21 @@ def gil_was_on(interpreter: Mapping | None) -> bool:
     return bool(interpreter.get("gil_enabled") or interpreter.get("gil_reenabled_by"))
 
 
-def _by_name(demo: Mapping) -> dict:
-    return {v["name"]: v for v in demo["variants"]}
-
-
 def _pure_python(demos: Mapping[str, Mapping]) -> dict | None:
     """One thread's cost and the threads' speedup over the loop, per build."""
     out = {}
     for build, demo in demos.items():
-        by = _by_name(demo)
+        by = by_name(demo)
         loop, threads = by.get("loop"), by.get("threads")
         if not loop or not threads:
             continue
         out[build] = {
             "single": demo["single_call"],
-            "threads_speedup": speedup(loop["measured"], threads["measured"]),
+            "threads_speedup": threads["speedup_vs_loop"],
             "threads_predicted_speedup": speedup(
                 loop["predicted"], threads["predicted"]
             ),
-            "processes_speedup": speedup(loop["measured"], by["processes"]["measured"])
-            if "processes" in by
-            else None,
+            "processes_speedup": by.get("processes", {}).get("speedup_vs_loop"),
         }
     if not out:
         return None
@@ -77,21 +62,22 @@ def _pure_python(demos: Mapping[str, Mapping]) -> dict | None:
     return out
 
 
+#: The contended demo's counters, each without and with a lock.
+COUNTERS = ("list_unlocked", "list_locked", "attr_unlocked", "attr_locked")
+
+
 def _contended(demos: Mapping[str, Mapping]) -> dict | None:
     out = {}
     for build, demo in demos.items():
-        res = demo["results"]
-        times = {v["name"]: v["measured"] for v in demo["variants"]}
+        res, by = demo["results"], by_name(demo)
         out[build] = {
             "expected": res["expected"],
             **{
-                name: {**res[name], "time": times.get(name)}
-                for name in (
-                    "list_unlocked",
-                    "list_locked",
-                    "attr_unlocked",
-                    "attr_locked",
-                )
+                name: {
+                    **res[name],
+                    "time": by[name]["measured"] if name in by else None,
+                }
+                for name in COUNTERS
                 if name in res
             },
             "seed": res.get("seed"),
@@ -102,15 +88,23 @@ def _contended(demos: Mapping[str, Mapping]) -> dict | None:
 def _numpy(demos: Mapping[str, Mapping]) -> dict | None:
     out = {}
     for build, demo in demos.items():
-        by = _by_name(demo)
-        if "loop" not in by:
-            continue
-        out[build] = {
-            name: speedup(by["loop"]["measured"], by[name]["measured"])
-            for name in ("threads", "threads_generator", "processes")
-            if name in by
-        }
+        by = by_name(demo)
+        if "loop" in by:
+            out[build] = {
+                name: by[name]["speedup_vs_loop"]
+                for name in ("threads", "threads_generator", "processes")
+                if name in by
+            }
     return out or None
+
+
+#: The points this section makes, each with a demo's figures (``Demo.both_builds``),
+#: and what it computes from them.
+POINTS = {
+    "gil_threads": _pure_python,
+    "lost_updates": _contended,
+    "library_lock": _numpy,
+}
 
 
 def _median(runs, key="wall"):
@@ -168,166 +162,32 @@ def _exercise(record: Mapping | None, cpus: int) -> dict | None:
     }
 
 
-def _cell_s(x):
-    return "n/a" if x is None else f"{x:.2f} s"
-
-
-def _cell_x(x):
-    return "n/a" if x is None or math.isinf(x) else f"{x:.2f}x"
-
-
-def _variant_cell(v: Mapping | None, mark: str = "") -> str:
-    if v is None:
-        return "-"
-    text = _cell_s(v["measured"])
-    if v.get("predicted") is not None:
-        text += f" (predicted {_cell_s(v['predicted'])}, {_cell_x(v['ratio'])})"
-    return text + mark
-
-
-def _count_cell(entry: Mapping | None, expected: int, mark: str = "") -> str:
-    if not entry:
-        return "-"
-    final = entry["final"][-1]
-    exact = "exact" if entry["lost_max"] == 0 else f"{entry['lost_max']:,} lost"
-    return f"{final:,} of {expected:,}, {exact} ({_cell_s(entry['time'])}){mark}"
-
-
-def side_by_side(fig: Mapping) -> list[list[str]]:
-    """The table: one row per measurement, a column per build (strings)."""
-    demos, marks = fig["demos"], fig["marks"]
-    rows: list[list[str]] = []
-
-    def add(label: str, cell: Callable[[str], str]) -> None:
-        rows.append([label, *(cell(b) for b in BUILDS)])
-
-    def variant(demo: str, name: str) -> Callable[[str], str]:
-        def cell(build: str) -> str:
-            d = demos.get(demo, {}).get(build)
-            return _variant_cell(
-                _by_name(d).get(name) if d else None, marks.get((demo, build), "")
-            )
-
-        return cell
-
-    gil_threads, lost, lock = (fig["showing"][p] for p in POINTS)
-    pp = demos.get(gil_threads, {})
-    if pp:
-        any_demo = next(iter(pp.values()))
-        k = any_demo["calls"]
-        add(
-            "pure Python, `count_up(n)` once",
-            lambda b: (
-                _cell_s(pp[b]["single_call"]) + marks.get((gil_threads, b), "")
-                if b in pp
-                else "-"
-            ),
-        )
-        add(f"... {k} calls in a loop", variant(gil_threads, "loop"))
-        add(f"... {k} calls in {k} threads", variant(gil_threads, "threads"))
-        methods = ", ".join(sorted({d["start_method"] for d in pp.values()}))
-        add(
-            f"... {k} calls in {k} processes (start method {methods})",
-            variant(gil_threads, "processes"),
-        )
-    ct = fig[lost] or {}
-    if ct:
-        first = next(iter(demos[lost].values()))["params"]
-        each = f"{first['threads']} threads x {first['increments']:,}, started together"
-        for name, text in (
-            ("list_unlocked", f"`a[0] += 1`, {each}, no lock"),
-            ("list_locked", "... with a `threading.Lock`"),
-            ("attr_unlocked", f"`c.x += 1`, {each}, no lock"),
-            ("attr_locked", "... with a `threading.Lock`"),
-        ):
-            add(
-                text,
-                lambda b, name=name: (
-                    _count_cell(
-                        ct[b].get(name),
-                        ct[b]["expected"],
-                        marks.get((lost, b), ""),
-                    )
-                    if b in ct
-                    else "-"
-                ),
-            )
-        add(
-            f"the seed's {first['seed_threads']} threads x 1 increment",
-            lambda b: (
-                str(ct[b]["seed"]["result"]) if b in ct and ct[b]["seed"] else "-"
-            ),
-        )
-    if demos.get(lock):
-        add(
-            "`np.random.rand(n)` in threads (one global RandomState lock)",
-            variant(lock, "threads"),
-        )
-        add(
-            "... a `default_rng()` Generator per thread",
-            variant(lock, "threads_generator"),
-        )
-    ex = fig["exercise"]
-    if ex:
-        n = len(ex["stations"])
-        labels = {
-            "serial": f"{n} stations, `plot_station`, serial loop",
-            "threads": "... `ThreadPoolExecutor({w})` in one process",
-            "pool": "... `multiprocessing.Pool({w})`",
-        }
-        for method in ("serial", "threads", "pool"):
-
-            def cell(b, method=method):
-                e = ex["builds"].get(b)
-                if not e:
-                    return "-"
-                text = _cell_s(e["wall"][method])
-                if method != "serial":
-                    text += f" ({_cell_x(e['speedup'][method])})"
-                return text + ("†" if e["marked"] else "")
-
-            w = next(iter(ex["builds"].values()))["workers"]
-            add(labels[method].format(w=w), cell)
-
-        def share(b):
-            e = ex["builds"].get(b)
-            if not e or e["draw_share"] is None:
-                return "-"
-            bound, got = e["amdahl_threads"], e["threads_work_speedup"]
-            return (
-                f"{100 * e['draw_share']:.0f}% in `Figure.draw`: threads at most "
-                f"{_cell_x(bound)}, got {_cell_x(got)}"
-            )
-
-        add("a plot's share inside `Figure.draw` (one lock for all figures)", share)
-    return rows
-
-
 def free_threading_figures(
     demos_gil: Mapping[str, Mapping],
     demos_ft: Mapping[str, Mapping],
     exercise_builds: Mapping | None,
     cpus: int,
-    predictors: Mapping[str, Callable],
 ) -> dict:
     """Every figure of the report's section on the two builds."""
+    from weatherplot.demos import DEMOS
     from weatherplot.freethreading import HOW_TO_GET_ONE
 
-    available = bool(demos_ft) or exercise_builds is not None
     demos: dict[str, dict] = {}
-    marks: dict[tuple[str, str], str] = {}
-    for name in dict.fromkeys([*demos_gil, *demos_ft]):
-        if name not in predictors:
-            continue
-        for build, records in (("gil", demos_gil), ("free-threaded", demos_ft)):
-            if name in records:
-                demos.setdefault(name, {})[build] = {
-                    **analyse_demo(records[name], predictors[name], cpus),
-                    "interpreter": _interpreter(records[name]),
-                }
-                if build != "gil" and gil_was_on(_interpreter(records[name])):
-                    marks[(name, build)] = "†"
+    reenabled: set[str] = set()
+    for build, records in zip(BUILDS, (demos_gil, demos_ft), strict=True):
+        for name, record in records.items():
+            if name not in DEMOS:
+                continue
+            interpreter = record.get("interpreter")
+            demos.setdefault(name, {})[build] = {
+                **analyse_record(record, cpus),
+                "interpreter": interpreter,
+                "marked": build != "gil" and gil_was_on(interpreter),
+            }
+            if build != "gil":
+                reenabled.update((interpreter or {}).get("gil_reenabled_by", []))
     ex = _exercise(exercise_builds, cpus)
+    # Each build's interpreter as its first demo (in the rules' order) recorded it.
     interpreters = {
         b: next(
             (
@@ -339,39 +199,19 @@ def free_threading_figures(
         )
         for b in BUILDS
     }
-    reenabled = sorted(
-        {
-            module
-            for d in demos.values()
-            for module in (d.get("free-threaded", {}).get("interpreter") or {}).get(
-                "gil_reenabled_by", []
-            )
-        }
-    )
-    figures = {
-        "available": available,
+    marked = {name for name, d in demos.items() if any(f["marked"] for f in d.values())}
+    if ex and any(b["marked"] for b in ex["builds"].values()):
+        marked.add("exercise")
+    return {
+        "available": bool(demos_ft) or exercise_builds is not None,
         "how_to_get_one": HOW_TO_GET_ONE,
         "cpus": cpus,
         "interpreters": interpreters,
         "demos": demos,
-        "marks": marks,
-        "marked": sorted(
-            {name for name, _ in marks}
-            | (
-                {"exercise"}
-                if ex and any(b["marked"] for b in ex["builds"].values())
-                else set()
-            )
-        ),
-        "reenabled_by": reenabled,
+        "marked": sorted(marked),
+        "reenabled_by": sorted(reenabled),
         # Which demo makes each point, and its figures filed under its name.
         "showing": {p: showing(p) for p in POINTS},
-        showing("gil_threads"): _pure_python(demos.get(showing("gil_threads"), {})),
-        showing("lost_updates"): _contended(demos.get(showing("lost_updates"), {})),
-        showing("library_lock"): _numpy(demos.get(showing("library_lock"), {})),
+        **{showing(p): f(demos.get(showing(p), {})) for p, f in POINTS.items()},
         "exercise": ex,
     }
-    figures["rows"] = side_by_side(figures) if available else []
-    # The marks are keyed by tuples for the table; JSON wants strings.
-    figures["marks"] = {f"{d}/{b}": m for (d, b), m in marks.items()}
-    return figures

@@ -122,6 +122,23 @@ _PREDICTIONS = {
 }
 
 
+def by_name(demo: Mapping) -> dict:
+    """A demo's variants (as recorded or analysed) by name."""
+    return {v["name"]: v for v in demo["variants"]}
+
+
+def analyse_record(record: DemoRecord, cpus: int | None = None) -> dict:
+    """:func:`analyse_demo` with the prediction its registry entry names, and the
+    template explaining its results (``Demo.predict``, ``Demo.explain``)."""
+    from weatherplot.demos import DEMOS
+
+    demo = DEMOS[record["name"]]
+    return {
+        **analyse_demo(record, predictor(demo.predict), cpus),
+        "explain": demo.explain,
+    }
+
+
 def analyse_demo(
     record: DemoRecord,
     predict: Callable[[Variant, DemoRecord, int], Prediction],
@@ -223,10 +240,10 @@ def miss(row: Mapping, record: Mapping, cpus: int | None) -> dict | None:
             "prediction: other work on the machine slowed the others"
         )
         return out
-    variant = next((v for v in record["variants"] if v["name"] == row["name"]), {})
+    variants = by_name(record)
+    variant, loop = variants.get(row["name"], {}), variants.get("loop")
     k = record["params"].get("workers")
     cpu = row.get("cpu_seconds")
-    loop = next((v for v in record["variants"] if v["name"] == "loop"), None)
     if r < 1 or not k or not cpu:
         return out
     if loop and loop.get("cpu_median") and "single_call" not in variant:

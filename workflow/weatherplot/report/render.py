@@ -1,8 +1,8 @@
 """The figures -> Markdown and HTML, from one set of Jinja2 templates (templates/).
 
-``report.j2`` holds the prose once; it is rendered twice, with the building blocks
-(headings, paragraphs, tables, charts) of ``markdown.j2`` and of ``html.j2``. Table
-rows are formatted here, once, for both.
+``report.j2`` holds the prose and the tables once; it is rendered twice, with the
+building blocks (headings, paragraphs, tables, charts) of ``markdown.j2`` and of
+``html.j2``. The filters here format its figures, the same for both.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from .charts import CHART_ALT, STYLE, label
-from .lesson import MISS_FACTOR
+from .charts import CHART_ALT, label
+from .lesson import MISS_FACTOR, by_name
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -116,6 +116,7 @@ def _environment(html: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
     )
+    env.globals["command_words"] = command_words
     env.filters.update(
         s=fmt_s,
         x=fmt_x,
@@ -128,18 +129,16 @@ def _environment(html: bool) -> jinja2.Environment:
         md=md_text if not html else str,
         md_code=md_code if not html else (lambda x: f"`{x}`"),
         miss=miss_note,
+        spread=_spread,
+        variant=lambda demo, name: by_name(demo).get(name),
+        f3=_f3,
+        label=label,
+        interpreter=_interpreter,
+        when=_when,
+        start_methods=_start_method,
         b64=lambda data: base64.b64encode(data).decode("ascii"),
     )
     return env
-
-
-#: The rows of the "where each command's time went" table (analysis.wall_parts).
-PART_NAMES = {
-    "startup": "start-up (Snakemake: and DAG build)",
-    "work": "plotting work, per CPU",
-    "per_job": "per-job cost (job start-ups, scheduling, tail)",
-    "exit": "exit after the last job",
-}
 
 
 #: What each command of the exercise is, and what its wall time includes (the
@@ -174,58 +173,6 @@ def command_words(
     return COMMANDS[method].format(workers=workers), includes
 
 
-def _exercise_rows(ex: Mapping) -> list[list[str]]:
-    words = {
-        m: command_words(m, v["workers"], ex.get("start_method"))
-        for m, v in ex["methods"].items()
-    }
-    return [
-        [
-            f"`{words[m][0]}`",
-            str(v["workers"]),
-            fmt_s(v["time"]),
-            _spread(v),
-            fmt_s(v["cpu"]) if v.get("cpu") is not None else "-",
-            fmt_x(v["speedup"]),
-            fmt_pct(v["efficiency"]) if m != "serial" else "1 worker",
-            _f3(v["karp_flatt"]) if m != "serial" else "-",
-            words[m][1],
-        ]
-        for m, v in ex["methods"].items()
-    ]
-
-
-def _parts_rows(ex: Mapping) -> list[list[str]]:
-    def cell(method: str, part: str) -> str:
-        if part == "exit" and method != "snakemake":
-            return "(in start-up)"
-        if part == "per_job" and not ex["methods"][method]["per_job_measured"]:
-            return "not measured"
-        return fmt_s(ex["methods"][method]["parts"][part])
-
-    rows = [
-        [text] + [cell(m, part) for m in ex["methods"]]
-        for part, text in PART_NAMES.items()
-    ]
-    whole = ["whole command"] + [fmt_s(v["time"]) for v in ex["methods"].values()]
-    return [*rows, whole]
-
-
-def _demo_rows(demo: Mapping) -> list[list[str]]:
-    return [
-        [
-            v["label"],
-            str(v["workers"]),
-            fmt_s(v["measured"]),
-            _spread(v),
-            fmt_s(v["predicted"]),
-            fmt_x(v["ratio"]),
-            v["reasoning"],
-        ]
-        for v in demo["variants"]
-    ]
-
-
 def miss_note(v: Mapping) -> str:
     """The answers table's last cell: a big miss flagged, with its measured reason."""
     m = v.get("miss")
@@ -234,38 +181,6 @@ def miss_note(v: Mapping) -> str:
     how = "slower" if m["slower"] else "faster"
     reason = m["reason"] or "these measurements give no reason; rerun to check"
     return f"BIG MISS, {m['factor']:.2f}x {how} than predicted: {reason}"
-
-
-def _answer_rows(demos: Mapping) -> list[list[str]]:
-    """Answer 1 at a glance: every timed variant against its prediction."""
-    return [
-        [
-            f"{name}: {v['label']}"
-            + (f" ({demo['start_method']})" if v["kind"] == "processes" else ""),
-            fmt_s(v["predicted"]),
-            fmt_s(v["measured"]),
-            fmt_x(v["ratio"]),
-            miss_note(v) or "no",
-        ]
-        for name, demo in demos.items()
-        for v in demo["variants"]
-        if v["measured"] is not None and v["predicted"] is not None
-    ]
-
-
-def _scaling_rows(sc: Mapping) -> list[list[str]]:
-    return [
-        [
-            label(r["method"]),
-            str(r["workers"]),
-            fmt_s(r["median"]),
-            fmt_s(r["makespan_median"]) if "makespan_median" in r else "-",
-            fmt_x(r["speedup"]),
-            fmt_pct(r["efficiency"]),
-            _f3(r["karp_flatt"]) or "-",
-        ]
-        for r in sc["points"]
-    ]
 
 
 def _interpreter(env: Mapping) -> str:
@@ -277,31 +192,13 @@ def _interpreter(env: Mapping) -> str:
     return f"{env['python']} ({env['implementation']}, {gil})"
 
 
-def _run_rows(run: Mapping) -> list[list[str]]:
-    """The opening's run details: when, where, on how many CPUs, which Python."""
+def _when(run: Mapping) -> str:
+    """When the timings were taken: their first start to their last end."""
     if run["timed_from"] is None:
-        when = "no timing records yet"
-    elif run["timed_from"][:10] == run["timed_to"][:10]:
-        when = f"{run['timed_from'][:-4]} to {run['timed_to'][11:]}"
-    else:
-        when = f"{run['timed_from']} to {run['timed_to']}"
-    cores = f", --cores {run['cores']}" if run["cores"] else ""
-    return [
-        ["timed", when],
-        ["host", ", ".join(run["hosts"]) or "unknown"],
-        [
-            "CPUs",
-            f"{run['cpus']} usable (os.cpu_count() {run['os_cpu_count']}){cores}",
-        ],
-        [
-            "interpreter",
-            "Python "
-            + _interpreter(run)
-            + "".join(f"; the demos ran Python {v}" for v in run["demo_pythons"]),
-        ],
-        ["start method", _start_method(run)],
-        ["report written", run["written"]],
-    ]
+        return "no timing records yet"
+    if run["timed_from"][:10] == run["timed_to"][:10]:
+        return f"{run['timed_from'][:-4]} to {run['timed_to'][11:]}"
+    return f"{run['timed_from']} to {run['timed_to']}"
 
 
 def _start_method(run: Mapping) -> str:
@@ -319,33 +216,6 @@ def _start_method(run: Mapping) -> str:
     )
 
 
-def _environment_rows(env: Mapping) -> list[list[str]]:
-    return [
-        ["Python", _interpreter(env)],
-        ["Python build", env["python_build"]],
-        ["NumPy", str(env["numpy"])],
-        ["Snakemake", str(env["snakemake"])],
-        ["Platform", env["platform"]],
-        ["Usable CPUs", str(env["usable_cpus"])],
-        ["os.cpu_count()", str(env["os_cpu_count"])],
-        ["--cores", str(env["cores"])],
-    ]
-
-
-def table_rows(figures: Mapping) -> dict:
-    """Every table's rows, as strings, for both renderings."""
-    ex, sc = figures.get("exercise"), figures.get("scaling")
-    return {
-        "exercise": _exercise_rows(ex) if ex else [],
-        "parts": _parts_rows(ex) if ex else [],
-        "demos": {name: _demo_rows(d) for name, d in figures["demos"].items()},
-        "answers": _answer_rows(figures["demos"]),
-        "scaling": _scaling_rows(sc) if sc else [],
-        "environment": _environment_rows(figures["environment"]),
-        "run": _run_rows(figures["run"]),
-    }
-
-
 #: Thumbnails shown of the station plots; further stations are counted, not drawn
 #: (a 10,000-station run would otherwise load 10,000 images).
 MAX_THUMBNAILS = 60
@@ -361,10 +231,8 @@ def _context(
     names = figures.get("station_names") or {}
     return {
         "figures": figures,
-        "rows": table_rows(figures),
         "pngs": pngs,
         "alt": CHART_ALT,
-        "labels": {m: s["label"] for m, s in STYLE.items()},
         "fmt": fmt,
         "miss_factor": MISS_FACTOR,
         # Relative hrefs: the charts' directory (Markdown) and the station plots'.
