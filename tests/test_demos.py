@@ -25,6 +25,20 @@ from snakemake.utils import validate
 
 from weatherplot import cpus, demos
 from weatherplot.atomicwrite import write_json_atomic
+from weatherplot.demos.common import (
+    _run_processes,
+    check_numpy_memory,
+    mp_context,
+    numpy_peak_bytes,
+    process_start_cost,
+    use_start_method,
+)
+from weatherplot.demos.contended import contended_demo
+from weatherplot.demos.cpu_bound import generator_call, numpy_demo, rand_call
+from weatherplot.demos.pool import func, pool_demo
+from weatherplot.demos.pure_python import count_up, pure_python_demo
+from weatherplot.demos.shared_list import shared_list_demo
+from weatherplot.demos.sleep import sleep_demo
 
 T = 0.05
 N = 1000
@@ -70,14 +84,14 @@ def check_record(record: dict, name: str, variants: list[str], repeats: int) -> 
     # Records hold numbers, ids and conditions; the report owns the words.
     assert "includes" not in str([sorted(v) for v in record["variants"]])
     assert "timer" not in record
-    assert record["start_method"] == demos.mp_context().get_start_method()
+    assert record["start_method"] == mp_context().get_start_method()
     # The record is what the script writes: it must survive JSON unchanged.
     assert json.loads(json.dumps(record)) == record
 
 
 @pytest.fixture(scope="module")
 def shared_list():
-    return demos.shared_list_demo(threads=10, iterations=5, pause=0.001, repeats=1)
+    return shared_list_demo(threads=10, iterations=5, pause=0.001, repeats=1)
 
 
 def test_shared_list_threads_update_the_one_list(shared_list):
@@ -127,7 +141,7 @@ def assert_start_cost_logged(record, caplog, workers: int) -> None:
 
 def test_pool_maps_func_over_the_lesson_inputs(caplog):
     caplog.set_level("INFO", logger="weatherplot")
-    record = demos.pool_demo(t=T, workers=4, inputs=(2, 1, 9), repeats=1)
+    record = pool_demo(t=T, workers=4, inputs=(2, 1, 9), repeats=1)
     assert record["results"]["result"] == [3, 2, 10]
     assert record["results"]["inputs"] == [2, 1, 9]
     assert_start_cost_logged(record, caplog, workers=4)
@@ -136,12 +150,12 @@ def test_pool_maps_func_over_the_lesson_inputs(caplog):
 
 
 def test_func_is_the_lessons():
-    assert demos.func(2, t=0) == 3
+    assert func(2, t=0) == 3
 
 
 def test_sleep_record(caplog):
     caplog.set_level("INFO", logger="weatherplot")
-    record = demos.sleep_demo(t=T, workers=4, repeats=2)
+    record = sleep_demo(t=T, workers=4, repeats=2)
     check_record(record, "sleep", ["loop", "threads", "processes"], repeats=2)
     assert [v["workers"] for v in record["variants"]] == [1, 4, 4]
     assert record["single_call"]["median"] == T
@@ -150,7 +164,7 @@ def test_sleep_record(caplog):
 
 
 def test_numpy_record():
-    record = demos.numpy_demo(n=N, workers=3, repeats=2)
+    record = numpy_demo(n=N, workers=3, repeats=2)
     check_record(
         record,
         "numpy",
@@ -170,14 +184,14 @@ def test_numpy_record():
 
 def test_workers_return_a_summary_not_the_array():
     # What a child process sends back through the queue: a few bytes.
-    for call in (demos.rand_call, demos.generator_call):
+    for call in (rand_call, generator_call):
         shape, first = call(N)
         assert shape == (N,)
         assert 0.0 <= first < 1.0
 
 
 def test_processes_run_in_other_processes():
-    pids = demos._run_processes(os.getpid, [()] * 3)
+    pids = _run_processes(os.getpid, [()] * 3)
     assert len(set(pids)) == 3
     assert os.getpid() not in pids
 
@@ -185,18 +199,17 @@ def test_processes_run_in_other_processes():
 @pytest.fixture
 def start_method():
     """Set the demos' start method for one test; back to ``default`` after it."""
-    yield demos.use_start_method
-    demos.use_start_method("default")
+    yield use_start_method
+    use_start_method("default")
 
 
 def test_the_demos_start_processes_with_the_configured_method(start_method):
     assert (
-        demos.mp_context().get_start_method()
-        == (multiprocessing.get_all_start_methods()[0])
+        mp_context().get_start_method() == (multiprocessing.get_all_start_methods()[0])
     )
     for method in multiprocessing.get_all_start_methods():
         assert start_method(method) == method
-        record = demos.shared_list_demo(threads=2, iterations=1, pause=0, repeats=1)
+        record = shared_list_demo(threads=2, iterations=1, pause=0, repeats=1)
         assert record["start_method"] == method
         assert (
             record["start_method_default"]
@@ -214,26 +227,26 @@ def _touch_pid(folder: str) -> None:
 def test_the_start_cost_is_measured_with_the_demos_own_call(tmp_path):
     """The numpy demo's start cost makes its children call NumPy (under spawn and
     forkserver each imports it then), not a no-op that needs nothing."""
-    demos.process_start_cost(3, repeats=1, call=(_touch_pid, (str(tmp_path),)))
+    process_start_cost(3, repeats=1, call=(_touch_pid, (str(tmp_path),)))
     pids = {int(p.name) for p in tmp_path.iterdir()}
     assert len(pids) == 3 and os.getpid() not in pids
 
 
 def test_memory_guard_refuses_a_huge_array_naming_the_config_key():
     with pytest.raises(ValueError, match=r"demos\.array_size") as err:
-        demos.check_numpy_memory(10**13, 4)
+        check_numpy_memory(10**13, 4)
     assert "GiB" in str(err.value)
     # The demo itself refuses before allocating anything.
     with pytest.raises(ValueError, match=r"demos\.array_size"):
-        demos.numpy_demo(n=10**13, workers=4, repeats=1)
+        numpy_demo(n=10**13, workers=4, repeats=1)
 
 
 def test_memory_guard_compares_the_estimate_with_what_is_available():
-    need = demos.numpy_peak_bytes(10**8, 4)
+    need = numpy_peak_bytes(10**8, 4)
     assert need >= 4 * 10**8 * 8  # four 800 MB arrays alive at once
-    assert demos.check_numpy_memory(10**8, 4, available=need) == need
+    assert check_numpy_memory(10**8, 4, available=need) == need
     with pytest.raises(ValueError, match=r"demos\.array_size = 100000000"):
-        demos.check_numpy_memory(10**8, 4, available=need - 1)
+        check_numpy_memory(10**8, 4, available=need - 1)
 
 
 def demos_schema() -> dict:
@@ -321,7 +334,7 @@ def run_bounded(target, args_list, **kwargs) -> BaseException | None:
 
     def call():
         try:
-            demos._run_processes(target, args_list, **kwargs)
+            _run_processes(target, args_list, **kwargs)
         except BaseException as error:
             outcome["error"] = error
 
@@ -432,7 +445,7 @@ def test_no_cgroups_at_all(tmp_path):
 
 
 def test_write_json_atomic_round_trip(tmp_path):
-    record = demos.pool_demo(t=0, workers=2, inputs=(2, 1, 9), repeats=1)
+    record = pool_demo(t=0, workers=2, inputs=(2, 1, 9), repeats=1)
     write_json_atomic(tmp_path / "pool.json", record)
     assert json.loads((tmp_path / "pool.json").read_text()) == record
 
@@ -456,7 +469,7 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(
 
     def call():
         try:
-            demos.pool_demo(t=0.01, workers=2, inputs=(2, 1, 9), repeats=1)
+            pool_demo(t=0.01, workers=2, inputs=(2, 1, 9), repeats=1)
         except RuntimeError as error:
             outcome["error"] = error
 
@@ -472,7 +485,7 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(
 
 
 def test_every_record_names_the_interpreter_that_ran_it():
-    record = demos.sleep_demo(t=0.001, workers=2, repeats=1)
+    record = sleep_demo(t=0.001, workers=2, repeats=1)
     interpreter = record["interpreter"]
     assert interpreter["executable"] == sys.executable
     assert interpreter["version"] == sys.version.split()[0]
@@ -480,22 +493,20 @@ def test_every_record_names_the_interpreter_that_ran_it():
 
 
 def test_pure_python_record():
-    record = demos.pure_python_demo(n=20_000, workers=3, repeats=2)
+    record = pure_python_demo(n=20_000, workers=3, repeats=2)
     check_record(record, "pure_python", ["loop", "threads", "processes"], repeats=2)
     assert [v["workers"] for v in record["variants"]] == [1, 3, 3]
     assert record["single_call"]["measured"] is True
-    assert record["results"]["checksum"] == demos.count_up(20_000)
+    assert record["results"]["checksum"] == count_up(20_000)
     assert record["params"] == {"n": 20_000, "workers": 3, "repeats": 2}
 
 
 def test_count_up_is_plain_arithmetic():
-    assert demos.count_up(8) == sum(i * i % 7 for i in range(8))
+    assert count_up(8) == sum(i * i % 7 for i in range(8))
 
 
 def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
-    record = demos.contended_demo(
-        threads=3, increments=2000, seed_threads=10, repeats=2
-    )
+    record = contended_demo(threads=3, increments=2000, seed_threads=10, repeats=2)
     check_record(
         record,
         "contended",
@@ -523,7 +534,7 @@ def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
 def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
     sizes = {"array_size": 10**8, "workers": 4}
     assert demos.demo_mem_mb("numpy", sizes) == (
-        demos.numpy_peak_bytes(10**8, 4) // 2**20 + 1
+        numpy_peak_bytes(10**8, 4) // 2**20 + 1
     )
     assert demos.demo_mem_mb("pure_python", sizes) == 256
 

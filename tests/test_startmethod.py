@@ -72,7 +72,7 @@ def test_a_method_this_platform_lacks_is_refused_naming_the_key(monkeypatch):
 
 @pytest.fixture(scope="module")
 def start_methods_record():
-    from weatherplot.demos import start_methods_demo
+    from weatherplot.demos.start_methods import start_methods_demo
 
     return start_methods_demo(workers=2, repeats=1)
 

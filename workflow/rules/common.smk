@@ -46,7 +46,8 @@ except ValueError as error:
 
 # --- Stations --------------------------------------------------------------------------
 
-from weatherplot.demos import DEMOS, check_numpy_memory
+from weatherplot.demos import DEMOS
+from weatherplot.demos.common import check_numpy_memory
 from weatherplot.errors import ConfigError
 from weatherplot.stations import (
     STATION_ID_PATTERN,

@@ -23,7 +23,7 @@ returns a *demo record* (layout in :func:`.common._record`, written to
 
 What they share (threads and processes with bounded waits, the memory guard, the
 timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
-here, and so is every name the workflow imports from ``weatherplot.demos``.
+here.
 
 How the figures are taken (also written into every record):
 
@@ -60,58 +60,7 @@ from dataclasses import dataclass
 
 from ..records import DemoRecord
 from . import contended, cpu_bound, pool, pure_python, shared_list, sleep, start_methods
-from .common import (
-    CHILD_OVERHEAD_BYTES,
-    DEMO_MEM_MB,
-    PARENT_OVERHEAD_BYTES,
-    POOL_SLACK,
-    check_numpy_memory,
-    mp_context,
-    numpy_mem_mb,
-    numpy_peak_bytes,
-    process_start_cost,
-    use_start_method,
-)
-from .common import _run_processes as _run_processes  # the tests drive it directly
-from .contended import contended_demo
-from .cpu_bound import generator_call, numpy_demo, rand_call
-from .pool import func, pool_demo
-from .pure_python import count_up, pure_python_demo
-from .shared_list import increment_first, read_pause_write, shared_list_demo
-from .sleep import do_nothing, sleep_demo
-from .start_methods import start_methods_demo
-
-# Re-exported for importing. A test that replaces one (monkeypatch) patches the
-# module that looks it up: demos.pool.func, not demos.func.
-__all__ = [
-    "CHILD_OVERHEAD_BYTES",
-    "DEMOS",
-    "PARENT_OVERHEAD_BYTES",
-    "POOL_SLACK",
-    "Demo",
-    "check_numpy_memory",
-    "contended_demo",
-    "count_up",
-    "demo_mem_mb",
-    "do_nothing",
-    "func",
-    "generator_call",
-    "increment_first",
-    "mp_context",
-    "numpy_demo",
-    "numpy_mem_mb",
-    "numpy_peak_bytes",
-    "pool_demo",
-    "process_start_cost",
-    "pure_python_demo",
-    "rand_call",
-    "read_pause_write",
-    "run_demo",
-    "shared_list_demo",
-    "sleep_demo",
-    "start_methods_demo",
-    "use_start_method",
-]
+from .common import DEMO_MEM_MB, numpy_mem_mb
 
 # ------------------------------------------------------------------------ registry
 
@@ -153,7 +102,7 @@ DEMOS: dict[str, Demo] = {
     for demo in (
         Demo(
             "sleep",
-            sleep_demo,
+            sleep.sleep_demo,
             "predict_sleep",
             None,
             {"sleep_seconds": "t", "workers": "workers", "sleep_repeats": "repeats"},
@@ -161,7 +110,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "numpy",
-            numpy_demo,
+            cpu_bound.numpy_demo,
             "predict_numpy",
             "numpy.j2",
             {"array_size": "n", "workers": "workers", "repeats": "repeats"},
@@ -171,7 +120,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "shared_list",
-            shared_list_demo,
+            shared_list.shared_list_demo,
             None,
             "shared_list.j2",
             {
@@ -184,7 +133,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "pool",
-            pool_demo,
+            pool.pool_demo,
             "predict_pool",
             "pool.j2",
             {
@@ -197,7 +146,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "pure_python",
-            pure_python_demo,
+            pure_python.pure_python_demo,
             "predict_pure_python",
             "pure_python.j2",
             {"pure_python_n": "n", "workers": "workers", "repeats": "repeats"},
@@ -206,7 +155,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "contended",
-            contended_demo,
+            contended.contended_demo,
             None,
             "contended.j2",
             {
@@ -220,7 +169,7 @@ DEMOS: dict[str, Demo] = {
         ),
         Demo(
             "start_methods",
-            start_methods_demo,
+            start_methods.start_methods_demo,
             None,
             "start_methods.j2",
             {"workers": "workers", "start_method_repeats": "repeats"},

@@ -26,7 +26,8 @@ from ..announce import demo_line
 from ..atomicwrite import write_json_atomic
 from ..joblog import log_to
 from ..startmethod import SETTINGS
-from . import DEMOS, run_demo, use_start_method
+from . import DEMOS, run_demo
+from .common import use_start_method
 
 
 def main(argv: list[str] | None = None) -> int:

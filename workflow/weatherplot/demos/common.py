@@ -21,6 +21,7 @@ from collections.abc import Callable
 from .. import startmethod
 from ..cpus import available_memory, usable_cpus
 from ..freethreading import this_interpreter
+from ..hostinfo import cpu_seconds
 from ..records import DemoRecord
 from ..timing import summarise
 
@@ -267,12 +268,6 @@ def _pool_map(workers: int, fn: Callable, items: list, timeout: float) -> list:
 # ------------------------------------------------------------ timing and record
 
 
-def _cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of its children that ended."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def call_variants(call: str, fn: Callable, args: tuple, workers: int) -> dict:
     """The variants a CPU-bound demo times, ``{name: (label, workers, kind,
     function)}``: ``fn(*args)`` (named ``call`` in labels) once, ``workers`` times in
@@ -305,17 +300,17 @@ def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
     """Run every variant once per repeat, interleaved, logging progress.
 
     Returns ``{variant: {"wall": [...], "cpu": [...]}}``: the wall-clock seconds and
-    the CPU seconds (user + system, this process and the workers it joined; 10 ms
-    resolution) of every repeat. Wall well above ``cpu / min(workers, CPUs)`` means
+    the CPU seconds (user + system, this process and the workers it joined) of every
+    repeat. Wall well above ``cpu / min(workers, CPUs)`` means
     the variant waited: for a lock, for sleep, or for CPUs other work was using.
     """
     times: dict[str, dict] = {name: {"wall": [], "cpu": []} for name in variants}
     for rep in range(1, repeats + 1):
         for name, (label, _workers, _kind, fn) in variants.items():
             log.info("%s demo: %s variant, repeat %d/%d", demo, name, rep, repeats)
-            cpu0 = _cpu_seconds()
+            cpu0 = cpu_seconds() + cpu_seconds(children=True)
             elapsed, _ = _timed(fn)
-            cpu = _cpu_seconds() - cpu0
+            cpu = cpu_seconds() + cpu_seconds(children=True) - cpu0
             times[name]["wall"].append(elapsed)
             times[name]["cpu"].append(round(cpu, 3))
             log.info(

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from textwrap import indent
 
 from ..records import DemoRecord
 from ..startmethod import default_method
@@ -42,7 +43,7 @@ from .common import (
 
 #: The seed's shared-list script with processes: started at module level, no guard.
 #: argv[1] names the start method (the seed takes its platform's default).
-UNGUARDED = """\
+_SEED_TOP = """\
 import multiprocessing
 import sys
 
@@ -51,6 +52,8 @@ def increment_first(a):
     a[0] += 1
 
 
+"""
+_SEED_MAIN = """\
 a = [1, 2, 3]
 ctx = multiprocessing.get_context(sys.argv[1])
 processes = [ctx.Process(target=increment_first, args=(a,)) for _ in range({n})]
@@ -60,27 +63,9 @@ for p in processes:
     p.join()
 print(a)
 """
-
+UNGUARDED = _SEED_TOP + _SEED_MAIN
 #: The same script, guarded: a child that imports it again runs only the function.
-GUARDED = """\
-import multiprocessing
-import sys
-
-
-def increment_first(a):
-    a[0] += 1
-
-
-if __name__ == "__main__":
-    a = [1, 2, 3]
-    ctx = multiprocessing.get_context(sys.argv[1])
-    processes = [ctx.Process(target=increment_first, args=(a,)) for _ in range({n})]
-    for p in processes:
-        p.start()
-    for p in processes:
-        p.join()
-    print(a)
-"""
+GUARDED = _SEED_TOP + 'if __name__ == "__main__":\n' + indent(_SEED_MAIN, "    ")
 
 #: The line CPython prints when a child starts a process while it is still importing
 #: the parent's __main__ (multiprocessing.spawn._check_not_importing_main).
