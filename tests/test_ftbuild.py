@@ -106,9 +106,13 @@ def built(tmp_path: Path, source: str, sha256: str) -> Path:
         )
 
 
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def run_build(tmp_path: Path, source, sha256=None, **kwargs):
     """``build`` into tmp_path/build, with its log; returns (error, log text)."""
-    sha256 = sha256 or ftbuild.sha256_of(Path(source.removeprefix("file://")))
+    sha256 = sha256 or sha256_of(Path(source.removeprefix("file://")))
     log = tmp_path / "build.log"
     with log.open("a") as logfile, pytest.raises(BuildError) as caught:
         build(
@@ -134,9 +138,7 @@ def test_a_wrong_sha256_is_refused_before_anything_is_unpacked(tmp_path):
     tarball = source_tarball(tmp_path, f"touch {ran}\n")
     message, _ = run_build(tmp_path, str(tarball), sha256="0" * 64)
     assert "\n" not in message
-    assert f"{tarball} has sha256 {ftbuild.sha256_of(tarball)}, not {'0' * 64}" in (
-        message
-    )
+    assert f"{tarball} has sha256 {sha256_of(tarball)}, not {'0' * 64}" in (message)
     assert "nothing was unpacked" in message
     assert_nothing_left(tmp_path)
     assert not ran.exists()
@@ -221,7 +223,7 @@ def test_a_stopped_build_leaves_nothing_half_built(tmp_path, build_tools):
         f"t = Path({str(tmp_path)!r})\n"
         "with (t / 'build.log').open('a') as log:\n"
         "    ftbuild.build(t / 'resources' / 'free-threaded-python',"
-        f" source={str(tarball)!r}, sha256={ftbuild.sha256_of(tarball)!r},"
+        f" source={str(tarball)!r}, sha256={sha256_of(tarball)!r},"
         " build_dir=t / 'build', logfile=log)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
@@ -250,7 +252,7 @@ def test_a_complete_build_failing_its_check_here_is_kept(
     is even found, nor by a rebuild whose own final check fails the same way; in
     a clean environment it is reused again."""
     tarball = fake_release(tmp_path)
-    sha256 = ftbuild.sha256_of(tarball)
+    sha256 = sha256_of(tarball)
     python = built(tmp_path, str(tarball), sha256)
     install = ftbuild.install_dir(tmp_path / "build", sha256)
     assert python == install / "venv" / "bin" / "python"
@@ -272,7 +274,7 @@ def test_a_complete_build_failing_its_check_here_is_kept(
 
 def test_a_kept_build_is_replaced_only_by_one_that_passed(tmp_path, build_tools):
     tarball = fake_release(tmp_path)
-    sha256 = ftbuild.sha256_of(tarball)
+    sha256 = sha256_of(tarball)
     first = built(tmp_path, str(tarball), sha256)
     install = ftbuild.install_dir(tmp_path / "build", sha256)
     (install / "BROKEN").write_text("")  # this build alone now fails its check
@@ -306,7 +308,7 @@ def test_the_tarball_unpacked_is_the_one_whose_sha256_was_checked(
     (here: right after the hash) is not what gets unpacked."""
     good = source_tarball(tmp_path / "good", "echo good\n")
     other = source_tarball(tmp_path / "other", "echo other\n")
-    sha256 = ftbuild.sha256_of(good)
+    sha256 = sha256_of(good)
     digest = hashlib.file_digest
 
     def digest_then_swap(handle, name):
@@ -322,7 +324,7 @@ def test_the_tarball_unpacked_is_the_one_whose_sha256_was_checked(
     tree = ftbuild.unpack(source, work / "src")
     assert (tree / "configure").read_text() == "#!/bin/sh\necho good\n"
     monkeypatch.undo()
-    assert ftbuild.sha256_of(good) != sha256  # the path holds the other file now
+    assert sha256_of(good) != sha256  # the path holds the other file now
     source.close()
 
 
@@ -376,7 +378,7 @@ def test_the_target_refuses_a_wrong_sha256_in_one_line(workflow_copy, tmp_path):
     )
     said = done.stdout + done.stderr
     assert done.returncode != 0
-    line = f"free_threading.sha256: {tarball} has sha256 {ftbuild.sha256_of(tarball)}"
+    line = f"free_threading.sha256: {tarball} has sha256 {sha256_of(tarball)}"
     assert line in said
     assert "No plot for" not in said  # no stations blamed: this run plots none
     assert line in (workflow_copy / "logs" / "free_threaded_python.log").read_text()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-CATALOG_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
+# What the catalog says of a station: its plot title's fields.
+TITLE_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
 
 # The catalog's schema: beside the package in a checkout; common.smk passes
 # Snakemake's own copy (workflow.source_path), which also works for remote code.
@@ -63,7 +64,7 @@ def load_catalog(
         validate_table(frame, schema, path)
     catalog = {}
     for row in frame.to_dict("records"):
-        entry = {k: row.get(k) for k in CATALOG_FIELDS}
+        entry = {k: row.get(k) for k in TITLE_FIELDS}
         catalog[str(row["id"])] = {
             k: None if pd.isna(v) else v for k, v in entry.items()
         }

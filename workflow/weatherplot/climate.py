@@ -9,7 +9,7 @@ others are counted so the plot can say how many were left out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class Trend:
 
 @dataclass
 class Climatology:
-    months: np.ndarray  # 1..12
+    months: np.ndarray  # 1..12; then the statistics, NaN for a month without data
     tmax_mean: np.ndarray
     tmin_mean: np.ndarray
     tmax_p10: np.ndarray
@@ -101,18 +101,7 @@ def monthly_climatology(daily: Daily) -> Climatology:
     """Per calendar month: mean TMAX/TMIN, their 10th-90th percentiles, and the mean
     monthly precipitation total over months with >= 90 % of days observed."""
     years, months, lengths = daily.calendar
-    stats = {
-        name: np.full(12, np.nan)
-        for name in (
-            "tmax_mean",
-            "tmin_mean",
-            "tmax_p10",
-            "tmax_p90",
-            "tmin_p10",
-            "tmin_p90",
-            "prcp_mean_total",
-        )
-    }
+    stats = {f.name: np.full(12, np.nan) for f in fields(Climatology)[1:]}
     # Sorting once by month makes each month a contiguous slice.
     order = np.argsort(months, kind="stable")
     bounds = np.searchsorted(months[order], np.arange(1, 14))

@@ -14,7 +14,6 @@ from functools import cached_property
 import numpy as np
 
 ELEMENTS = ("TMAX", "TMIN", "PRCP")
-UNITS = {"TMAX": "degC", "TMIN": "degC", "PRCP": "mm"}
 
 
 @dataclass
@@ -69,10 +68,6 @@ class Daily:
         for shared in (years, month_numbers, month_lengths):
             shared.flags.writeable = False  # every caller sees the same arrays
         return years, month_numbers, month_lengths
-
-    def has(self, element: str) -> bool:
-        """Whether the station has at least one valid value of ``element``."""
-        return bool(np.isfinite(self.values[element]).any())
 
     def trimmed(self) -> Daily:
         """Drop leading and trailing days on which no element has a value."""

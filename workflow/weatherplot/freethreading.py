@@ -24,6 +24,7 @@ command and its executable is still the same file; otherwise it resolves again.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -32,6 +33,8 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .atomicwrite import write_json_atomic
 
 # Where `snakemake free_threaded_python` puts the interpreter's venv (relative to the
 # workflow's working directory); `auto` looks there after PATH.
@@ -267,14 +270,9 @@ def cached_probe(
         "mtimes": _mtimes(info.get("paths", [])),
         "info": info,
     }
-    cache = Path(cache)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        part = cache.with_name(f"{cache.name}.{os.getpid()}.part")
-        part.write_text(json.dumps({"format": _CACHE_FORMAT, "probes": probes}))
-        part.replace(cache)  # whole or not at all, even with two runs at once
-    except OSError:
-        pass
+    # Whole or not at all, even with two runs at once.
+    with contextlib.suppress(OSError):
+        write_json_atomic(cache, {"format": _CACHE_FORMAT, "probes": probes})
     return info, False
 
 
@@ -368,10 +366,14 @@ def command(setting, workdir: Path | str = ".") -> str | None:
     return None if found is None else str(Path(found).absolute())
 
 
+def _off(setting) -> bool:
+    return setting is False or setting in ("false", "none", "")
+
+
 def commands(setting, workdir: Path) -> list[str]:
     """What ``setting`` may resolve to: the candidates for ``auto``, else its one
     command (none for false)."""
-    if setting is False or setting in ("false", "none", ""):
+    if _off(setting):
         return []
     if setting == "auto":
         return candidates(workdir)
@@ -386,22 +388,20 @@ def resolve(
     ``auto`` when none is found or none of those found passes the checks (the
     run is then the GIL build's only); FreeThreadingError for an explicit one that
     fails them. ``cache``: the probe's cache file (None: always probe)."""
-    if setting is False or setting in ("false", "none", ""):
-        return None
+    found = commands(setting, Path(workdir))
     if setting == "auto":
-        for python in candidates(Path(workdir)):
+        for python in found:
             try:
                 return check(python, cached_probe(python, cache)[0])
             except FreeThreadingError as error:
                 print(f"free_threading: skipping {error}", file=sys.stderr)
         return None
-    found = command(setting, workdir)
-    if found is None:
+    if not found and not _off(setting):
         raise FreeThreadingError(
             f"free_threading.python: {str(setting)!r} not found (give a path or a "
             "command on PATH, `auto`, or false)"
         )
-    return check(found, cached_probe(found, cache)[0])
+    return check(found[0], cached_probe(found[0], cache)[0]) if found else None
 
 
 def resolve_for_this_run(

@@ -35,7 +35,6 @@ import contextlib
 import fcntl
 import hashlib
 import itertools
-import json
 import os
 import re
 import shutil
@@ -49,6 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from .atomicwrite import write_json_atomic
 from .download import DownloadError, fetch
 from .freethreading import FreeThreadingError, check, probe
 
@@ -113,11 +113,6 @@ def installs(build_dir: Path, sha256: str) -> list[Path]:
     first = install_dir(build_dir, sha256)
     found = [first, *first.parent.glob(f"{first.name}-*")]
     return [path for path in found if path.is_dir() and not path.is_symlink()]
-
-
-def sha256_of(path: Path) -> str:
-    with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def verify(handle: BinaryIO, sha256: str, source: str) -> None:
@@ -408,17 +403,15 @@ def build(
             if found.gil_enabled:
                 note(f"the GIL is on again after importing {found.reenabled_by}")
             seconds = time.monotonic() - started
-            (install / MARKER).write_text(
-                json.dumps(
-                    {
-                        "source": source,
-                        "sha256": sha256,
-                        "seconds": round(seconds, 1),
-                        "packages": list(PACKAGES),
-                        **found.record(),
-                    },
-                    indent=2,
-                )
+            write_json_atomic(
+                install / MARKER,
+                {
+                    "source": source,
+                    "sha256": sha256,
+                    "seconds": round(seconds, 1),
+                    "packages": list(PACKAGES),
+                    **found.record(),
+                },
             )
             note(f"built Python {found.version} (no GIL) in {seconds:.0f} s: {python}")
         except BaseException:

@@ -122,14 +122,13 @@ def maxrss_bytes(ru_maxrss: int, platform: str | None = None) -> int:
     return ru_maxrss if (platform or sys.platform) == "darwin" else ru_maxrss * 1024
 
 
-def peak_rss(children: bool = False) -> int | None:
-    """Peak resident memory in bytes of this process (or of its waited-for
-    children, the largest one), None where it cannot be known.
+def peak_rss() -> int:
+    """Peak resident memory of this process in bytes.
 
     Without ``resource`` (Windows, or hidden): psutil's peak working set on Windows,
-    else the current resident size of this process, which is at most the peak.
+    else the current resident size, which is at most the peak.
     """
-    if not children and linux_calls():
+    if linux_calls():
         # This program's own peak: Linux's ru_maxrss also keeps the peak from before
         # exec, so a job forked from a large process (snakemake, a pytest worker)
         # would report its parent's size; VmHWM belongs to the current program only.
@@ -139,10 +138,7 @@ def peak_rss(children: bool = False) -> int | None:
     if _has_resource():
         import resource
 
-        who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
-        return maxrss_bytes(resource.getrusage(who).ru_maxrss)
-    if children:
-        return None
+        return maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     memory = _psutil_process(None).memory_info()
     return getattr(memory, "peak_wset", None) or memory.rss
 

@@ -108,18 +108,14 @@ def render_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _note(ax, x: float, y: float, text: str, **style) -> None:
+    """Grey text at (x, y) of the panel (0 to 1): what the panel lacks, and why."""
+    ax.text(x, y, text, transform=ax.transAxes, color="0.4", **style)
+
+
 def _missing(ax, message: str) -> None:
     """An empty panel that says why it is empty."""
-    ax.text(
-        0.5,
-        0.5,
-        message,
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-        color="0.4",
-        wrap=True,
-    )
+    _note(ax, 0.5, 0.5, message, ha="center", va="center", wrap=True)
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -151,7 +147,7 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
     daily = summary.daily
     # Matplotlib date numbers (days since 1970-01-01, its default epoch) as floats.
     x = mdates.date2num(daily.dates)
-    columns = _pixel_columns(fig_width_px(ax), ax)
+    columns = _pixel_columns(ax)
     first, last = summary.years
     by_year = columns / ENVELOPE_OVERSAMPLE / (last - first + 1) < MIN_PIXELS_PER_YEAR
     for element, color in (("TMAX", TMAX_COLOR), ("TMIN", TMIN_COLOR)):
@@ -192,15 +188,7 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
         )
     for element in ("TMAX", "TMIN"):
         if not summary.has(element):
-            ax.text(
-                0.01,
-                0.95,
-                f"No {element} in this record",
-                transform=ax.transAxes,
-                va="top",
-                color="0.4",
-                fontsize=9,
-            )
+            _note(ax, 0.01, 0.95, f"No {element} in this record", va="top", fontsize=9)
     ax.set_ylabel("°C")
     ax.set_xlim(x[0], x[-1] + 1)
     _date_axis(ax)
@@ -208,13 +196,10 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
     ax.legend(loc="lower right", fontsize=8, ncols=2)
 
 
-def fig_width_px(ax) -> float:
-    figure = ax.get_figure()
-    return figure.get_figwidth() * figure.dpi
-
-
-def _pixel_columns(width_px: float, ax) -> int:
+def _pixel_columns(ax) -> int:
     """Envelope columns for ``ax``: ``ENVELOPE_OVERSAMPLE`` per pixel column."""
+    figure = ax.get_figure()
+    width_px = figure.get_figwidth() * figure.dpi
     return max(1, round(ax.get_position().width * width_px * ENVELOPE_OVERSAMPLE))
 
 
@@ -294,15 +279,8 @@ def _annual_temperature_panel(ax, summary: climate.StationSummary) -> None:
             gid="trend",
         )
     else:
-        ax.text(
-            0.99,
-            0.03,
-            f"no trend: fewer than {climate.MIN_TREND_YEARS} years",
-            transform=ax.transAxes,
-            ha="right",
-            color="0.4",
-            fontsize=8,
-        )
+        no_trend = f"no trend: fewer than {climate.MIN_TREND_YEARS} years"
+        _note(ax, 0.99, 0.03, no_trend, ha="right", fontsize=8)
     # Head-room above the series for the legend, so it never hides a year.
     low, high = float(annual.values.min()), float(annual.values.max())
     span = max(high - low, 0.5)
@@ -375,15 +353,7 @@ def _climatology_panel(ax, summary: climate.StationSummary) -> None:
             ax.set_zorder(rain.get_zorder() + 1)
             ax.patch.set_visible(False)
     else:
-        ax.text(
-            0.99,
-            0.03,
-            "No PRCP in this record",
-            transform=ax.transAxes,
-            ha="right",
-            color="0.4",
-            fontsize=9,
-        )
+        _note(ax, 0.99, 0.03, "No PRCP in this record", ha="right", fontsize=9)
     if has_temperature:
         for name, color in (("tmax", TMAX_COLOR), ("tmin", TMIN_COLOR)):
             mean = getattr(clim, f"{name}_mean")

@@ -17,7 +17,7 @@ import os
 import re
 from pathlib import Path
 
-from .catalog import load_catalog
+from .catalog import TITLE_FIELDS, load_catalog
 from .errors import ConfigError, StationDataError
 from .io import DATA_SUFFIXES, FORMATS, formats_for
 
@@ -173,9 +173,6 @@ def load_station(info: dict):
             hint=f"check the file, or remove station {info['id']!r} from the config",
         )
     return daily, metadata
-
-
-TITLE_FIELDS = ("name", "country", "latitude", "longitude", "elevation_m")
 
 
 def title_info(info: dict, metadata: dict) -> dict:
