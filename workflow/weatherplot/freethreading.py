@@ -140,9 +140,15 @@ def this_interpreter() -> dict:
 
 def probe(python: str, modules=NEEDED_MODULES, timeout=PROBE_TIMEOUT_SECONDS) -> dict:
     """Run the probe in ``python``; FreeThreadingError if it does not run."""
+    return _ask(python, ["-c", _PROBE, *modules], timeout)
+
+
+def _ask(python: str, arguments: list[str], timeout=PROBE_TIMEOUT_SECONDS) -> dict:
+    """The JSON object ``python ARGUMENTS`` prints last; FreeThreadingError, in one
+    line, when it does not run or prints none."""
     try:
         done = subprocess.run(
-            [python, "-c", _PROBE, *modules],
+            [python, *arguments],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -192,15 +198,8 @@ def _runs(python: str) -> str | None:
     if real.name.startswith("python") and not script:
         return python
     try:
-        done = subprocess.run(
-            [python, "-S", "-c", _RUNS],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_SECONDS,
-            check=False,
-        )
-        return str(json.loads(done.stdout.strip().splitlines()[-1])["executable"])
-    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError, KeyError):
+        return str(_ask(python, ["-S", "-c", _RUNS])["executable"])
+    except (FreeThreadingError, OSError, TypeError, KeyError):
         return None
 
 

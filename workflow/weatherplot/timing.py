@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 
 from . import hostinfo
 from .atomicwrite import write_json_atomic
@@ -54,24 +53,15 @@ class PhaseTimer:
         self.phases: dict[str, float] = {}
         self.extra: dict[str, object] = {}
 
-    def lap(self, phase: str) -> float:
+    def lap(self, phase: str) -> None:
         """Close ``phase``: the time since the previous lap (or the start)."""
         now = time.perf_counter()
-        elapsed = now - self._mark
-        self.phases[phase] = self.phases.get(phase, 0.0) + elapsed
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._mark
         self._mark = now
-        return elapsed
 
-    @contextmanager
-    def phase(self, name: str):
-        self._mark = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.lap(name)
-
-    def record(self) -> dict:
-        return {
+    def write(self, path: str | os.PathLike) -> dict:
+        """Write the record to ``path`` (atomically); returns it."""
+        record = {
             "kind": self.kind,
             "name": self.name,
             "host": hostinfo.host_name(),
@@ -84,9 +74,6 @@ class PhaseTimer:
             "phases": {k: round(v, 6) for k, v in self.phases.items()},
             **self.extra,
         }
-
-    def write(self, path: str | os.PathLike) -> dict:
-        record = self.record()
         write_json_atomic(path, record)
         return record
 
