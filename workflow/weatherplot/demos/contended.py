@@ -55,12 +55,6 @@ def add_to_attribute(c: Counter, increments: int, gate, lock=None) -> None:
                 c.x += 1
 
 
-def _race(target, shared, threads: int, increments: int, locked: bool) -> None:
-    gate = threading.Barrier(threads)
-    lock = threading.Lock() if locked else None
-    _run_threads(target, [(shared, increments, gate, lock)] * threads)
-
-
 def _seed(a: list) -> None:
     a[0] += 1  # the seed's worker: once per thread
 
@@ -73,23 +67,13 @@ def contended_demo(
     start = time.time()
     finals: dict[str, list[int]] = {}
 
-    def on_list(locked: bool):
+    def race(name: str, target, new, read, locked: bool):
         def run():
-            a = [0]
-            _race(add_to_list, a, threads, increments, locked)
-            finals.setdefault(f"list_{'locked' if locked else 'unlocked'}", []).append(
-                a[0]
-            )
-
-        return run
-
-    def on_attribute(locked: bool):
-        def run():
-            c = Counter()
-            _race(add_to_attribute, c, threads, increments, locked)
-            finals.setdefault(f"attr_{'locked' if locked else 'unlocked'}", []).append(
-                c.x
-            )
+            shared = new()
+            gate = threading.Barrier(threads)
+            lock = threading.Lock() if locked else None
+            _run_threads(target, [(shared, increments, gate, lock)] * threads)
+            finals.setdefault(name, []).append(read(shared))
 
         return run
 
@@ -101,38 +85,28 @@ def contended_demo(
         seen.append(a)
 
     each = f"{threads} threads x {increments:,} increments"
-    variants = {
-        "list_unlocked": (
-            f"a[0] += 1, {each}, no lock",
-            threads,
-            "threads",
-            on_list(False),
-        ),
-        "list_locked": (
-            f"a[0] += 1, {each}, with a Lock",
-            threads,
-            "threads",
-            on_list(True),
-        ),
-        "attr_unlocked": (
-            f"c.x += 1, {each}, no lock",
-            threads,
-            "threads",
-            on_attribute(False),
-        ),
-        "attr_locked": (
-            f"c.x += 1, {each}, with a Lock",
-            threads,
-            "threads",
-            on_attribute(True),
-        ),
-        "seed": (
-            f"the seed's a[0] += 1 once in each of {seed_threads} threads",
-            seed_threads,
-            "threads",
-            seed,
-        ),
+    # The counters (the statement, its worker, a new counter, its count), each
+    # without and with a lock.
+    counters = {
+        "list": ("a[0] += 1", add_to_list, lambda: [0], lambda a: a[0]),
+        "attr": ("c.x += 1", add_to_attribute, Counter, lambda c: c.x),
     }
+    variants = {
+        f"{name}_{lock}": (
+            f"{code}, {each}, {'with a Lock' if lock == 'locked' else 'no lock'}",
+            threads,
+            "threads",
+            race(f"{name}_{lock}", target, new, read, lock == "locked"),
+        )
+        for name, (code, target, new, read) in counters.items()
+        for lock in ("unlocked", "locked")
+    }
+    variants["seed"] = (
+        f"the seed's a[0] += 1 once in each of {seed_threads} threads",
+        seed_threads,
+        "threads",
+        seed,
+    )
     times = _run_variants("contended", variants, repeats)
     expected = threads * increments
     results: dict = {"expected": expected}

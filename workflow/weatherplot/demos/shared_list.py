@@ -3,6 +3,7 @@ read-modify-write that loses updates without a lock."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -31,15 +32,10 @@ def read_pause_write(a: list, iterations: int, pause: float, lock=None) -> None:
     read-modify-write is one critical section and nothing is lost.
     """
     for _ in range(iterations):
-        if lock is None:
+        with lock or contextlib.nullcontext():
             v = a[0]
             time.sleep(pause)
             a[0] = v + 1
-        else:
-            with lock:
-                v = a[0]
-                time.sleep(pause)
-                a[0] = v + 1
 
 
 def _rmw_threads(threads: int, iterations: int, pause: float, lock) -> list:
@@ -71,16 +67,15 @@ def _shared_list_variants(
         )
         outcome["processes"] = a
 
-    def unlocked():
-        outcome.setdefault("unlocked", []).append(
-            _rmw_threads(threads, iterations, pause, None)[0]
-        )
+    def read_pause_writes(locked: bool):
+        def run():
+            lock = threading.Lock() if locked else None
+            final = _rmw_threads(threads, iterations, pause, lock)[0]
+            outcome.setdefault("locked" if locked else "unlocked", []).append(final)
 
-    def locked():
-        outcome.setdefault("locked", []).append(
-            _rmw_threads(threads, iterations, pause, threading.Lock())[0]
-        )
+        return run
 
+    rmw = f"read, pause, write, {iterations} times in {threads} threads"
     return {
         "threads": (
             f"a[0] += 1 in {threads} threads",
@@ -95,16 +90,16 @@ def _shared_list_variants(
             processes_variant,
         ),
         "threads_unlocked": (
-            f"read, pause, write, {iterations} times in {threads} threads, no lock",
+            f"{rmw}, no lock",
             threads,
             "threads",
-            unlocked,
+            read_pause_writes(False),
         ),
         "threads_locked": (
-            f"read, pause, write, {iterations} times in {threads} threads, with a Lock",
+            f"{rmw}, with a Lock",
             threads,
             "threads",
-            locked,
+            read_pause_writes(True),
         ),
     }
 
