@@ -115,20 +115,6 @@ def installs(build_dir: Path, sha256: str) -> list[Path]:
     return [path for path in found if path.is_dir() and not path.is_symlink()]
 
 
-def verify(handle: BinaryIO, sha256: str, source: str) -> None:
-    """Refuse the open tarball ``handle`` unless it has ``sha256``; it is read from
-    the start and left there, so what is unpacked is what was checked."""
-    handle.seek(0)
-    found = hashlib.file_digest(handle, "sha256").hexdigest()
-    handle.seek(0)
-    if found != sha256.lower():
-        raise BuildError(
-            f"free_threading.sha256: {source} has sha256 {found}, not {sha256}: a "
-            "different or damaged file, so nothing was unpacked (give the release's "
-            "sha256, or the right file)"
-        )
-
-
 def get_source(
     source: str, sha256: str, folder: Path, deadline: Deadline, log
 ) -> BinaryIO:
@@ -153,10 +139,17 @@ def get_source(
             "tarball's path or URL)"
         ) from None
     try:
-        verify(handle, sha256, source)
+        found = hashlib.file_digest(handle, "sha256").hexdigest()
+        if found != sha256.lower():
+            raise BuildError(
+                f"free_threading.sha256: {source} has sha256 {found}, not {sha256}: "
+                "a different or damaged file, so nothing was unpacked (give the "
+                "release's sha256, or the right file)"
+            )
     except BaseException:
         handle.close()
         raise
+    handle.seek(0)  # what is unpacked is what was checked
     log(f"{source}: sha256 {sha256} as configured")
     return handle
 
