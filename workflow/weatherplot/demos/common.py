@@ -227,22 +227,17 @@ def process_start_cost(
     predictions.
     """
     fn, args = call
-    times = []
-    for _ in range(repeats):
+
+    def start_and_join():
         if pool:
-            elapsed, _ = _timed(lambda: _pool_noop(workers))
-        else:
-            elapsed, _ = _timed(lambda: _run_processes(fn, [args] * workers))
-        times.append(elapsed)
-    cost = statistics.median(times)
+            return _pool_map(workers, _noop, list(range(workers)), POOL_SLACK)
+        return _run_processes(fn, [args] * workers)
+
+    cost = statistics.median(_timed(start_and_join)[0] for _ in range(repeats))
     log.info(
         "process start-up of %d workers: %.3f s (median of %d)", workers, cost, repeats
     )
     return round(cost, 6)
-
-
-def _pool_noop(workers: int) -> None:
-    _pool_map(workers, _noop, list(range(workers)), POOL_SLACK)
 
 
 #: Seconds a Pool may take beyond its work before the demo gives up on it: a Pool
