@@ -139,11 +139,8 @@ def station_list_ids(stations: dict[str, dict]) -> list[str]:
 
 
 def _find_data_file(workdir: Path, data_dir: Path, station_id: str) -> str | None:
-    for suffix in DATA_SUFFIXES:
-        candidate = data_dir / f"{station_id}{suffix}"
-        if (workdir / candidate).is_file():
-            return str(candidate)
-    return None
+    files = local_candidates(station_id, data_dir)
+    return next((file for file in files if (workdir / file).is_file()), None)
 
 
 def load_station(info: dict):
