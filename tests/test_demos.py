@@ -533,10 +533,10 @@ def test_contended_counts_every_update_with_a_lock_and_reports_the_rest():
 
 def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
     sizes = {"array_size": 10**8, "workers": 4}
-    assert demos.demo_mem_mb("numpy", sizes) == (
+    assert demos.DEMOS["numpy"].mem_mb(sizes) == (
         numpy_peak_bytes(10**8, 4) // 2**20 + 1
     )
-    assert demos.demo_mem_mb("pure_python", sizes) == 256
+    assert demos.DEMOS["pure_python"].mem_mb(sizes) == 256
 
 
 def test_a_demo_runs_as_a_command_for_an_interpreter_without_snakemake(tmp_path):

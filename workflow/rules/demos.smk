@@ -1,8 +1,8 @@
 # The threads-vs-processes demos: one rule, the demo and the interpreter build its
 # wildcards. build_dir is "" for the GIL build (results/timings/demos/{demo}.json) and
 # "free-threaded/" for the free-threaded CPython, when there is one (FREE_THREADED,
-# common.smk). DEMO_NAMES (the registry weatherplot.demos.DEMOS) keeps the wildcard
-# and the targets in step with the code.
+# common.smk). DEMOS (common.smk: the registry weatherplot.demos.DEMOS) keeps the
+# wildcard and the targets in step with the code.
 #
 # Every build runs a demo the same way: its interpreter runs the module command
 # `python -m weatherplot.demos`, whose __main__ is guarded, so spawn and forkserver
@@ -20,8 +20,6 @@
 # --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
 # start, naming demos.array_size, when the estimate exceeds the available memory.
 
-from weatherplot.demos import DEMOS as DEMO_NAMES, demo_mem_mb
-
 
 rule demo:
     output:
@@ -38,7 +36,7 @@ rule demo:
     log:
         "logs/demos/{build_dir}{demo}.log",
     wildcard_constraints:
-        demo="|".join(DEMO_NAMES),
+        demo="|".join(DEMOS),
         build_dir="|".join(BUILD_DIRS),
     priority: 10
     localrule: True
@@ -47,7 +45,7 @@ rule demo:
         "../envs/demos.yaml"
     threads: MACHINE_CORES
     resources:
-        mem_mb=lambda wc: demo_mem_mb(wc.demo, config["demos"]),
+        mem_mb=lambda wc: DEMOS[wc.demo].mem_mb(config["demos"]),
     params:
         python=lambda wc: (
             free_threaded_python(wc) if wc.build_dir else Path(PLOT_PYTHON)

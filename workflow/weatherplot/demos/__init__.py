@@ -92,10 +92,6 @@ class Demo:
     #: (report/freethreading.py: "gil_threads", "lost_updates", "library_lock").
     both_builds: str | None = None
 
-    def run_with(self, demos_config: Mapping) -> DemoRecord:
-        """Run with the validated config's ``demos`` section (defaults filled in)."""
-        return self.run(**{arg: demos_config[key] for key, arg in self.config.items()})
-
 
 DEMOS: dict[str, Demo] = {
     demo.name: demo
@@ -179,13 +175,10 @@ DEMOS: dict[str, Demo] = {
 }
 
 
-def demo_mem_mb(name: str, demos_config: Mapping) -> int:
-    """Demo ``name``'s job memory claim in MiB (its registry entry's estimate)."""
-    return DEMOS[name].mem_mb(demos_config)
-
-
 def run_demo(name: str, demos_config: Mapping) -> DemoRecord:
-    """Run demo ``name`` with the validated config's ``demos`` section."""
+    """Run demo ``name`` with the validated config's ``demos`` section (defaults
+    filled in)."""
     if name not in DEMOS:
         raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
-    return DEMOS[name].run_with(demos_config)
+    demo = DEMOS[name]
+    return demo.run(**{arg: demos_config[key] for key, arg in demo.config.items()})

@@ -1,4 +1,4 @@
-"""What the four demos share: running work in threads and processes with bounded
+"""What the demos share: running work in threads and processes with bounded
 waits, the memory guard, the interleaved timing of variants and the demo record.
 
 How processes are started (the configured start method) is in the package
