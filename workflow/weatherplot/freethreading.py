@@ -365,14 +365,10 @@ def command(setting, workdir: Path | str = ".") -> str | None:
     return None if found is None else str(Path(found).absolute())
 
 
-def _off(setting) -> bool:
-    return setting is False or setting in ("false", "none", "")
-
-
 def commands(setting, workdir: Path) -> list[str]:
     """What ``setting`` may resolve to: the candidates for ``auto``, else its one
     command (none for false)."""
-    if _off(setting):
+    if setting is False or setting in ("false", "none", ""):
         return []
     if setting == "auto":
         return candidates(workdir)
@@ -387,20 +383,22 @@ def resolve(
     ``auto`` when none is found or none of those found passes the checks (the
     run is then the GIL build's only); FreeThreadingError for an explicit one that
     fails them. ``cache``: the probe's cache file (None: always probe)."""
-    found = commands(setting, Path(workdir))
+    if setting is False or setting in ("false", "none", ""):
+        return None
     if setting == "auto":
-        for python in found:
+        for python in candidates(Path(workdir)):
             try:
                 return check(python, cached_probe(python, cache)[0])
             except FreeThreadingError as error:
                 print(f"free_threading: skipping {error}", file=sys.stderr)
         return None
-    if not found and not _off(setting):
+    found = command(setting, workdir)
+    if found is None:
         raise FreeThreadingError(
             f"free_threading.python: {str(setting)!r} not found (give a path or a "
             "command on PATH, `auto`, or false)"
         )
-    return check(found[0], cached_probe(found[0], cache)[0]) if found else None
+    return check(found, cached_probe(found, cache)[0])
 
 
 def resolve_for_this_run(
