@@ -296,8 +296,8 @@ def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
 
     Returns ``{variant: {"wall": [...], "cpu": [...]}}``: the wall-clock seconds and
     the CPU seconds (user + system, this process and the workers it joined) of every
-    repeat. Wall well above ``cpu / min(workers, CPUs)`` means
-    the variant waited: for a lock, for sleep, or for CPUs other work was using.
+    repeat. Wall well above ``cpu / min(workers, CPUs)`` means the variant waited:
+    for a lock, for sleep, or for CPUs other work was using.
     """
     times: dict[str, dict] = {name: {"wall": [], "cpu": []} for name in variants}
     for rep in range(1, repeats + 1):
