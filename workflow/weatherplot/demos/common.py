@@ -105,28 +105,23 @@ def check_numpy_memory(n: int, workers: int, available: int | None = None) -> in
 # ---------------------------------------------- threads and processes, bounded
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+def _timed(fn: Callable[[], object]) -> float:
+    """Seconds ``fn()`` took."""
     start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    fn()
+    return time.perf_counter() - start
 
 
-def _run_threads(target: Callable, args_list: list[tuple]) -> list:
-    """Start one thread per ``args``, join them all, return their results in order."""
-    results: list = [None] * len(args_list)
-
-    def wrap(i, args):
-        results[i] = target(*args)
-
+def _run_threads(target: Callable, args_list: list[tuple]) -> None:
+    """Start one thread per ``args``, then join them all."""
     threads = [
-        threading.Thread(target=wrap, args=(i, args), name=f"demo-{i}")
+        threading.Thread(target=target, args=args, name=f"demo-{i}")
         for i, args in enumerate(args_list)
     ]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    return results
 
 
 def _child(results, i: int, target: Callable, args: tuple) -> None:
@@ -233,7 +228,7 @@ def process_start_cost(
             return _pool_map(workers, _noop, list(range(workers)), POOL_SLACK)
         return _run_processes(fn, [args] * workers)
 
-    cost = statistics.median(_timed(start_and_join)[0] for _ in range(repeats))
+    cost = statistics.median(_timed(start_and_join) for _ in range(repeats))
     log.info(
         "process start-up of %d workers: %.3f s (median of %d)", workers, cost, repeats
     )
@@ -304,7 +299,7 @@ def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
         for name, (label, _workers, _kind, fn) in variants.items():
             log.info("%s demo: %s variant, repeat %d/%d", demo, name, rep, repeats)
             cpu0 = cpu_seconds() + cpu_seconds(children=True)
-            elapsed, _ = _timed(fn)
+            elapsed = _timed(fn)
             cpu = cpu_seconds() + cpu_seconds(children=True) - cpu0
             times[name]["wall"].append(elapsed)
             times[name]["cpu"].append(round(cpu, 3))

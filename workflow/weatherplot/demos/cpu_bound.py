@@ -85,7 +85,7 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
         need / 2**30,
     )
     log.info("numpy demo: warm-up call (not timed)")
-    warmup, _ = _timed(lambda: rand_call(n))
+    warmup = _timed(lambda: rand_call(n))
     # Children that import NumPy (under spawn and forkserver they do it themselves).
     start_cost = process_start_cost(workers, call=(rand_call, (1,)))
     variants = _numpy_variants(n, workers)

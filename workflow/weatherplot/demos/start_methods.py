@@ -170,7 +170,7 @@ def start_methods_demo(workers: int, repeats: int) -> DemoRecord:
     args = [()] * workers
     contexts = {method: multiprocessing.get_context(method) for method in methods}
     first = {
-        method: _timed(lambda ctx=ctx: _run_processes(_noop, args, ctx=ctx))[0]
+        method: _timed(lambda ctx=ctx: _run_processes(_noop, args, ctx=ctx))
         for method, ctx in contexts.items()
     }
     variants = {
