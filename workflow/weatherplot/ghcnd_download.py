@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .download import DownloadError, fetch
 from .errors import StationDataError
 from .stations import DOWNLOAD_DIR
 
@@ -30,8 +31,6 @@ def download_station(
     station's ``.dly`` (an HTML error page, a cut transfer). ``looked_for``: the
     local files that were not there (:func:`local_candidates`), said too: a
     mistyped id offline is then told both."""
-    from .download import DownloadError, fetch
-
     try:
         return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
     except DownloadError as error:
@@ -62,7 +61,6 @@ def download_station(
 
 
 def _dly_check(station_id: str, url: str):
-    from .download import DownloadError
     from .io.ghcnd import read_ghcnd
 
     def check(path: Path) -> None:
@@ -152,7 +150,6 @@ def unnamed_stations_warning(wanted: list[str], found: dict) -> str | None:
 
 def download_station_list(url: str, dest: str | os.PathLike, **fetch_args) -> int:
     """Fetch NOAA's ``ghcnd-stations.txt`` or ``ghcnd-countries.txt``, checked."""
-    from .download import DownloadError, fetch
 
     def check(path: Path) -> None:
         with path.open("rb") as handle:
