@@ -98,10 +98,8 @@ def test_units_and_daily_index():
     assert (steps == 1).all()  # one row per day, no gaps
     assert 13.5 < np.nanmean(daily.tmax) < 14.5  # degC, not tenths (Oxford: ~14)
     assert 1.5 < np.nanmean(daily.prcp) < 2.0  # mm per day (~650 mm a year)
-    frame = daily.to_frame()
-    assert list(frame.columns) == ["TMAX", "TMIN", "PRCP"]
-    assert frame.index.name == "date"
-    assert len(frame) == len(daily)
+    assert list(daily.values) == ["TMAX", "TMIN", "PRCP"]
+    assert all(len(column) == len(daily) for column in daily.values.values())
 
 
 def test_missing_values_are_nan():

@@ -102,14 +102,19 @@ def assert_whole_years(axes):
     assert axes.xaxis.get_offset_text().get_text() == ""
 
 
+def frame_of(daily) -> pd.DataFrame:
+    """The daily table as pandas sees it: a date index, a column per element."""
+    return pd.DataFrame(daily.values, index=pd.DatetimeIndex(daily.dates))
+
+
 def plain_csv_from_real_dly(tmp_path, station: str, first: int, last: int):
     """A plain ``date,tmax,tmin,prcp`` CSV holding years first..last of a real
     .dly: a real record cut short, as users export their own."""
     daily, _ = load_station(
         {"id": station, "file": str(FIXTURE_DATA / f"{station}.dly.gz")}
     )
-    frame = daily.to_frame().loc[f"{first}-01-01" : f"{last}-12-31"]
-    frame.columns = [c.lower() for c in frame.columns]
+    frame = frame_of(daily).loc[f"{first}-01-01" : f"{last}-12-31"]
+    frame = frame[["TMAX", "TMIN", "PRCP"]].rename(columns=str.lower)
     path = tmp_path / f"{station}_{first}_{last}.csv"
     frame.to_csv(path, index_label="date", float_format="%.1f")
     return {"id": f"{station}-{first}", "file": str(path), "format": "plain"}
@@ -239,7 +244,7 @@ def test_long_record_daily_panel_shows_each_years_range_on_a_date_axis():
     yearly = summary.ranges["TMAX"]
     assert yearly.years[0] == 1814 and yearly.years[-1] == 2025
     daily, _ = load_station(OXFORD_INFO)
-    frame = daily.to_frame()
+    frame = frame_of(daily)
     assert yearly.highest[yearly.years == 1976][0] == frame.loc["1976", "TMAX"].max()
 
 

@@ -1,9 +1,7 @@
 """The tidy daily table every reader returns, kept in NumPy arrays.
 
 Why not a pandas DataFrame: a plot job is a fresh process, and importing pandas costs
-about 0.5 s there, more than reading and parsing a station. ``to_frame()`` gives the
-DataFrame (date index; TMAX, TMIN in degC; PRCP in mm; NaN where missing) to anyone
-who wants it.
+about 0.5 s there, more than reading and parsing a station.
 """
 
 from __future__ import annotations
@@ -99,13 +97,6 @@ class Daily:
             out[offsets] = column
             columns[element] = out
         return cls(full, columns)
-
-    def to_frame(self):
-        """The tidy pandas DataFrame: DatetimeIndex named ``date``; TMAX, TMIN, PRCP."""
-        import pandas as pd  # only for callers that want pandas
-
-        index = pd.DatetimeIndex(self.dates.astype("datetime64[ns]"), name="date")
-        return pd.DataFrame({k: self.values[k] for k in ELEMENTS}, index=index)
 
     @classmethod
     def from_frame(cls, frame) -> Daily:
