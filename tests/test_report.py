@@ -926,11 +926,13 @@ def test_compute_passes_each_input_to_the_figure_that_needs_it(monkeypatch):
         "repeats": 3,
         "cpus": CPUS,
     }
+    exercise = {**exercise_record(), "start": T0 + 0.5, "end": T0 + 0.7}
+    exercise["methods"]["pool"]["workers"] = 4
     inputs = Inputs(
         plots=plots,
         demos={"sleep": sleep_demo(), "numpy": numpy_demo()},
         demos_free_threaded={"sleep": ft_sleep},
-        exercise={**exercise_record(), "start": T0 + 0.5, "end": T0 + 0.7},
+        exercise=exercise,
         exercise_builds=builds,
         scaling=scaling,
         stations=[*STATIONS, "E"],
@@ -958,6 +960,7 @@ def test_compute_passes_each_input_to_the_figure_that_needs_it(monkeypatch):
     assert fan["makespan"] == pytest.approx(101.4)
     assert fan["stations_missing"] == ["E"]
     assert figures["exercise"]["stations_not_timed"] == ["E"]
+    assert figures["exercise"]["methods"]["pool"]["effective_workers"] == 3  # of 4
     assert figures["run"]["timed_to"] == "2023-11-14 22:15 UTC"  # the fan-out's end
     # The scaling study on the report's 3 CPUs: 4 workers count as 3; S = 8/5 = 1.6,
     # Karp-Flatt (3/1.6 - 1) / (3 - 1) = 0.4375.
@@ -1000,6 +1003,13 @@ def test_every_kind_of_record_in_an_older_format_is_refused(tmp_path, argument, 
     given = [saved(r) for r in record] if isinstance(record, list) else saved(record)
     with pytest.raises(ValueError, match=f"{argument}.json: a record in an older"):
         report.load_inputs(**{argument: given})
+
+
+def test_compute_without_records_gives_no_figures():
+    figures = report.compute(Inputs(cpus=2))
+    assert figures["exercise"] is figures["scaling"] is figures["fanout"] is None
+    assert figures["demos"] == {} and figures["free_threading"]["available"] is False
+    assert figures["quick_run"] is False and figures["stations"] is None
 
 
 def test_the_cpus_are_the_reports_else_the_timing_jobs_else_its_own(monkeypatch):
