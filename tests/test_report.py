@@ -655,6 +655,22 @@ def test_fewer_stations_than_workers_and_workers_than_cpus_bound_each_command():
     assert unknown["pool"]["plotting_per_cpu"] == pytest.approx(8 / 3)
 
 
+def test_fewer_workers_than_stations_and_cpus_bound_the_speedup():
+    """A Pool of 2 and `--cores 2` for 4 stations on 4 CPUs: at most 2x."""
+    methods = analyse_exercise(exercise_record(), STATIONS, cpus=4)["methods"]
+    assert methods["pool"]["max_expected"] == methods["snakemake"]["max_expected"]
+    assert methods["pool"]["max_expected"] == 2.0
+
+
+def test_a_speedup_up_to_2_percent_above_the_limit_is_not_flagged():
+    record = exercise_record()
+    record["methods"]["serial"]["runs"][0]["wall"] = 10.2
+    record["methods"]["pool"]["runs"][0].update(wall=5.0, loop_seconds=3.5)
+    assert analyse_exercise(record, STATIONS, cpus=2)["above_limit"] == []  # 2.04x
+    record["methods"]["pool"]["runs"][0]["wall"] = 4.99  # 2.044x
+    assert analyse_exercise(record, STATIONS, cpus=2)["above_limit"] == ["pool"]
+
+
 def test_the_fan_outs_own_figures_come_from_its_median_run():
     methods = analyse_exercise(exercise_record(), STATIONS, cpus=2)["methods"]
     sm = methods["snakemake"]
