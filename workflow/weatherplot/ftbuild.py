@@ -362,10 +362,7 @@ def build(
             run_step(["make", f"-j{jobs}"], "make", tree, logfile, deadline)
             run_step(["make", "install"], "make install", tree, logfile, deadline)
             base = find_executable(prefix)
-            try:
-                info = probe(str(base), modules=tuple(NEEDED_BUILTINS))
-            except FreeThreadingError as error:  # it does not run, or not in time
-                raise BuildError(f"free_threaded_python: {error}") from None
+            info = probe(str(base), modules=tuple(NEEDED_BUILTINS))
             if not info["py_gil_disabled"]:
                 raise BuildError(
                     f"free_threaded_python: {base} has the GIL (Py_GIL_DISABLED is "
@@ -389,10 +386,7 @@ def build(
                 logfile,
                 deadline,
             )
-            try:
-                found = check(str(python), probe(str(python)))
-            except FreeThreadingError as error:
-                raise BuildError(f"free_threaded_python: {error}") from None
+            found = check(str(python), probe(str(python)))
             if found.gil_enabled:
                 note(f"the GIL is on again after importing {found.reenabled_by}")
             seconds = time.monotonic() - started
@@ -407,8 +401,10 @@ def build(
                 },
             )
             note(f"built Python {found.version} (no GIL) in {seconds:.0f} s: {python}")
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(install, ignore_errors=True)  # never complete
+            if isinstance(error, FreeThreadingError):  # no run, no answer, no pass
+                raise BuildError(f"free_threaded_python: {error}") from None
             raise
         finally:
             shutil.rmtree(work, ignore_errors=True)
