@@ -323,6 +323,13 @@ def _timing(times: dict) -> dict:
     }
 
 
+def _single_call(variants: dict, times: dict[str, dict], name: str) -> dict:
+    """Take variant ``name``, one call of the work (what the lesson's predictions
+    start from, not a way to run it), out of ``variants`` and ``times``: its label and
+    timing."""
+    return {"label": variants.pop(name)[0], **_timing(times.pop(name))}
+
+
 def _variant_entries(variants: dict, times: dict[str, dict]) -> list[dict]:
     return [
         {

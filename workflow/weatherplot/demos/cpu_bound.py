@@ -4,7 +4,6 @@ loop, in threads, in processes, and threads that each own a Generator."""
 from __future__ import annotations
 
 import logging
-import statistics
 import time
 
 from ..announce import SECONDS_PER_RAND, about
@@ -13,8 +12,8 @@ from .common import (
     _record,
     _run_threads,
     _run_variants,
+    _single_call,
     _timed,
-    _timing,
     _variant_entries,
     call_variants,
     check_numpy_memory,
@@ -90,26 +89,18 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     start_cost = process_start_cost(workers, call=(rand_call, (1,)))
     variants = _numpy_variants(n, workers)
     times = _run_variants("numpy", variants, repeats)
-    single = times.pop("single")
-    gen_single = times.pop("generator_single")
-    del variants["single"], variants["generator_single"]
+    single = _single_call(variants, times, "single")
+    generator = _single_call(variants, times, "generator_single")
     entries = _variant_entries(variants, times)
     for entry in entries:
         if entry["name"] == "threads_generator":
-            entry["single_call_median"] = statistics.median(gen_single["wall"])
-            entry["single_call"] = {
-                "label": "np.random.default_rng().random(n) once",
-                **_timing(gen_single),
-            }
+            entry["single_call_median"] = generator["median"]
+            entry["single_call"] = generator
     return _record(
         "numpy",
         start,
         {"n": n, "workers": workers, "repeats": repeats},
-        single_call={
-            "label": "np.random.rand(n) once",
-            "measured": True,
-            **_timing(single),
-        },
+        single_call={**single, "measured": True},
         variants=entries,
         results={
             "array_bytes": n * 8,

@@ -13,7 +13,7 @@ from ..records import DemoRecord
 from .common import (
     _record,
     _run_variants,
-    _timing,
+    _single_call,
     _variant_entries,
     call_variants,
     process_start_cost,
@@ -39,13 +39,12 @@ def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     variants = call_variants("count_up(n)", count_up, (n,), workers)
     start_cost = process_start_cost(workers)
     times = _run_variants("pure_python", variants, repeats)
-    single = times.pop("single")
-    del variants["single"]
+    single = _single_call(variants, times, "single")
     return _record(
         "pure_python",
         start,
         {"n": n, "workers": workers, "repeats": repeats},
-        single_call={"label": "count_up(n) once", "measured": True, **_timing(single)},
+        single_call={**single, "measured": True},
         variants=_variant_entries(variants, times),
         results={"checksum": count_up(n), "process_start_cost": start_cost},
     )
