@@ -1,14 +1,13 @@
 """The figures -> Markdown and HTML, from one set of Jinja2 templates (templates/).
 
 ``report.j2`` holds the prose and the tables once; it is rendered twice, with the
-building blocks (headings, paragraphs, tables, charts) of ``markdown.j2`` and of
-``html.j2``. The filters here format its figures, the same for both.
+building blocks (headings, paragraphs, tables, charts, contents) of ``markdown.j2``
+and of ``html.j2``. The filters here format its figures, the same for both.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
 import re
 from collections.abc import Mapping
@@ -243,21 +242,6 @@ def _context(
     }
 
 
-def render_markdown(
-    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
-) -> str:
-    """The report as Markdown. ``links``: ``charts``, the directory (relative to the
-    Markdown file) holding each chart as ``<key>.png``; ``plots``, the station plots'
-    directory. Without them the text says the charts are in the HTML page."""
-    env = _environment(html=False)
-    text = env.get_template("report.j2").render(
-        _context(figures, pngs, "markdown.j2", links)
-    )
-    # One blank line between blocks, whatever the template's conditionals left.
-    blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
-    return markdown_contents("\n\n".join(blocks) + "\n")
-
-
 def slug(text: str, used: dict[str, int]) -> str:
     """A heading's anchor as GitHub makes it for a Markdown file: lower case, all but
     letters, digits, ``_``, ``-`` and spaces dropped, each space a ``-``; a repeat
@@ -268,54 +252,43 @@ def slug(text: str, used: dict[str, int]) -> str:
     return base if used[base] == 1 else f"{base}-{used[base] - 1}"
 
 
-def markdown_contents(md: str) -> str:
-    """A list of links to the Markdown's ## and ### headings, before the first ##."""
+def _render(
+    fmt: str, figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None
+) -> str:
+    """report.j2 with the building blocks of ``fmt`` (markdown.j2 or html.j2), and
+    before the first ## the format's list of links to the ## and ### headings (each
+    format's ``h`` names its heading's anchor, ``contents`` lists them)."""
+    html = fmt == "html.j2"
+    env = _environment(html)
+    headings: list[tuple[int, str, str]] = []
     used: dict[str, int] = {}
-    items = []
-    for hashes, text in re.findall(r"^(##|###) (.+)$", md, re.M):
-        # The anchor is made from the heading's text, its escapes undone.
-        ident = slug(re.sub(r"\\(.)", r"\1", text), used)
-        indent = "  " if hashes == "###" else ""
-        items.append(f"{indent}- [{text}](#{ident})")
-    if not items:
-        return md
-    first = re.search(r"^## ", md, re.M).start()
-    return md[:first] + "**Contents**\n\n" + "\n".join(items) + "\n\n" + md[first:]
+
+    def anchor(level: int, text: str) -> str:
+        headings.append((level, slug(text, used), text))
+        return headings[-1][1]
+
+    text = env.get_template("report.j2").render(
+        _context(figures, pngs, fmt, links), anchor=anchor
+    )
+    if html:
+        text = "\n".join(line for line in text.splitlines() if line.strip())
+        first = text.index("<h2 ")
+    else:
+        # One blank line between blocks, whatever the template's conditionals left.
+        blocks = [b.strip("\n") for b in text.split("\n\n") if b.strip()]
+        text = "\n\n".join(blocks) + "\n"
+        first = re.search(r"^## ", text, re.M).start()
+    contents = str(env.get_template(fmt).module.contents(headings))
+    return text[:first] + contents + text[first:]
 
 
-def anchors_and_contents(body: str) -> str:
-    """Give every h2/h3 an id and a link to itself, and put a table of contents of
-    them before the first h2."""
-    used: dict[str, int] = {}
-    contents: list[tuple[int, str, str]] = []
-
-    def anchor(match: re.Match) -> str:
-        level, inner = int(match.group(1)), match.group(2)
-        ident = slug(html.unescape(re.sub(r"<[^>]+>", "", inner)), used)
-        contents.append((level, ident, inner))
-        return (
-            f'<h{level} id="{ident}">{inner} <a class="anchor" href="#{ident}" '
-            f'aria-label="link to this section">#</a></h{level}>'
-        )
-
-    body = re.sub(r"<h([23])>(.*?)</h\1>", anchor, body)
-    if not contents:
-        return body
-    # Each h2 an item, its h3s a list inside it (a column break never splits them).
-    items: list[str] = []
-    for level, ident, inner in contents:
-        link = f'<a href="#{ident}">{inner}</a>'
-        if level == 2 or not items:
-            items.append(f"<li>{link}")
-        else:
-            sub = items[-1].endswith("</ul>")
-            items[-1] = items[-1].removesuffix("</ul>") + ("" if sub else "<ul>")
-            items[-1] += f"<li>{link}</li></ul>"
-    items = [f"{item}</li>" for item in items]
-    nav = '<nav id="contents"><strong>Contents</strong><ul>' + "".join(items)
-    nav += "</ul></nav>\n"
-    first = body.index("<h2 ")
-    return body[:first] + nav + body[first:]
+def render_markdown(
+    figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
+) -> str:
+    """The report as Markdown. ``links``: ``charts``, the directory (relative to the
+    Markdown file) holding each chart as ``<key>.png``; ``plots``, the station plots'
+    directory. Without them the text says the charts are in the HTML page."""
+    return _render("markdown.j2", figures, pngs, links)
 
 
 def render_html(
@@ -323,10 +296,5 @@ def render_html(
 ) -> str:
     """The report as one HTML page, charts embedded; ``links["plots"]``: the station
     plots' directory, relative to the page, for their thumbnails."""
-    env = _environment(html=True)
-    body = env.get_template("report.j2").render(
-        _context(figures, pngs, "html.j2", links)
-    )
-    body = "\n".join(line for line in body.splitlines() if line.strip())
-    body = anchors_and_contents(body)
-    return env.get_template("page.html.j2").render(body=Markup(body))
+    body = Markup(_render("html.j2", figures, pngs, links))
+    return _environment(html=True).get_template("page.html.j2").render(body=body)
