@@ -38,18 +38,6 @@ def read_pause_write(a: list, iterations: int, pause: float, lock=None) -> None:
             a[0] = v + 1
 
 
-def _rmw_threads(threads: int, iterations: int, pause: float, lock) -> list:
-    a = [1, 2, 3]
-    gate = threading.Barrier(threads)  # start together: the race is the point
-
-    def worker():
-        gate.wait()
-        read_pause_write(a, iterations, pause, lock)
-
-    _run_threads(worker, [()] * threads)
-    return a
-
-
 def _shared_list_variants(
     threads: int, iterations: int, pause: float, outcome: dict
 ) -> dict:
@@ -69,9 +57,16 @@ def _shared_list_variants(
 
     def read_pause_writes(locked: bool):
         def run():
+            a = [1, 2, 3]
+            gate = threading.Barrier(threads)  # start together: the race is the point
             lock = threading.Lock() if locked else None
-            final = _rmw_threads(threads, iterations, pause, lock)[0]
-            outcome.setdefault("locked" if locked else "unlocked", []).append(final)
+
+            def worker():
+                gate.wait()
+                read_pause_write(a, iterations, pause, lock)
+
+            _run_threads(worker, [()] * threads)
+            outcome.setdefault("locked" if locked else "unlocked", []).append(a[0])
 
         return run
 
