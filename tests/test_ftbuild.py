@@ -7,6 +7,7 @@ WEATHERPLOT_BUILD_TEST=1 (~10 min on 2 cores)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -242,6 +243,36 @@ def test_a_stopped_build_leaves_nothing_half_built(tmp_path, build_tools):
     assert "stopped by signal 15" in err
     assert gone(int(pidfile.read_text()))
     assert_nothing_left(tmp_path)
+
+
+def test_a_stop_while_the_step_starts_still_kills_the_step(tmp_path, monkeypatch):
+    """SIGTERM after the step's process exists but before Popen has returned it (a
+    race seen once in the test above): the step is still killed, not left running
+    until the builder itself exits."""
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen_then_stop(*args, **kwargs):
+        process = real_popen(*args, **kwargs)
+        started.append(process.pid)
+        os.kill(os.getpid(), signal.SIGTERM)  # before Popen returns to run_step
+        return process
+
+    monkeypatch.setattr(ftbuild.subprocess, "Popen", popen_then_stop)
+    previous = signal.signal(signal.SIGTERM, ftbuild._stop)
+    try:
+        with (tmp_path / "log").open("a") as log, pytest.raises(SystemExit):
+            ftbuild.run_step(
+                ["sleep", "300"], "make", tmp_path, log, ftbuild.Deadline(60, "test")
+            )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    (pid,) = started
+    try:
+        assert gone(pid), "the step outlived its stopped build"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_a_complete_build_failing_its_check_here_is_kept(

@@ -192,10 +192,14 @@ def build_tools() -> None:
         )
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def _orphan_guard() -> None:
     """In the child before exec: its own process group (killed whole on a time-out
     or a stop), and SIGKILL when the builder dies, so no make outlives it."""
     os.setsid()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by run_step only
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -211,15 +215,23 @@ def run_step(
     logfile.write(f"\n[{time.strftime('%H:%M:%S')}] $ {' '.join(command)}\n")
     logfile.flush()
     start = os.fstat(logfile.fileno()).st_size
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=logfile,
-        stderr=subprocess.STDOUT,
-        preexec_fn=_orphan_guard,
-    )
+    # A stop (SIGTERM) while Popen runs would leave the step running unseen: it is
+    # held until the process is known, then raised inside the try that kills it.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_orphan_guard,
+        )
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        raise
+    try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         process.wait(timeout=deadline.remaining(step))
     except subprocess.TimeoutExpired:
         raise deadline.expired(step) from None
