@@ -16,7 +16,6 @@ import os
 import platform
 import statistics
 import sys
-import sysconfig
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,51 +55,34 @@ def typical_run(runs: Sequence[Mapping]) -> Mapping:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def wall_parts(
-    method: str, run: Mapping, p_eff: float, work_total: float | None = None
-) -> dict:
-    """Where one command's wall time went; the parts sum to its wall time.
-
-    ``startup``: before the first station is plotted (interpreter, imports; for
-    Snakemake its start-up and DAG build); ``work``: the stations' plotting spread
-    over the ``p_eff`` workers that run at once; ``per_job``: the rest of the loop or
-    fan-out (for Snakemake: every job's process start and hand-over, its own handling
-    between jobs, the tail where fewer jobs than CPUs are left); ``exit``: from the
-    last job's end to the command's exit (Snakemake only; the Python scripts' exit is
-    not told apart from their start-up).
-
-    ``work_total`` is the plotting work to spread (the serial loop's, by default the
-    run's own): jobs that share CPUs (``--cores`` above the usable CPUs) stretch their
-    own plotting time, which would hide the per-job cost inside "work".
-    """
-    work = (run["work_total"] if work_total is None else work_total) / p_eff
-    if method != "snakemake":
-        return {
-            "startup": run["wall"] - run["loop_seconds"],
-            "per_job": max(run["loop_seconds"] - work, 0.0),
-            "work": min(work, run["loop_seconds"]),
-            "exit": 0.0,
-        }
-    fan_out = run["last_job_end"] - run["first_job_start"]
-    return {
-        "startup": run["first_job_start"] - run["command_start"],
-        "per_job": max(fan_out - work, 0.0),
-        "work": min(work, fan_out),
-        "exit": run["command_end"] - run["last_job_end"],
-    }
-
-
 def _method_figures(
-    method: str,
-    rec: Mapping,
-    n: int,
-    cpus: int | None,
-    serial_work: float | None = None,
+    method: str, rec: Mapping, n: int, cpus: int | None, serial_work: float
 ) -> dict:
+    """One command's times, and where its median run's wall time went (``parts``,
+    which sum to it): ``startup``, before the first station is plotted (interpreter,
+    imports; for Snakemake its start-up and DAG build); ``work``, the stations'
+    plotting spread over the ``p_eff`` workers that run at once; ``per_job``, the rest
+    of the loop or fan-out (for Snakemake: every job's process start and hand-over,
+    its own handling between jobs, the tail where fewer jobs than CPUs are left);
+    ``exit``, from the last job's end to the command's exit (Snakemake only; the
+    Python scripts' exit is not told apart from their start-up).
+
+    The plotting spread is the serial loop's (``serial_work``): jobs that share CPUs
+    (``--cores`` above the usable CPUs) stretch their own plotting time, which would
+    hide the per-job cost inside "work".
+    """
     walls = [r["wall"] for r in rec["runs"]]
     p = int(rec["workers"])
     p_eff = effective_workers(min(p, n), cpus)
     run = typical_run(rec["runs"])
+    fan_out = method == "snakemake"
+    # The loop or fan-out against the plotting it spreads: shorter (the loop's
+    # plotting slowed by a busy machine) leaves no per-job cost to measure, and the
+    # parts show 0 for it, which the text must not read as "none".
+    span = (
+        run["last_job_end"] - run["first_job_start"] if fan_out else run["loop_seconds"]
+    )
+    work = serial_work / p_eff
     out = {
         "workers": p,
         "effective_workers": p_eff,
@@ -108,27 +90,25 @@ def _method_figures(
         "min": min(walls),
         "max": max(walls),
         "repeats": len(walls),
-        "parts": wall_parts(method, run, p_eff, serial_work),
+        "parts": {
+            "startup": run["first_job_start"] - run["command_start"]
+            if fan_out
+            else run["wall"] - run["loop_seconds"],
+            "per_job": max(span - work, 0.0),
+            "work": min(work, span),
+            "exit": run["command_end"] - run["last_job_end"] if fan_out else 0.0,
+        },
         "max_expected": max_expected_speedup(p, n, cpus),
         # CPU time of the whole process tree (records from before it was measured
         # have none).
         "cpu": statistics.median(r["cpu"] for r in rec["runs"])
         if all("cpu" in r for r in rec["runs"])
         else None,
+        "span": span,
+        "plotting_per_cpu": work,
+        "per_job_measured": span >= work,
     }
-    # The loop or fan-out against the plotting it spreads: shorter (the loop's
-    # plotting slowed by a busy machine) leaves no per-job cost to measure, and the
-    # parts show 0 for it, which the text must not read as "none".
-    out["span"] = (
-        run["last_job_end"] - run["first_job_start"]
-        if method == "snakemake"
-        else run["loop_seconds"]
-    )
-    out["plotting_per_cpu"] = (
-        run["work_total"] if serial_work is None else serial_work
-    ) / p_eff
-    out["per_job_measured"] = out["span"] >= out["plotting_per_cpu"]
-    if method == "snakemake":
+    if fan_out:
         out["jobs"] = run["jobs"]
         out["job_overhead_mean"] = run["overhead_total"] / run["jobs"]
         out["per_job_wall_each"] = out["parts"]["per_job"] * p_eff / run["jobs"]
@@ -284,13 +264,15 @@ def collect_environment(
     snakemake_version: str | None = None,
 ) -> dict:
     """Python version and build, GIL status, NumPy, Snakemake, usable CPUs, --cores."""
-    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    from weatherplot.freethreading import this_interpreter
+
+    me = this_interpreter()
     return {
-        "python": sys.version.split()[0],
+        "python": me["version"],
         "python_build": sys.version,
         "implementation": platform.python_implementation(),
-        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-        "gil_enabled": is_gil_enabled() if callable(is_gil_enabled) else True,
+        "free_threaded_build": me["free_threaded_build"],
+        "gil_enabled": me["gil_enabled"],
         "numpy": _version("numpy"),
         "matplotlib": _version("matplotlib"),
         "snakemake": snakemake_version or _version("snakemake"),
