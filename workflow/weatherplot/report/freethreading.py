@@ -21,15 +21,6 @@ from .metrics import amdahl_speedup, effective_workers, ratio, speedup
 BUILDS = ("gil", "free-threaded")
 
 
-def showing(point: str) -> str:
-    """The demo whose figures make ``point`` of this section, as the registry
-    (``Demo.both_builds``) says: ``gil_threads`` (pure-Python threads), ``lost_updates``
-    (a contended counter) or ``library_lock`` (a library's own lock)."""
-    from weatherplot.demos import DEMOS
-
-    return next((d.name for d in DEMOS.values() if d.both_builds == point), point)
-
-
 def gil_was_on(interpreter: Mapping | None) -> bool:
     """A free-threaded figure taken with the GIL on (re-enabled by an extension)."""
     if not interpreter:
@@ -141,7 +132,6 @@ def _exercise(record: Mapping | None, cpus: int) -> dict | None:
             "parallel_share": parallel,
             "amdahl_threads": bound,
             "threads_work_speedup": got,
-            "threads_vs_amdahl": ratio(got, bound),
             "threads_png_identical": data["threads_png_identical"],
         }
     # As for the exercise: a serial loop that got under 90 % of a CPU shared it.
@@ -199,6 +189,12 @@ def free_threading_figures(
         )
         for b in BUILDS
     }
+    # Which demo makes each point (its registry entry's both_builds; the point's own
+    # name if none does), and the point's figures filed under that demo's name.
+    shown = {
+        p: next((d.name for d in DEMOS.values() if d.both_builds == p), p)
+        for p in POINTS
+    }
     marked = {name for name, d in demos.items() if any(f["marked"] for f in d.values())}
     if ex and any(b["marked"] for b in ex["builds"].values()):
         marked.add("exercise")
@@ -210,8 +206,7 @@ def free_threading_figures(
         "demos": demos,
         "marked": sorted(marked),
         "reenabled_by": sorted(reenabled),
-        # Which demo makes each point, and its figures filed under its name.
-        "showing": {p: showing(p) for p in POINTS},
-        **{showing(p): f(demos.get(showing(p), {})) for p, f in POINTS.items()},
+        "showing": shown,
+        **{shown[p]: f(demos.get(shown[p], {})) for p, f in POINTS.items()},
         "exercise": ex,
     }
