@@ -10,6 +10,9 @@
 #   turns, and each build's share of a plot spent inside Figure.draw. That
 #   interpreter has no Snakemake: its commands are `python -m weatherplot baseline`.
 #
+# Every build runs it the same way: its interpreter runs `python -m weatherplot
+# exercise` (weatherplot/__main__.py), whose record goes to --json.
+#
 # The Pool starts its processes by processes.start_method. Each job claims every core
 # (nothing runs beside it), runs before this run's own plot jobs (priority) and on
 # this machine (localrule): its figures describe one machine. A changed station list
@@ -50,17 +53,32 @@ rule exercise:
         "../envs/scaling.yaml"
     threads: MACHINE_CORES
     params:
-        stations=list(STATIONS.values()),
-        repeats=config["baselines"]["repeats"],
-        # Each variant's own settings only: another's change is no reason to rerun it.
-        plot_server=lambda wc: None if wc.build_dir else config["plot_server"],
-        start_method=config["processes"]["start_method"],
+        # The variant's interpreter runs the command, as for the demos (demos.smk).
         # Paths: params are a rerun trigger, and a Path is not compared (the venv
         # may move); free_threaded_python is common.smk's.
-        python=Path(sys.executable),
-        free_threaded=lambda wc: free_threaded_python(wc) if wc.build_dir else None,
-        reenabled=lambda wc: list(FREE_THREADED.reenabled_by) if wc.build_dir else [],
-        # A Path: the copy's source, not a reason to rerun.
+        python=lambda wc: (
+            free_threaded_python(wc) if wc.build_dir else Path(sys.executable)
+        ),
+        # The resolved stations as JSON, given on standard input: one command-line
+        # argument holds at most 128 KiB (Linux), a few hundred stations' entries,
+        # and printf is the shell's own (Snakemake runs a long command as a script).
+        stations=json.dumps(list(STATIONS.values())),
+        repeats=config["baselines"]["repeats"],
+        # Each variant's own settings only: another's change is no reason to rerun it.
+        plot_server=lambda wc: not wc.build_dir and config["plot_server"],
+        start_method=config["processes"]["start_method"],
+        # The free-threaded build's exercise times the GIL build's beside it.
+        gil_build=lambda wc: Path(sys.executable) if wc.build_dir else "",
+        reenabled=lambda wc: (
+            ",".join(FREE_THREADED.reenabled_by) if wc.build_dir else ""
+        ),
+        # Paths: the copy's source and the station files, not reasons to rerun.
         workflow_root=WORKFLOW_ROOT,
-    script:
-        "../scripts/exercise.py"
+        data_dir=Path(config["data_dir"]),
+    shell:
+        "printf %s {params.stations:q} | {params.python:q} -m weatherplot exercise"
+        " --station-entries - --data {params.data_dir:q} --cores {threads:q}"
+        " --repeats {params.repeats:q} --start-method {params.start_method:q}"
+        " --plot-server {params.plot_server:q} --root {params.workflow_root:q}"
+        " --gil-build={params.gil_build:q} --gil-reenabled-by={params.reenabled:q}"
+        " --json {output:q} --log {log:q}"

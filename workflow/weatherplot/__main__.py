@@ -1,4 +1,4 @@
-"""The package's one command line: the measurements outside the workflow's rules.
+"""The package's one command line: the measurements, by hand and in the rules.
 
     python -m weatherplot exercise [--stations N] ...  # loop, Pool, snakemake
     python -m weatherplot benchmark [--jobs 6] ...     # parsing, imports, per-job cost
@@ -6,7 +6,9 @@
     python -m weatherplot generate N OUT               # a config of N stations
     python -m weatherplot baseline MODE ...            # one baseline (the timed child)
 
-Each prints figures and asserts nothing (the machine is shared and noisy). It sits
+The rule exercise runs the first on each interpreter build, with its stations,
+settings and files (``--station-entries - --json RECORD --log LOG``). By hand, each
+prints figures and asserts nothing (the machine is shared and noisy). It sits
 above the report: it measures with the measure layer and prints the report's
 analysis of it. Imports are inside the commands, so a Pool worker started by
 ``spawn`` (which imports this module again) imports nothing it does not need.
@@ -20,15 +22,20 @@ import sys
 from pathlib import Path
 
 
-def _stations(config_path: Path, data: Path, n: int | None) -> list[dict]:
-    import yaml
+def _stations(args) -> list[dict]:
+    """The stations to time: the resolved entries given as JSON (the rule's), else
+    the config's, or N generated from the data folder's files."""
+    if getattr(args, "station_entries", None):
+        with args.station_entries as entries:
+            return json.load(entries)
+    import yaml  # after: the free-threaded build's Python may have no PyYAML
 
     from .scratch import generate_config
     from .stations import resolve_stations
 
-    config = yaml.safe_load(config_path.read_text())
-    if n:
-        config = generate_config(n, data, config)
+    config = yaml.safe_load(args.config.read_text())
+    if getattr(args, "stations", None):
+        config = generate_config(args.stations, args.data, config)
         for entry in config["stations"]:  # absolute: the scratch copy is elsewhere
             entry["file"] = str(Path(entry["file"]).resolve())
     return list(resolve_stations(config).values())
@@ -64,29 +71,76 @@ def exercise_summary(record: dict, dry_cpu: float) -> dict[str, float]:
 
 
 def exercise(args) -> None:
-    from .exercise import run_exercise
+    """The exercise of this interpreter's build, its record written to ``--json``.
+    A job of the rule (``--log``) logs its progress there and says on the terminal
+    what it waits for; by hand, it also measures a dry run's CPU and prints the
+    figures against their targets."""
+    import logging
+
+    from .announce import exercise_line
+    from .atomicwrite import write_json_atomic
+    from .exercise import run_builds, run_exercise
+    from .joblog import log_to
+    from .measure import MeasureError
+
+    stations = _stations(args)
+    # The free-threaded build's exercise: this interpreter beside the GIL build's.
+    builds = {"gil": args.gil_build, "free-threaded": sys.executable}
+    log = print
+    if args.log:
+        log_to(args.log)
+        log = logging.info
+        print(
+            exercise_line(
+                len(stations), args.cores, args.repeats, args.log, bool(args.gil_build)
+            ),
+            file=sys.stderr,
+        )
+    try:
+        if args.gil_build:
+            record = run_builds(
+                stations, args.cores, args.repeats, builds, log, args.start_method
+            )
+            # What the workflow's probe saw turn the GIL back on at import (by name).
+            interpreter = record["builds"]["free-threaded"]["interpreter"]
+            interpreter["gil_reenabled_by"] = args.gil_reenabled_by
+        else:
+            dry_cpu = None if args.log else _dry_run_cpu(stations, args.data)
+            record = run_exercise(
+                stations,
+                args.cores,
+                args.repeats,
+                args.data,
+                sys.executable,
+                plot_server=args.plot_server,
+                log=log,
+                root=args.root,
+                start_method=args.start_method,
+            )
+    except MeasureError as error:
+        # One line naming the station or the command, to the terminal and the log.
+        if args.log:
+            logging.error("%s", error)
+        print(f"ERROR: exercise: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    if not args.log and not args.gil_build:
+        figures = exercise_summary(record, dry_cpu)
+        record = {**record, "summary": figures}
+        print(_exercise_table(record, figures, args))
+    if args.json:
+        write_json_atomic(args.json, record)
+
+
+def _dry_run_cpu(stations: list[dict], data: Path) -> float:
+    """Snakemake's start-up and DAG build alone: a dry run's CPU, once warm."""
     from .measure import dry_run
     from .ownedtemp import owned_tempdir
     from .scratch import scratch_workflow
 
-    stations = _stations(args.config, args.data, args.stations)
-    python = sys.executable
     with owned_tempdir("exercise-dry-") as scratch:
-        workdir = scratch_workflow(Path(scratch), stations, args.data)
-        dry_run(workdir, python)  # warm: imports, bytecode
-        dry_cpu = dry_run(workdir, python)["cpu"]
-    record = run_exercise(
-        stations,
-        args.cores,
-        args.repeats,
-        args.data,
-        python,
-        start_method=args.start_method,
-    )
-    figures = exercise_summary(record, dry_cpu)
-    if args.json:
-        args.json.write_text(json.dumps({**record, "summary": figures}, indent=2))
-    print(_exercise_table(record, figures, args))
+        workdir = scratch_workflow(Path(scratch), stations, data)
+        dry_run(workdir, sys.executable)  # warm: imports, bytecode
+        return dry_run(workdir, sys.executable)["cpu"]
 
 
 def _exercise_table(record: dict, f: dict[str, float], args) -> str:
@@ -206,7 +260,7 @@ def scaling(args) -> None:
 
     config = yaml.safe_load(args.config.read_text())
     study = run_study(
-        _stations(args.config, Path("data"), None),
+        _stations(args),
         worker_counts(args.workers or usable_cpus()["usable"]),
         args.repeats,
         data_dir=Path(config.get("data_dir", "data")),
@@ -272,6 +326,36 @@ def parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--json", type=Path, help="also write the record here")
     ex.add_argument("--start-method", **method)
+    # A job of the rule exercise: its stations, settings and files.
+    ex.add_argument(
+        "--station-entries",
+        type=argparse.FileType(),
+        metavar="FILE",
+        help="the resolved stations as a JSON list ('-': standard input), instead "
+        "of the config's",
+    )
+    ex.add_argument(
+        "--plot-server",
+        type=lambda word: {"True": True, "False": False}[word],
+        default=True,
+        help="the nested snakemake's plot_server (True or False)",
+    )
+    ex.add_argument(
+        "--root", type=Path, default=WORKFLOW_ROOT, help="the workflow to copy"
+    )
+    ex.add_argument(
+        "--gil-build",
+        metavar="PYTHON",
+        help="time the loop, the Pool and the threads on this interpreter (the "
+        "free-threaded build) and on PYTHON (the GIL build), taking turns",
+    )
+    ex.add_argument(
+        "--gil-reenabled-by",
+        type=lambda names: [name for name in names.split(",") if name],
+        default=[],
+        help="comma-separated modules that turned the GIL back on at import",
+    )
+    ex.add_argument("--log", help="progress to this file (a job's log)")
     ex.add_argument(
         "--min-speedup",
         type=float,

@@ -23,10 +23,19 @@ def demo_line(name: str, what: str, log: str) -> str:
     return f"{name} demo: {what} (progress: {log})"
 
 
-def exercise_line(stations: int, cores: int, repeats: int, log: str) -> str:
+def exercise_line(
+    stations: int, cores: int, repeats: int, log: str, both_builds: bool = False
+) -> str:
     """One line for the exercise: three whole commands over ``stations`` stations,
     ``repeats`` times each (the Pool and the fan-out gain up to one station at a
-    time per usable CPU; Snakemake's own start-up and exit add a few seconds)."""
+    time per usable CPU; Snakemake's own start-up and exit add a few seconds); on
+    both builds, no estimate."""
+    if both_builds:
+        return (
+            f"exercise on both builds: the serial loop, a Pool and {cores} threads on "
+            f"{stations} station(s), with and without the GIL, {repeats} time(s) each "
+            f"(progress: {log})"
+        )
     parallel = max(1, min(cores, hostinfo.cpu_affinity()))
     one_round = stations * SECONDS_PER_PLOT * (1 + 2 / parallel) + 5
     return (
