@@ -14,6 +14,7 @@ import yaml
 from helpers import FIXTURE_DATA, MELBOURNE, copy_workflow, run_snakemake
 from PIL import Image
 
+from weatherplot import report
 from weatherplot.records import makespan
 from weatherplot.report.analysis import analyse_scaling
 from weatherplot.scaling import summarise, worker_counts
@@ -180,15 +181,49 @@ def test_scaling_target_writes_the_study_and_its_chart(tmp_path):
         y = np.array([1 / rows[method, p]["speedup"] - 1 / p for p in (1, 2)])
         (fitted,), *_ = np.linalg.lstsq(x[:, None], y, rcond=None)
         assert study["fits"][method]["serial_fraction"] == pytest.approx(fitted)
-    assert "wall time of the whole command" in study["measures"]["median"]
     for method in ("snakemake", "snakemake_fresh"):
         for p in (1, 2):
             # The plot jobs run inside the snakemake command: their makespan is
             # part of its wall time, which adds start-up, DAG build and exit.
             point = rows[method, p]
             assert 0 < point["makespan_median"] < point["median"]
+            assert point["makespan_median"] == point["makespan_times"][0]
+    # The record holds numbers, ids and conditions: its only words are its kind,
+    # the stations and the methods. What each column is, the report says.
+    assert strings(study) <= {"scaling", *one, *(m for m, _ in got)}
+    md = rendered_scaling(workdir, one)
+    assert (
+        "Every time is the wall time of the whole command timed from outside; for "
+        "the snakemake runs the plot jobs' makespan (first job start to last job "
+        "end) is a second column." in " ".join(md.split())
+    )
+    fan = rows["snakemake_fresh", 2]
+    assert (
+        f"| snakemake (fresh process per job) | 2 | {fan['median']:.2f} s | "
+        f"{fan['makespan_median']:.2f} s |" in md
+    )
     assert set(study["fits"]) == {"serial", "pool", "snakemake", "snakemake_fresh"}
     with Image.open(workdir / "results/report/scaling.png") as image:
         assert image.format == "PNG" and image.size == (750, 450)
     log = (workdir / "logs/report/scaling.log").read_text()
     assert log.count("repeat 1/1") == 4
+
+
+def strings(value) -> set[str]:
+    """Every string in a JSON value: dict keys aside, the values."""
+    if isinstance(value, str):
+        return {value}
+    items = value.values() if isinstance(value, dict) else value
+    if isinstance(value, (dict, list)):
+        return set().union(*map(strings, items))
+    return set()
+
+
+def rendered_scaling(workdir, stations) -> str:
+    """The timing report's Markdown from the study alone (no other record)."""
+    out = workdir / "rendered"
+    inputs = report.load_inputs(
+        scaling=workdir / "results/report/scaling.json", stations=stations
+    )
+    report.write_report(inputs, out / "r.md", out / "r.html", out / "r.json")
+    return (out / "r.md").read_text()

@@ -153,7 +153,6 @@ class ScalingStudy(TypedDict):
     workers: list[int]
     repeats: int
     cpus: dict
-    measures: dict[str, str]  # what each time column of a point is
     start: float
     end: float
     reference_serial_time: float | None

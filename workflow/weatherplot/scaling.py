@@ -14,8 +14,8 @@ this shared machine hits them alike. Every method's time is the wall time of its
 command, timed from outside (a fresh ``python`` or ``snakemake`` process: interpreter
 start, imports, Snakemake's start-up, DAG build and exit included), as a student times
 it. For the fan-outs, the plot jobs' *makespan* (first job process start to last job
-end) is kept as a second column (``makespan_median``); ``measures`` in the JSON says
-which is which.
+end) is kept as a second column (``makespan_median``); the report says which is
+which.
 
 The study records the times; the speedups, Karp-Flatt and the Amdahl fits are the
 timing report's analysis (:func:`weatherplot.report.analysis.analyse_scaling`), which
@@ -37,11 +37,6 @@ from .scratch import WORKFLOW_ROOT, scratch_workflow
 from .timing import summarise
 
 METHODS = ("serial", "pool", "snakemake", "snakemake_fresh")
-#: What each time column of a point is (written into the study's JSON).
-MEASURES = {
-    "median": "wall time of the whole command, timed from outside (every method)",
-    "makespan_median": "fan-outs only: first plot job start to last plot job end",
-}
 #: The nested run's extra arguments per fan-out method.
 FANOUT_METHODS = {
     "snakemake": ("--config", "plot_server=True"),
@@ -113,7 +108,6 @@ def run_study(
         "workers": list(workers),
         "repeats": repeats,
         "cpus": cpus,
-        "measures": MEASURES,
         "start": started,
         "end": time.time(),
         "points": _points(timings),
