@@ -1200,7 +1200,7 @@ def test_the_exercise_refuses_a_named_pipe_before_reading_it(tmp_path):
         "from weatherplot.measure import MeasureError\n"
         f"stations = [{{'id': {MELBOURNE!r}, 'file': {str(fifo)!r}}}]\n"
         "try:\n"
-        f"    run_exercise(stations, 1, 1, Path({str(tmp_path)!r}), sys.executable)\n"
+        f"    run_exercise(stations, 1, 1, Path({str(tmp_path)!r}))\n"
         "except MeasureError as error:\n"
         "    print(error)\n"
         "    sys.exit(3)\n"

@@ -57,29 +57,29 @@ def test_the_measured_work_is_read_plot_and_save_of_each_stations_record(tmp_pat
     assert recorded_work(stations, tmp_path) == {"A": 2.0}
 
 
-def test_each_baseline_run_is_bounded_by_the_last_measured_work(tmp_path, monkeypatch):
-    """The first run by the plot jobs' records, the next by the first run's own
-    per-station seconds. Two real stations, twice, in the serial loop."""
+def test_a_baseline_run_is_bounded_by_its_stations_plot_records(tmp_path, monkeypatch):
+    """The plot jobs' records, where the main run writes them (results/timings/plots/
+    of the working directory), bound the run. Two real stations in the serial loop."""
     two = [
         {"id": s, "file": str(FIXTURE_DATA / f"{s}.dly.gz"), "format": "ghcnd"}
         for s in (MELBOURNE, SHIONOMISAKI)
     ]
+    records = tmp_path / "results" / "timings" / "plots"
+    records.mkdir(parents=True)
     for station, seconds in ((MELBOURNE, 1000.0), (SHIONOMISAKI, 3000.0)):
         record = plot_record(0.0, seconds, 0.0)
-        (tmp_path / f"{station}.json").write_text(json.dumps(record))
-    backstops = []
-    run_child = baselines._run_child
+        (records / f"{station}.json").write_text(json.dumps(record))
+    monkeypatch.chdir(tmp_path)
+    timeouts = []
+    run_command = baselines.run_command
 
-    def recording(command, mode, backstop):
-        backstops.append(backstop)
-        return run_child(command, mode, backstop)
+    def recording(command, what, timeout, **kwargs):
+        timeouts.append(timeout)
+        return run_command(command, what, timeout, **kwargs)
 
-    monkeypatch.setattr(baselines, "_run_child", recording)
-    baselines.run_baseline(
-        "serial", 1, two, repeats=2, log=lambda m: None, records=tmp_path
-    )
+    monkeypatch.setattr(baselines, "run_command", recording)
+    run = baselines.run_baseline("serial", 1, two, log=lambda m: None)
     # The records' 4000 s of work, in one loop: 60 + 10 * 4000 s.
-    assert backstops[0] == 60 + 10 * 4000
-    # The second run's bound is from the first run's seconds (a real plot takes
-    # seconds, not the records' hour), not from the records again.
-    assert len(backstops) == 2 and backstops[1] < backstops[0]
+    assert timeouts == [60 + 10 * 4000]
+    assert set(run["per_station"]) == {MELBOURNE, SHIONOMISAKI}
+    assert run["work_total"] == sum(run["per_station"].values())

@@ -29,15 +29,15 @@ TWO = stations(MELBOURNE, "JA000047778")
 
 @pytest.mark.parametrize("python", BUILDS)
 def test_threaded_pngs_are_the_loops_byte_for_byte(python):
-    (serial,) = run_baseline("serial", 1, TWO, log=lambda m: None, python=python)
-    (threads,) = run_baseline("threads", 2, TWO, log=lambda m: None, python=python)
+    serial = run_baseline("serial", 1, TWO, log=lambda m: None, python=python)
+    threads = run_baseline("threads", 2, TWO, log=lambda m: None, python=python)
     assert set(threads["digests"]) == {s["id"] for s in TWO}
     assert threads["digests"] == serial["digests"]
     assert threads["interpreter"]["executable"] == serial["interpreter"]["executable"]
 
 
 def test_draw_is_a_part_of_every_plot():
-    (record,) = run_baseline("draw", 1, TWO, log=lambda m: None)
+    record = run_baseline("draw", 1, TWO, log=lambda m: None)
     # Each station's plot went through the timed Figure.draw (its own entry).
     assert (
         set(record["draw_seconds"])

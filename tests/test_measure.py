@@ -93,8 +93,8 @@ def test_the_pool_starts_its_workers_by_the_start_method(setting):
     """spawn is a macOS student's Pool: every worker imports NumPy and Matplotlib
     itself; it draws the same plot as the loop. "default" is this interpreter's own
     method, which the run names."""
-    (pool,) = run_baseline("pool", 2, STATION, log=lambda m: None, start_method=setting)
-    (serial,) = run_baseline("serial", 1, STATION, log=lambda m: None)
+    pool = run_baseline("pool", 2, STATION, log=lambda m: None, start_method=setting)
+    serial = run_baseline("serial", 1, STATION, log=lambda m: None)
     expected = multiprocessing.get_all_start_methods()[0]
     assert pool["start_method"] == (expected if setting == "default" else setting)
     assert pool["digests"] == serial["digests"]

@@ -5,14 +5,16 @@
 #   snakemake --cores 2 scaling
 #
 # It claims every core (threads: the whole machine) and runs here (localrule): its
-# figures describe this machine with nothing else running. The nested snakemake runs
-# with the interpreter of this one (sys.executable), which has snakemake installed;
-# the Pool starts its processes by processes.start_method.
+# figures describe this machine with nothing else running. Its command is
+# `python -m weatherplot scaling` (weatherplot/__main__.py) with the interpreter of
+# this snakemake (sys.executable), which the nested snakemake needs; the Pool starts
+# its processes by processes.start_method.
 # Every method is timed as a whole command from outside (the plot jobs' makespan is
 # kept as a second column). The timing report reads results/report/scaling.json
 # when it exists.
 
 import sys
+from pathlib import Path
 
 
 rule scaling:
@@ -36,11 +38,18 @@ rule scaling:
         "../envs/scaling.yaml"
     threads: MACHINE_CORES
     params:
-        stations=list(STATIONS.values()),
+        # As for the exercise (exercise.smk): Snakemake's interpreter, which has
+        # snakemake for the nested run; the stations as JSON on standard input.
+        python=Path(sys.executable),
+        stations=json.dumps(list(STATIONS.values())),
         repeats=config["scaling"]["repeats"],
-        python=sys.executable,
         start_method=config["processes"]["start_method"],
-        # A Path: the copy's source, not a reason to rerun.
+        # Paths: the copy's source and the station files, not reasons to rerun.
         workflow_root=WORKFLOW_ROOT,
-    script:
-        "../scripts/scaling.py"
+        data_dir=Path(config["data_dir"]),
+    shell:
+        "printf %s {params.stations:q} | {params.python:q} -m weatherplot scaling"
+        " --station-entries - --data {params.data_dir:q} --cores {threads:q}"
+        " --repeats {params.repeats:q} --start-method {params.start_method:q}"
+        " --root {params.workflow_root:q} --json {output.json:q}"
+        " --png {output.png:q} --log {log:q}"

@@ -23,9 +23,11 @@ from pathlib import Path
 
 
 def _stations(args) -> list[dict]:
-    """The stations to time: the resolved entries given as JSON (the rule's), else
-    the config's, or N generated from the data folder's files."""
-    if getattr(args, "station_entries", None):
+    """The stations to time: the resolved entries a rule's job gives, else the
+    config's (or N generated from the data folder's files); ``args.data`` defaults
+    to the config's data_dir."""
+    if args.station_entries:
+        args.data = args.data or Path("data")
         with args.station_entries as entries:
             return json.load(entries)
     import yaml  # after: the free-threaded build's Python may have no PyYAML
@@ -34,6 +36,7 @@ def _stations(args) -> list[dict]:
     from .stations import resolve_stations
 
     config = yaml.safe_load(args.config.read_text())
+    args.data = args.data or Path(config.get("data_dir", "data"))
     if getattr(args, "stations", None):
         config = generate_config(args.stations, args.data, config)
         for entry in config["stations"]:  # absolute: the scratch copy is elsewhere
@@ -41,9 +44,26 @@ def _stations(args) -> list[dict]:
     return list(resolve_stations(config).values())
 
 
+def _job_log(args):
+    """Where progress goes: a rule's job's log (``--log``), else the terminal."""
+    if not args.log:
+        return print
+    import logging
+
+    from .joblog import log_to
+
+    log_to(args.log)
+    return logging.info
+
+
 # ---------------------------------------------------------------------------
 # exercise: the three whole commands side by side, with their CPU time
 # ---------------------------------------------------------------------------
+
+# The targets the table judges by hand (docs/performance.md): snakemake at least this
+# many times faster than the loop, its wall time at most this times the Pool's, its
+# CPU per job above the Pool's (after its start-up and DAG build) at most this.
+MIN_SPEEDUP, MAX_VS_POOL, MAX_EXTRA_CPU_MS = 1.75, 1.15, 20
 
 
 def exercise_summary(record: dict, dry_cpu: float) -> dict[str, float]:
@@ -80,16 +100,11 @@ def exercise(args) -> None:
     from .announce import exercise_line
     from .atomicwrite import write_json_atomic
     from .exercise import run_builds, run_exercise
-    from .joblog import log_to
     from .measure import MeasureError
 
     stations = _stations(args)
-    # The free-threaded build's exercise: this interpreter beside the GIL build's.
-    builds = {"gil": args.gil_build, "free-threaded": sys.executable}
-    log = print
+    log = _job_log(args)
     if args.log:
-        log_to(args.log)
-        log = logging.info
         print(
             exercise_line(
                 len(stations), args.cores, args.repeats, args.log, bool(args.gil_build)
@@ -98,6 +113,8 @@ def exercise(args) -> None:
         )
     try:
         if args.gil_build:
+            # The free-threaded build's: this interpreter beside the GIL build's.
+            builds = {"gil": args.gil_build, "free-threaded": sys.executable}
             record = run_builds(
                 stations, args.cores, args.repeats, builds, log, args.start_method
             )
@@ -111,7 +128,6 @@ def exercise(args) -> None:
                 args.cores,
                 args.repeats,
                 args.data,
-                sys.executable,
                 plot_server=args.plot_server,
                 log=log,
                 root=args.root,
@@ -126,7 +142,7 @@ def exercise(args) -> None:
     if not args.log and not args.gil_build:
         figures = exercise_summary(record, dry_cpu)
         record = {**record, "summary": figures}
-        print(_exercise_table(record, figures, args))
+        print(_exercise_table(record, figures))
     if args.json:
         write_json_atomic(args.json, record)
 
@@ -139,11 +155,11 @@ def _dry_run_cpu(stations: list[dict], data: Path) -> float:
 
     with owned_tempdir("exercise-dry-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data)
-        dry_run(workdir, sys.executable)  # warm: imports, bytecode
-        return dry_run(workdir, sys.executable)["cpu"]
+        dry_run(workdir)  # warm: imports, bytecode
+        return dry_run(workdir)["cpu"]
 
 
-def _exercise_table(record: dict, f: dict[str, float], args) -> str:
+def _exercise_table(record: dict, f: dict[str, float]) -> str:
     from .exercise import METHODS
     from .report.render import command_words
 
@@ -172,13 +188,13 @@ def _exercise_table(record: dict, f: dict[str, float], args) -> str:
     speedup, vs_pool = f["speedup_vs_loop"], f["wall_vs_pool"]
     lines += [
         f"snakemake: {speedup:.2f}x the loop "
-        f"({verdict(speedup, args.min_speedup, True, 'x')}), "
+        f"({verdict(speedup, MIN_SPEEDUP, True, 'x')}), "
         f"{vs_pool:.2f}x the Pool's wall time "
-        f"({verdict(vs_pool, args.max_vs_pool, False, 'x')})",
+        f"({verdict(vs_pool, MAX_VS_POOL, False, 'x')})",
         f"extra CPU against the Pool: {f['extra_cpu']:.2f} s, of which Snakemake's "
         f"start-up and DAG build (a dry run) {f['dry_run_cpu']:.2f} s; the rest is "
         f"{per_job_ms:.0f} ms per job "
-        f"({verdict(per_job_ms, args.max_extra_cpu_ms, False, ' ms')})",
+        f"({verdict(per_job_ms, MAX_EXTRA_CPU_MS, False, ' ms')})",
     ]
     return "\n".join(lines)
 
@@ -251,25 +267,34 @@ def benchmark(args) -> None:
 
 
 def scaling(args) -> None:
-    import yaml
-
+    """The scaling study with the report's analysis to ``--json``, its chart to
+    ``--png``; by hand, one line per point on the terminal."""
+    from .atomicwrite import write_bytes_atomic, write_json_atomic
     from .cpus import usable_cpus
     from .report.analysis import analyse_scaling
     from .report.charts import chart_scaling
     from .scaling import run_study, worker_counts
 
-    config = yaml.safe_load(args.config.read_text())
+    stations = _stations(args)
     study = run_study(
-        _stations(args),
-        worker_counts(args.workers or usable_cpus()["usable"]),
+        stations,
+        worker_counts(args.workers or usable_cpus()["usable"], args.cores),
         args.repeats,
-        data_dir=Path(config.get("data_dir", "data")),
+        data_dir=args.data,
+        log=_job_log(args),
+        root=args.root,
         start_method=args.start_method,
     )
     study.update(analyse_scaling(study["points"], study["cpus"]["usable"]))
-    args.json.write_text(json.dumps(study, indent=2))
+    study["job_threads"] = args.cores
+    write_json_atomic(args.json, study)
     if args.png:
-        args.png.write_bytes(chart_scaling(study))
+        write_bytes_atomic(args.png, chart_scaling(study))
+    if args.log:
+        import logging
+
+        logging.info("wrote %s and %s", args.json, args.png)
+        return
     for row in study["points"]:
         print(
             f"{row['method']:10s} p={row['workers']} {row['median']:7.2f} s "
@@ -298,14 +323,36 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m weatherplot", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
     config = {"type": Path, "default": Path("config/config.yaml")}
-    method = {
-        "choices": SETTINGS,
-        "default": "default",
-        "help": "how the Pool starts its processes (default: this Python's own)",
-    }
+
+    # What the exercise and the scaling study time, by hand or as a rule's job.
+    timed = argparse.ArgumentParser(add_help=False)
+    timed.add_argument(
+        "--config", **config, help="the config whose stations to time (%(default)s)"
+    )
+    timed.add_argument(
+        "--station-entries",
+        type=argparse.FileType(),
+        metavar="FILE",
+        help="the resolved stations as a JSON list ('-': standard input), instead "
+        "of the config's (a rule's job gives its own)",
+    )
+    timed.add_argument(
+        "--data", type=Path, help="station files (default: the config's data_dir)"
+    )
+    timed.add_argument(
+        "--start-method",
+        choices=SETTINGS,
+        default="default",
+        help="how the Pool starts its processes (default: this Python's own)",
+    )
+    timed.add_argument(
+        "--root", type=Path, default=WORKFLOW_ROOT, help="the workflow to copy"
+    )
+    timed.add_argument("--log", help="progress to this file (a rule's job's log)")
 
     ex = sub.add_parser(
         "exercise",
+        parents=[timed],
         help="the exercise's three whole commands side by side, wall and CPU time",
     )
     ex.add_argument(
@@ -315,33 +362,17 @@ def parser() -> argparse.ArgumentParser:
         help="N stations generated from the shipped ones (default: the config's)",
     )
     ex.add_argument(
-        "--config", **config, help="the config whose stations to time (%(default)s)"
-    )
-    ex.add_argument("--data", type=Path, default=Path("data"), help="station files")
-    ex.add_argument(
         "--cores", type=int, default=2, help="Pool workers and snakemake --cores"
     )
     ex.add_argument(
         "--repeats", type=int, default=2, help="runs of each command, alternated"
     )
     ex.add_argument("--json", type=Path, help="also write the record here")
-    ex.add_argument("--start-method", **method)
-    # A job of the rule exercise: its stations, settings and files.
-    ex.add_argument(
-        "--station-entries",
-        type=argparse.FileType(),
-        metavar="FILE",
-        help="the resolved stations as a JSON list ('-': standard input), instead "
-        "of the config's",
-    )
     ex.add_argument(
         "--plot-server",
         type=lambda word: {"True": True, "False": False}[word],
         default=True,
         help="the nested snakemake's plot_server (True or False)",
-    )
-    ex.add_argument(
-        "--root", type=Path, default=WORKFLOW_ROOT, help="the workflow to copy"
     )
     ex.add_argument(
         "--gil-build",
@@ -355,26 +386,6 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         help="comma-separated modules that turned the GIL back on at import",
     )
-    ex.add_argument("--log", help="progress to this file (a job's log)")
-    ex.add_argument(
-        "--min-speedup",
-        type=float,
-        default=1.75,
-        help="target: snakemake at least this many times faster than the loop",
-    )
-    ex.add_argument(
-        "--max-vs-pool",
-        type=float,
-        default=1.15,
-        help="target: snakemake's wall time at most this times the Pool's",
-    )
-    ex.add_argument(
-        "--max-extra-cpu-ms",
-        type=float,
-        default=20,
-        help="target: snakemake's CPU per job above the Pool's, after its start-up "
-        "and DAG build, in ms",
-    )
     ex.set_defaults(run=exercise)
 
     bench = sub.add_parser(
@@ -386,13 +397,16 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the figures here")
     bench.set_defaults(run=benchmark)
 
-    study = sub.add_parser("scaling", help="the scaling study on a config's stations")
-    study.add_argument("--config", **config)
+    study = sub.add_parser(
+        "scaling", parents=[timed], help="the scaling study on a config's stations"
+    )
     study.add_argument("--repeats", type=int, default=3)
     study.add_argument("--workers", type=int, help="up to this many (default: CPUs)")
+    study.add_argument(
+        "--cores", type=int, help="a rule's job's threads: up to at least this many"
+    )
     study.add_argument("--json", type=Path, default=Path("scaling.json"))
     study.add_argument("--png", type=Path)
-    study.add_argument("--start-method", **method)
     study.set_defaults(run=scaling)
 
     gen = sub.add_parser(

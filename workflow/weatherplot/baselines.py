@@ -39,8 +39,8 @@ STALL_SECONDS = 300
 POLL_SECONDS = 0.5
 # The parent's backstop for a child that cannot bound its own waits (say, stopped
 # with SIGSTOP): a multiple of the work measured for its stations (the plot jobs'
-# records, or the previous repeat), within a floor and a cap. Not every station at
-# the stall limit, which at 10,000 stations and 2 workers is 17 days.
+# records), within a floor and a cap. Not every station at the stall limit, which
+# at 10,000 stations and 2 workers is 17 days.
 BACKSTOP_STARTUP = 60  # s: the interpreter's start and the imports, once
 BACKSTOP_FACTOR = 10  # a shared, noisy machine; a Pool's start; a slow disk
 BACKSTOP_FLOOR = 600  # s: a few stations on a machine busy with something else
@@ -320,48 +320,30 @@ def run_baseline(
     mode: str,
     workers: int,
     stations: list[dict],
-    repeats: int = 1,
     log=print,
     python: str | None = None,
-    records: Path = PLOT_RECORDS,
     start_method: str = "default",
-) -> list[dict]:
-    """``repeats`` runs of a baseline, each a fresh ``python -m weatherplot baseline``
-    process of ``python`` (default: this interpreter) timed as a whole command: its
+) -> dict:
+    """One run of a baseline: a fresh ``python -m weatherplot baseline`` process of
+    ``python`` (default: this interpreter) timed as a whole command, its
     :func:`~weatherplot.measure.run_command` figures and the child's own (per-station
-    seconds, ``loop_seconds``, PNG digests, interpreter, start method). The plot jobs'
-    records in ``records`` (relative to the working directory), then each run's own
-    figures, bound how long a child may take."""
-    runs = []
-    measured = recorded_work(stations, records)
+    seconds, ``loop_seconds``, PNG digests, interpreter, start method). The child
+    bounds its own waits; the plot jobs' records (:func:`recorded_work`) bound how
+    long the parent waits for one that cannot (say, stopped with SIGSTOP)."""
+    measured = list(recorded_work(stations).values())
+    backstop = backstop_seconds(len(stations), workers, measured)
     with owned_tempdir(f"baseline-{mode}-") as scratch:
-        spec = Path(scratch) / "stations.json"
+        spec, result = Path(scratch, "stations.json"), Path(scratch, "result.json")
         spec.write_text(json.dumps(stations))
-        for repeat in range(1, repeats + 1):
-            log(
-                f"{mode} baseline: run {repeat}/{repeats}, {len(stations)} stations, "
-                f"{workers} worker(s)"
-            )
-            result = Path(scratch) / f"result{repeat}.json"
-            outdir = Path(scratch) / f"plots{repeat}"
-            outdir.mkdir()
-            command = [python or sys.executable, "-m", "weatherplot", "baseline"]
-            command += [mode, str(workers), str(spec), str(outdir), str(result)]
-            backstop = backstop_seconds(len(stations), workers, list(measured.values()))
-            timed = _run_child([*command, start_method], f"{mode} baseline", backstop)
-            child = json.loads(result.read_text())
-            measured = child["per_station"]  # this machine, now
-            work = sum(measured.values())
-            runs.append({**timed, **child, "work_total": work})
-            log(f"{mode} baseline: run {repeat} took {timed['wall']:.2f} s")
-    return runs
-
-
-def _run_child(command: list[str], what: str, backstop: float) -> dict:
-    """One timed baseline process. The child bounds its own waits; ``backstop``
-    (:func:`backstop_seconds`) is for a child that cannot (say, stopped with
-    SIGSTOP)."""
-    return run_command(command, what, backstop, env=child_env())
+        outdir = Path(scratch, "plots")
+        outdir.mkdir()
+        log(f"{mode} baseline: run 1/1, {len(stations)} stations, {workers} worker(s)")
+        command = [python or sys.executable, "-m", "weatherplot", "baseline", mode]
+        command += [str(workers), str(spec), str(outdir), str(result), start_method]
+        timed = run_command(command, f"{mode} baseline", backstop, env=child_env())
+        child = json.loads(result.read_text())
+    log(f"{mode} baseline: run 1 took {timed['wall']:.2f} s")
+    return {**timed, **child, "work_total": sum(child["per_station"].values())}
 
 
 MODES = ("serial", "pool", "threads", "draw")

@@ -25,7 +25,7 @@ from pathlib import Path
 from .daily import Daily
 from .importpath import child_env
 from .io.ghcnd import read_ghcnd
-from .measure import plot_records, run_command, snakemake
+from .measure import plot_records, run_command, run_fanout
 from .ownedtemp import owned_tempdir
 from .pandas_reference import read_ghcnd_fwf
 from .records import job_overhead, job_startup, job_work
@@ -115,9 +115,7 @@ def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
         files = sorted(data_dir.glob("*.dly.gz"))[:jobs]
         stations = [{"id": p.name.removesuffix(".dly.gz"), "file": p} for p in files]
         workdir = scratch_workflow(Path(scratch), stations, data_dir)
-        targets = [f"results/plots/{s['id']}.png" for s in stations]
-        args = ["--cores", "1", "--config", f"plot_server={plot_server}"]
-        snakemake(workdir, sys.executable, [*args, "--", *targets])
+        run_fanout(workdir, 1, ["--config", f"plot_server={plot_server}"])
         records = plot_records(workdir)
     rows = []
     for r in records:

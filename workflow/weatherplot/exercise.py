@@ -130,13 +130,13 @@ def run_exercise(
     cores: int,
     repeats: int,
     data_dir: Path,
-    python: str,
     plot_server: bool = True,
     log: Callable[[str], None] = print,
     root: Path = WORKFLOW_ROOT,
     start_method: str = "default",
 ) -> ExerciseRecord:
-    """Time the loop, the Pool and the fan-out ``repeats`` times each, taking turns."""
+    """Time the loop, the Pool and the fan-out ``repeats`` times each, taking turns,
+    with this interpreter (the GIL build's: the nested snakemake needs Snakemake)."""
     from .freethreading import this_interpreter
 
     stations = list(stations)
@@ -148,9 +148,9 @@ def run_exercise(
     def run(build: str, method: str) -> dict:
         if method == "snakemake":
             server = f"plot_server={plot_server}"
-            return run_fanout(workdir, cores, python, ["--config", server])
+            return run_fanout(workdir, cores, ["--config", server])
         workers = 1 if method == "serial" else cores
-        (one,) = run_baseline(
+        one = run_baseline(
             method, workers, stations, log=log, start_method=start_method
         )
         if method == "pool":
@@ -161,7 +161,7 @@ def run_exercise(
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         warm_page_cache(stations)
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
-        dry = dry_run(workdir, python)["wall"]
+        dry = dry_run(workdir)["wall"]
         runs = _take_turns(repeats, ["gil"], METHODS, run, log)["gil"]
     return {
         "kind": "exercise",
@@ -185,7 +185,7 @@ def run_exercise(
 def draw_share(stations: list, python: str, log=print) -> dict:
     """Figure.draw's seconds against each station's whole plot (read, plot, save),
     from one serial loop with Figure.draw timed."""
-    (record,) = run_baseline("draw", 1, stations, log=log, python=python)
+    record = run_baseline("draw", 1, stations, log=log, python=python)
     plot = sum(record["per_station"].values())
     draw = sum(record["draw_seconds"].values())
     return {
@@ -224,15 +224,7 @@ def run_builds(
 
     def run(build: str, method: str) -> dict:
         n = 1 if method == "serial" else workers
-        (one,) = run_baseline(
-            method,
-            n,
-            stations,
-            log=log,
-            python=builds[build],
-            start_method=start_method,
-        )
-        return one
+        return run_baseline(method, n, stations, log, builds[build], start_method)
 
     runs = _take_turns(repeats, names, BUILD_METHODS, run, log)
     out = {}

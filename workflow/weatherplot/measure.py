@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,13 +28,6 @@ class MeasureError(RuntimeError):
     failed, a worker died, nothing moved) or a nested snakemake.
 
     The message names the station(s) or the command and the cause, for the terminal."""
-
-
-def children_cpu() -> float:
-    """User + system CPU seconds of this process's finished children, and of theirs
-    (every process of a command is waited for: the plot server reaps its workers,
-    Snakemake reaps the server)."""
-    return hostinfo.cpu_seconds(children=True)
 
 
 def run_command(
@@ -50,7 +44,10 @@ def run_command(
     printed one last, else ``what`` failed with the command and the end of its
     stderr; or ``what`` did not finish in ``timeout`` seconds."""
     shown = " ".join(map(str, command))
-    cpu = children_cpu()
+    # The CPU of this process's finished children and of theirs: every process of
+    # a command is waited for (the plot server reaps its workers, Snakemake the
+    # server).
+    cpu = hostinfo.cpu_seconds(children=True)
     started = time.time()
     start = time.perf_counter()
     try:
@@ -79,22 +76,23 @@ def run_command(
         "wall": wall,
         "command_start": started,
         "command_end": started + wall,
-        "cpu": children_cpu() - cpu,
+        "cpu": hostinfo.cpu_seconds(children=True) - cpu,
     }
 
 
 def snakemake(
-    workdir: Path, python: str, args: Sequence[str], timeout: float = 3600
+    workdir: Path, args: Sequence[str], timeout: float = 3600
 ) -> dict[str, float]:
-    """``python -m snakemake --until plot_station --quiet ARGS`` in ``workdir``, a
-    scratch copy, timed (:func:`run_command`)."""
-    command = [python, "-m", "snakemake", "--until", "plot_station", "--quiet", *args]
+    """``python -m snakemake --until plot_station --quiet ARGS`` with this
+    interpreter in ``workdir``, a scratch copy, timed (:func:`run_command`)."""
+    command = [sys.executable, "-m", "snakemake", "--until", "plot_station", "--quiet"]
+    command += args
     return run_command(command, "nested snakemake", timeout, cwd=workdir)
 
 
-def dry_run(workdir: Path, python: str, timeout: float = 600) -> dict[str, float]:
+def dry_run(workdir: Path, timeout: float = 600) -> dict[str, float]:
     """``snakemake -n``: Snakemake's start-up and DAG build alone."""
-    return snakemake(workdir, python, ["-n", "--cores", "1"], timeout)
+    return snakemake(workdir, ["-n", "--cores", "1"], timeout)
 
 
 def plot_records(workdir: Path) -> list[dict]:
@@ -103,14 +101,12 @@ def plot_records(workdir: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
-def run_fanout(
-    workdir: Path, cores: int, python: str, extra: Sequence[str] = ()
-) -> FanoutRun:
+def run_fanout(workdir: Path, cores: int, extra: Sequence[str] = ()) -> FanoutRun:
     """One nested ``snakemake --cores N --until plot_station`` from clean outputs,
     split by its plot jobs' records into start-up, fan-out and exit."""
     for folder in ("results", "logs"):
         shutil.rmtree(Path(workdir) / folder, ignore_errors=True)
-    run = snakemake(workdir, python, ["--cores", str(cores), *extra])
+    run = snakemake(workdir, ["--cores", str(cores), *extra])
     records = plot_records(workdir)
     workers: dict[str, int] = {}
     for r in records:

@@ -25,7 +25,6 @@ the rule's script and ``python -m weatherplot scaling`` add, so the two always a
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -60,17 +59,16 @@ def run_study(
     workers: Sequence[int],
     repeats: int,
     data_dir: Path,
-    python: str | None = None,
     log: Callable[[str], None] = print,
     root: Path = WORKFLOW_ROOT,
     start_method: str = "default",
 ) -> dict:
     """Time every (method, workers) point ``repeats`` times, methods interleaved:
     the study's record but for the analysis (:func:`~weatherplot.report.analysis.
-    analyse_scaling` of its ``points``)."""
+    analyse_scaling` of its ``points``). The nested snakemake runs with this
+    interpreter."""
     from .cpus import usable_cpus
 
-    python = python or sys.executable
     cpus = usable_cpus()
     started = time.time()
     timings: dict[tuple[str, int], dict[str, list]] = {}
@@ -83,18 +81,18 @@ def run_study(
     with owned_tempdir("scaling-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
         # Warm-up (not counted): page cache, bytecode, Snakemake's conda/env checks.
-        run_fanout(workdir, max(workers), python)
+        run_fanout(workdir, max(workers))
         for repeat in range(1, repeats + 1):
             for p in workers:
                 if p == 1:
-                    (t,) = run_baseline("serial", 1, list(stations), log=log)
+                    t = run_baseline("serial", 1, list(stations), log=log)
                     add("serial", 1, time=t["wall"])
-                (t,) = run_baseline(
+                t = run_baseline(
                     "pool", p, list(stations), log=log, start_method=start_method
                 )
                 add("pool", p, time=t["wall"])
                 for method, extra in FANOUT_METHODS.items():
-                    fan = run_fanout(workdir, p, python, extra)
+                    fan = run_fanout(workdir, p, extra)
                     span = fan["last_job_end"] - fan["first_job_start"]
                     add(method, p, time=fan["wall"], makespan=span)
                     log(
