@@ -1181,7 +1181,15 @@ def test_station_lacking_an_element_gets_a_plot_saying_so(tmp_path, dropped, say
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_the_exercise_refuses_a_named_pipe_before_reading_it(tmp_path):
+@pytest.mark.parametrize(
+    "call",
+    [
+        "run_exercise(stations, 1, 1, Path(folder))",
+        # On both builds (the loop, the Pool and the threads), read as often.
+        "run_builds(stations, 1, 1, {'gil': sys.executable})",
+    ],
+)
+def test_the_exercise_refuses_a_named_pipe_before_reading_it(tmp_path, call):
     """The exercise reads every station file several times, first to warm the page
     cache: a FIFO would hold that read for ever. It is refused by its stat, in one
     line naming the station and the file. The child process and its generous
@@ -1196,11 +1204,12 @@ def test_the_exercise_refuses_a_named_pipe_before_reading_it(tmp_path):
     child = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from weatherplot.exercise import run_exercise\n"
+        "from weatherplot.exercise import run_builds, run_exercise\n"
         "from weatherplot.measure import MeasureError\n"
         f"stations = [{{'id': {MELBOURNE!r}, 'file': {str(fifo)!r}}}]\n"
+        f"folder = {str(tmp_path)!r}\n"
         "try:\n"
-        f"    run_exercise(stations, 1, 1, Path({str(tmp_path)!r}))\n"
+        f"    {call}\n"
         "except MeasureError as error:\n"
         "    print(error)\n"
         "    sys.exit(3)\n"

@@ -45,7 +45,6 @@ from .measure import (
     load_average,
     run_conditions,
     run_fanout,
-    warm_page_cache,
 )
 from .ownedtemp import owned_tempdir
 from .records import ExerciseBuildsRecord, ExerciseRecord
@@ -77,12 +76,15 @@ def require_regular_file(path: str | os.PathLike, hint: str) -> None:
     raise StationDataError(path, f"is {kind}, not a regular file", hint=hint)
 
 
-def _refuse_special_files(stations: Sequence[dict]) -> None:
-    """The exercise reads each station file several times (the page-cache warm-up,
-    then every command of every repeat): a named pipe gives its bytes once, and the
-    warm-up's read would wait for a writer for ever. Refused before anything opens
-    one; the main run's plot jobs, which read a file once, still take a pipe."""
-    for file, station in {info["file"]: info["id"] for info in stations}.items():
+def _warm_page_cache(stations: Sequence[dict]) -> None:
+    """Read every station file once, untimed, so no command pays the first read.
+
+    Each is read several times (this warm-up, then every command of every repeat):
+    a named pipe gives its bytes once, and this read would wait for a writer for
+    ever. So a special file is refused first, before anything opens one; the main
+    run's plot jobs, which read a file once, still take a pipe."""
+    files = {info["file"]: info["id"] for info in stations}
+    for file, station in files.items():
         try:
             require_regular_file(
                 file,
@@ -91,6 +93,8 @@ def _refuse_special_files(stations: Sequence[dict]) -> None:
             )
         except StationDataError as error:
             raise MeasureError(f"station {station}: {error}") from None
+    for file in files:
+        Path(file).read_bytes()
 
 
 def _rotated(items: Sequence, repeat: int) -> list:
@@ -140,7 +144,6 @@ def run_exercise(
     from .freethreading import this_interpreter
 
     stations = list(stations)
-    _refuse_special_files(stations)
     started = time.time()
     load_before = load_average()
     pool_method = []  # which start method the Pool's interpreter resolved
@@ -159,7 +162,7 @@ def run_exercise(
 
     with owned_tempdir("exercise-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
-        warm_page_cache(stations)
+        _warm_page_cache(stations)
         # Untimed for the comparison: it also warms Snakemake's imports and bytecode.
         dry = dry_run(workdir)["wall"]
         runs = _take_turns(repeats, ["gil"], METHODS, run, log)["gil"]
@@ -218,7 +221,7 @@ def run_builds(
     names = list(builds)
     started = time.time()
     load_before = load_average()
-    warm_page_cache(stations)
+    _warm_page_cache(stations)
     # Untimed: also warms each build's imports and bytecode.
     shares = {build: draw_share(stations, builds[build], log) for build in names}
 

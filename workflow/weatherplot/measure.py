@@ -142,9 +142,3 @@ def run_conditions(started: float, load_before: list[float]) -> dict:
         "start": started,
         "end": time.time(),
     }
-
-
-def warm_page_cache(stations: Sequence[dict]) -> None:
-    """Read every station file once, untimed, so no command pays the first read."""
-    for file in {info["file"] for info in stations}:
-        Path(file).read_bytes()
