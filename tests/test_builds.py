@@ -10,7 +10,7 @@ import sys
 import pytest
 from helpers import FIXTURE_DATA, MELBOURNE
 
-from weatherplot.baselines import DrawTimer, run_baseline
+from weatherplot.baselines import draw_timer, run_baseline
 from weatherplot.exercise import BUILD_METHODS, run_builds
 
 FT_PYTHON = os.environ.get("WEATHERPLOT_FT_PYTHON")
@@ -54,7 +54,7 @@ def test_the_draw_timer_restores_figure_draw():
     before = Figure.draw
     fig = Figure()
     fig.add_subplot().plot([1, 2])
-    with DrawTimer() as timer:
+    with draw_timer() as timer:
         assert Figure.draw.__wrapped__ is before  # the original, timed around
         FigureCanvasAgg(fig).draw()
     assert Figure.draw is before

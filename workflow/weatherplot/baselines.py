@@ -17,6 +17,8 @@ run it (the free-threaded one has no Snakemake).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -24,6 +26,7 @@ import signal
 import statistics
 import sys
 import time
+import types
 from pathlib import Path
 
 from .importpath import child_env
@@ -166,43 +169,37 @@ def _threads(workers: int, jobs: list, stall_seconds: float) -> dict[str, float]
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-class DrawTimer:
-    """Seconds spent inside ``matplotlib.figure.Figure.draw`` while it is patched:
-    the part of a plot that ``Figure._render_lock`` lets only one figure do at a
-    time. Only the ``draw`` baseline patches it (it is never timed as a command)."""
+@contextlib.contextmanager
+def draw_timer():
+    """Time ``matplotlib.figure.Figure.draw`` while patched: what it yields counts
+    its ``seconds``, the part of a plot that ``Figure._render_lock`` lets only one
+    figure do at a time. Only the ``draw`` baseline patches it (it is never timed
+    as a command)."""
+    from matplotlib.figure import Figure
 
-    def __init__(self) -> None:
-        self.seconds = 0.0
+    original = Figure.draw
+    timer = types.SimpleNamespace(seconds=0.0)
 
-    def __enter__(self):
-        import functools
+    @functools.wraps(original)
+    def timed_draw(figure, renderer):
+        start = time.perf_counter()
+        try:
+            return original(figure, renderer)
+        finally:
+            timer.seconds += time.perf_counter() - start
 
-        from matplotlib.figure import Figure
-
-        self._original = original = Figure.draw
-
-        @functools.wraps(original)
-        def timed_draw(figure, renderer):
-            start = time.perf_counter()
-            try:
-                return original(figure, renderer)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        Figure.draw = timed_draw
-        return self
-
-    def __exit__(self, *exc) -> None:
-        from matplotlib.figure import Figure
-
-        Figure.draw = self._original
+    Figure.draw = timed_draw
+    try:
+        yield timer
+    finally:
+        Figure.draw = original
 
 
 def _draw(jobs: list, stall_seconds: float) -> tuple[dict, dict]:
     """The serial loop, each station's plot and its ``Figure.draw`` time."""
     per_station, draw = {}, {}
     for job in jobs:
-        with DrawTimer() as timer:
+        with draw_timer() as timer:
             station, seconds = _serial([job], stall_seconds).popitem()
         per_station[station], draw[station] = seconds, timer.seconds
     return per_station, draw
