@@ -2,7 +2,7 @@
 
     python docs/dag_benchmark.py [--stations 10000] [--rounds 3] [--workflow DIR ...]
 
-Writes a config of N stations (``python -m weatherplot.scaling generate``) and a
+Writes a config of N stations (``python -m weatherplot generate``) and a
 trivial Snakefile of N jobs (one rule, ``touch {output}``) in a scratch folder, then
 runs ``snakemake -n --quiet`` on each workflow (default: this checkout; give several,
 say a ``git worktree`` of an older commit, to compare them) and on the trivial one,
@@ -63,7 +63,7 @@ def main(argv=None) -> None:
         big = scratch / "big.json"
         sizes = [str(args.stations), str(big)]
         subprocess.run(
-            [sys.executable, "-m", "weatherplot.scaling", "generate", *sizes],
+            [sys.executable, "-m", "weatherplot", "generate", *sizes],
             cwd=workflows[0],
             check=True,
             stdout=subprocess.DEVNULL,
