@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 
 import pytest
@@ -47,3 +48,22 @@ def test_the_dag_build_collects_less_often():
         assert gc.get_threshold()[0] > before[0]
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_fixed_signature_answers_snakemake_without_inspecting_again(monkeypatch):
+    """Snakemake asks for an input or params function's parameters at every job;
+    the plot rule's functions carry theirs, so it is not worked out again."""
+    from snakemake.common import get_function_params
+
+    def station_param(wildcards, input=None):
+        return wildcards
+
+    expected = list(get_function_params(station_param))
+    fixed = dagbuild.fixed_signature(station_param)
+
+    def no_inspection(*args, **kwargs):
+        raise AssertionError("the signature was inspected again")
+
+    monkeypatch.setattr(inspect, "_signature_from_function", no_inspection)
+    assert list(get_function_params(fixed)) == expected == ["wildcards", "input"]
+    assert fixed("X00001") == "X00001"  # the same function

@@ -89,6 +89,7 @@ wildcard_constraints:
     station=STATION_ID_PATTERN,
 
 
+@dagbuild.fixed_signature
 def station_file(wildcards):
     """The station's file (downloaded first when given by id) and, for a station
     whose name only NOAA's station list knows, that list's parsed metadata."""
@@ -103,6 +104,7 @@ def station_file(wildcards):
     return info["file"]
 
 
+@dagbuild.fixed_signature
 def station_json(wildcards):
     """The plot job's station entry, as the JSON its command line takes."""
     return json.dumps(STATIONS.get(wildcards.station, {}))
