@@ -50,6 +50,20 @@ def test_the_dag_build_collects_less_often():
         gc.set_threshold(*before)
 
 
+def test_the_dag_build_can_pause_the_collector_until_the_jobs_run():
+    """Paused: no collection at all while the DAG is built; gc.enable() (the run's
+    onstart hook) brings it back at the build's thresholds."""
+    before = gc.get_threshold()
+    try:
+        dagbuild.collect_less_often(pause=True)
+        assert not gc.isenabled()
+        gc.enable()
+        assert gc.get_threshold() == dagbuild.DAG_BUILD_THRESHOLDS
+    finally:
+        gc.enable()
+        gc.set_threshold(*before)
+
+
 def test_a_fixed_signature_answers_snakemake_without_inspecting_again(monkeypatch):
     """Snakemake asks for an input or params function's parameters at every job;
     the plot rule's functions carry theirs, so it is not worked out again."""

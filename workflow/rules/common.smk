@@ -22,8 +22,11 @@ except ImportError:
 # else None; and what the exercise and the scaling study copy.
 WORKFLOW_CODE = dagbuild.use_workflow_package(workflow.current_basedir)
 WORKFLOW_ROOT = dagbuild.workflow_root(WORKFLOW_CODE, workflow.basedir)
-# Fewer full collections while the DAG is built (docs/performance.md).
-dagbuild.collect_less_often()
+# Fewer full collections, or none while the DAG is built when this Snakefile's onstart
+# hook turns the collector back on before the jobs run: not in a module, whose hooks
+# Snakemake ignores (with --no-hooks, as in a cluster job's own short-lived snakemake,
+# it stays off); docs/performance.md.
+dagbuild.collect_less_often(pause=workflow.modifier.is_main_snakefile())
 
 
 # --- Config ----------------------------------------------------------------------

@@ -52,13 +52,19 @@ def workflow_root(code: Path | None, snakefile_dir) -> Path:
 # Building the DAG makes ~100 objects per job that live to the end of the run; with
 # Python's default thresholds (700, 10, 10) full collections rescan them again and
 # again. docs/performance.md: a 10,000-station dry run took 10.6 s of CPU with the
-# default thresholds, 9.0 s with these (same peak memory: few are garbage).
+# default thresholds, 9.0 s with these (same peak memory: few are garbage). Even so
+# the collector scans each of them at least twice (0.6 s of CPU there); paused until
+# the jobs start, it scans none (0.15 s left, from Snakemake's own start-up), and the
+# peak memory is the same.
 DAG_BUILD_THRESHOLDS = (50_000, 10, 10)
 
 
-def collect_less_often() -> None:
-    """Python's cyclic collector at :data:`DAG_BUILD_THRESHOLDS`, for this process."""
+def collect_less_often(pause: bool = False) -> None:
+    """Python's cyclic collector at :data:`DAG_BUILD_THRESHOLDS`, for this process;
+    with ``pause``, off until ``gc.enable()`` (the run's onstart hook)."""
     gc.set_threshold(*DAG_BUILD_THRESHOLDS)
+    if pause:
+        gc.disable()
 
 
 # Snakemake asks inspect.signature which arguments (wildcards, input, output, ...) an
