@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -134,3 +135,34 @@ def test_exercise_benchmark_times_three_whole_commands_with_their_cpu(tmp_path):
     assert f"snakemake: {speedup:.2f}x the loop" in out.stdout
     assert "1 stations, --cores 1" in out.stdout
     assert "ms per job (target <= 20 ms: " in out.stdout
+
+
+def test_the_timed_commands_read_the_stations_from_one_file(tmp_path):
+    """The exercise and the scaling study get the resolved stations from
+    rule station_table's file, not in their command line: an argument holds at most
+    128 KiB (a few hundred stations), and a failed job prints its whole command.
+    A changed station list rewrites the file, so both time the new list."""
+    workdir = copy_workflow(tmp_path / "wf")
+    config = read_config(workdir)
+    planned = run_snakemake(
+        workdir, "-n", "-p", "results/timings/exercise.json", "scaling"
+    )
+    commands = [
+        line
+        for line in planned.stdout.splitlines()
+        if "-m weatherplot exercise" in line or "-m weatherplot scaling" in line
+    ]
+    assert len(commands) == 2, planned.stdout[-3000:]
+    for command in commands:
+        assert "--station-entries results/stations.json" in command
+        assert config["stations"][0]["id"] not in command  # no station in the line
+
+    run_snakemake(workdir, "--cores", "1", "results/stations.json")
+    table = json.loads((workdir / "results" / "stations.json").read_text())
+    assert [s["id"] for s in table] == [s["id"] for s in config["stations"]]
+    assert all(Path(s["file"]).name.startswith(s["id"]) for s in table)
+
+    config["stations"] = config["stations"][:1]
+    write_config(workdir, config)
+    again = run_snakemake(workdir, "-n", "results/timings/exercise.json", "scaling")
+    assert planned_jobs(again)["station_table"] == 1  # the list changed

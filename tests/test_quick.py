@@ -44,11 +44,12 @@ def test_quick_config_validates_and_plans_the_whole_workflow(tmp_path):
     jobs = planned_jobs(dry)
     assert jobs == {
         "demo": 7,
+        "station_table": 1,
         "exercise": 1,
         "plot_station": len(stations),
         "timing_report": 1,
         "all": 1,
-        "total": 10 + len(stations),
+        "total": 11 + len(stations),
     }, jobs
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pathspec
 import pytest
+import yaml
 from helpers import (
     FIXTURE_DATA,
     REPO,
@@ -145,9 +146,19 @@ def bad_station_run(tmp_path_factory):
     truncated_station(workdir / "data")
     config = read_config(workdir)
     config["stations"].append({"id": "BROKEN1"})
-    write_config(workdir, config)
+    # A class's own config file, as config/quick.yaml is given: the closing note
+    # must name it, not config/config.yaml.
+    (workdir / "config" / "class.yaml").write_text(yaml.safe_dump(config))
     # Before the fix this waited for ever (the Pool baseline): the timeout fails it.
-    run = run_snakemake(workdir, "--cores", "2", "--keep-going", check=False)
+    run = run_snakemake(
+        workdir,
+        "--cores",
+        "2",
+        "--keep-going",
+        "--configfile",
+        "config/class.yaml",
+        check=False,
+    )
     return workdir, run
 
 
@@ -167,6 +178,7 @@ def test_keep_going_plots_every_good_station_and_exits_nonzero(bad_station_run):
     assert not (workdir / "results" / "report" / "timing_report.html").exists()
     assert "No plot for 1 of 4 station(s): BROKEN1" in output
     assert "timing report is made only when every station is plotted" in output
+    assert "remove those stations in config/class.yaml and run again" in output
 
 
 @pytest.mark.integration

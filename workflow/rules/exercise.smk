@@ -16,10 +16,28 @@
 # The Pool starts its processes by processes.start_method. Each job claims every core
 # (nothing runs beside it), runs before this run's own plot jobs (priority) and on
 # this machine (localrule): its figures describe one machine. A changed station list
-# changes params.stations, so Snakemake reruns it: the report never compares a subset.
+# changes rule station_table's file, so Snakemake reruns it: the report never
+# compares a subset.
 
 import sys
 from pathlib import Path
+
+
+# The resolved stations, once, for the commands that time them all (the exercise,
+# the scaling study): a file, not a command-line argument, which holds at most
+# 128 KiB (a few hundred stations) and is printed whole when a job fails.
+rule station_table:
+    output:
+        "results/stations.json",
+    log:
+        "logs/station_table.log",
+    params:
+        stations=list(STATIONS.values()),
+    localrule: True
+    conda:
+        "../envs/scaling.yaml"
+    script:
+        "../scripts/station_table.py"
 
 
 rule exercise:
@@ -31,6 +49,7 @@ rule exercise:
         # ancient: a list tried again (offline last time) is no reason to time the
         # exercise again; titles do not change its figures.
         [ancient(STATION_LIST_METADATA)] if station_list_ids(STATIONS) else [],
+        stations=rules.station_table.output[0],
     output:
         report(
             "results/timings/{build_dir}exercise.json",
@@ -59,10 +78,6 @@ rule exercise:
         python=lambda wc: (
             free_threaded_python(wc) if wc.build_dir else Path(sys.executable)
         ),
-        # The resolved stations as JSON, given on standard input: one command-line
-        # argument holds at most 128 KiB (Linux), a few hundred stations' entries,
-        # and printf is the shell's own (Snakemake runs a long command as a script).
-        stations=json.dumps(list(STATIONS.values())),
         repeats=config["baselines"]["repeats"],
         # Each variant's own settings only: another's change is no reason to rerun it.
         plot_server=lambda wc: not wc.build_dir and config["plot_server"],
@@ -76,8 +91,8 @@ rule exercise:
         workflow_root=WORKFLOW_ROOT,
         data_dir=Path(config["data_dir"]),
     shell:
-        "printf %s {params.stations:q} | {params.python:q} -m weatherplot exercise"
-        " --station-entries - --data {params.data_dir:q} --cores {threads:q}"
+        "{params.python:q} -m weatherplot exercise"
+        " --station-entries {input.stations:q} --data {params.data_dir:q} --cores {threads:q}"
         " --repeats {params.repeats:q} --start-method {params.start_method:q}"
         " --plot-server {params.plot_server:q} --root {params.workflow_root:q}"
         " --gil-build={params.gil_build:q} --gil-reenabled-by={params.reenabled:q}"

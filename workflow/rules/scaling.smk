@@ -22,6 +22,7 @@ rule scaling:
         # Each file once: a generated 10,000-station config reuses 12 files, and a
         # rule with 10,000 inputs costs ~0.5 s more to build.
         sorted({info["file"] for info in STATIONS.values()}),
+        stations=rules.station_table.output[0],
     output:
         json="results/report/scaling.json",
         png=report(
@@ -39,17 +40,16 @@ rule scaling:
     threads: MACHINE_CORES
     params:
         # As for the exercise (exercise.smk): Snakemake's interpreter, which has
-        # snakemake for the nested run; the stations as JSON on standard input.
+        # snakemake for the nested run; the stations from rule station_table.
         python=Path(sys.executable),
-        stations=json.dumps(list(STATIONS.values())),
         repeats=config["scaling"]["repeats"],
         start_method=config["processes"]["start_method"],
         # Paths: the copy's source and the station files, not reasons to rerun.
         workflow_root=WORKFLOW_ROOT,
         data_dir=Path(config["data_dir"]),
     shell:
-        "printf %s {params.stations:q} | {params.python:q} -m weatherplot scaling"
-        " --station-entries - --data {params.data_dir:q} --cores {threads:q}"
+        "{params.python:q} -m weatherplot scaling"
+        " --station-entries {input.stations:q} --data {params.data_dir:q} --cores {threads:q}"
         " --repeats {params.repeats:q} --start-method {params.start_method:q}"
         " --root {params.workflow_root:q} --json {output.json:q}"
         " --png {output.png:q} --log {log:q}"

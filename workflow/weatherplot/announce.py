@@ -4,6 +4,7 @@ development machine: a plot ~0.7 s, ``np.random.rand`` ~0.5 s per 10**8 numbers.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import hostinfo
@@ -46,12 +47,17 @@ def exercise_line(
 
 
 def missing_plots_note(
-    stations, plots_dir="results/plots", shown: int = 10, logs_dir="logs"
+    stations,
+    plots_dir="results/plots",
+    shown: int = 10,
+    logs_dir="logs",
+    config_files=("config/config.yaml",),
 ):
     """After a failed run: which stations have no plot, where to read why (the log
     of the job that failed: the plot job's, or the download's when the plot job never
     ran), and why there is then no timing report (None when every station has its
-    plot)."""
+    plot). ``config_files``: the run's own (``--configfile``), where the stations
+    are listed."""
     missing = [s for s in stations if not Path(plots_dir, f"{s}.png").exists()]
     if not missing:
         return None
@@ -64,8 +70,8 @@ def missing_plots_note(
         f"No plot for {len(missing)} of {len(stations)} station(s): {names}. The "
         "timing report is made only when every station is plotted, since it compares "
         "the serial loop, the Pool and the fan-out over the same stations: fix or "
-        "remove those stations in config/config.yaml and run again; only what is "
-        "missing runs."
+        f"remove those stations in {' or '.join(map(os.path.relpath, config_files))} "
+        "and run again; only what is missing runs."
     )
 
 
