@@ -434,8 +434,10 @@ def rule_blocks() -> dict[str, str]:
 
 
 def test_no_user_string_reaches_a_shell_unquoted():
-    """Rules run scripts; the one shell rule (plot_station, which skips the script
-    preamble's ~0.1 s per job) quotes every placeholder with :q."""
+    """Every rule runs a script or a shell command (no run:, wrapper or notebook),
+    and every shell rule (plot_station, which skips the script preamble's ~0.1 s per
+    job; the demos, the exercise and the scaling study as `python -m weatherplot...`)
+    quotes every placeholder with :q."""
     blocks = rule_blocks()
     assert any(name.endswith(":plot_station") for name in blocks)
     for name, body in blocks.items():
