@@ -192,14 +192,10 @@ def build_tools() -> None:
         )
 
 
-_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
-
-
 def _orphan_guard() -> None:
     """In the child before exec: its own process group (killed whole on a time-out
     or a stop), and SIGKILL when the builder dies, so no make outlives it."""
     os.setsid()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by run_step only
     with contextlib.suppress(Exception):
         import ctypes
 
@@ -215,9 +211,11 @@ def run_step(
     logfile.write(f"\n[{time.strftime('%H:%M:%S')}] $ {' '.join(command)}\n")
     logfile.flush()
     start = os.fstat(logfile.fileno()).st_size
-    # A stop (SIGTERM) while Popen runs would leave the step running unseen: it is
-    # held until the process is known, then raised inside the try that kills it.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    # A stop (SIGTERM) while Popen runs would leave the step running unseen: _stop
+    # holds it until the process is known, and it is raised inside the try that
+    # kills the step. (Blocking the signal would not do: the kernel hands a blocked
+    # signal to another thread, and Python runs its handler at once all the same.)
+    _stopping.starting = True
     try:
         process = subprocess.Popen(
             command,
@@ -228,10 +226,12 @@ def run_step(
             preexec_fn=_orphan_guard,
         )
     except BaseException:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _stopping.starting = False
+        _stopping.raise_held()  # a stop outranks why the step could not start
         raise
+    _stopping.starting = False
     try:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        _stopping.raise_held()
         process.wait(timeout=deadline.remaining(step))
     except subprocess.TimeoutExpired:
         raise deadline.expired(step) from None
@@ -427,9 +427,26 @@ def build(
         return python
 
 
+class _Stopping:
+    """A stop signal that came while a step was starting, held for run_step."""
+
+    starting = False
+    held: int | None = None
+
+    def raise_held(self) -> None:
+        if self.held is not None:
+            signum, self.held = self.held, None
+            raise SystemExit(f"free_threaded_python: stopped by signal {signum}")
+
+
+_stopping = _Stopping()
+
+
 def _stop(signum, frame):
     # Snakemake stops a job with SIGTERM: unwind, so the half-built tree is removed.
-    raise SystemExit(f"free_threaded_python: stopped by signal {signum}")
+    _stopping.held = signum
+    if not _stopping.starting:
+        _stopping.raise_held()
 
 
 def main(smk) -> None:
