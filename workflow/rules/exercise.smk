@@ -31,11 +31,11 @@ rule station_table:
         "results/stations.json",
     log:
         "logs/station_table.log",
-    params:
-        stations=list(STATIONS.values()),
     localrule: True
     conda:
         "../envs/scaling.yaml"
+    params:
+        stations=list(STATIONS.values()),
     script:
         "../scripts/station_table.py"
 
