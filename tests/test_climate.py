@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from weatherplot import climate
-from weatherplot.daily import Daily
+from weatherplot.io.daily import Daily
 
 
 def daily_between(first: str, last: str, tmax=None, tmin=None, prcp=None) -> Daily:

@@ -115,6 +115,20 @@ def test_no_module_imports_the_report_or_an_optional_part_from_outside():
     assert wrong_arrows(import_graph(PACKAGE)) == KNOWN_ARROWS
 
 
+def test_the_readers_import_nothing_above_them():
+    """io is the bottom layer: the readers and the table they return import only
+    each other and the package's errors (a reader importing core would make the core
+    a layer below the files it reads)."""
+    above = {
+        (source, target)
+        for source, targets in import_graph(PACKAGE).items()
+        if inside(source, "weatherplot.io")
+        for target in targets
+        if not inside(target, "weatherplot.io") and target != "weatherplot.errors"
+    }
+    assert above == set()
+
+
 def write(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)

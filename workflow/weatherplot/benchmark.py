@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .daily import Daily
 from .importpath import child_env
+from .io.daily import Daily
 from .io.ghcnd import read_ghcnd
 from .measure import plot_records, run_command, run_fanout
 from .ownedtemp import owned_tempdir

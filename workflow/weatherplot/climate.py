@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .daily import ELEMENTS, Daily
+from .io.daily import ELEMENTS, Daily
 
 MIN_COVERAGE = 0.9  # a year (or month) counts only with >= 90 % of its days observed
 SMOOTHING_DAYS = 365

@@ -4,7 +4,7 @@ checked and benchmarked against (the timing is ``weatherplot.benchmark``'s).
 ``read_ghcnd_fwf`` is the straightforward pandas way to read a ``.dly`` file. It is the
 peer the NumPy reader must beat, and the tests use it as an independent reference:
 both readers must give the same values on the real files. So it shares no code with
-the NumPy reader or with :class:`weatherplot.daily.Daily`: it returns a plain pandas
+the NumPy reader or with :class:`weatherplot.io.daily.Daily`: it returns a plain pandas
 table.
 """
 

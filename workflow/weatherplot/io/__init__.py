@@ -1,6 +1,6 @@
 """Station file readers, one module per format (after pvlib's ``iotools``).
 
-Every ``read_*`` returns ``(daily, metadata)``: a :class:`weatherplot.daily.Daily`
+Every ``read_*`` returns ``(daily, metadata)``: a :class:`weatherplot.io.daily.Daily`
 (TMAX, TMIN in degC, PRCP in mm, NaN where missing) and a dict about the file.
 :func:`read_station` picks the reader from the config entry or from the file itself.
 pandas is imported only by the CSV readers, so a ``.dly`` job never pays for it.

@@ -21,9 +21,9 @@ import os
 
 import numpy as np
 
-from ..daily import ELEMENTS, Daily
 from ..errors import StationDataError
 from ._files import read_bytes, refuse_binary
+from .daily import ELEMENTS, Daily
 
 LINE_LENGTH = 269
 DAYS = 31

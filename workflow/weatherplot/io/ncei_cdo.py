@@ -17,9 +17,9 @@ import os
 
 import numpy as np
 
-from ..daily import ELEMENTS, Daily
 from ..errors import StationDataError
 from ._csv import line_of, parse_dates, parse_numbers, read_text_table
+from .daily import ELEMENTS, Daily
 from .plausibility import check_plausible, check_prcp_precision
 
 UNITS = ("metric", "standard")

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from ..daily import Daily
 from ..errors import StationDataError
 from ._csv import parse_dates, parse_numbers, read_text_table
+from .daily import Daily
 
 COLUMNS = {"tmax": "TMAX", "tmin": "TMIN", "prcp": "PRCP"}
 
