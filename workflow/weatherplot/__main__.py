@@ -7,11 +7,11 @@
     python -m weatherplot baseline MODE ...            # one baseline (the timed child)
 
 The rule exercise runs the first on each interpreter build, with its stations,
-settings and files (``--station-entries - --json RECORD --log LOG``). By hand, each
-prints figures and asserts nothing (the machine is shared and noisy). It sits
-above the report: it measures with the measure layer and prints the report's
-analysis of it. Imports are inside the commands, so a Pool worker started by
-``spawn`` (which imports this module again) imports nothing it does not need.
+settings and files (``--station-entries results/stations.json --json RECORD --log
+LOG``). By hand, each prints figures and asserts nothing (the machine is shared and
+noisy). It sits above the report: it measures with the measure layer and prints the
+report's analysis of it. Imports are inside the commands, so a Pool worker started
+by ``spawn`` (which imports this module again) imports nothing it does not need.
 """
 
 from __future__ import annotations
