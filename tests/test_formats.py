@@ -15,11 +15,6 @@ from helpers import CDO, FIXTURE_DATA, REPO
 from weatherplot.io import DATA_SUFFIXES, FORMATS, formats_for, read_station, reader
 
 PACKAGE = REPO / "workflow" / "weatherplot"
-# Modules about one format's files by nature, each with the reason.
-ABOUT_ONE_FORMAT = {
-    # times the GHCN-Daily reader against pandas on the shipped .dly.gz files
-    "weatherplot/benchmark.py",
-}
 # A real file of each format (tests/data, tests/fixtures).
 SAMPLES = {
     "ghcnd": FIXTURE_DATA / "USC00042319.dly.gz",
@@ -80,7 +75,7 @@ def test_no_module_outside_io_names_a_format_on_its_own():
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         where = path.relative_to(PACKAGE.parent).as_posix()
-        if where.startswith("weatherplot/io/") or where in ABOUT_ONE_FORMAT:
+        if where.startswith("weatherplot/io/"):
             continue
         for line, value in _strings(ast.parse(path.read_text())):
             if value in named:

@@ -17,7 +17,7 @@ from weatherplot.measure import MeasureError, run_command
 
 PACKAGE = REPO / "workflow" / "weatherplot"
 #: The modules that measure: they write records and never read the report.
-MEASURE_LAYER = ("measure", "exercise", "baselines", "benchmark", "scaling", "scratch")
+MEASURE_LAYER = ("measure", "exercise", "baselines", "scaling", "scratch")
 
 
 def package_imports(module: str) -> set[str]:

@@ -6,7 +6,7 @@ The rule runs it as a plain Python process (a ``shell:`` command)::
 
 rather than through Snakemake's ``script:`` directive, whose preamble imports
 Snakemake and unpickles the job before our first line: ~0.15-0.2 s of every plot job,
-measured with ``python -m weatherplot benchmark``. STATION_JSON is the station's config
+measured with ``python docs/benchmark.py``. STATION_JSON is the station's config
 entry (``STATIONS[id]`` in common.smk) as JSON. Like every script here it sets no
 import path: the run's PYTHONPATH (common.smk) or the installed package provides
 weatherplot.

@@ -1,7 +1,6 @@
 """The package's one command line: the measurements, by hand and in the rules.
 
     python -m weatherplot exercise [--stations N] ...  # loop, Pool, snakemake
-    python -m weatherplot benchmark [--jobs 6] ...     # parsing, imports, per-job cost
     python -m weatherplot scaling [--workers P] ...    # the scaling study, no Snakemake
     python -m weatherplot generate N OUT               # a config of N stations
     python -m weatherplot baseline MODE ...            # one baseline (the timed child)
@@ -200,68 +199,6 @@ def _exercise_table(record: dict, f: dict[str, float]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# benchmark: parsing, import costs, real plot jobs
-# ---------------------------------------------------------------------------
-
-
-def benchmark(args) -> None:
-    from .benchmark import import_costs, parse_throughput, plot_jobs
-
-    figures = {}
-    print(f"1. .dly parsing, {args.repeats} interleaved repeats (median)")
-    parse = figures["parse"] = parse_throughput(args.data, args.repeats)
-    print(f"   {parse['files']} files, {parse['megabytes']:.1f} MB uncompressed")
-    for name in ("numpy reader", "pandas read_fwf"):
-        row = parse[name]
-        print(
-            f"   {name:16s} {row['median_s']:7.3f} s  {row['mb_per_s']:7.1f} MB/s"
-            f"  (min {row['min_s']:.3f}, max {row['max_s']:.3f})"
-        )
-    print(
-        f"   ratio: numpy reader is {parse['speedup']:.1f}x pandas read_fwf "
-        "(target >= 10x)"
-    )
-
-    print(f"\n2. Fixed cost of a fresh plot-job process, {args.repeats} runs (median)")
-    costs = figures["imports"] = import_costs(args.repeats)
-    for label, row in costs.items():
-        print(f"   {label:52s} {row['median_s']:6.3f} s (min {row['min_s']:.3f})")
-
-    print(f"\n3. {args.jobs} real plot jobs, snakemake --cores 1 (records of each job)")
-    figures["plot_jobs"] = {}
-    for plot_server, title in (
-        (False, "fresh processes (plot_server: false): start-up = imports"),
-        (True, "forked from the warm plot server: start-up = hand-over"),
-    ):
-        jobs = figures["plot_jobs"]["forked" if plot_server else "fresh"] = plot_jobs(
-            args.data, args.jobs, plot_server
-        )
-        print(f"   {title}")
-        print(
-            f"   {'station':12s} {'process start':>13s} {'start-up':>8s}"
-            f" {'overhead':>9s} {'work':>6s}"
-        )
-        for row in jobs["jobs"]:
-            print(
-                f"   {row['station']:12s} {row['start_and_wrapper_s']:13.3f}"
-                f" {row['startup_s']:8.3f} {row['overhead_s']:9.3f}"
-                f" {row['work_s']:6.3f}"
-            )
-        print(
-            f"   median fixed overhead {jobs['median_overhead_s']:.3f} s (target <= "
-            f"0.35 s) = {jobs['overhead_share_of_work']:.0%} of the median plotting "
-            f"work {jobs['median_work_s']:.3f} s (target <= 30%)"
-        )
-        if jobs["median_gap_between_jobs_s"] is not None:
-            print(
-                "   Snakemake's own time between jobs (end to next process start): "
-                f"median {jobs['median_gap_between_jobs_s']:.3f} s"
-            )
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
-
-
-# ---------------------------------------------------------------------------
 # scaling and generate
 # ---------------------------------------------------------------------------
 
@@ -387,15 +324,6 @@ def parser() -> argparse.ArgumentParser:
         help="comma-separated modules that turned the GIL back on at import",
     )
     ex.set_defaults(run=exercise)
-
-    bench = sub.add_parser(
-        "benchmark", help="parse throughput, import costs, real plot jobs' overhead"
-    )
-    bench.add_argument("--data", type=Path, default=WORKFLOW_ROOT / "data")
-    bench.add_argument("--repeats", type=int, default=5)
-    bench.add_argument("--jobs", type=int, default=6, help="real plot jobs to time")
-    bench.add_argument("--json", type=Path, help="also write the figures here")
-    bench.set_defaults(run=benchmark)
 
     study = sub.add_parser(
         "scaling", parents=[timed], help="the scaling study on a config's stations"

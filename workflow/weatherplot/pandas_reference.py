@@ -1,5 +1,5 @@
 """The pandas ``read_fwf`` reader of ``.dly`` files: the reference our NumPy reader is
-checked and benchmarked against (the timing is ``weatherplot.benchmark``'s).
+checked and benchmarked against (the timing is ``docs/benchmark.py``'s).
 
 ``read_ghcnd_fwf`` is the straightforward pandas way to read a ``.dly`` file. It is the
 peer the NumPy reader must beat, and the tests use it as an independent reference:

@@ -11,7 +11,7 @@ QFLAG means the value failed a quality check: such values are dropped (NaN).
 
 The parser is vectorised with NumPy: the file becomes a 2-D byte array (one row per
 line) and every field is a column slice of it. That is ~15x faster than pandas
-``read_fwf`` (``python -m weatherplot benchmark``, docs/performance.md) and needs no
+``read_fwf`` (``python docs/benchmark.py``, docs/performance.md) and needs no
 pandas import.
 """
 

@@ -1,36 +1,37 @@
-"""Benchmark: prints figures, asserts nothing (the machine is shared and noisy).
+"""Developer benchmark for docs/performance.md: prints figures, asserts nothing (the
+machine is shared and noisy).
 
-    python -m weatherplot benchmark [--data data] [--repeats 5] [--jobs 6]
+    python docs/benchmark.py [--data data] [--repeats 5] [--jobs 6] [--json FILE]
 
 1. ``.dly`` parse throughput of our NumPy reader and of pandas ``read_fwf``, side by
    side in one run on the same decompressed files, and their ratio.
-2. The fixed per-job overhead of a plot job against its plotting work: what an empty
-   interpreter and our imports (and, for comparison, Snakemake's script: preamble)
-   cost in fresh processes, and
-3. the same measured inside real plot jobs run by ``snakemake`` on a scratch copy,
-   both ways: workers forked from the warm plot server (the default) and fresh
-   processes (``plot_server: false``), side by side.
+2. The fixed cost of a fresh plot-job process: an empty interpreter and our imports
+   (and, for comparison, Snakemake's script: preamble).
+3. The same inside real plot jobs run by ``snakemake --cores 1`` on a scratch copy,
+   forked from the warm plot server and in fresh processes, side by side.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import itertools
+import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .importpath import child_env
-from .io.daily import Daily
-from .io.ghcnd import read_ghcnd
-from .measure import plot_records, run_command, run_fanout
-from .ownedtemp import owned_tempdir
-from .pandas_reference import read_ghcnd_fwf
-from .records import job_overhead, job_startup, job_work
-from .scratch import scratch_workflow
-from .timing import summarise
+from weatherplot.importpath import child_env
+from weatherplot.io.daily import Daily
+from weatherplot.io.ghcnd import read_ghcnd
+from weatherplot.measure import plot_records, run_command, run_fanout
+from weatherplot.ownedtemp import owned_tempdir
+from weatherplot.pandas_reference import read_ghcnd_fwf
+from weatherplot.records import job_overhead, job_startup, job_work
+from weatherplot.scratch import WORKFLOW_ROOT, scratch_workflow
+from weatherplot.timing import summarise
 
 # What a plot job's process imports (it is a plain ``python`` command, see
 # workflow/rules/plots.smk), and for comparison what it would cost more.
@@ -107,7 +108,7 @@ def import_costs(repeats: int) -> dict:
     return results
 
 
-def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
+def plot_jobs(data_dir: Path, jobs: int, plot_server: bool) -> dict:
     """Run ``jobs`` real plot jobs one at a time (--cores 1: no contention) and read
     their timing records."""
     with owned_tempdir("benchmark-") as scratch:
@@ -144,3 +145,69 @@ def plot_jobs(data_dir: Path, jobs: int, plot_server: bool = True) -> dict:
         "median_work_s": work,
         "overhead_share_of_work": overhead / work,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=WORKFLOW_ROOT / "data")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=6, help="real plot jobs to time")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    figures = {}
+    print(f"1. .dly parsing, {args.repeats} interleaved repeats (median)")
+    parse = figures["parse"] = parse_throughput(args.data, args.repeats)
+    print(f"   {parse['files']} files, {parse['megabytes']:.1f} MB uncompressed")
+    for name in ("numpy reader", "pandas read_fwf"):
+        row = parse[name]
+        print(
+            f"   {name:16s} {row['median_s']:7.3f} s  {row['mb_per_s']:7.1f} MB/s"
+            f"  (min {row['min_s']:.3f}, max {row['max_s']:.3f})"
+        )
+    print(
+        f"   ratio: numpy reader is {parse['speedup']:.1f}x pandas read_fwf "
+        "(target >= 10x)"
+    )
+
+    print(f"\n2. Fixed cost of a fresh plot-job process, {args.repeats} runs (median)")
+    costs = figures["imports"] = import_costs(args.repeats)
+    for label, row in costs.items():
+        print(f"   {label:52s} {row['median_s']:6.3f} s (min {row['min_s']:.3f})")
+
+    print(f"\n3. {args.jobs} real plot jobs, snakemake --cores 1 (records of each job)")
+    figures["plot_jobs"] = {}
+    for plot_server, title in (
+        (False, "fresh processes (plot_server: false): start-up = imports"),
+        (True, "forked from the warm plot server: start-up = hand-over"),
+    ):
+        jobs = figures["plot_jobs"]["forked" if plot_server else "fresh"] = plot_jobs(
+            args.data, args.jobs, plot_server
+        )
+        print(f"   {title}")
+        print(
+            f"   {'station':12s} {'process start':>13s} {'start-up':>8s}"
+            f" {'overhead':>9s} {'work':>6s}"
+        )
+        for row in jobs["jobs"]:
+            print(
+                f"   {row['station']:12s} {row['start_and_wrapper_s']:13.3f}"
+                f" {row['startup_s']:8.3f} {row['overhead_s']:9.3f}"
+                f" {row['work_s']:6.3f}"
+            )
+        print(
+            f"   median fixed overhead {jobs['median_overhead_s']:.3f} s (target <= "
+            f"0.35 s) = {jobs['overhead_share_of_work']:.0%} of the median plotting "
+            f"work {jobs['median_work_s']:.3f} s (target <= 30%)"
+        )
+        if jobs["median_gap_between_jobs_s"] is not None:
+            print(
+                "   Snakemake's own time between jobs (end to next process start): "
+                f"median {jobs['median_gap_between_jobs_s']:.3f} s"
+            )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
