@@ -106,11 +106,20 @@ def test_the_affinity_is_the_cpus_we_are_pinned_to():
     assert out == ["1", "1"]
 
 
-@pytest.mark.parametrize(
-    ("platform", "factor"), [("linux", 1024), ("darwin", 1), ("freebsd14", 1024)]
-)
-def test_maxrss_is_counted_in_bytes_on_every_platform(platform, factor):
-    assert hostinfo.maxrss_bytes(12_900, platform) == 12_900 * factor
+@pytest.mark.parametrize(("platform", "factor"), [("darwin", 1), ("freebsd14", 1024)])
+def test_maxrss_is_counted_in_bytes_on_every_platform(platform, factor, monkeypatch):
+    """getrusage's ru_maxrss, as each platform counts it, is read in bytes."""
+    import resource
+    import types
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    fields = (usage.ru_utime, usage.ru_stime, 12_900, *usage[3:])
+    monkeypatch.setattr(
+        resource, "getrusage", lambda who: resource.struct_rusage(fields)
+    )
+    monkeypatch.setattr(hostinfo, "sys", types.SimpleNamespace(platform=platform))
+    monkeypatch.delenv(hostinfo.HIDE_VAR, raising=False)
+    assert hostinfo.peak_rss() == 12_900 * factor
 
 
 def peak_in_a_child(hidden: bool, allocate_mb: int = 0) -> int:

@@ -1,16 +1,11 @@
 """Every platform-specific question the package asks about processes and this host.
 
-Linux answers from ``/proc`` and ``os.sched_getaffinity``; elsewhere (macOS, Windows)
-psutil does, or the standard library. Only the standard library is imported at the
-top: a plot job asks for its start time at its end, and psutil costs ~20 ms to import.
-
-On Linux ``/proc`` is kept even where psutil could answer: psutil's ``create_time``
-adds the boot time, which ``/proc/stat`` gives in whole seconds (0.94 s off on the
-development machine), while a job's start must be comparable with ``time.time()``.
-
-``WEATHERPLOT_HIDE_LINUX_CALLS=1`` makes this module take its fallbacks on Linux too,
-as on a platform without ``/proc``, ``sched_getaffinity`` and ``resource`` (see
-docs/development.md): the tests run each function both ways.
+What a plot job asks (its start, its session, its peak memory) Linux answers from
+``/proc``: psutil costs ~20 ms to import, and its ``create_time`` adds ``/proc/stat``'s
+whole-second boot time (0.94 s off on the development machine), while a job's start
+must be comparable with ``time.time()``. Elsewhere, and for the rest, psutil or the
+standard library. ``WEATHERPLOT_HIDE_LINUX_CALLS=1`` takes the fallbacks on Linux too
+(docs/development.md).
 """
 
 from __future__ import annotations
@@ -76,10 +71,7 @@ def is_alive(pid: int, started: float) -> bool:
 
 
 def pid_exists(pid: int) -> bool:
-    """Whether any process has ``pid`` (another user's counts). Not ``os.kill(pid,
-    0)``: on Windows that terminates the process."""
-    if linux_calls():
-        return Path(f"/proc/{pid}").exists()
+    """Whether any process has ``pid`` (another user's counts)."""
     import psutil
 
     return psutil.pid_exists(pid)
@@ -108,18 +100,9 @@ def command_line(pid: int) -> list[str]:
 def cpu_affinity() -> int:
     """How many CPUs this process may be scheduled on."""
     try:
-        if linux_calls():
-            return len(os.sched_getaffinity(0))
-        # psutil has it on Windows and the BSDs, not on macOS.
         return len(_psutil_process(None).cpu_affinity())
-    except Exception:
+    except AttributeError:  # psutil has no affinity on macOS
         return os.cpu_count() or 1
-
-
-def maxrss_bytes(ru_maxrss: int, platform: str | None = None) -> int:
-    """``getrusage``'s ``ru_maxrss`` in bytes: macOS counts bytes, Linux and the
-    BSDs KiB."""
-    return ru_maxrss if (platform or sys.platform) == "darwin" else ru_maxrss * 1024
 
 
 def peak_rss() -> int:
@@ -138,7 +121,9 @@ def peak_rss() -> int:
     if _has_resource():
         import resource
 
-        return maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # macOS counts bytes, Linux and the BSDs KiB.
+        return peak if sys.platform == "darwin" else peak * 1024
     memory = _psutil_process(None).memory_info()
     return getattr(memory, "peak_wset", None) or memory.rss
 
