@@ -290,11 +290,15 @@ def test_every_demo_runs_on_the_schema_defaults_alone():
     ]
 
 
-def test_run_demo_dispatches_and_rejects_unknown_names():
+def test_run_demo_dispatches_and_the_command_rejects_unknown_names(tmp_path, capsys):
+    from weatherplot.demos.__main__ import main
+
     config = validated({"sleep_seconds": 0.001, "array_size": N, "workers": 2})
     assert demos.run_demo("pool", config)["results"]["result"] == [3, 2, 10]
-    with pytest.raises(ValueError, match="unknown demo 'nap'"):
-        demos.run_demo("nap", config)
+    with pytest.raises(SystemExit) as exit_:
+        main(["nap", "--config", "{}", "--output", "x.json", "--log", "x.log"])
+    assert exit_.value.code == 2
+    assert "invalid choice: 'nap'" in capsys.readouterr().err
 
 
 def test_usable_cpus_is_sane():

@@ -1,24 +1,13 @@
-# The threads-vs-processes demos: one rule, the demo and the interpreter build its
-# wildcards. build_dir is "" for the GIL build (results/timings/demos/{demo}.json) and
-# "free-threaded/" for the free-threaded CPython, when there is one (FREE_THREADED,
-# common.smk). DEMOS (common.smk: the registry weatherplot.demos.DEMOS) keeps the
-# wildcard and the targets in step with the code.
-#
-# Every build runs a demo the same way: its interpreter runs the module command
-# `python -m weatherplot.demos`, whose __main__ is guarded, so spawn and forkserver
-# children (which import __main__ again) do not rerun the demo. The GIL build's
-# interpreter is the jobs' (PLOT_PYTHON, plots.smk); the free-threaded one has no
-# Snakemake and imports this copy of the package through PYTHONPATH (common.smk).
-# Interpreters are Path params: params are a rerun trigger, a Path is not compared
-# (the venv may move). processes.start_method is passed as set: each interpreter
-# resolves `default` to its own, and a new setting reruns the demos.
-#
-# Honest timing: each demo job claims every core, so no other job runs beside it, and
-# priority 10 runs the demos before the plot fan-out rather than interleaved with it.
-# localrule: the figures describe this machine (MACHINE_CORES, common.smk).
-# resources.mem_mb is the numpy demo's peak-memory estimate (run with
-# --resources mem_mb=N to have Snakemake hold it back); the demo itself refuses to
-# start, naming demos.array_size, when the estimate exceeds the available memory.
+# The threads-vs-processes demos: one rule, wildcards for the demo (the registry
+# weatherplot.demos.DEMOS) and the interpreter build (BUILD_DIRS, common.smk). Every
+# build runs `python -m weatherplot.demos`, whose guarded __main__ the children of
+# spawn and forkserver can import again. Interpreters are Path params, which are not
+# compared for reruns (the venv may move); start_method goes as set, so each
+# interpreter resolves `default` itself and a new setting reruns the demos.
+# Honest timing: each job claims every core, runs before the plot fan-out (priority)
+# and on this machine (localrule: the figures describe it). mem_mb is the numpy
+# demo's peak estimate (--resources mem_mb=N holds it back; the demo itself refuses
+# to start, naming demos.array_size, when it exceeds the available memory).
 
 
 rule demo:

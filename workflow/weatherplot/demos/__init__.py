@@ -1,56 +1,22 @@
-"""The lesson's threading-versus-multiprocessing demos, timed honestly.
+"""The lesson's threading-versus-multiprocessing demos, timed honestly, and their
+registry :data:`DEMOS`.
 
-Seven demos, each a function in a module of its own that runs every variant and
-returns a *demo record* (layout in :func:`.common._record`, written to
-``results/timings/demos/{demo}.json``)::
+Each demo is a function in a module of its own that runs every variant and returns a
+demo record (:func:`.common._record`, ``results/timings/demos/{demo}.json``); what
+they share is in ``common.py``. How the figures are taken:
 
-    sleep        sleep.py        do_nothing(t) in a loop, in threads, in processes
-    numpy        cpu_bound.py    np.random.rand(n) once, in a loop, in threads, in
-                                 processes, and threads that each own a
-                                 np.random.default_rng() Generator
-    shared_list  shared_list.py  a[0] += 1 from ten threads / ten processes, and a
-                                 read-modify-write that loses updates without a lock
-    pool         pool.py         Pool(workers).map(func, [2, 1, 9]) -> [3, 2, 10]
-    pure_python  pure_python.py  a pure-Python CPU-bound loop once, in a loop, in
-                                 threads, in processes (the GIL alone decides)
-    contended    contended.py    a[0] += 1 and c.x += 1, many times from threads
-                                 started together, without and with a Lock; and
-                                 the seed's ten threads that increment once
-    start_methods start_methods.py  starting and joining processes under every
-                                 start method, a bare function and one whose module
-                                 imports NumPy and Matplotlib; the seed's script
-                                 without and with its __main__ guard
-
-What they share (threads and processes with bounded waits, the memory guard, the
-timing of variants, the record) is in ``common.py``; the registry :data:`DEMOS` is
-here.
-
-How the figures are taken (also written into every record):
-
-* ``time.perf_counter()`` brackets exactly the work of one variant: for threads, from
-  creating the first thread to joining the last; for processes, from creating the
-  first process to joining the last, so *process start-up is included*. That is the
-  honest cost of the processes variant, and the lesson's point that it is not free.
+* ``time.perf_counter()`` brackets one variant's work, from creating the first thread
+  or process to joining the last: *process start-up is included*, the honest cost of
+  processes and the lesson's point that they are not free.
 * The variants are interleaved within each repeat (single, loop, threads, processes,
-  single, loop, ...) so slow moments of a shared machine spread over all of them, and
-  each variant's median, min and max over ``repeats`` are reported.
-* The numpy demo calls ``np.random.rand(n)`` once, untimed, before anything is timed
-  (``warmup`` in the record): the first 800 MB allocation of a fresh process costs
-  more than the next ones, and that cost belongs to no variant.
+  single, ...) so slow moments of a shared machine spread over all of them.
+* The numpy demo's first ``np.random.rand(n)`` is timed apart (``warmup``): a fresh
+  process's first 800 MB allocation costs more than the next ones.
 
-Processes are started from the context of the configured start method
-(``processes.start_method``, :mod:`weatherplot.startmethod`; ``default`` is this
-interpreter's own: ``fork`` on Linux up to 3.13, ``forkserver`` from 3.14, ``spawn``
-on macOS and Windows), and every record names the method (``start_method``). Every
-build runs a demo as the module command ``python -m weatherplot.demos``
-(:mod:`.__main__`), whose ``__main__`` is guarded: ``spawn`` and ``forkserver``
-import ``__main__`` again in every child, and an unguarded one would rerun the demo
-there. ``fork``'s caveat (forking a process that runs threads) does not bite here:
-every thread of an earlier variant has been joined before a process is started, and
-the children only call NumPy and exit.
-
-Results cross the process boundary as a few bytes: a child reports the shape and the
-first value of its array, never the array (800 MB per child with the lesson's n).
+Processes start under ``processes.start_method`` (:mod:`weatherplot.startmethod`),
+named in every record. ``fork``'s caveat (forking a process that runs threads) does
+not bite: every thread of an earlier variant is joined before a process starts. A
+child returns a few bytes (its array's shape and first value), never the array.
 """
 
 from __future__ import annotations
@@ -62,23 +28,17 @@ from ..records import DemoRecord
 from . import contended, cpu_bound, pool, pure_python, shared_list, sleep, start_methods
 from .common import DEMO_MEM_MB, numpy_mem_mb
 
-# ------------------------------------------------------------------------ registry
-
 
 @dataclass(frozen=True)
 class Demo:
-    """One demo of the lesson: all the workflow and the report need to know about it.
-
-    Adding a demo is one entry in :data:`DEMOS` (and its keys in the schema's
-    ``demos`` section, the one place for their defaults and bounds).
-    """
+    """One demo of the lesson: all the workflow and the report need to know about it
+    (adding one: docs/development.md)."""
 
     name: str
     #: Runs the demo: keyword arguments from the config, see ``config``.
     run: Callable[..., DemoRecord]
-    #: The lesson's prediction of its variants' times: the name of a function of
-    #: weatherplot.report.lesson (the report owns its reasoning's words); None: it
-    #: makes no timing prediction.
+    #: The name of its prediction in weatherplot.report.lesson (the report owns the
+    #: words), or None.
     predict: str | None
     #: The report template that explains its results (report/templates/explain/).
     explain: str | None
@@ -176,9 +136,6 @@ DEMOS: dict[str, Demo] = {
 
 
 def run_demo(name: str, demos_config: Mapping) -> DemoRecord:
-    """Run demo ``name`` with the validated config's ``demos`` section (defaults
-    filled in)."""
-    if name not in DEMOS:
-        raise ValueError(f"unknown demo {name!r}; expected one of {', '.join(DEMOS)}")
+    """Run demo ``name`` with the validated config's ``demos`` section."""
     demo = DEMOS[name]
     return demo.run(**{arg: demos_config[key] for key, arg in demo.config.items()})

@@ -1,18 +1,7 @@
-"""One demo as a command, the one way the demo rule runs it on every build (each
-build's interpreter runs this module):
-
-    python -m weatherplot.demos NAME --config DEMOS.json --output RECORD.json
-        --log DEMO.log [--start-method SETTING] [--job-threads N]
-        [--gil-reenabled-by=MODULE,...]
-
-A module entry point, so ``__main__`` has its ``if __name__ == "__main__":`` guard
-and ``spawn`` and ``forkserver`` children, which import ``__main__`` again, do not
-rerun the demo. ``--config`` is the validated config's ``demos`` section as JSON;
-``--start-method`` the config's ``processes.start_method``, resolved by this
-interpreter (``default``: its own). The record is the demo rule's
-(:class:`weatherplot.records.DemoRecord`), written atomically; its ``interpreter``
-says which Python ran it, with the modules that the workflow's probe saw turn the GIL
-back on (``--gil-reenabled-by``).
+"""One demo as a command (``python -m weatherplot.demos NAME --config DEMOS.json
+--output RECORD.json --log DEMO.log``), the one way the demo rule runs it on every
+build. A module entry point, so ``__main__`` is guarded and the children of ``spawn``
+and ``forkserver``, which import ``__main__`` again, do not rerun the demo.
 """
 
 from __future__ import annotations
@@ -54,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         use_start_method(args.start_method)
         record = run_demo(args.name, config)
         record["job_threads"] = args.job_threads
-        record["interpreter"]["gil_reenabled_by"] = list(args.gil_reenabled_by)
+        record["interpreter"]["gil_reenabled_by"] = args.gil_reenabled_by
         write_json_atomic(args.output, record)
         log.info("%s demo: wrote %s", args.name, args.output)
     except Exception:
