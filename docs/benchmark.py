@@ -28,7 +28,6 @@ from weatherplot.io.daily import Daily
 from weatherplot.io.ghcnd import read_ghcnd
 from weatherplot.measure import plot_records, run_command, run_fanout
 from weatherplot.ownedtemp import owned_tempdir
-from weatherplot.pandas_reference import read_ghcnd_fwf
 from weatherplot.records import job_overhead, job_startup, job_work
 from weatherplot.scratch import WORKFLOW_ROOT, scratch_workflow
 from weatherplot.timing import summarise
@@ -55,6 +54,10 @@ IMPORT_STEPS = {
 
 
 def parse_throughput(data_dir: Path, repeats: int) -> dict:
+    # The pandas reader is the tests' reference for ours.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from pandas_reference import read_ghcnd_fwf
+
     files = sorted(data_dir.glob("*.dly.gz"))
     with tempfile.TemporaryDirectory() as scratch:
         plain = []

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import DEATH_VALLEY, FIXTURE_DATA, OXFORD, SHARED_DATA, value_on
+from pandas_reference import read_ghcnd_fwf
 
 from weatherplot.catalog import load_catalog
 from weatherplot.io import detect_format, read_station
 from weatherplot.io.ghcnd import read_ghcnd
-from weatherplot.pandas_reference import read_ghcnd_fwf
 
 FIXTURE_FILES = sorted(FIXTURE_DATA.glob("*.dly.gz"))
 

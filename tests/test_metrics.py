@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from weatherplot.records import job_work
+from weatherplot.records import job_start, job_work
 from weatherplot.report.metrics import (
     amdahl_fit,
     amdahl_limit,
@@ -20,6 +20,11 @@ from weatherplot.report.metrics import (
     ratio,
     speedup,
 )
+
+
+def test_a_job_starts_when_its_process_started_else_at_its_first_line():
+    assert job_start({"process_start": 100.0, "start": 100.2}) == 100.0
+    assert job_start({"process_start": None, "start": 100.5}) == 100.5
 
 
 def test_speedup_of_a_time_under_one_second_and_of_no_time():

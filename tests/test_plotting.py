@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 from helpers import CDO, DEATH_VALLEY, FIXTURE_DATA, OXFORD
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from pandas_reference import read_ghcnd_fwf
 from PIL import Image
 
 from weatherplot import climate, plotting
 from weatherplot.catalog import load_catalog
-from weatherplot.pandas_reference import read_ghcnd_fwf
 from weatherplot.stations import load_station, plot_station, title_info
 
 CATALOG = load_catalog(FIXTURE_DATA / "stations.csv")
@@ -123,7 +123,7 @@ def plain_csv_from_real_dly(tmp_path, station: str, first: int, last: int):
 def raw_table(info: dict) -> pd.DataFrame:
     """The station's raw values (degC, mm) by date, read by pandas alone, not by the
     package's readers or its Daily: a .dly by pandas read_fwf
-    (weatherplot.pandas_reference, which shares no code with them), a plain CSV or
+    (tests/pandas_reference.py, which shares no code with them), a plain CSV or
     a CDO export by read_csv (converted by hand: a "standard" export is in degF and
     inches, a legacy one in tenths of degC and of mm, -9999 for missing)."""
     if info["file"].endswith((".dly", ".dly.gz")):

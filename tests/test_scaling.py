@@ -15,7 +15,6 @@ from helpers import FIXTURE_DATA, MELBOURNE, copy_workflow, run_snakemake
 from PIL import Image
 
 from weatherplot import report
-from weatherplot.records import makespan
 from weatherplot.report.analysis import analyse_scaling
 from weatherplot.scaling import summarise, worker_counts
 from weatherplot.scratch import generate_config
@@ -99,15 +98,6 @@ def test_without_the_serial_loop_each_method_is_its_own_reference():
     # f = (2 / 1.6 - 1) / (2 - 1) = 0.25; on 2 CPUs 1 / (0.25 + 0.75 / 2) = 1.6
     assert result["fits"]["pool"]["serial_fraction"] == pytest.approx(0.25)
     assert result["fits"]["pool"]["amdahl_at_cpus"] == pytest.approx(1.6)
-
-
-def test_makespan_runs_from_first_process_start_to_last_end():
-    records = [
-        {"process_start": 100.0, "start": 100.2, "end": 101.0},
-        {"process_start": None, "start": 100.5, "end": 103.0},
-    ]
-    assert makespan(records) == pytest.approx(3.0)
-    assert makespan([]) is None
 
 
 def test_generated_config_points_every_station_at_a_real_file(tmp_path):

@@ -1,22 +1,9 @@
-"""The timing records' layouts: one typed definition for the code that writes a record
-and the code that reads it (the timing report checks a record file against it).
-
-- :class:`DemoRecord`: a threads-vs-processes demo (:mod:`weatherplot.demos`),
-  ``results/timings/demos/{demo}.json``;
-- :class:`ExerciseRecord`: the exercise's three whole commands
-  (:mod:`weatherplot.exercise`), ``results/timings/exercise.json``;
-- :class:`PlotRecord`: one plot job (:class:`weatherplot.timing.PhaseTimer`, filled
-  in by :mod:`weatherplot.plotjob`), ``results/timings/plots/{station}.json``;
-- :class:`ScalingStudy`: the scaling study (:mod:`weatherplot.scaling`),
-  ``results/report/scaling.json``;
-- :class:`ExerciseBuildsRecord`: the loop, the Pool and the threads on both CPython
-  builds (:mod:`weatherplot.exercise`), ``results/timings/free-threaded/exercise.json``.
-
-A free-threaded build's demo records (``results/timings/free-threaded/demos/``) are
-:class:`DemoRecord` too.
+"""The timing records' layouts: the one contract between the code that measures (and
+writes a record) and the report (which reads and checks it). Records hold numbers,
+identifiers and the conditions of the run, never prose. Their files: README.md.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
 
 #: Phases of a plot job that are the station's plotting work (the rest is overhead).
@@ -183,9 +170,7 @@ class ExerciseBuildsRecord(TypedDict):
     end: float
 
 
-# ---------------------------------------------------------------------------
-# What a plot job's record (PlotRecord) says: read by the measuring side and the report
-# ---------------------------------------------------------------------------
+# What a plot job's record (PlotRecord) says: read by the measuring side and the report.
 
 
 def job_start(record: Mapping) -> float:
@@ -215,11 +200,3 @@ def job_worker(record: Mapping) -> str:
 def job_work(record: Mapping) -> float:
     """The station's plotting work: read + plot + save."""
     return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))
-
-
-def makespan(records: Iterable[Mapping]) -> float | None:
-    """First job process start (or script start) to last job end."""
-    records = list(records)
-    if not records:
-        return None
-    return max(float(r["end"]) for r in records) - min(job_start(r) for r in records)

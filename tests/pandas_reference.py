@@ -1,11 +1,7 @@
-"""The pandas ``read_fwf`` reader of ``.dly`` files: the reference our NumPy reader is
-checked and benchmarked against (the timing is ``docs/benchmark.py``'s).
-
-``read_ghcnd_fwf`` is the straightforward pandas way to read a ``.dly`` file. It is the
-peer the NumPy reader must beat, and the tests use it as an independent reference:
-both readers must give the same values on the real files. So it shares no code with
-the NumPy reader or with :class:`weatherplot.io.daily.Daily`: it returns a plain pandas
-table.
+"""The straightforward pandas ``read_fwf`` reader of ``.dly`` files: an independent
+reference for the NumPy reader (both must give the same values on the real files)
+and its peer in docs/benchmark.py. So it shares no code with the package's readers
+or with ``Daily``: it returns a plain pandas table.
 """
 
 from __future__ import annotations
