@@ -121,7 +121,7 @@ def test_false_is_the_gil_build_only(setting, tmp_path, monkeypatch):
 
 def test_auto_with_nothing_found_is_the_gil_build_only(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert freethreading.candidates(tmp_path) == []
+    assert freethreading.commands("auto", tmp_path) == []
     assert resolve("auto", tmp_path) is None
 
 
@@ -204,7 +204,6 @@ def test_the_main_process_answer_passes_to_job_steps(tmp_path, monkeypatch):
         version="3.13.5",
         executable=python,
         gil_enabled=True,
-        py_gil_disabled=True,
         reenabled_by=("gilext",),
     )
     environ = {freethreading.INHERITED_ENV: to_environment(python, interpreter)}
@@ -304,7 +303,6 @@ def test_a_cache_entry_without_import_paths_never_passes(tmp_path):
 @needs_ft
 def test_a_free_threaded_venv_is_accepted():
     found = resolve(ft_python())
-    assert found.py_gil_disabled
     assert found.gil_enabled is False
     assert found.reenabled_by == ()
     assert tuple(map(int, found.version.split(".")[:2])) >= (3, 13)
@@ -331,7 +329,7 @@ def test_auto_finds_a_free_threaded_python_on_path(tmp_path, monkeypatch):
     found = resolve("auto", tmp_path / "work")
     assert found is not None
     assert Path(found.python).name == ft_name(ft_python())
-    assert found.py_gil_disabled and found.gil_enabled is False
+    assert found.record()["free_threaded_build"] and found.gil_enabled is False
 
 
 @needs_ft

@@ -1,25 +1,7 @@
-"""Which free-threaded CPython (PEP 703, no GIL) the lesson's demos and exercise also
-run under, and the checks made on it before any demo runs.
-
-The config's ``free_threading.python`` is ``auto`` (a free-threaded ``python3.14t``
-or ``python3.13t`` on PATH, else the one ``snakemake free_threaded_python`` built
-under resources/), a path or command, or ``false`` (GIL build only). The chosen
-interpreter is probed in a child process: its version, executable, whether the build
-has no GIL (``Py_GIL_DISABLED``), whether the GIL is still off after importing what
-the demos need (``sys._is_gil_enabled()``; an extension without free-threading
-support turns it back on, and CPython says which in a RuntimeWarning), and which of
-those imports are missing.
-
-The probe costs ~0.6-2 s (the imports), so its answer is kept in
-.snakemake/free-threading-probe.json, keyed by the interpreter the command really
-runs (a pyenv, asdf or mise shim picks one by its own settings, PYENV_VERSION or a
-.python-version file, not by the file at its path, so it is asked: _runs), that
-file's size and mtime, the folders on its import path (their mtimes change
-when a package is installed or removed) and the environment variables that change
-what it imports. A process started by a snakemake that has an answer (a cluster job
-step re-running the Snakefile, a nested snakemake run) takes it from the environment
-(INHERITED_ENV) and probes nothing, if the setting still names that interpreter's
-command and its executable is still the same file; otherwise it resolves again.
+"""Which free-threaded CPython (PEP 703, no GIL) the demos and the exercise also run
+under (config ``free_threading.python``: ``auto``, a path or command, or false), and
+the checks made on it before any job. How it is chosen, probed, cached and passed to
+nested runs: docs/free-threading.md.
 """
 
 from __future__ import annotations
@@ -70,7 +52,6 @@ _PROBE = r"""
 import json, os, re, site, sys, sysconfig, warnings
 info = {
     "version": sys.version.split()[0],
-    "implementation": sys.implementation.name,
     "executable": sys.executable,
     "py_gil_disabled": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
     "missing": [],
@@ -112,7 +93,6 @@ class Interpreter:
     version: str
     executable: str
     gil_enabled: bool
-    py_gil_disabled: bool
     reenabled_by: tuple[str, ...] = field(default=())
 
     def record(self) -> dict:
@@ -120,7 +100,7 @@ class Interpreter:
             "version": self.version,
             "executable": self.executable,
             "gil_enabled": self.gil_enabled,
-            "free_threaded_build": self.py_gil_disabled,
+            "free_threaded_build": True,  # check() refuses any other
             "gil_reenabled_by": list(self.reenabled_by),
         }
 
@@ -138,12 +118,12 @@ def this_interpreter() -> dict:
     }
 
 
-def probe(python: str, modules=NEEDED_MODULES, timeout=PROBE_TIMEOUT_SECONDS) -> dict:
+def probe(python: str, modules=NEEDED_MODULES) -> dict:
     """Run the probe in ``python``; FreeThreadingError if it does not run."""
-    return _ask(python, ["-c", _PROBE, *modules], timeout)
+    return _ask(python, ["-c", _PROBE, *modules])
 
 
-def _ask(python: str, arguments: list[str], timeout=PROBE_TIMEOUT_SECONDS) -> dict:
+def _ask(python: str, arguments: list[str]) -> dict:
     """The JSON object ``python ARGUMENTS`` prints last; FreeThreadingError, in one
     line, when it does not run or prints none."""
     try:
@@ -151,7 +131,7 @@ def _ask(python: str, arguments: list[str], timeout=PROBE_TIMEOUT_SECONDS) -> di
             [python, *arguments],
             capture_output=True,
             text=True,
-            timeout=timeout,
+            timeout=PROBE_TIMEOUT_SECONDS,
             check=False,
         )
     except FileNotFoundError:
@@ -160,7 +140,8 @@ def _ask(python: str, arguments: list[str], timeout=PROBE_TIMEOUT_SECONDS) -> di
         raise FreeThreadingError(f"{python}: not executable") from None
     except subprocess.TimeoutExpired:
         raise FreeThreadingError(
-            f"{python}: did not answer within {timeout} s (is it a Python?)"
+            f"{python}: did not answer within {PROBE_TIMEOUT_SECONDS} s "
+            "(is it a Python?)"
         ) from None
     lines = done.stdout.strip().splitlines()
     try:
@@ -296,7 +277,6 @@ def check(python: str, info: dict) -> Interpreter:
         version=info["version"],
         executable=info["executable"],
         gil_enabled=bool(info["gil_enabled"]),
-        py_gil_disabled=True,
         reenabled_by=tuple(info.get("reenabled_by", ())),
     )
 
@@ -346,34 +326,27 @@ def from_environment(setting, environ=os.environ) -> tuple[bool, Interpreter | N
     return True, interpreter
 
 
-def candidates(workdir: Path) -> list[str]:
-    """``auto``: free-threaded interpreters on PATH, then the built one."""
-    found = [shutil.which(name) for name in PATH_CANDIDATES]
-    built = Path(workdir) / BUILT_PYTHON
-    if built.exists():
-        found.append(str(built.absolute()))
-    return [path for path in found if path]
+def _off(setting) -> bool:
+    return setting is False or setting in ("false", "none", "")
 
 
-def command(setting, workdir: Path | str = ".") -> str | None:
-    """The absolute path of the interpreter an explicit setting names: a path
-    (relative to ``workdir``) or a command on PATH; None when there is none."""
+def commands(setting, workdir: Path | str = ".") -> list[str]:
+    """What ``setting`` may resolve to, as absolute paths: for ``auto`` the
+    free-threaded interpreters on PATH, then the built one; else the one it names (a
+    path relative to ``workdir`` or a command on PATH), if it exists."""
+    if _off(setting):
+        return []
+    if setting == "auto":
+        found = [shutil.which(name) for name in PATH_CANDIDATES]
+        built = Path(workdir) / BUILT_PYTHON
+        if built.exists():
+            found.append(str(built.absolute()))
+        return [path for path in found if path]
     name = Path(str(setting)).expanduser()
     if os.sep in str(setting):  # a path, not a command's name
         name = Path(workdir) / name
     found = shutil.which(str(name))
-    return None if found is None else str(Path(found).absolute())
-
-
-def commands(setting, workdir: Path) -> list[str]:
-    """What ``setting`` may resolve to: the candidates for ``auto``, else its one
-    command (none for false)."""
-    if setting is False or setting in ("false", "none", ""):
-        return []
-    if setting == "auto":
-        return candidates(workdir)
-    found = command(setting, workdir)
-    return [] if found is None else [found]
+    return [] if found is None else [str(Path(found).absolute())]
 
 
 def resolve(
@@ -383,22 +356,22 @@ def resolve(
     ``auto`` when none is found or none of those found passes the checks (the
     run is then the GIL build's only); FreeThreadingError for an explicit one that
     fails them. ``cache``: the probe's cache file (None: always probe)."""
-    if setting is False or setting in ("false", "none", ""):
-        return None
+    found = commands(setting, workdir)
     if setting == "auto":
-        for python in candidates(Path(workdir)):
+        for python in found:
             try:
                 return check(python, cached_probe(python, cache)[0])
             except FreeThreadingError as error:
                 print(f"free_threading: skipping {error}", file=sys.stderr)
         return None
-    found = command(setting, workdir)
-    if found is None:
-        raise FreeThreadingError(
-            f"free_threading.python: {str(setting)!r} not found (give a path or a "
-            "command on PATH, `auto`, or false)"
-        )
-    return check(found, cached_probe(found, cache)[0])
+    if found:
+        return check(found[0], cached_probe(found[0], cache)[0])
+    if _off(setting):
+        return None
+    raise FreeThreadingError(
+        f"free_threading.python: {str(setting)!r} not found (give a path or a "
+        "command on PATH, `auto`, or false)"
+    )
 
 
 def resolve_for_this_run(

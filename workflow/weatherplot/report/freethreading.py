@@ -1,13 +1,7 @@
-"""The two CPython builds side by side: every demo and the exercise on the build
-with the GIL and on the free-threaded one (PEP 703), each against its own
-prediction, and the figures the report's conclusion quotes.
-
-Reads the GIL build's demo records (``results/timings/demos/``), the free-threaded
-build's (``results/timings/free-threaded/demos/``) and the exercise on both builds
-(``results/timings/free-threaded/exercise.json``, :mod:`weatherplot.exercise`). A
-free-threaded figure is *marked* when the GIL was on after all when it was taken (an
-extension without free-threading support turned it back on at import; its
-interpreter record names it).
+"""The report's section on the two CPython builds: every demo and the exercise on the
+GIL build and on the free-threaded one (PEP 703), each against its own prediction. A
+free-threaded figure is *marked* when an extension turned the GIL back on at import
+(its interpreter record names it).
 """
 
 from __future__ import annotations
@@ -178,17 +172,11 @@ def free_threading_figures(
                 reenabled.update((interpreter or {}).get("gil_reenabled_by", []))
     ex = _exercise(exercise_builds, cpus)
     # Each build's interpreter as its first demo (in the rules' order) recorded it.
-    interpreters = {
-        b: next(
-            (
-                d[b]["interpreter"]
-                for d in demos.values()
-                if d.get(b, {}).get("interpreter")
-            ),
-            None,
-        )
-        for b in BUILDS
-    }
+    interpreters = dict.fromkeys(BUILDS)
+    for figures in demos.values():
+        for b, fig in figures.items():
+            if fig["interpreter"] and not interpreters[b]:
+                interpreters[b] = fig["interpreter"]
     # Which demo makes each point (its registry entry's both_builds; the point's own
     # name if none does), and the point's figures filed under that demo's name.
     shown = {
