@@ -1,9 +1,5 @@
 """What the demos share: running work in threads and processes with bounded
-waits, the memory guard, the interleaved timing of variants and the demo record.
-
-How processes are started (the configured start method) is in the package
-docstring, :mod:`weatherplot.demos`.
-"""
+waits, the memory guard, the interleaved timing of variants and the demo record."""
 
 from __future__ import annotations
 
@@ -22,6 +18,7 @@ from .. import startmethod
 from ..cpus import available_memory, usable_cpus
 from ..freethreading import this_interpreter
 from ..hostinfo import cpu_seconds
+from ..measure import load_average
 from ..records import DemoRecord
 from ..timing import summarise
 
@@ -33,8 +30,7 @@ PARENT_OVERHEAD_BYTES = 200 * 2**20
 CHILD_OVERHEAD_BYTES = 50 * 2**20
 
 
-#: The ``processes.start_method`` setting the demos start their processes with; the
-#: command (``python -m weatherplot.demos --start-method``) sets it once per process.
+#: The ``processes.start_method`` setting the demos start their processes with.
 _start_method = "default"
 
 
@@ -48,21 +44,12 @@ def use_start_method(setting: str) -> str:
 
 
 def mp_context() -> multiprocessing.context.BaseContext:
-    """The ``multiprocessing`` context of the configured start method."""
     return startmethod.context(_start_method)
 
 
-# ---------------------------------------------------------------- memory guard
-
-
 def numpy_peak_bytes(n: int, workers: int) -> int:
-    """Peak memory of the numpy demo, in bytes: the estimate the guard checks.
-
-    The largest variant keeps ``workers`` arrays of ``n`` float64 (8 bytes each) alive
-    at once, in ``workers`` threads of the parent or in ``workers`` forked children.
-    Add the parent interpreter and, for the processes variant, each child's own pages.
-    (The loop and single-call variants hold one array at a time.)
-    """
+    """Peak memory of the numpy demo, in bytes: its largest variant keeps ``workers``
+    arrays of ``n`` float64 alive at once, in threads or in children."""
     arrays = max(workers, 1) * n * 8
     return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
 
@@ -78,13 +65,8 @@ def numpy_mem_mb(demos_config) -> int:
 
 
 def check_numpy_memory(n: int, workers: int, available: int | None = None) -> int:
-    """Refuse, before allocating anything, a numpy demo that would not fit in memory.
-
-    ``available`` defaults to what :func:`weatherplot.cpus.available_memory` finds
-    (``MemAvailable`` or the cgroup's headroom, whichever is smaller). Returns the
-    estimate; raises ``ValueError`` naming ``demos.array_size`` when it does not fit.
-    The Snakefile can call this at DAG-build time, the demo calls it again at run time.
-    """
+    """Refuse, before allocating anything, a numpy demo that would not fit in memory
+    (a ValueError naming ``demos.array_size``); returns the estimate."""
     need = numpy_peak_bytes(n, workers)
     source = "this machine's memory"
     if available is None:
@@ -100,9 +82,6 @@ def check_numpy_memory(n: int, workers: int, available: int | None = None) -> in
             "Lower demos.array_size (or demos.workers)."
         )
     return need
-
-
-# ---------------------------------------------- threads and processes, bounded
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -138,12 +117,10 @@ def _run_processes(
 ) -> list:
     """Start one process per ``args``, collect their (small) results, join them all.
 
-    Results are read from the queue *before* joining: a child that has put data on a
-    queue does not exit until the data is consumed. Every wait is bounded: a child
-    that dies before reporting (killed, out of memory) is noticed within a second,
-    and ``timeout`` caps the whole; either way the others are stopped and a
-    ``RuntimeError`` says which child and how. ``ctx``: a ``multiprocessing``
-    context other than the configured one (the start-method demo's).
+    Results are read *before* joining: a child that has put data on a queue does not
+    exit until it is consumed. A child that dies before reporting (killed, out of
+    memory) is noticed within a second, ``timeout`` caps the whole; either way the
+    others are stopped and a RuntimeError says which child and how.
     """
     ctx = ctx or mp_context()
     results_queue = ctx.Queue()
@@ -212,15 +189,8 @@ def process_start_cost(
     call: tuple[Callable, tuple] = (_noop, ()),
 ) -> float:
     """Median seconds to start and join ``workers`` processes that make ``call``
-    (a no-op; the numpy demo's a tiny ``rand_call``, which under ``spawn`` and
-    ``forkserver`` includes each child's own NumPy import), under the configured
-    start method.
-
-    What a processes variant pays on top of its work (``pool=True``: starting a
-    ``Pool(workers)``, mapping a no-op over it and shutting it down). Logged and
-    recorded as ``results.process_start_cost`` so the report can add it to its
-    predictions.
-    """
+    (``pool``: a ``Pool(workers)`` mapping a no-op): what a processes variant pays on
+    top of its work, which the report adds to its predictions."""
     fn, args = call
 
     def start_and_join():
@@ -255,9 +225,6 @@ def _pool_map(workers: int, fn: Callable, items: list, timeout: float) -> list:
             ) from None
 
 
-# ------------------------------------------------------------ timing and record
-
-
 def call_variants(call: str, fn: Callable, args: tuple, workers: int) -> dict:
     """The variants a CPU-bound demo times, ``{name: (label, workers, kind,
     function)}``: ``fn(*args)`` (named ``call`` in labels) once, ``workers`` times in
@@ -286,70 +253,51 @@ def call_variants(call: str, fn: Callable, args: tuple, workers: int) -> dict:
     }
 
 
-def _run_variants(demo: str, variants: dict, repeats: int) -> dict[str, dict]:
-    """Run every variant once per repeat, interleaved, logging progress.
-
-    Returns ``{variant: {"wall": [...], "cpu": [...]}}``: the wall-clock seconds and
-    the CPU seconds (user + system, this process and the workers it joined) of every
-    repeat. Wall well above ``cpu / min(workers, CPUs)`` means the variant waited:
-    for a lock, for sleep, or for CPUs other work was using.
-    """
-    times: dict[str, dict] = {name: {"wall": [], "cpu": []} for name in variants}
+def _run_variants(demo: str, variants: dict, repeats: int) -> list[dict]:
+    """Run every variant once per repeat, interleaved: an entry per variant with its
+    wall times and CPU seconds (of this process and the workers it joined)."""
+    wall: dict[str, list] = {name: [] for name in variants}
+    cpu: dict[str, list] = {name: [] for name in variants}
     for rep in range(1, repeats + 1):
         for name, (label, _workers, _kind, fn) in variants.items():
             log.info("%s demo: %s variant, repeat %d/%d", demo, name, rep, repeats)
             cpu0 = cpu_seconds() + cpu_seconds(children=True)
             elapsed = _timed(fn)
-            cpu = cpu_seconds() + cpu_seconds(children=True) - cpu0
-            times[name]["wall"].append(elapsed)
-            times[name]["cpu"].append(round(cpu, 3))
+            used = cpu_seconds() + cpu_seconds(children=True) - cpu0
+            wall[name].append(elapsed)
+            cpu[name].append(round(used, 3))
             log.info(
                 "%s demo: %s variant took %.3f s, %.2f CPU s (%s)",
                 demo,
                 name,
                 elapsed,
-                cpu,
+                used,
                 label,
             )
-    return times
-
-
-def _timing(times: dict) -> dict:
-    """Summary of one variant's repeats: wall-clock times and their CPU seconds."""
-    return {
-        **summarise(times["wall"]),
-        "cpu_seconds": times["cpu"],
-        "cpu_median": round(statistics.median(times["cpu"]), 3),
-    }
-
-
-def _single_call(variants: dict, times: dict[str, dict], name: str) -> dict:
-    """Take variant ``name``, one call of the work (what the lesson's predictions
-    start from, not a way to run it), out of ``variants`` and ``times``: its label and
-    timing."""
-    return {"label": variants.pop(name)[0], **_timing(times.pop(name))}
-
-
-def _variant_entries(variants: dict, times: dict[str, dict]) -> list[dict]:
     return [
         {
             "name": name,
             "label": label,
             "workers": workers,
             "kind": kind,
-            **_timing(times[name]),
+            **summarise(wall[name]),
+            "cpu_seconds": cpu[name],
+            "cpu_median": round(statistics.median(cpu[name]), 3),
         }
         for name, (label, workers, kind, _fn) in variants.items()
     ]
 
 
-def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
-    """A demo record: the layout every demo returns and the report reads.
+def _single_call(entries: list[dict], name: str) -> dict:
+    """Take entry ``name``, one call of the work (what the predictions start from,
+    not a way to run it), out of ``entries``: its label and timing."""
+    entry = next(e for e in entries if e["name"] == name)
+    entries.remove(entry)
+    return {k: v for k, v in entry.items() if k not in ("name", "workers", "kind")}
 
-    ``single_call`` is the figure the lesson's predictions start from (None for the
-    shared-list demo, whose point is results, not speed); ``variants`` hold one entry
-    per way of running the work; ``results`` what the work returned.
-    """
+
+def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
+    """A demo record (:class:`weatherplot.records.DemoRecord`)."""
     return {
         "kind": "demo",
         "name": name,
@@ -358,16 +306,12 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "python": sys.version.split()[0],
-        # Which interpreter ran it: version, executable, the GIL's state at the end.
         "interpreter": this_interpreter(),
-        # How its processes started, and this interpreter's own default method.
         "start_method": mp_context().get_start_method(),
         "start_method_default": startmethod.default_method(),
         "params": params,
         "cpus": usable_cpus(),
-        # 1-, 5- and 15-minute load averages as the demo ended: how busy the machine
-        # was (the demo's own workers included), for reading the figures.
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "loadavg": load_average(),
         "single_call": fields.pop("single_call", None),
         "variants": fields.pop("variants", []),
         "results": fields.pop("results", {}),

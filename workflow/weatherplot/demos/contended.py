@@ -1,20 +1,10 @@
-"""The contended read-modify-write: ``threads`` threads, started together by a
-``threading.Barrier``, each doing ``a[0] += 1`` (and ``c.x += 1`` on an object)
-``increments`` times, without and with a ``threading.Lock``; and beside it the
-seed's version, ten threads that each increment once.
+"""The contended read-modify-write: ``threads`` threads, started together, each
+doing ``a[0] += 1`` (and ``c.x += 1``) ``increments`` times, without and with a
+``threading.Lock``; and the seed's ten threads that each increment once.
 
-``x += 1`` is three steps (load, add, store). With the GIL another thread can run
-only when the interpreter switches threads, which CPython does at a few places of
-the evaluation loop (calls, backward jumps), so an update is lost only when a switch
-falls between the load and the store: rarely. Without the GIL the threads run at the
-same time on different CPUs, read the same old value, and one store overwrites the
-other: many updates are lost, a different number every run. With the lock nothing
-is lost on either build.
-
-The seed's ten threads with one increment each cannot show any of this: starting a
-thread takes longer than its one increment, so each thread has finished before the
-next one starts. The threads never overlap, and ``[11, 2, 3]`` comes out on both
-builds.
+With the GIL a thread switch falls between an increment's load and store only at a
+few places of the evaluation loop (calls, backward jumps), so updates are rarely
+lost; without it the threads run at once on different CPUs and lose many.
 """
 
 from __future__ import annotations
@@ -23,7 +13,8 @@ import threading
 import time
 
 from ..records import DemoRecord
-from .common import _record, _run_threads, _run_variants, _variant_entries
+from .common import _record, _run_threads, _run_variants
+from .shared_list import increment_first
 
 
 class Counter:
@@ -55,10 +46,6 @@ def add_to_attribute(c: Counter, increments: int, gate, lock=None) -> None:
                 c.x += 1
 
 
-def _seed(a: list) -> None:
-    a[0] += 1  # the seed's worker: once per thread
-
-
 def contended_demo(
     threads: int, increments: int, seed_threads: int, repeats: int
 ) -> DemoRecord:
@@ -81,7 +68,7 @@ def contended_demo(
 
     def seed():
         a = [1, 2, 3]
-        _run_threads(_seed, [(a,)] * seed_threads)
+        _run_threads(increment_first, [(a,)] * seed_threads)
         seen.append(a)
 
     each = f"{threads} threads x {increments:,} increments"
@@ -107,7 +94,7 @@ def contended_demo(
         "threads",
         seed,
     )
-    times = _run_variants("contended", variants, repeats)
+    entries = _run_variants("contended", variants, repeats)
     expected = threads * increments
     results: dict = {"expected": expected}
     for name, values in finals.items():
@@ -132,7 +119,7 @@ def contended_demo(
             "seed_threads": seed_threads,
             "repeats": repeats,
         },
-        variants=_variant_entries(variants, times),
+        variants=entries,
         results=results,
     )
 

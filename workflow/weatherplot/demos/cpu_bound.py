@@ -14,7 +14,6 @@ from .common import (
     _run_variants,
     _single_call,
     _timed,
-    _variant_entries,
     call_variants,
     check_numpy_memory,
     process_start_cost,
@@ -24,11 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def rand_call(n: int) -> tuple[tuple[int, ...], float]:
-    """One ``np.random.rand(n)`` from the legacy global generator.
-
-    Returns only the shape and the first value: a child process sends this back, and
-    the array itself is freed here, in the worker that made it.
-    """
+    """One ``np.random.rand(n)`` from the legacy global generator; only the shape and
+    the first value go back from a child, the array is freed where it was made."""
     import numpy as np
 
     a = np.random.rand(n)  # noqa: NPY002 (the lesson: the legacy global generator)
@@ -49,26 +45,6 @@ def generator_call(n: int) -> tuple[tuple[int, ...], float]:
     return a.shape, float(a[0])
 
 
-def _numpy_variants(n: int, workers: int) -> dict:
-    """The numpy demo's variants: ``{name: (label, workers, kind, function)}``."""
-    args = [(n,)] * workers
-    return {
-        **call_variants("np.random.rand(n)", rand_call, (n,), workers),
-        "generator_single": (
-            "np.random.default_rng().random(n) once",
-            1,
-            "serial",
-            lambda: generator_call(n),
-        ),
-        "threads_generator": (
-            f"{workers} threads, each with its own np.random.default_rng()",
-            workers,
-            "threads",
-            lambda: _run_threads(generator_call, args),
-        ),
-    }
-
-
 def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     """``np.random.rand(n)`` once, ``workers`` times in a loop, in threads, in
     processes; and threads with a Generator each. Checks memory before allocating."""
@@ -87,11 +63,24 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     warmup = _timed(lambda: rand_call(n))
     # Children that import NumPy (under spawn and forkserver they do it themselves).
     start_cost = process_start_cost(workers, call=(rand_call, (1,)))
-    variants = _numpy_variants(n, workers)
-    times = _run_variants("numpy", variants, repeats)
-    single = _single_call(variants, times, "single")
-    generator = _single_call(variants, times, "generator_single")
-    entries = _variant_entries(variants, times)
+    variants = {
+        **call_variants("np.random.rand(n)", rand_call, (n,), workers),
+        "generator_single": (
+            "np.random.default_rng().random(n) once",
+            1,
+            "serial",
+            lambda: generator_call(n),
+        ),
+        "threads_generator": (
+            f"{workers} threads, each with its own np.random.default_rng()",
+            workers,
+            "threads",
+            lambda: _run_threads(generator_call, [(n,)] * workers),
+        ),
+    }
+    entries = _run_variants("numpy", variants, repeats)
+    single = _single_call(entries, "single")
+    generator = _single_call(entries, "generator_single")
     for entry in entries:
         if entry["name"] == "threads_generator":
             entry["single_call_median"] = generator["median"]

@@ -12,7 +12,6 @@ from .common import (
     _pool_map,
     _record,
     _run_variants,
-    _variant_entries,
     process_start_cost,
 )
 
@@ -53,13 +52,13 @@ def pool_demo(
         )
     }
     start_cost = process_start_cost(workers, pool=True)
-    times = _run_variants("pool", variants, repeats)
+    entries = _run_variants("pool", variants, repeats)  # fills outcome
     return _record(
         "pool",
         start,
         {"t": t, "workers": workers, "inputs": list(inputs), "repeats": repeats},
         single_call={"label": "func(a) once", "measured": False, **summarise([t])},
-        variants=_variant_entries(variants, times),
+        variants=entries,
         results={
             "result": outcome["result"],
             "inputs": list(inputs),

@@ -14,7 +14,6 @@ from .common import (
     _record,
     _run_variants,
     _single_call,
-    _variant_entries,
     call_variants,
     process_start_cost,
 )
@@ -38,14 +37,14 @@ def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
     log.info("pure_python demo: n=%d, %d workers, %d repeats", n, workers, repeats)
     variants = call_variants("count_up(n)", count_up, (n,), workers)
     start_cost = process_start_cost(workers)
-    times = _run_variants("pure_python", variants, repeats)
-    single = _single_call(variants, times, "single")
+    entries = _run_variants("pure_python", variants, repeats)
+    single = _single_call(entries, "single")
     return _record(
         "pure_python",
         start,
         {"n": n, "workers": workers, "repeats": repeats},
         single_call={**single, "measured": True},
-        variants=_variant_entries(variants, times),
+        variants=entries,
         results={"checksum": count_up(n), "process_start_cost": start_cost},
     )
 

@@ -12,7 +12,6 @@ from .common import (
     _run_processes,
     _run_threads,
     _run_variants,
-    _variant_entries,
     process_start_cost,
 )
 
@@ -25,9 +24,8 @@ def do_nothing(t: float) -> None:
 def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
     """``do_nothing(t)`` ``workers`` times: in a loop, in threads, in processes.
 
-    The single-call figure is ``t`` itself, not measured (``"measured": False``):
-    measuring it would cost another ``t`` seconds and tell nothing ``time.sleep``
-    does not promise.
+    The single-call figure is ``t`` itself, not measured: measuring it would cost
+    another ``t`` seconds and tell nothing ``time.sleep`` does not promise.
     """
     start = time.time()
     args = [(t,)] * workers
@@ -52,7 +50,6 @@ def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
         ),
     }
     start_cost = process_start_cost(workers)
-    times = _run_variants("sleep", variants, repeats)
     return _record(
         "sleep",
         start,
@@ -62,7 +59,7 @@ def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
             "measured": False,
             **summarise([t]),
         },
-        variants=_variant_entries(variants, times),
+        variants=_run_variants("sleep", variants, repeats),
         results={"process_start_cost": start_cost},
     )
 

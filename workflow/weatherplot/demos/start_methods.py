@@ -1,19 +1,14 @@
 """The start-method demo: what starting processes costs under every start method
-this platform has, and why the seed's script needs ``if __name__ == "__main__":``.
+this platform has, for a bare function and for one whose module imports NumPy and
+Matplotlib (:mod:`.heavy_target`), the first batch under each method timed apart
+(``forkserver`` starts its server then); and the seed's script without and with its
+``if __name__ == "__main__":`` guard, each run by a child interpreter under ``spawn``
+and ``forkserver`` and killed with its children at a deadline.
 
-- The cost: start and join ``workers`` processes (the demos' workers) under each of
-  ``multiprocessing.get_all_start_methods()``, for a function that needs nothing and
-  for one whose module imports NumPy and Matplotlib (:mod:`.heavy_target`); the
-  variants interleaved, the median of ``repeats``. The first batch under each method
-  is timed apart (``forkserver`` starts its server then) and kept out of the median.
-- The guard: the seed's script (processes started at module level, no guard, printing
-  the shared list) and the same script guarded, each run by a child interpreter under
-  ``spawn`` and ``forkserver``, in a process group of its own and killed with its
-  children at a deadline; the record keeps what happened as data. Unguarded, each
-  ``spawn`` child dies bootstrapping and the script prints ``[1, 2, 3]``; under
-  ``forkserver`` the same up to Python 3.12, while newer ones (3.14.10 measured) have
-  the server import ``__main__`` once: the server dies bootstrapping and the script
-  itself fails, printing nothing.
+Unguarded, each ``spawn`` child dies bootstrapping and the script prints
+``[1, 2, 3]``; under ``forkserver`` the same up to Python 3.12, while newer ones
+(3.14.10 measured) have the server import ``__main__`` once: the server dies
+bootstrapping and the script itself fails, printing nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +32,6 @@ from .common import (
     _run_processes,
     _run_variants,
     _timed,
-    _variant_entries,
     mp_context,
 )
 
@@ -141,7 +135,7 @@ def _kill_tree(proc: subprocess.Popen) -> None:
             child.kill()
 
 
-def guard_runs(processes: int, deadline: float = GUARD_DEADLINE) -> list[dict]:
+def guard_runs(processes: int) -> list[dict]:
     """The seed's script unguarded and guarded under spawn and forkserver (those
     this platform has)."""
     runs = []
@@ -155,7 +149,7 @@ def guard_runs(processes: int, deadline: float = GUARD_DEADLINE) -> list[dict]:
             path = Path(folder, f"{script}.py")
             path.write_text(text.format(n=processes))
             for method in methods:
-                runs.append({"script": script, **run_script(path, method, deadline)})
+                runs.append({"script": script, **run_script(path, method)})
     return runs
 
 
@@ -183,8 +177,7 @@ def start_methods_demo(workers: int, repeats: int) -> DemoRecord:
         for target, fn in targets.items()
         for method, ctx in contexts.items()
     }
-    times = _run_variants("start_methods", variants, repeats)
-    entries = _variant_entries(variants, times)
+    entries = _run_variants("start_methods", variants, repeats)
     by_name = {v["name"]: v["median"] for v in entries}
     in_use = mp_context().get_start_method()
     return _record(
