@@ -263,7 +263,7 @@ def test_a_stop_while_the_step_starts_still_kills_the_step(tmp_path, monkeypatch
     try:
         with (tmp_path / "log").open("a") as log, pytest.raises(SystemExit):
             ftbuild.run_step(
-                ["sleep", "300"], "make", tmp_path, log, ftbuild.Deadline(60, "test")
+                ["sleep", "300"], "make", tmp_path, log, ftbuild.Deadline(60)
             )
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -350,7 +350,7 @@ def test_the_tarball_unpacked_is_the_one_whose_sha256_was_checked(
     monkeypatch.setattr(hashlib, "file_digest", digest_then_swap)
     work = tmp_path / "work"
     work.mkdir()
-    deadline = ftbuild.Deadline(60, "test")
+    deadline = ftbuild.Deadline(60)
     source = ftbuild.get_source(str(good), sha256, work, deadline, lambda _: None)
     tree = ftbuild.unpack(source, work / "src")
     assert (tree / "configure").read_text() == "#!/bin/sh\necho good\n"

@@ -1,13 +1,7 @@
-# A free-threaded CPython (no GIL) for the demos and the exercise, built from a
-# release tarball with ./configure --disable-gil, with a venv of NumPy, Matplotlib,
-# pandas and Jinja2 from PyPI's wheels. Long (~10 min on 2 cores), so not part of
-# rule all:
-#
-#   snakemake --cores 2 free_threaded_python
-#
-# The output is a symlink to the build in free_threading.build_dir (a finished
-# build holds its absolute paths, so it is built in place and linked when complete;
-# weatherplot/ftbuild.py). `auto` (free_threading.python) then finds its python.
+# A free-threaded CPython (no GIL) with a venv for the demos and the exercise, built
+# from a release tarball (weatherplot/ftbuild.py, docs/free-threading.md). Long (~10
+# min on 2 cores), so not in rule all. The output links to the build in
+# free_threading.build_dir; `auto` (free_threading.python) then finds its python.
 
 
 rule free_threaded_python:

@@ -1,32 +1,7 @@
 """Build a free-threaded CPython (``./configure --disable-gil``) from a release tarball,
 with a venv of what the demos and the plot code need: ``snakemake --cores 2
-free_threaded_python`` (workflow/rules/freethreading.smk; not in the default run).
-
-What it guarantees:
-
-- **checked before unpacking**: the tarball (a local path or a URL, fetched with
-  download.fetch's bounded, atomic download) must have the configured sha256;
-  otherwise one line says so and nothing is unpacked;
-- **one clear line** for a missing build tool (make, a C compiler), a failing
-  ``configure`` (its own ``configure: error:`` line), ``make`` or pip, or a build
-  without ``ssl``/``zlib`` (pip needs them); the whole output is in the log;
-- **bounded**: one deadline for the whole build; a step still running then is
-  killed with its process group;
-- **nothing half-built under the final path**: the interpreter and its venv are
-  built in place in ``<build_dir>/free-threaded-python-<sha256[:12]>/`` (a venv and
-  an installed CPython hold their absolute paths, so a finished build cannot be
-  moved), marked complete only once its venv passes the same checks as any
-  configured interpreter, and only then does the final path (a symlink to it)
-  appear, in one atomic rename. A failed or stopped build is removed; one killed
-  outright is removed by the next build. A complete build for the same sha256 is
-  reused (a CI machine keeps one in its cache folder);
-- **nothing complete deleted for a failed check**: a complete build that fails its
-  check here (a ``PYTHONPATH`` from ``module load``, the probe's time-out under
-  load) is kept, not used, with the reason; a new build goes beside it
-  (``...-<sha256[:12]>-2``) and replaces it only once the new one passed its checks.
-
-Nothing is version-specific: a 3.14 tarball works unchanged (the interpreter is
-found as ``python3.*t``). Only the standard library and this package.
+free_threaded_python`` (not in the default run). What it checks, bounds and cleans up:
+docs/free-threading.md. Only the standard library and this package.
 """
 
 from __future__ import annotations
@@ -84,9 +59,8 @@ class BuildError(Exception):
 
 
 class Deadline:
-    def __init__(self, seconds: float, what: str):
+    def __init__(self, seconds: float):
         self.seconds = seconds
-        self.what = what
         self.end = time.monotonic() + seconds
 
     def remaining(self, step: str) -> float:
@@ -98,7 +72,7 @@ class Deadline:
     def expired(self, step: str) -> BuildError:
         return BuildError(
             f"free_threaded_python: not done within {self.seconds / 60:g} min "
-            f"({self.what}); stopped during {step}"
+            f"(free_threading.build_timeout_minutes); stopped during {step}"
         )
 
 
@@ -168,7 +142,7 @@ def unpack(tarball: BinaryIO, folder: Path) -> Path:
         raise BuildError(
             f"free_threading.source: {tarball.name}: not unpacked ({error})"
         ) from None
-    found = sorted(folder.glob("*/configure")) or sorted(folder.glob("configure"))
+    found = sorted(folder.glob("*/configure"))
     if not found:
         raise BuildError(
             f"free_threading.source: {tarball.name} has no configure script: not a "
@@ -328,7 +302,7 @@ def build(
     final = Path(final).absolute()
     build_dir = Path(build_dir).absolute()
     started = time.monotonic()
-    deadline = Deadline(timeout, "free_threading.build_timeout_minutes")
+    deadline = Deadline(timeout)
 
     def note(message: str) -> None:
         logfile.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
