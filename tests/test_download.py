@@ -56,7 +56,6 @@ from weatherplot.io.ghcnd_meta import (
 from weatherplot.stations import (
     STATION_LIST_METADATA,
     ConfigError,
-    local_candidates,
     read_station_list_metadata,
     resolve_stations,
     station_list_attempt,
@@ -401,7 +400,7 @@ def test_a_report_older_than_its_inputs_is_said_to_be_out_of_date(tmp_path):
 
 def test_download_is_the_real_file_and_atomic(ncei, tmp_path):
     dest = tmp_path / "all" / f"{PHOENIX}.dly"
-    size = download_station(PHOENIX, f"{ncei.url}/all/{PHOENIX}.dly", dest)
+    size = download_station(PHOENIX, f"{ncei.url}/all/{PHOENIX}.dly", dest, "data")
     assert dest.read_bytes() == real_dly(PHOENIX) and size == dest.stat().st_size
     assert list(dest.parent.iterdir()) == [dest]  # no .part left behind
 
@@ -423,7 +422,7 @@ def test_failed_download_says_id_url_and_what_to_do(
         ncei.behaviour[path] = behaviour
     dest = tmp_path / f"{station}.dly"
     with pytest.raises(StationDataError) as caught:
-        download_station(station, ncei.url + path, dest, pause=0.01)
+        download_station(station, ncei.url + path, dest, "data", pause=0.01)
     message = str(caught.value)
     assert f"{ncei.url}{path}: cannot download station {station}" in message
     assert re.search(problem, message) and re.search(todo, message)
@@ -605,7 +604,7 @@ def test_killed_download_leaves_no_file_and_the_next_one_completes(ncei, tmp_pat
         child.wait(10)
     assert not dest.exists()  # killed mid-transfer: no file under the real name
     del ncei.behaviour[path]
-    download_station(PHOENIX, ncei.url + path, dest)
+    download_station(PHOENIX, ncei.url + path, dest, "data")
     assert dest.read_bytes() == real_dly(PHOENIX) and not part.exists()
 
 
@@ -616,7 +615,7 @@ def test_offline_id_without_local_file_is_told_both(tmp_path):
             "USW00023813",
             url,
             tmp_path / "x.dly",
-            looked_for=local_candidates("USW00023813", "data"),
+            "data",
             pause=0.01,
         )
     message = str(caught.value)
@@ -705,7 +704,7 @@ def test_a_dns_look_up_that_never_answers_is_inside_the_time_out(
 def test_offline_fails_after_bounded_retries(tmp_path):
     url = closed_port_url() + f"/all/{PHOENIX}.dly"
     outcome = _bounded(
-        lambda: download_station(PHOENIX, url, tmp_path / "x.dly", pause=0.01)
+        lambda: download_station(PHOENIX, url, tmp_path / "x.dly", "data", pause=0.01)
     )
     message = str(outcome.get("error"))
     assert "cannot connect" in message and "check the network connection" in message

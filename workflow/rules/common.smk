@@ -1,6 +1,4 @@
-# Shared helpers: the station table, wildcard constraints, input functions. The
-# plumbing (weatherplot.dagbuild) comes first: every rules file after this one
-# relies on it.
+# The config, the stations and the input functions the rules files after this use.
 import json
 import os
 from pathlib import Path
@@ -22,10 +20,8 @@ except ImportError:
 # else None; and what the exercise and the scaling study copy.
 WORKFLOW_CODE = dagbuild.use_workflow_package(workflow.current_basedir)
 WORKFLOW_ROOT = dagbuild.workflow_root(WORKFLOW_CODE, workflow.basedir)
-# Fewer full collections, or none while the DAG is built when this Snakefile's onstart
-# hook turns the collector back on before the jobs run: not in a module, whose hooks
-# Snakemake ignores (with --no-hooks, as in a cluster job's own short-lived snakemake,
-# it stays off); docs/performance.md.
+# The collector paused while the DAG is built, where the Snakefile's onstart turns it
+# back on (not in a module: Snakemake ignores its hooks); docs/performance.md.
 dagbuild.collect_less_often(pause=workflow.modifier.is_main_snakefile())
 
 
@@ -33,24 +29,29 @@ dagbuild.collect_less_often(pause=workflow.modifier.is_main_snakefile())
 
 from weatherplot.preflight import validate_config
 
-# Snakemake's validation (defaults filled in), its error said in one line instead of
-# the schema dump.
+# Defaults filled in; an error in one line instead of the schema dump.
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
-# A start method this platform lacks (fork on Windows) stops the run here, in one
-# line; each job resolves the setting again for its own interpreter.
 from weatherplot import startmethod
+from weatherplot.demos.common import check_numpy_memory
 
+# Stop the run here, in one line: a start method this platform lacks (fork on
+# Windows; each job resolves the setting again for its own interpreter), a numpy
+# demo that could never fit in this machine's memory (it checks again when it starts).
 try:
     startmethod.resolve(config["processes"]["start_method"])
+    check_numpy_memory(
+        config["demos"]["array_size"],
+        config["demos"]["workers"],
+        available=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+    )
 except ValueError as error:
     raise WorkflowError(f"config: {error}") from None
 
 
-# --- Stations --------------------------------------------------------------------------
+# --- Stations ---------------------------------------------------------------------
 
 from weatherplot.demos import DEMOS
-from weatherplot.demos.common import check_numpy_memory
 from weatherplot.errors import ConfigError
 from weatherplot.stations import (
     STATION_ID_PATTERN,
@@ -66,26 +67,13 @@ if message := cores_error(workflow.resource_settings.cores):
     raise WorkflowError(message)
 
 try:
-    # data/stations.csv is checked against its schema, as a sample sheet is.
     STATIONS = resolve_stations(
         config, catalog_schema=workflow.source_path("../schemas/stations.schema.yaml")
     )
 except ConfigError as error:
-    # Stop before any job runs, naming the config entry (no traceback needed).
-    raise WorkflowError(str(error)) from None
+    raise WorkflowError(str(error)) from None  # names the entry: no traceback
 STATION_IDS = list(STATIONS)
 GHCND_URL = config["ghcnd_url"].rstrip("/")
-
-# Refuse up front a numpy demo that could never fit in this machine's memory (the
-# demo checks again, against the memory available then, when it starts).
-try:
-    check_numpy_memory(
-        config["demos"]["array_size"],
-        config["demos"]["workers"],
-        available=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-    )
-except ValueError as error:
-    raise WorkflowError(f"config: {error}") from None
 
 
 wildcard_constraints:
@@ -122,17 +110,12 @@ MACHINE_CORES = (
 
 # --- Free-threaded Python ----------------------------------------------------------
 
-# The interpreter builds the demos and the exercise run under, as the {build_dir}
-# wildcard of their outputs: "" for this Snakemake's (GIL) Python, "free-threaded/"
-# for FREE_THREADED's; the value is the build's name in report labels.
+# The {build_dir} wildcard of the demos' and the exercise's outputs: "" for this
+# Snakemake's (GIL) Python, "free-threaded/" for FREE_THREADED's.
 BUILD_DIRS = {"": "GIL", "free-threaded/": "free-threaded"}
 
-# The free-threaded CPython (no GIL) that the demos and the exercise also run under,
-# probed and checked before any job: None when there is none (GIL build only). The
-# probe's answer is cached (.snakemake/). A process started by a snakemake that has
-# an answer for the same setting takes it from the environment instead: a job that
-# re-runs this Snakefile (a cluster job step) then sees the same DAG, and a nested
-# run (the exercise's timed `snakemake`, the scaling study) pays no probe.
+# The free-threaded CPython (no GIL) the demos and the exercise also run under, or
+# None; probed once per run (cached, inherited by nested runs: docs/free-threading.md).
 from weatherplot import freethreading
 
 try:

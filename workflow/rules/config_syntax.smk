@@ -5,8 +5,6 @@ import os
 
 
 def check_yaml_syntax(path):
-    """Snakemake's message for a YAML mistake in a config file names neither the file
-    nor the line: say both, before Snakemake loads it."""
     import yaml
     from snakemake.exceptions import WorkflowError
 

@@ -1,9 +1,6 @@
-# Stations given by id alone: the GHCN-Daily file and NOAA's station metadata are
-# downloaded from config["ghcnd_url"] (NCEI's layout) into resources/ghcnd/, once.
-# A download rule, not the snakemake-storage-plugin-http: see README, "Adding a
-# station". Downloads run on this machine (localrule: cluster nodes may have no
-# internet) and each failure stops only the station that needs that file; NOAA's
-# station list, for titles only, is optional (rule station_list_metadata).
+# Stations given by id alone, from config["ghcnd_url"] (NCEI's layout) into
+# resources/ghcnd/, once; a rule, not Snakemake's HTTP storage plugin:
+# docs/downloads.md. Local rules: cluster nodes may have no internet.
 
 
 rule download_ghcnd_station:
@@ -20,12 +17,9 @@ rule download_ghcnd_station:
         "../scripts/download.py"
 
 
-# NOAA's station list (~129,000 lines) parsed once per run into the title metadata
-# of the configured stations that need it; each plot job reads only this small file.
-# Optional: the job fetches the lists itself (kept in resources/ghcnd/) and always
-# succeeds; offline its file says why there is no list, and the plots show the id.
-# params.attempt then moves on by one (stations.station_list_attempt), so the next
-# run tries again (and replots those stations) until the names are in.
+# NOAA's station list (~129,000 lines) parsed once per run into the titles of the
+# stations that need it. Optional: offline the job still succeeds (its file says why,
+# the plots show the id), and params.attempt makes the next run try again.
 rule station_list_metadata:
     output:
         STATION_LIST_METADATA,

@@ -11,7 +11,6 @@ import sys
 from weatherplot.errors import StationDataError
 from weatherplot.ghcnd_download import download_station
 from weatherplot.joblog import log_to
-from weatherplot.stations import local_candidates
 
 log_to(snakemake.log[0])
 station = snakemake.wildcards.station
@@ -29,8 +28,7 @@ try:
         station,
         snakemake.params.url,
         snakemake.output[0],
-        # Only an entry without 'file:' is looked up (and downloaded) by its id.
-        looked_for=local_candidates(station, snakemake.config["data_dir"]),
+        snakemake.config["data_dir"],
         **fetch_args,
     )
 except StationDataError as error:

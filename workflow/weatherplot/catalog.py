@@ -1,7 +1,5 @@
-"""The station catalog: ``data/stations.csv`` (id, name, country, latitude,
-longitude, elevation_m), which names and places the shipped stations for their plot
-titles. Read while Snakemake builds the DAG (``stations.resolve_stations`` merges it
-into the config's entries), checked like a sample sheet.
+"""The station catalog, ``<data_dir>/stations.csv``: the shipped stations' names and
+places for their plot titles, checked like a sample sheet.
 """
 
 from __future__ import annotations
@@ -25,13 +23,9 @@ CATALOG_NUMBERS = ("latitude", "longitude", "elevation_m")
 def load_catalog(
     path: str | os.PathLike, schema: str | os.PathLike | None = None
 ) -> dict[str, dict]:
-    """``stations.csv`` (id,name,country,latitude,longitude,elevation_m,...) by id;
-    empty when the file does not exist.
-
-    Checked against ``schema`` (default :data:`CATALOG_SCHEMA`) with Snakemake's own
-    validation, as a sample sheet is; a bad cell or a missing column raises
-    :class:`ConfigError` naming the file, the line and the column.
-    """
+    """The catalog's title fields by id; empty when the file does not exist. A bad
+    cell or a missing column raises :class:`ConfigError` naming the file, the line
+    and the column."""
     path = Path(path)
     if not path.exists():
         return {}

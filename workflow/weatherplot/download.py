@@ -1,34 +1,13 @@
-"""Fetch a file over HTTP(S) into place, whole or not at all.
-
-Used by the download rules (workflow/rules/download.smk) for GHCN-Daily station files
-and NOAA's station and country lists. What it guarantees:
-
-- **bounded time**: every socket operation times out (``timeout``) and one
-  deadline (``deadline``) covers the whole fetch: the look-up, connect, the status
-  line, the headers and the body, across retries. Every wait is cut to what is
-  left of it, so a server that stalls or sends a byte now and then (of the headers
-  too) cannot hold a job past it;
-- **retries** with a growing pause for what may pass (connection refused or reset, a
-  time-out, HTTP 5xx or 429, a transfer shorter than its Content-Length), none for
-  what will not (404 and other 4xx);
-- **bounded size**: a body over ``max_bytes`` (announced, or counted as it
-  streams in) is refused and deleted, so a bad mirror cannot fill the disk, nor the
-  body check (which parses the file whole) the memory;
-- **no scheme change on a redirect**: an ``https`` URL redirected to ``http`` (or
-  the other way) is refused, not followed;
-- **DNS inside the time-out**: the host name's look-up is bounded by ``timeout``,
-  as every socket operation is;
-- **atomic**: the body goes to ``<dest>.part`` and is renamed onto ``dest`` only
-  when complete and checked by ``check`` (say, "is this a .dly at all?"), so a
-  killed job or a dropped connection never leaves a half file under the real name.
-
-Only the standard library: the download job needs neither NumPy nor requests.
+"""Fetch a file over HTTP(S) into place, whole or not at all, within a time-out per
+socket operation and one deadline for the whole fetch (the DNS look-up and each
+header line too), with retries for passing trouble and a size cap; the guarantees
+and why a rule and not Snakemake's HTTP plugin: docs/downloads.md. Standard library
+only: the download job needs neither NumPy nor requests.
 """
 
 from __future__ import annotations
 
 import contextvars
-import functools
 import http.client
 import os
 import socket
@@ -65,22 +44,15 @@ class DownloadError(RuntimeError):
     def __init__(
         self, url: str, problem: str, *, retryable: bool = False, missing: bool = False
     ):
+        # (url, problem) as the args: pickle rebuilds an exception as cls(*args).
+        super().__init__(url, problem)
         self.url = url
         self.problem = problem
         self.retryable = retryable
         self.missing = missing  # the server has no such file (404, 410)
-        super().__init__(f"{url}: {problem}")
 
-    def __reduce__(self):
-        # Pickle rebuilds an exception as cls(*self.args), which this __init__ does
-        # not take: a child process's error would then fail to unpickle in its parent.
-        return (
-            functools.partial(
-                type(self), retryable=self.retryable, missing=self.missing
-            ),
-            (self.url, self.problem),
-            self.__dict__,
-        )
+    def __str__(self):
+        return f"{self.url}: {self.problem}"
 
 
 def fetch(
@@ -105,7 +77,6 @@ def fetch(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     end = time.monotonic() + deadline  # one deadline for every attempt
-    last: DownloadError | None = None
     bounds = _BOUNDS.set((end, timeout))
     try:
         for attempt in range(1, attempts + 1):
@@ -119,13 +90,12 @@ def fetch(
                 log(f"downloaded {url} ({size:,} bytes) -> {dest}")
                 return size
             except DownloadError as error:
-                last = error
                 wait = pause * 2 ** (attempt - 1)
                 if not error.retryable or attempt == attempts:
-                    break
+                    raise
                 if time.monotonic() + wait >= end:
                     log(f"attempt {attempt}: {error.problem}; no time left to retry")
-                    break
+                    raise
                 log(
                     f"attempt {attempt} of {attempts}: {error.problem}; "
                     f"again in {wait:g} s"
@@ -135,8 +105,6 @@ def fetch(
                 part.unlink(missing_ok=True)
     finally:
         _BOUNDS.reset(bounds)
-    assert last is not None
-    raise last
 
 
 def _too_big(url: str, size: int, max_bytes: int) -> DownloadError:
@@ -198,13 +166,10 @@ def _fetch_once(
     return size
 
 
-def _wait(timeout: float | None) -> float | None:
-    """How long the next socket operation may wait: ``timeout``, cut to what is
-    left of the running fetch's deadline (TimeoutError when nothing is)."""
-    bounds = _BOUNDS.get(None)
-    if bounds is None:
-        return timeout
-    end, timeout = bounds
+def _wait() -> float:
+    """How long the next socket operation may wait: the fetch's time-out, cut to what
+    is left of its deadline (TimeoutError when nothing is)."""
+    end, timeout = _BOUNDS.get()
     left = end - time.monotonic()
     if left <= 0:
         raise TimeoutError("the deadline passed")
@@ -212,8 +177,7 @@ def _wait(timeout: float | None) -> float | None:
 
 
 def _overdue() -> bool:
-    bounds = _BOUNDS.get(None)
-    return bounds is not None and time.monotonic() >= bounds[0]
+    return time.monotonic() >= _BOUNDS.get()[0]
 
 
 class _BoundedReads:
@@ -223,7 +187,7 @@ class _BoundedReads:
     sending a byte now and then could hold it for ever."""
 
     def recv_into(self, *args, **kwargs):
-        self.settimeout(_wait(self.gettimeout()))
+        self.settimeout(_wait())
         return super().recv_into(*args, **kwargs)
 
 
@@ -259,17 +223,14 @@ def _resolve(host: str, port: int, timeout: float) -> list:
 
 
 def _create_connection(address, timeout=None, source_address=None, *args):
-    """``socket.create_connection`` with the look-up bounded by ``timeout`` too."""
+    """``socket.create_connection`` with the look-up bounded by the time-out too
+    (urllib gives no ``source_address``)."""
     host, port = address
-    if not isinstance(timeout, int | float):  # socket's default-timeout sentinel
-        timeout = None
     error: OSError | None = None
-    for family, kind, proto, _, sockaddr in _resolve(host, port, _wait(timeout) or 60):
+    for family, kind, proto, _, sockaddr in _resolve(host, port, _wait()):
         sock = _Socket(family, kind, proto)
         try:
-            sock.settimeout(_wait(timeout))
-            if source_address:
-                sock.bind(source_address)
+            sock.settimeout(_wait())
             sock.connect(sockaddr)
             return sock
         except OSError as exc:

@@ -1,8 +1,7 @@
-"""Downloads from NOAA's GHCN-Daily archive (``ghcnd_url``, NCEI's layout): one
-station's ``.dly`` (rule download_ghcnd_station) and the station and country lists
-that title the stations given by id alone (rule station_list_metadata). Each is
-fetched atomically and checked (:mod:`weatherplot.download`); a failure is one line
-naming the station or list, the URL and what to do.
+"""Downloads from NOAA's GHCN-Daily archive (``ghcnd_url``, NCEI's layout): a
+station's ``.dly`` and the station and country lists that title stations given by id
+alone, each checked; a failure is one line naming the station or list, the URL and
+what to do.
 """
 
 from __future__ import annotations
@@ -12,25 +11,19 @@ from pathlib import Path
 
 from .download import DownloadError, fetch
 from .errors import StationDataError
-from .stations import DOWNLOAD_DIR
+from .stations import DOWNLOAD_DIR, local_candidates
 
 STATION_LIST_FILES = ("ghcnd-stations.txt", "ghcnd-countries.txt")
 
 
 def download_station(
-    station_id: str,
-    url: str,
-    dest: str | os.PathLike,
-    looked_for: list[str] | None = None,
-    **fetch_args,
+    station_id: str, url: str, dest: str | os.PathLike, data_dir: str, **fetch_args
 ):
     """Fetch one GHCN-Daily ``.dly`` from NOAA to ``dest``, atomically, checked.
 
-    Raises :class:`StationDataError` with one line naming the id, the URL and what to
-    do, for an unknown id (404), no network, a time-out or a body that is not the
-    station's ``.dly`` (an HTML error page, a cut transfer). ``looked_for``: the
-    local files that were not there (:func:`local_candidates`), said too: a
-    mistyped id offline is then told both."""
+    Raises :class:`StationDataError` with one line naming the id, the URL, the local
+    files looked for in ``data_dir`` (a mistyped id offline is told both) and what to
+    do."""
     try:
         return fetch(url, dest, check=_dly_check(station_id, url), **fetch_args)
     except DownloadError as error:
@@ -42,16 +35,15 @@ def download_station(
         if error.missing:
             todo = check_id
         else:
-            todo = "check the network connection and 'ghcnd_url' in the config"
-            if looked_for:
-                todo += f"; if the id is mistyped, {check_id}"
-        problem = f"cannot download station {station_id}: {error.problem}"
-        if looked_for:
-            problem += (
-                ", and no local file was found at "
-                + ", ".join(looked_for[:-1])
-                + f" or {looked_for[-1]}"
+            todo = (
+                "check the network connection and 'ghcnd_url' in the config; "
+                f"if the id is mistyped, {check_id}"
             )
+        *files, last = local_candidates(station_id, data_dir)
+        problem = (
+            f"cannot download station {station_id}: {error.problem}, and no local "
+            f"file was found at {', '.join(files)} or {last}"
+        )
         raise StationDataError(
             url,
             problem,

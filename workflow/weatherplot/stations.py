@@ -1,12 +1,6 @@
-"""From config entries to plotted stations: resolve files, merge metadata, plot.
-
-``resolve_stations`` runs when Snakemake builds the DAG, so a station whose file is
-missing or whose entry is wrong stops the run before any job starts, naming the entry.
-It merges the catalog (:mod:`.catalog`); a GHCN-Daily id with no local file is
-downloaded from NOAA (:mod:`.ghcnd_download`, the rules in
-workflow/rules/download.smk). ``title_info`` completes a plot's title from NOAA's
-station list; ``plot_station`` is what one plot job (and the serial and Pool
-baselines) runs.
+"""From config entries to plotted stations. ``resolve_stations`` runs while Snakemake
+builds the DAG, so a wrong entry stops the run before any job, naming the entry;
+``plot_station`` is what one plot job (and the serial and Pool baselines) runs.
 """
 
 from __future__ import annotations
@@ -27,8 +21,7 @@ log = logging.getLogger(__name__)
 STATION_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _ID_RE = re.compile(STATION_ID_PATTERN + r"\Z")
 # GHCN-Daily ids: FIPS country code (2 letters), network code, 8 more characters.
-GHCND_ID_PATTERN = r"[A-Z]{2}[A-Z0-9]{9}"
-_GHCND_ID_RE = re.compile(GHCND_ID_PATTERN + r"\Z")
+_GHCND_ID_RE = re.compile(r"[A-Z]{2}[A-Z0-9]{9}\Z")
 DEFAULT_GHCND_URL = "https://www.ncei.noaa.gov/pub/data/ghcn/daily"
 # Where downloads go (git-ignored): NCEI's own layout under resources/ghcnd/.
 DOWNLOAD_DIR = "resources/ghcnd"
@@ -80,12 +73,13 @@ def resolve_stations(
         file = entry.get("file")
         download_url = None
         if file is None:
-            file = _find_data_file(workdir, data_dir, station_id)
+            looked_for = local_candidates(station_id, data_dir)
+            file = next((f for f in looked_for if (workdir / f).is_file()), None)
         if file is None:
             if not _GHCND_ID_RE.match(station_id):
                 raise ConfigError(
                     f"{where} ({station_id}): no file given and none of "
-                    + ", ".join(local_candidates(station_id, data_dir))
+                    + ", ".join(looked_for)
                     + " exists, and the id is not a GHCN-Daily id (like "
                     "USW00014739) to download from NOAA; set 'file' or put the "
                     f"station's file in {data_dir}/"
@@ -138,11 +132,6 @@ def station_list_ids(stations: dict[str, dict]) -> list[str]:
     return sorted(i for i, info in stations.items() if info.get("station_list"))
 
 
-def _find_data_file(workdir: Path, data_dir: Path, station_id: str) -> str | None:
-    files = local_candidates(station_id, data_dir)
-    return next((file for file in files if (workdir / file).is_file()), None)
-
-
 def load_station(info: dict):
     """Read the station's file; refuse one with no usable value at all."""
     from .io import read_station
@@ -188,10 +177,9 @@ def title_info(info: dict, metadata: dict) -> dict:
 
 
 def read_station_list_metadata(path: str | os.PathLike) -> dict | None:
-    """The run's parsed NOAA station list (rule station_list_metadata): either
-    ``{"stations": {id: title fields}}`` or, when the list could not be had,
-    ``{"unavailable": reason, "stations": {}}``; None when the file is missing or
-    not in this form (an older run's file)."""
+    """The run's parsed NOAA station list (rule station_list_metadata), as
+    :func:`.ghcnd_download.station_list_titles` gives it; None when the file is
+    missing or not in this form (an older run's file)."""
     import json
 
     try:
@@ -205,10 +193,9 @@ def read_station_list_metadata(path: str | os.PathLike) -> dict | None:
 
 
 def station_list_attempt(path: str | os.PathLike) -> int:
-    """Which attempt at NOAA's list the next run makes (rule station_list_metadata's
-    params, a rerun trigger; the job writes it into its file): the file's own number
-    while it holds a list, one more when it says the list was unavailable, so each
-    run tries again until it has the names. 1 for no file (or an older run's)."""
+    """Which attempt at NOAA's list the next run makes (a rerun trigger of rule
+    station_list_metadata): one more than the file's own when it says the list was
+    unavailable, so each run tries again until it has the names."""
     found = read_station_list_metadata(path)
     if found is None:
         return 1
@@ -217,10 +204,9 @@ def station_list_attempt(path: str | os.PathLike) -> int:
 
 
 def station_list_entry(path: str, station_id: str) -> dict:
-    """This station's entry in the run's parsed NOAA station list (a small JSON of
-    the configured stations only); empty when absent (the title shows the id). The
-    warning goes to the job's log; the run's one warning line comes from the
-    station_list_metadata job."""
+    """This station's entry in the run's parsed NOAA station list; empty when absent
+    (the title shows the id). The warning goes to the job's log only: the run's one
+    warning line comes from the station_list_metadata job."""
     found = read_station_list_metadata(path)
     if found is None:
         log.warning(
