@@ -1,6 +1,6 @@
-"""The line a long timing job prints to the terminal when it starts: what it does and
-roughly how long it waits (the details go to its log). Figures are rough, from the
-development machine: a plot ~0.7 s, ``np.random.rand`` ~0.5 s per 10**8 numbers."""
+"""What a long timing job says on the terminal when it starts (what it does, roughly
+how long it waits; the details go to its log), and what a failed run says after it.
+The rough figures are the development machine's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from . import hostinfo
 SECONDS_PER_PLOT = 0.7
 SECONDS_PER_RAND = 0.5e-8  # per number drawn
 SECONDS_PER_STEP = 0.5e-7  # per step of the pure-Python demo's loop
-# (Each demo's own line is its module's announce(), named by the registry.)
 
 
 def about(seconds: float) -> str:
@@ -20,17 +19,15 @@ def about(seconds: float) -> str:
 
 
 def demo_line(name: str, what: str, log: str) -> str:
-    """One line for demo ``name``: ``what`` is its registry entry's announcement."""
+    """``what``: the demo's own announce() (its registry entry names it)."""
     return f"{name} demo: {what} (progress: {log})"
 
 
 def exercise_line(
     stations: int, cores: int, repeats: int, log: str, both_builds: bool = False
 ) -> str:
-    """One line for the exercise: three whole commands over ``stations`` stations,
-    ``repeats`` times each (the Pool and the fan-out gain up to one station at a
-    time per usable CPU; Snakemake's own start-up and exit add a few seconds); on
-    both builds, no estimate."""
+    """The estimate: the Pool and the fan-out gain up to one station at a time per
+    usable CPU; Snakemake's start-up and exit add a few seconds. On both builds none."""
     if both_builds:
         return (
             f"exercise on both builds: the serial loop, a Pool and {cores} threads on "
@@ -53,11 +50,9 @@ def missing_plots_note(
     logs_dir="logs",
     config_files=("config/config.yaml",),
 ):
-    """After a failed run: which stations have no plot, where to read why (the log
-    of the job that failed: the plot job's, or the download's when the plot job never
-    ran), and why there is then no timing report (None when every station has its
-    plot). ``config_files``: the run's own (``--configfile``), where the stations
-    are listed."""
+    """After a failed run: which stations have no plot, where to read why, and why
+    there is then no timing report (None when every station has its plot).
+    ``config_files``: the run's own (``--configfile``), where the stations are."""
     missing = [s for s in stations if not Path(plots_dir, f"{s}.png").exists()]
     if not missing:
         return None
@@ -88,9 +83,9 @@ def _why(station: str, logs_dir) -> str:
 
 
 def stale_report_note(report, inputs) -> str | None:
-    """After a failed run: a timing report left by an earlier run that this run could
-    not rebuild (an input is missing or newer than it) says so, with its date, so
-    nobody reads it as this run's. None when there is none or it is current."""
+    """After a failed run: an earlier run's timing report that this run could not
+    rebuild says so, with its date, so nobody reads it as this run's (None if none
+    or current)."""
     report = Path(report)
     if not report.exists():
         return None

@@ -1,11 +1,9 @@
 """Atomic writes: through a temporary file and a rename, so a reader (or a rerun
 after a crash) sees the old file or the whole new one, never half of it.
 
-A writer killed mid-write (a plot-server worker killed with its job) runs no
-``finally`` and leaves its temporary file; the next writer of the same path removes
-it when that writer is surely gone. The file's name says who wrote it: the pid and a
-tag of the host, boot and pid namespace it is a pid in (an output folder may be shared
-between hosts, or with a container); a file of another tag is left alone.
+A writer killed mid-write leaves its temporary file, named by its pid and the pid
+space it is a pid in (an output folder may be shared between hosts, or with a
+container); the next writer of the path removes it when that pid is gone.
 """
 
 from __future__ import annotations

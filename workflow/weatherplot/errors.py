@@ -8,11 +8,8 @@ import os
 
 
 class StationDataError(ValueError):
-    """A station's file or config entry cannot be used.
-
-    The message names the file (and the line or field when known), what is wrong and
-    what the user can do about it, so it reads well at the end of a Snakemake log.
-    """
+    """A station's file or config entry cannot be used: the message names the file
+    (and the line or field when known), what is wrong and what to do about it."""
 
     def __init__(
         self,

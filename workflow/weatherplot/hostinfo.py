@@ -106,11 +106,8 @@ def cpu_affinity() -> int:
 
 
 def peak_rss() -> int:
-    """Peak resident memory of this process in bytes.
-
-    Without ``resource`` (Windows, or hidden): psutil's peak working set on Windows,
-    else the current resident size, which is at most the peak.
-    """
+    """Peak resident memory of this process in bytes (without ``resource``: psutil's
+    peak working set on Windows, else the current resident size, at most the peak)."""
     if linux_calls():
         # This program's own peak: Linux's ru_maxrss also keeps the peak from before
         # exec, so a job forked from a large process (snakemake, a pytest worker)

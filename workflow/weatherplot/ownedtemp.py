@@ -1,12 +1,9 @@
 """Temporary folders a SIGKILLed run leaves behind, removed by the next run.
 
-A killed process runs no ``finally`` (nor ``TemporaryDirectory``'s clean-up), so each
-folder records its owner: host, boot, pid namespace, pid and start time of the process
-that made it. A later run removes a folder of the same prefix only if it is ours (this
-user, a real folder, an owner file it can read) and its owner is surely gone: made on
-this host, in this pid namespace, and either in an earlier boot or by a pid that is now
-dead or another process. A folder it cannot judge (another host or container sharing
-the temp folder, an old or unreadable owner file) is left alone.
+A killed process runs no ``finally``, so each folder records its owner process (host,
+boot, pid namespace, pid, start). A later run removes only a folder that is ours and
+whose owner is surely gone; one it cannot judge (another host or container sharing
+the temp folder, an unreadable owner file) is left alone.
 """
 
 from __future__ import annotations
@@ -39,10 +36,10 @@ def write_owner(directory: Path, name: str = OWNER_FILE) -> None:
     (directory / name).write_text(json.dumps(owner()) + "\n")
 
 
-def owner_is_gone(recorded: dict, here: dict | None = None) -> bool:
-    """Whether the process an owner file names has surely ended (``here``: this
-    process's :func:`owner`). False whenever that cannot be known."""
-    here = owner() if here is None else here
+def owner_is_gone(recorded: dict) -> bool:
+    """Whether the process an owner file names has surely ended; False whenever that
+    cannot be known."""
+    here = owner()
     pid, start = recorded.get("pid"), recorded.get("start")
     if not (isinstance(pid, int) and isinstance(start, int | float)):
         return False
@@ -51,9 +48,8 @@ def owner_is_gone(recorded: dict, here: dict | None = None) -> bool:
     if recorded.get("boot") != here["boot"]:
         # Another boot of this host ended every process of it; but a boot time
         # (no boot id on this platform) moves with the clock: it proves nothing.
-        return str(recorded.get("boot")).startswith("linux:") and here[
-            "boot"
-        ].startswith("linux:")
+        boots = (recorded.get("boot"), here["boot"])
+        return all(str(boot).startswith("linux:") for boot in boots)
     if recorded.get("pid_namespace") != here["pid_namespace"]:
         return False  # its pids are not ours: pid 7 there is another process here
     return not hostinfo.is_alive(pid, start)

@@ -10,8 +10,7 @@ import re
 
 def validate_config(config: dict, schema_path) -> None:
     """Snakemake's own validation of ``config`` (defaults filled in); a schema error
-    is raised as a WorkflowError of one line (:func:`schema_error_line`) instead of
-    the schema dump."""
+    in one line instead of the schema dump."""
     from jsonschema.exceptions import ValidationError
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
@@ -25,17 +24,14 @@ def validate_config(config: dict, schema_path) -> None:
 
 
 def validate_table(frame, schema_path, path) -> None:
-    """Snakemake's validation of a table (``frame`` read from ``path``), one schema
-    per row, as the model workflows check their sample sheets; an error is raised as
-    a :class:`~weatherplot.errors.ConfigError` of one line naming the file, the line
-    and the column, and what to do."""
+    """Snakemake's validation of each row of ``frame`` (read from ``path``), as the
+    model workflows check their sample sheets; an error in one line."""
     from jsonschema.exceptions import ValidationError
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
     from .errors import ConfigError
 
-    required = [c for c in ("id",) if c not in frame.columns]
     try:
         validate(frame, str(schema_path), set_default=False)
     except WorkflowError as error:
@@ -48,19 +44,16 @@ def validate_table(frame, schema_path, path) -> None:
         station = frame.iloc[position].get("id")
         station = station if isinstance(station, str) else None
         raise ConfigError(
-            table_error_line(cause, path, line, station, required)
+            table_error_line(cause, path, line, station, frame.columns)
         ) from None
 
 
-def table_error_line(
-    validation_error, path, line: int, station: str | None, missing_columns
-) -> str:
-    """One line for a row of a CSV table that its schema refuses: the file, the
-    line (and the row's station), the column, what is wrong."""
+def table_error_line(validation_error, path, line: int, station, columns) -> str:
+    """The file, the line (and its station), the column, what is wrong."""
     if validation_error.validator == "required":
         record = validation_error.instance
         key = next(k for k in validation_error.validator_value if k not in record)
-        if key in missing_columns:
+        if key not in columns:
             return (
                 f"{path}: no column {key!r} in its header line (line 1): the first "
                 "line names the columns, as in id,name,country,latitude,longitude,"
@@ -80,11 +73,9 @@ def table_error_line(
 
 
 def schema_error_line(validation_error, config: dict | None = None) -> str:
-    """One line for a JSON-schema ``ValidationError`` of the config: where (stations
-    entries counted from 1, as every other message of the workflow, and named by
-    their id when ``config`` gives one: in a 40-station list a number alone sends the
-    user counting), which key, what is allowed, and for an unknown key the closest
-    allowed one."""
+    """One line for a ``ValidationError`` of the config: where (a stations entry
+    counted from 1 and named by its id: in a 40-station list a number alone sends the
+    user counting), which key, what is allowed, for an unknown key the closest one."""
     path = list(validation_error.absolute_path)
     where = _where(path, config)
     if validation_error.validator == "additionalProperties":
@@ -102,9 +93,8 @@ def schema_error_line(validation_error, config: dict | None = None) -> str:
 
 
 def _command_line_boolean(path: list, validation_error) -> str:
-    """How to give a boolean on the command line: ``--config plot_server=false``,
-    spelled as config.yaml spells it, reaches the schema as the text 'false'
-    (Snakemake's --config reads only True and False as booleans)."""
+    """How to give a boolean on the command line: ``--config plot_server=false``
+    reaches the schema as the text 'false'."""
     expected = validation_error.validator_value
     word = validation_error.instance
     if (
@@ -144,8 +134,6 @@ def _where(path: list, config: dict | None = None) -> str:
             keys.append(f"[{step + 1}]")
         else:
             keys.append(str(step))
-    if keys and not parts:
-        return f"key {'.'.join(keys)!r}"
     if keys:
         parts.append(f"key {'.'.join(keys)!r}")
     return ", ".join(parts) or "top level"

@@ -14,7 +14,7 @@ STARTUP_PHASES = ("imports", "handoff")
 
 
 class Timing(TypedDict):
-    """Repeated wall times (:func:`weatherplot.timing.summarise`)."""
+    """Repeated wall times (timing.summarise)."""
 
     times: list[float]
     median: float

@@ -1,13 +1,9 @@
 """Plot a SLURM group job's stations side by side inside its allocation.
 
-With the SLURM profile, ``plot_station`` jobs are grouped: one cluster job plots K
-stations and asks for the CPUs and memory of the stations it can plot at once. Inside
-that job the executor plugin runs Snakemake with ``--executor slurm-jobstep --jobs 1``,
-and the job-step executor waits for each member's ``srun`` to end before it starts the
-next (snakemake-executor-plugin-slurm 2.8.0 with -jobstep 0.6.1; the plugin's open
-issue "Group jobs run sequentially on Slurm"): the allocation's other CPUs would sit
-idle. :func:`run_members_in_parallel` lets that in-job Snakemake start one member per
-allocated CPU, each still its own ``srun`` step, Snakemake job and plot process.
+The job-step executor inside a group job runs its members' ``srun`` steps one after
+another (snakemake-executor-plugin-slurm 2.8.0 with -jobstep 0.6.1; the plugin's open
+issue "Group jobs run sequentially on Slurm"), leaving the allocation's other CPUs
+idle. docs/slurm-ci.md says how this works around it, and when to delete it.
 """
 
 from __future__ import annotations
@@ -17,12 +13,9 @@ import threading
 
 
 def group_job_cpus(workflow, environ=os.environ) -> int | None:
-    """CPUs of the SLURM group job this Snakemake runs in, or None.
-
-    The plugin's in-job Snakemake is the only one that runs in remote mode with
-    ``--jobs 1`` inside a SLURM job; the Snakemake of each member's ``srun`` step
-    has no job limit, and a one-CPU job (an ungrouped plot) needs nothing.
-    """
+    """CPUs of the SLURM group job this Snakemake runs in, or None: only the
+    plugin's in-job Snakemake runs in remote mode with ``--jobs 1`` inside a SLURM
+    job (a member's own has no job limit); a one-CPU job needs nothing."""
     cpus = environ.get("SLURM_CPUS_PER_TASK", "")
     if (
         environ.get("SLURM_JOB_ID")

@@ -1,10 +1,7 @@
 """The ``processes.start_method`` setting: how ``multiprocessing`` starts a process.
-
 ``default`` is what the student's own code gets from this interpreter without asking
 (``fork`` on Linux up to Python 3.13, ``forkserver`` from 3.14, ``spawn`` on macOS and
-Windows); ``fork``, ``forkserver`` and ``spawn`` ask for that method. A method this
-platform lacks (``fork`` on Windows) is refused in one line naming the key.
-"""
+Windows)."""
 
 from __future__ import annotations
 
@@ -17,9 +14,8 @@ SETTINGS = ("default", "fork", "forkserver", "spawn")
 
 
 def default_method() -> str:
-    """This interpreter's own default start method, without fixing it for the process
-    (``multiprocessing.get_start_method()`` would): the documented first entry of
-    ``get_all_start_methods()``."""
+    """This interpreter's default, without fixing it for the process as
+    ``multiprocessing.get_start_method()`` would."""
     return multiprocessing.get_all_start_methods()[0]
 
 
