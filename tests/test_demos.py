@@ -449,7 +449,7 @@ def test_write_json_atomic_round_trip(tmp_path):
     assert json.loads((tmp_path / "pool.json").read_text()) == record
 
 
-def _killed(*_args) -> None:
+def _killed(*_args, **_kwargs) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -459,10 +459,9 @@ def test_a_pool_worker_killed_mid_map_is_a_clear_error_in_bounded_time(
 ):
     start_method(method)
     # Patched where pool_demo looks them up: its own module. The Pool is handed
-    # _call_func itself, pickled by name: forked workers inherit the patch, and
-    # forkserver and spawn workers import _killed from this module (a patched func
-    # never reached them: they ran the real one and nothing died).
-    monkeypatch.setattr(demos.pool, "_call_func", _killed)
+    # partial(func), func pickled by name: forked workers inherit the patch, and
+    # forkserver and spawn workers import _killed from this module.
+    monkeypatch.setattr(demos.pool, "func", _killed)
     monkeypatch.setattr(demos.pool, "POOL_SLACK", 2.0)
     outcome: dict = {}
 

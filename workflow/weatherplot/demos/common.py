@@ -85,14 +85,12 @@ def check_numpy_memory(n: int, workers: int, available: int | None = None) -> in
 
 
 def _timed(fn: Callable[[], object]) -> float:
-    """Seconds ``fn()`` took."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
 def _run_threads(target: Callable, args_list: list[tuple]) -> None:
-    """Start one thread per ``args``, then join them all."""
     threads = [
         threading.Thread(target=target, args=args, name=f"demo-{i}")
         for i, args in enumerate(args_list)
@@ -313,7 +311,7 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "cpus": usable_cpus(),
         "loadavg": load_average(),
         "single_call": fields.pop("single_call", None),
-        "variants": fields.pop("variants", []),
-        "results": fields.pop("results", {}),
+        "variants": fields.pop("variants"),
+        "results": fields.pop("results"),
         **fields,
     }

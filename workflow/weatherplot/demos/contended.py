@@ -125,7 +125,6 @@ def contended_demo(
 
 
 def announce(demos) -> str:
-    """What the contended demo does, for the terminal."""
     threads = int(demos["contended_threads"])
     steps = threads * int(demos["contended_increments"])
     return (

@@ -105,7 +105,6 @@ def numpy_demo(n: int, workers: int, repeats: int) -> DemoRecord:
 
 
 def announce(demos) -> str:
-    """What the numpy demo does and roughly how long it takes, for the terminal."""
     workers, n, repeats = (int(demos[k]) for k in ("workers", "array_size", "repeats"))
     calls = 1 + repeats * (2 + 4 * workers)  # warm-up, then six variants
     return (

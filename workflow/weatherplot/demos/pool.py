@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from ..announce import about
 from ..records import DemoRecord
@@ -22,10 +23,6 @@ def func(a: int, t: float = 5.0) -> int:
     return a + 1
 
 
-def _call_func(args: tuple[int, float]) -> int:
-    return func(*args)
-
-
 def pool_demo(
     t: float, workers: int, inputs: tuple[int, ...], repeats: int
 ) -> DemoRecord:
@@ -36,12 +33,11 @@ def pool_demo(
     """
     start = time.time()
     outcome: dict[str, list] = {}
-    jobs = [(a, t) for a in inputs]
 
     def pool_variant():
         # Its work is at most every item's sleep one after the other.
-        limit = POOL_SLACK + t * len(jobs)
-        outcome["result"] = _pool_map(workers, _call_func, jobs, limit)
+        limit = POOL_SLACK + t * len(inputs)
+        outcome["result"] = _pool_map(workers, partial(func, t=t), list(inputs), limit)
 
     variants = {
         "pool": (
@@ -68,7 +64,6 @@ def pool_demo(
 
 
 def announce(demos) -> str:
-    """What the pool demo does and how long it sleeps, for the terminal."""
     workers, t = int(demos["workers"]), float(demos["sleep_seconds"])
     repeats = int(demos["sleep_repeats"])
     return (

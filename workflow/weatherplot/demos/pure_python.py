@@ -50,7 +50,6 @@ def pure_python_demo(n: int, workers: int, repeats: int) -> DemoRecord:
 
 
 def announce(demos) -> str:
-    """What the pure-Python demo does and roughly how long, for the terminal."""
     workers, n = int(demos["workers"]), int(demos["pure_python_n"])
     repeats = int(demos["repeats"])
     calls = repeats * (1 + 3 * workers)

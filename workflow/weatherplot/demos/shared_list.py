@@ -129,5 +129,4 @@ def shared_list_demo(
 
 
 def announce(demos) -> str:
-    """What the shared-list demo does, for the terminal."""
     return "threads and processes updating a shared list: a few seconds"

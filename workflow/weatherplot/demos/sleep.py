@@ -65,7 +65,6 @@ def sleep_demo(t: float, workers: int, repeats: int) -> DemoRecord:
 
 
 def announce(demos) -> str:
-    """What the sleep demo does and how long it sleeps, for the terminal."""
     workers, t = int(demos["workers"]), float(demos["sleep_seconds"])
     repeats = int(demos["sleep_repeats"])
     wait = repeats * (workers * t + 2 * t)

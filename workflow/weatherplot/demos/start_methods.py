@@ -65,8 +65,7 @@ GUARDED = _SEED_TOP + 'if __name__ == "__main__":\n' + indent(_SEED_MAIN, "    "
 #: the parent's __main__ (multiprocessing.spawn._check_not_importing_main).
 BOOTSTRAP_ERROR = "has finished its bootstrapping phase"
 
-#: Seconds a guard script may run: the unguarded Pool hangs; a Process either fails
-#: or ends within seconds.
+#: Seconds a guard script may run: it fails or ends within seconds unless it hangs.
 GUARD_DEADLINE = 60.0
 
 
@@ -199,7 +198,6 @@ def start_methods_demo(workers: int, repeats: int) -> DemoRecord:
 
 
 def announce(demos) -> str:
-    """What the start-method demo does, for the terminal."""
     workers, repeats = int(demos["workers"]), int(demos["start_method_repeats"])
     return (
         f"starting {workers} processes under every start method, {repeats} "
