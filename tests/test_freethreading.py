@@ -241,12 +241,16 @@ def test_a_leaked_answer_naming_another_interpreter_is_resolved_again(tmp_path):
         "version": "3.13.5",
         "executable": "/bin/sh",
         "gil_enabled": False,
-        "py_gil_disabled": True,
         "reenabled_by": [],
     }
     environ = {
         freethreading.INHERITED_ENV: json.dumps(
-            {"setting": missing, "interpreter": leaked}
+            {
+                "setting": missing,
+                "workdir": str(tmp_path),
+                "interpreter": leaked,
+                "identity": freethreading._identity("/bin/sh"),
+            }
         )
     }
     with pytest.raises(FreeThreadingError) as caught:

@@ -27,6 +27,12 @@ from weatherplot.freethreading import NEEDED_MODULES, check, probe
 from weatherplot.ftbuild import BuildError, build
 
 NO_COMPILER = "configure: error: no acceptable C compiler found in $PATH"
+SCHEMA = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+DEFAULTS = {
+    key: value.get("default")
+    for key, value in SCHEMA["properties"]["free_threading"]["properties"].items()
+}
+TIMEOUT = DEFAULTS["build_timeout_minutes"] * 60
 
 
 def source_tarball(folder: Path, configure: str, scripts: dict | None = None) -> Path:
@@ -103,6 +109,7 @@ def built(tmp_path: Path, source: str, sha256: str) -> Path:
             source=source,
             sha256=sha256,
             build_dir=tmp_path / "build",
+            timeout=TIMEOUT,
             logfile=logfile,
         )
 
@@ -114,6 +121,7 @@ def sha256_of(path: Path) -> str:
 def run_build(tmp_path: Path, source, sha256=None, **kwargs):
     """``build`` into tmp_path/build, with its log; returns (error, log text)."""
     sha256 = sha256 or sha256_of(Path(source.removeprefix("file://")))
+    kwargs.setdefault("timeout", TIMEOUT)
     log = tmp_path / "build.log"
     with log.open("a") as logfile, pytest.raises(BuildError) as caught:
         build(
@@ -225,7 +233,7 @@ def test_a_stopped_build_leaves_nothing_half_built(tmp_path, build_tools):
         "with (t / 'build.log').open('a') as log:\n"
         "    ftbuild.build(t / 'resources' / 'free-threaded-python',"
         f" source={str(tarball)!r}, sha256={sha256_of(tarball)!r},"
-        " build_dir=t / 'build', logfile=log)\n"
+        f" build_dir=t / 'build', timeout={TIMEOUT}, logfile=log)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
     builder = subprocess.Popen(
@@ -372,12 +380,7 @@ def test_the_step_error_line_is_the_one_that_says_why():
     assert ftbuild.step_error("venv", []) == "no output"
 
 
-def test_the_defaults_are_the_schema_defaults_and_cover_what_is_needed():
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    keys = schema["properties"]["free_threading"]["properties"]
-    assert keys["source"]["default"] == ftbuild.DEFAULT_SOURCE
-    assert keys["sha256"]["default"] == ftbuild.DEFAULT_SHA256
-    assert keys["build_timeout_minutes"]["default"] == ftbuild.DEFAULT_TIMEOUT_MINUTES
+def test_the_venv_gets_what_the_demos_need():
     assert set(NEEDED_MODULES) <= set(ftbuild.PACKAGES)
 
 
@@ -424,8 +427,8 @@ def test_the_target_refuses_a_wrong_sha256_in_one_line(workflow_copy, tmp_path):
 )
 @pytest.mark.integration
 def test_a_real_build_is_free_threaded_and_reused(workflow_copy, tmp_path):
-    source = os.environ.get("WEATHERPLOT_BUILD_SOURCE", ftbuild.DEFAULT_SOURCE)
-    sha256 = os.environ.get("WEATHERPLOT_BUILD_SHA256", ftbuild.DEFAULT_SHA256)
+    source = os.environ.get("WEATHERPLOT_BUILD_SOURCE", DEFAULTS["source"])
+    sha256 = os.environ.get("WEATHERPLOT_BUILD_SHA256", DEFAULTS["sha256"])
     setting = (
         f"free_threading={{python: false, source: {source}, sha256: {sha256}, "
         f"build_dir: {tmp_path / 'builds'}}}"

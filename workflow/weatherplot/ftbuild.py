@@ -27,11 +27,6 @@ from .atomicwrite import write_json_atomic
 from .download import DownloadError, fetch
 from .freethreading import FreeThreadingError, check, probe
 
-# The unmodified CPython 3.13.5 release (python.org). Debian 13's source package
-# python3.13 ships the same bytes as its orig tarball, with upstream's signature.
-DEFAULT_SOURCE = "https://www.python.org/ftp/python/3.13.5/Python-3.13.5.tar.xz"
-DEFAULT_SHA256 = "93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640"
-DEFAULT_TIMEOUT_MINUTES = 45
 # What the demos and the plot code import (NEEDED_MODULES) and the report's
 # templates; binary wheels only: PyPI has cp313t/cp314t wheels of all four, and
 # without the flag pip tries to build the newest Matplotlib from source.
@@ -288,17 +283,18 @@ def link(final: Path, install: Path) -> None:
 def build(
     final: Path | str,
     *,
-    source: str = DEFAULT_SOURCE,
-    sha256: str = DEFAULT_SHA256,
-    build_dir: Path | str = "resources",
-    jobs: int = 1,
-    timeout: float = DEFAULT_TIMEOUT_MINUTES * 60,
+    source: str,
+    sha256: str,
+    build_dir: Path | str,
+    timeout: float,
     logfile,
+    jobs: int = 1,
     log: Callable[[str], None] | None = None,
 ) -> Path:
     """Build (or reuse) the free-threaded interpreter and its venv, make ``final``
-    point to it; returns the venv's python. ``logfile``: a text file opened for
-    appending, for every step's output; ``log``: also gets each progress line."""
+    point to it; returns the venv's python. ``timeout`` in seconds; ``logfile``: a
+    text file opened for appending, for every step's output; ``log``: also gets each
+    progress line."""
     final = Path(final).absolute()
     build_dir = Path(build_dir).absolute()
     started = time.monotonic()
