@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from ..records import DemoRecord
 from . import contended, cpu_bound, pool, pure_python, shared_list, sleep, start_methods
-from .common import DEMO_MEM_MB, numpy_mem_mb
+from .common import numpy_mem_mb
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,16 @@ class Demo:
     name: str
     #: Runs the demo: keyword arguments from the config, see ``config``.
     run: Callable[..., DemoRecord]
-    #: The name of its prediction in weatherplot.report.lesson (the report owns the
-    #: words), or None.
+    #: Its prediction's name in weatherplot.report.lesson, or None.
     predict: str | None
     #: The report template that explains its results (report/templates/explain/).
     explain: str | None
     #: Its config: ``{key of the demos section: argument of run}``.
     config: Mapping[str, str]
-    #: What it does and roughly how long, for the terminal, from the demos section.
+    #: What it does and roughly how long, for the terminal.
     announce: Callable[[Mapping], str]
     #: Its job's memory claim in MiB (resources.mem_mb) from the demos section.
-    mem_mb: Callable[[Mapping], int] = lambda _demos: DEMO_MEM_MB
+    mem_mb: Callable[[Mapping], int] = lambda _demos: 256
     #: The point of the report's free-threading section its figures make there
     #: (report/freethreading.py: "gil_threads", "lost_updates", "library_lock").
     both_builds: str | None = None

@@ -50,12 +50,7 @@ def mp_context() -> multiprocessing.context.BaseContext:
 def numpy_peak_bytes(n: int, workers: int) -> int:
     """Peak memory of the numpy demo, in bytes: its largest variant keeps ``workers``
     arrays of ``n`` float64 alive at once, in threads or in children."""
-    arrays = max(workers, 1) * n * 8
-    return arrays + PARENT_OVERHEAD_BYTES + max(workers, 1) * CHILD_OVERHEAD_BYTES
-
-
-#: A demo job's memory claim in MiB when its registry entry gives no estimate.
-DEMO_MEM_MB = 256
+    return workers * (n * 8 + CHILD_OVERHEAD_BYTES) + PARENT_OVERHEAD_BYTES
 
 
 def numpy_mem_mb(demos_config) -> int:
