@@ -126,7 +126,7 @@ except freethreading.FreeThreadingError as error:
     raise WorkflowError(str(error)) from None
 
 
-def free_threaded_python(wildcards):
+def free_threaded_interpreter(wildcards):
     """FREE_THREADED's interpreter for a job that runs under it (a Path: params are a
     rerun trigger, a Path is not compared); a clear error when there is none."""
     if FREE_THREADED is None:

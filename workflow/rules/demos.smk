@@ -37,7 +37,7 @@ rule demo:
         mem_mb=lambda wc: DEMOS[wc.demo].mem_mb(config["demos"]),
     params:
         python=lambda wc: (
-            free_threaded_python(wc) if wc.build_dir else Path(PLOT_PYTHON)
+            free_threaded_interpreter(wc) if wc.build_dir else Path(PLOT_PYTHON)
         ),
         demos=json.dumps(dict(config["demos"])),
         start_method=config["processes"]["start_method"],

@@ -74,9 +74,9 @@ rule exercise:
     params:
         # The variant's interpreter runs the command, as for the demos (demos.smk).
         # Paths: params are a rerun trigger, and a Path is not compared (the venv
-        # may move); free_threaded_python is common.smk's.
+        # may move); free_threaded_interpreter is common.smk's.
         python=lambda wc: (
-            free_threaded_python(wc) if wc.build_dir else Path(sys.executable)
+            free_threaded_interpreter(wc) if wc.build_dir else Path(sys.executable)
         ),
         repeats=config["baselines"]["repeats"],
         # Each variant's own settings only: another's change is no reason to rerun it.

@@ -123,8 +123,8 @@ def _fetch_once(
     try:
         with _OPENER.open(request, timeout=timeout) as response:
             expected = response.headers.get("Content-Length")
-            announced = int(expected) if expected and expected.isdigit() else 0
-            if announced > max_bytes:  # said up front: not one byte is read
+            announced = int(expected) if expected and expected.isdigit() else None
+            if announced and announced > max_bytes:  # said up front: none is read
                 raise _too_big(url, announced, max_bytes)
             with part.open("wb") as out:
                 while chunk := response.read1(CHUNK):
@@ -157,12 +157,9 @@ def _fetch_once(
         else:  # reset, IncompleteRead
             problem = f"transfer broken off ({error})"
         raise DownloadError(url, problem, retryable=True) from None
-    if expected is not None and expected.isdigit() and size != int(expected):
-        raise DownloadError(
-            url,
-            f"transfer broken off: {size:,} of {int(expected):,} bytes",
-            retryable=True,
-        )
+    if announced is not None and size != announced:
+        problem = f"transfer broken off: {size:,} of {announced:,} bytes"
+        raise DownloadError(url, problem, retryable=True)
     return size
 
 
