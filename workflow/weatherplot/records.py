@@ -192,11 +192,6 @@ def job_overhead(record: Mapping) -> float:
     return max(before, 0.0) + job_startup(record)
 
 
-def job_worker(record: Mapping) -> str:
-    """Either "forked" (from the warm plot server) or "fresh" (own imports)."""
-    return str(record["worker"])
-
-
 def job_work(record: Mapping) -> float:
     """The station's plotting work: read + plot + save."""
     return float(sum(record["phases"].get(p, 0.0) for p in WORK_PHASES))

@@ -8,7 +8,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..records import job_overhead, job_start, job_startup, job_work, job_worker
+from ..records import job_overhead, job_start, job_startup, job_work
 
 
 def process_label(record: Mapping, group_size: int = 1) -> str:
@@ -119,7 +119,7 @@ def _job(r: Mapping, group_size: int = 1) -> dict:
         "overhead": job_overhead(r),
         "work": job_work(r),
         "startup": job_startup(r),
-        "worker": job_worker(r),
+        "worker": r["worker"],
     }
 
 
