@@ -7,7 +7,6 @@ import logging
 import multiprocessing
 import os
 import queue as queue_module
-import socket
 import statistics
 import sys
 import threading
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from .. import startmethod
 from ..cpus import available_memory, usable_cpus
 from ..freethreading import this_interpreter
-from ..hostinfo import cpu_seconds
+from ..hostinfo import cpu_seconds, host_name
 from ..measure import load_average
 from ..records import DemoRecord
 from ..timing import summarise
@@ -296,7 +295,7 @@ def _record(name: str, start: float, params: dict, **fields) -> DemoRecord:
         "name": name,
         "start": start,
         "end": time.time(),
-        "host": socket.gethostname(),
+        "host": host_name(),
         "pid": os.getpid(),
         "python": sys.version.split()[0],
         "interpreter": this_interpreter(),
