@@ -24,6 +24,8 @@ class Counter:
         self.x = 0
 
 
+# Two loops in each: a `with` around every unlocked increment would add calls, which
+# are where the GIL build switches threads, and so change what the race loses.
 def add_to_list(a: list, increments: int, gate, lock=None) -> None:
     gate.wait()  # every thread starts the race at once
     if lock is None:
