@@ -405,6 +405,23 @@ def test_cgroup_v2_quota_and_memory(tmp_path):
     assert mem["available"] == min(mem["meminfo_available"], 2 * 2**30)
 
 
+def test_a_parent_cgroups_tighter_limit_counts(tmp_path):
+    root = tmp_path / "sys" / "fs" / "cgroup"
+    job = root / "user.slice" / "job1"
+    job.mkdir(parents=True)
+    (root / "user.slice" / "cpu.max").write_text("50000 100000\n")  # 0.5 CPU
+    (job / "cpu.max").write_text("max 100000\n")
+    (root / "user.slice" / "memory.max").write_text(f"{2**30}\n")
+    (root / "user.slice" / "memory.current").write_text(f"{2**29}\n")
+    proc = fake_proc(
+        tmp_path,
+        "0::/user.slice/job1\n",
+        [f"30 23 0:26 / {root} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate"],
+    )
+    assert cpus.cgroup_cpu_quota(proc) == 0.5
+    assert cpus.cgroup_memory_headroom(proc) == 2**29
+
+
 def test_cgroup_v1_quota_and_unlimited_memory(tmp_path):
     sysfs = tmp_path / "sys" / "fs" / "cgroup"
     cpu = sysfs / "cpu,cpuacct"

@@ -77,9 +77,7 @@ def _cgroup_dirs(controller: str, proc: Path) -> list[tuple[str, list[Path]]]:
         leaf = Path(os.path.normpath(top / rel))
         if not leaf.is_dir():  # a cgroup namespace we cannot see into: use the mount
             leaf = top
-        chain = [leaf]
-        while chain[-1] != top and top in chain[-1].parents:
-            chain.append(chain[-1].parent)
+        chain = [d for d in (leaf, *leaf.parents) if d == top or top in d.parents]
         found.append((version, chain))
     return found
 
