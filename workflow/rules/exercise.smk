@@ -1,22 +1,10 @@
-# The exercise, timed as a student times it: whole commands timed from outside, from
-# clean outputs, on the configured stations, taking turns (weatherplot/exercise.py),
-# one job per interpreter build (build_dir, as for the demos: BUILD_DIRS, common.smk):
-#
-# - "" (results/timings/exercise.json): the serial loop, a multiprocessing.Pool with
-#   as many workers as --cores and `snakemake --cores N --until plot_station` in a
-#   scratch copy, with Snakemake's interpreter (the GIL build);
-# - "free-threaded/", when there is a free-threaded Python (FREE_THREADED,
-#   common.smk): the loop, the Pool and a ThreadPoolExecutor on both builds, taking
-#   turns, and each build's share of a plot spent inside Figure.draw. That
-#   interpreter has no Snakemake: its commands are `python -m weatherplot baseline`.
-#
-# Every build runs it the same way: its interpreter runs `python -m weatherplot
-# exercise` (weatherplot/__main__.py), whose record goes to --json.
-#
-# The Pool starts its processes by processes.start_method. Each job claims every core
-# (nothing runs beside it), runs before this run's own plot jobs (priority) and on
-# this machine (localrule): its figures describe one machine. A changed station list
-# changes rule station_table's file, so Snakemake reruns it: the report never
+# The exercise, timed as a student times it (weatherplot/exercise.py), one job per
+# interpreter build (build_dir, BUILD_DIRS in common.smk): "" times the GIL build's
+# loop, Pool and `snakemake --cores N` in a scratch copy; "free-threaded/" the loop,
+# Pool and threads on both builds, taking turns (that interpreter has no Snakemake).
+# Each job claims every core, runs here (localrule) and before the plot jobs
+# (priority): its figures describe one machine with nothing beside it. A changed
+# station list changes station_table's file, so the exercise reruns: the report never
 # compares a subset.
 
 import sys
@@ -72,9 +60,8 @@ rule exercise:
         "../envs/scaling.yaml"
     threads: MACHINE_CORES
     params:
-        # The variant's interpreter runs the command, as for the demos (demos.smk).
-        # Paths: params are a rerun trigger, and a Path is not compared (the venv
-        # may move); free_threaded_interpreter is common.smk's.
+        # The variant's interpreter runs the command. Paths: params are a rerun
+        # trigger, and a Path is not compared (the venv may move).
         python=lambda wc: (
             free_threaded_interpreter(wc) if wc.build_dir else Path(sys.executable)
         ),

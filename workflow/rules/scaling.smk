@@ -1,17 +1,10 @@
-# The scaling study: plotting time against the number of workers for the
-# serial loop, multiprocessing.Pool and the Snakemake fan-out itself (a nested
-# snakemake run in a scratch copy). Long, so not part of rule all:
+# The scaling study (weatherplot/scaling.py). Long, so not part of rule all:
 #
 #   snakemake --cores 2 scaling
 #
-# It claims every core (threads: the whole machine) and runs here (localrule): its
-# figures describe this machine with nothing else running. Its command is
-# `python -m weatherplot scaling` (weatherplot/__main__.py) with the interpreter of
-# this snakemake (sys.executable), which the nested snakemake needs; the Pool starts
-# its processes by processes.start_method.
-# Every method is timed as a whole command from outside (the plot jobs' makespan is
-# kept as a second column). The timing report reads results/report/scaling.json
-# when it exists.
+# As the exercise, it claims every core and runs here, with this snakemake's
+# interpreter, which the nested snakemake needs. The timing report reads
+# results/report/scaling.json when it exists.
 
 import sys
 from pathlib import Path
@@ -39,8 +32,6 @@ rule scaling:
         "../envs/scaling.yaml"
     threads: MACHINE_CORES
     params:
-        # As for the exercise (exercise.smk): Snakemake's interpreter, which has
-        # snakemake for the nested run; the stations from rule station_table.
         python=Path(sys.executable),
         repeats=config["scaling"]["repeats"],
         start_method=config["processes"]["start_method"],

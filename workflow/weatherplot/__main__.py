@@ -5,12 +5,10 @@
     python -m weatherplot generate N OUT               # a config of N stations
     python -m weatherplot baseline MODE ...            # one baseline (the timed child)
 
-The rule exercise runs the first on each interpreter build, with its stations,
-settings and files (``--station-entries results/stations.json --json RECORD --log
-LOG``). By hand, each prints figures and asserts nothing (the machine is shared and
-noisy). It sits above the report: it measures with the measure layer and prints the
-report's analysis of it. Imports are inside the commands, so a Pool worker started
-by ``spawn`` (which imports this module again) imports nothing it does not need.
+By hand, each prints figures (the report's analysis) and asserts nothing: the
+machine is shared and noisy. Imports are inside the commands, so a Pool worker
+started by ``spawn`` (which imports this module again) imports nothing it does not
+need.
 """
 
 from __future__ import annotations
@@ -54,10 +52,6 @@ def _job_log(args):
     log_to(args.log)
     return logging.info
 
-
-# ---------------------------------------------------------------------------
-# exercise: the three whole commands side by side, with their CPU time
-# ---------------------------------------------------------------------------
 
 # The targets the table judges by hand (docs/performance.md): snakemake at least this
 # many times faster than the loop, its wall time at most this times the Pool's, its
@@ -196,11 +190,6 @@ def _exercise_table(record: dict, f: dict[str, float]) -> str:
         f"({verdict(per_job_ms, MAX_EXTRA_CPU_MS, False, ' ms')})",
     ]
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------
-# scaling and generate
-# ---------------------------------------------------------------------------
 
 
 def scaling(args) -> None:

@@ -1,18 +1,11 @@
-"""The exercise's baselines: plot every station in one serial loop (the original
-``weather_plot.py``), with a ``multiprocessing.Pool`` (the lesson's solution), or with
-a ``concurrent.futures.ThreadPoolExecutor`` in one process (the threaded version the
-free-threaded build makes worth timing); and ``draw``, the serial loop with
-Matplotlib's ``Figure.draw`` timed, which measures the share of a plot spent inside
-the one lock all figures share (``Figure._render_lock``).
-
-Each baseline runs as a fresh Python process, a whole command timed from outside
-(:func:`weatherplot.measure.run_command`), so its wall time counts the interpreter
-start and the imports once, just as the Snakemake fan-out counts them once per job:
-the comparison is like for like. Any interpreter with NumPy, Matplotlib and pandas can
-run it (the free-threaded one has no Snakemake).
-
-    python -m weatherplot baseline serial|pool|threads|draw WORKERS STATIONS.json
-        OUTDIR RESULT.json [START_METHOD]
+"""The exercise's baselines, each a fresh ``python -m weatherplot baseline`` process
+timed as a whole command, so interpreter start and imports count once, as they do
+once per job in the Snakemake fan-out: ``serial`` (the original ``weather_plot.py``
+loop), ``pool`` (``multiprocessing.Pool``, the lesson's solution), ``threads`` (a
+``ThreadPoolExecutor``, for the free-threaded build) and ``draw`` (the loop with
+``Figure.draw`` timed: the share of a plot inside the lock all figures share). Any
+interpreter with NumPy, Matplotlib and pandas runs them (the free-threaded one has
+no Snakemake).
 """
 
 from __future__ import annotations
@@ -63,8 +56,8 @@ def _plot_one(args) -> tuple[str, float]:
 
 
 def _plot(args) -> tuple[str, float]:
-    """Plot one station into ``outdir``; its id and seconds. (The threads share one
-    process, so they write no per-process marker.)"""
+    """Plot one station into ``outdir``; its id and seconds (no per-process marker:
+    the threads share one process)."""
     info, outdir = args
     from .stations import plot_station
 
@@ -101,18 +94,16 @@ def _serial(jobs: list, stall_seconds: float) -> dict[str, float]:
 
 
 def _import_plotting() -> None:
-    """A Pool worker's start: under ``fork`` it inherits NumPy and Matplotlib already
-    imported (free); under ``spawn`` or ``forkserver`` it imports them itself, as a
-    macOS student's Pool does, in the Pool's start rather than in a station's time."""
+    """A Pool worker's start: under ``spawn`` or ``forkserver`` it imports NumPy and
+    Matplotlib itself (as a macOS student's Pool does), not in a station's time."""
     import weatherplot.plotting  # noqa: F401
 
 
 def _pool(
     workers: int, jobs: list, outdir: str, stall_seconds: float, method: str
 ) -> dict:
-    """``Pool.map`` as the lesson writes it, its processes started by ``method``, but
-    every wait bounded: the first failed station stops the Pool, and so does a worker
-    that died or a Pool that stalled."""
+    """``Pool.map`` as the lesson writes it, but every wait bounded: a failed
+    station, a dead worker or a stalled Pool stops it."""
     import multiprocessing
 
     pool = multiprocessing.get_context(method).Pool(workers, _import_plotting)
@@ -146,8 +137,7 @@ def _pool(
 
 
 def _threads(workers: int, jobs: list, stall_seconds: float) -> dict[str, float]:
-    """``ThreadPoolExecutor(workers).map`` over the stations in this one process; the
-    first failed station stops it, and so does one that stalled."""
+    """``ThreadPoolExecutor(workers).map``; a failed or stalled station stops it."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     pool = ThreadPoolExecutor(workers, thread_name_prefix="plot")
@@ -171,10 +161,8 @@ def _threads(workers: int, jobs: list, stall_seconds: float) -> dict[str, float]
 
 @contextlib.contextmanager
 def draw_timer():
-    """Time ``matplotlib.figure.Figure.draw`` while patched: what it yields counts
-    its ``seconds``, the part of a plot that ``Figure._render_lock`` lets only one
-    figure do at a time. Only the ``draw`` baseline patches it (it is never timed
-    as a command)."""
+    """Time ``Figure.draw`` while patched (the yielded ``seconds``): the part of a
+    plot that ``Figure._render_lock`` lets only one figure do at a time."""
     from matplotlib.figure import Figure
 
     original = Figure.draw
@@ -249,11 +237,8 @@ def plot_all(
     stall_seconds: float = STALL_SECONDS,
     start_method: str = "default",
 ) -> dict:
-    """Plot ``stations`` into ``outdir``; per-station seconds (run in the child). The
-    Pool's processes start by ``start_method`` (``processes.start_method``), resolved
-    by this interpreter, which the result names.
-
-    Raises :class:`MeasureError` at the first station that fails, naming it."""
+    """Plot ``stations`` into ``outdir`` (in the child); per-station seconds. Raises
+    :class:`MeasureError` at the first station that fails, naming it."""
     import weatherplot.plotting  # noqa: F401  (imported once, as weather_plot.py does)
 
     from .startmethod import resolve
@@ -269,10 +254,8 @@ def plot_all(
         per_station = _pool(workers, jobs, outdir, stall_seconds, method)
     elif mode == "threads":
         per_station = _threads(workers, jobs, stall_seconds)
-    elif mode == "draw":
+    else:  # draw (main checked the mode)
         per_station, extra["draw_seconds"] = _draw(jobs, stall_seconds)
-    else:
-        raise ValueError(f"unknown baseline {mode!r}: use one of {', '.join(MODES)}")
     loop_seconds = time.perf_counter() - start
     from .freethreading import this_interpreter
 
@@ -287,9 +270,8 @@ def plot_all(
 
 
 def backstop_seconds(stations: int, workers: int, measured: list[float]) -> float:
-    """How long the parent waits for a baseline child of ``stations`` stations on
-    ``workers`` workers, given the seconds measured for some of them (a station not
-    measured counts as the median of those that are)."""
+    """How long the parent waits for a baseline child, from the seconds measured
+    for some of its stations (the others count as their median)."""
     workers = max(workers, 1)
     if measured:
         typical = statistics.median(measured)
@@ -301,8 +283,8 @@ def backstop_seconds(stations: int, workers: int, measured: list[float]) -> floa
 
 
 def recorded_work(stations: list[dict], records: Path = PLOT_RECORDS) -> dict:
-    """Seconds of each station's plotting work (read, plot, save) from its plot
-    job's record in ``records``; a station without a readable record is left out."""
+    """Each station's plotting work (seconds) from its plot job's record, for those
+    with a readable one."""
     measured = {}
     for info in stations:
         try:
@@ -321,12 +303,9 @@ def run_baseline(
     python: str | None = None,
     start_method: str = "default",
 ) -> dict:
-    """One run of a baseline: a fresh ``python -m weatherplot baseline`` process of
-    ``python`` (default: this interpreter) timed as a whole command, its
-    :func:`~weatherplot.measure.run_command` figures and the child's own (per-station
-    seconds, ``loop_seconds``, PNG digests, interpreter, start method). The child
-    bounds its own waits; the plot jobs' records (:func:`recorded_work`) bound how
-    long the parent waits for one that cannot (say, stopped with SIGSTOP)."""
+    """One run of a baseline in a fresh process of ``python`` (default: this one),
+    timed as a whole command, with the child's own figures. The child bounds its own
+    waits; the plot jobs' records bound the parent's wait for one that cannot."""
     measured = list(recorded_work(stations).values())
     backstop = backstop_seconds(len(stations), workers, measured)
     with owned_tempdir(f"baseline-{mode}-") as scratch:
@@ -344,17 +323,16 @@ def run_baseline(
 
 
 MODES = ("serial", "pool", "threads", "draw")
-USAGE = (
-    f"usage: python -m weatherplot baseline {'|'.join(MODES)} WORKERS STATIONS.json "
-    "OUTDIR RESULT.json [START_METHOD]"
-)
 
 
 def main(argv: list[str]) -> None:
     """The baseline child: run by the exercise and the scaling study."""
     if len(argv) not in (5, 6) or argv[0] not in MODES or not argv[1].isdigit():
-        # By hand, say how.
-        print(USAGE, file=sys.stderr)
+        usage = f"{'|'.join(MODES)} WORKERS STATIONS.json OUTDIR RESULT.json"
+        print(
+            f"usage: python -m weatherplot baseline {usage} [START_METHOD]",
+            file=sys.stderr,
+        )
         sys.exit(2)
     mode, workers, spec, outdir, result, *method = argv
     stations = json.loads(Path(spec).read_text())

@@ -5,28 +5,12 @@
     time snakemake --cores N               # snakemake: one job per station
     time python weather_plot_threads.py    # threads: ThreadPoolExecutor(N)
 
-Each command runs from clean outputs on the same stations, as a fresh process whose
-wall time is taken by the parent (:func:`weatherplot.measure.run_command`):
-interpreter start, imports, Snakemake's start-up, DAG build and exit all count, as they
-do for the student. The methods take turns (the order rotates every repeat) so a burst
-of load on a shared machine hits them alike. The loop, the Pool and the threads are
-:func:`weatherplot.baselines.run_baseline`, the Pool's processes started by
-``processes.start_method``; the fan-out is a nested ``snakemake --cores N --until
-plot_station`` in a scratch copy of this workflow (:func:`weatherplot.measure.
-run_fanout`).
-
-One exercise per interpreter build, the build a variant of the rule ``exercise``:
-
-- :func:`run_exercise`, the GIL build (Snakemake's interpreter): the loop, the Pool and
-  the fan-out, :class:`~weatherplot.records.ExerciseRecord`;
-- :func:`run_builds`, the free-threaded build beside the GIL one (it has no Snakemake):
-  the loop, the Pool and the threads on each, taking turns, with each build's share of
-  a plot spent inside ``Figure.draw`` (:func:`draw_share`), the part one lock shared
-  by every figure lets only one thread do at a time,
-  :class:`~weatherplot.records.ExerciseBuildsRecord`.
-
-The records hold numbers and conditions; what each command is, in words, is the
-report's.
+Each command runs from clean outputs as a fresh process, so interpreter start,
+imports and Snakemake's start-up count, as they do for the student; the methods take
+turns, the order rotating every repeat, so a burst of load on a shared machine hits
+them alike. :func:`run_exercise` is the GIL build's (loop, Pool, fan-out);
+:func:`run_builds` the free-threaded build's beside the GIL one (loop, Pool,
+threads, and each build's share of a plot inside ``Figure.draw``).
 """
 
 from __future__ import annotations
@@ -78,11 +62,8 @@ def require_regular_file(path: str | os.PathLike, hint: str) -> None:
 
 def _warm_page_cache(stations: Sequence[dict]) -> None:
     """Read every station file once, untimed, so no command pays the first read.
-
-    Each is read several times (this warm-up, then every command of every repeat):
-    a named pipe gives its bytes once, and this read would wait for a writer for
-    ever. So a special file is refused first, before anything opens one; the main
-    run's plot jobs, which read a file once, still take a pipe."""
+    A special file is refused first: a named pipe gives its bytes once, and every
+    command reads each file again (the main run's plot jobs still take a pipe)."""
     files = {info["file"]: info["id"] for info in stations}
     for file, station in files.items():
         try:
@@ -123,8 +104,7 @@ def _take_turns(
 
 
 def _command_run(run: dict) -> dict:
-    """A baseline run as the record keeps it (:class:`~weatherplot.records.
-    CommandRun`)."""
+    """A baseline run as the record keeps it (``records.CommandRun``)."""
     keys = ("wall", "loop_seconds", "work_total", "cpu")
     return {k: run[k] for k in keys}
 
@@ -178,16 +158,14 @@ def run_exercise(
             m: {"workers": 1 if m == "serial" else cores, "runs": runs[m]}
             for m in METHODS
         },
-        # Which Python ran it: the rule runs the loop, the Pool and the nested
-        # snakemake with its own interpreter (the GIL build's).
-        "interpreter": this_interpreter(),
+        "interpreter": this_interpreter(),  # ran the loop, the Pool and snakemake
         **run_conditions(started, load_before),
     }
 
 
 def draw_share(stations: list, python: str, log=print) -> dict:
     """Figure.draw's seconds against each station's whole plot (read, plot, save),
-    from one serial loop with Figure.draw timed."""
+    from one serial loop."""
     record = run_baseline("draw", 1, stations, log=log, python=python)
     plot = sum(record["per_station"].values())
     draw = sum(record["draw_seconds"].values())
@@ -210,13 +188,9 @@ def run_builds(
     log: Callable[[str], None] = print,
     start_method: str = "default",
 ) -> ExerciseBuildsRecord:
-    """Time the loop, the Pool and the threads on every build, ``repeats`` times
-    each, taking turns (the order of builds and of methods rotates every repeat).
-
-    ``builds`` maps a build's name ("gil", "free-threaded") to its Python command.
-    Each build's ``interpreter`` is what its processes reported
-    (:func:`weatherplot.freethreading.this_interpreter`), its ``start_method`` the
-    one its Pool used."""
+    """Time the loop, the Pool and the threads on every build ``repeats`` times
+    each, taking turns. ``builds`` maps a build's name ("gil", "free-threaded") to
+    its Python command."""
     stations = list(stations)
     names = list(builds)
     started = time.time()

@@ -1,11 +1,8 @@
 """The measure layer's one timer and its one nested Snakemake.
 
-Every figure of the exercise, the exercise on both builds, the scaling study and the
-benchmark is a whole command timed from outside, as a student times it with ``time``:
-:func:`run_command` (its wall time, and the CPU time of its whole process tree). A
-nested Snakemake is :func:`snakemake`, always ``--until plot_station`` in a scratch
-copy of the workflow (:func:`weatherplot.scratch.scratch_workflow`); :func:`run_fanout`
-adds what its plot jobs' records say about where the time went.
+Every figure is a whole command timed from outside, as a student times it with
+``time``: :func:`run_command`. A nested Snakemake is :func:`snakemake`, always
+``--until plot_station`` in a scratch copy of the workflow (weatherplot.scratch).
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -24,10 +22,8 @@ from .records import FanoutRun, job_overhead, job_start, job_work
 
 
 class MeasureError(RuntimeError):
-    """A timed command failed or did not finish in time: a baseline (a station
-    failed, a worker died, nothing moved) or a nested snakemake.
-
-    The message names the station(s) or the command and the cause, for the terminal."""
+    """A timed command failed or did not finish in time; the message names the
+    station(s) or the command and the cause, for the terminal."""
 
 
 def run_command(
@@ -37,12 +33,10 @@ def run_command(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
-    """Run ``command`` to its end, timed from outside: ``wall`` seconds, when it
-    started and ended (epoch seconds) and ``cpu``, its process tree's CPU seconds.
-
-    Raises :class:`MeasureError`: the child's own one-line ``ERROR: ...`` when it
-    printed one last, else ``what`` failed with the command and the end of its
-    stderr; or ``what`` did not finish in ``timeout`` seconds."""
+    """Run ``command`` to its end: its ``wall`` seconds, when it started and ended
+    (epoch seconds) and ``cpu``, its process tree's CPU seconds. A failure raises
+    :class:`MeasureError` with the child's own last ``ERROR: ...`` line, else the
+    command and the end of its stderr."""
     shown = " ".join(map(str, command))
     # The CPU of this process's finished children and of theirs: every process of
     # a command is waited for (the plot server reaps its workers, Snakemake the
@@ -83,8 +77,8 @@ def run_command(
 def snakemake(
     workdir: Path, args: Sequence[str], timeout: float = 3600
 ) -> dict[str, float]:
-    """``python -m snakemake --until plot_station --quiet ARGS`` with this
-    interpreter in ``workdir``, a scratch copy, timed (:func:`run_command`)."""
+    """``python -m snakemake --until plot_station --quiet ARGS`` in the scratch copy
+    ``workdir``, timed, with this interpreter."""
     command = [sys.executable, "-m", "snakemake", "--until", "plot_station", "--quiet"]
     command += args
     return run_command(command, "nested snakemake", timeout, cwd=workdir)
@@ -108,10 +102,7 @@ def run_fanout(workdir: Path, cores: int, extra: Sequence[str] = ()) -> FanoutRu
         shutil.rmtree(Path(workdir) / folder, ignore_errors=True)
     run = snakemake(workdir, ["--cores", str(cores), *extra])
     records = plot_records(workdir)
-    workers: dict[str, int] = {}
-    for r in records:
-        kind = str(r.get("worker") or "fresh")
-        workers[kind] = workers.get(kind, 0) + 1
+    workers = Counter(str(r.get("worker") or "fresh") for r in records)
     return {
         "wall": run["wall"],
         "command_start": run["command_start"],
@@ -121,7 +112,7 @@ def run_fanout(workdir: Path, cores: int, extra: Sequence[str] = ()) -> FanoutRu
         "jobs": len(records),
         "work_total": sum(job_work(r) for r in records),
         "overhead_total": sum(job_overhead(r) for r in records),
-        "workers": workers,
+        "workers": dict(workers),
         "cpu": run["cpu"],
     }
 
@@ -132,8 +123,7 @@ def load_average() -> list[float]:
 
 
 def run_conditions(started: float, load_before: list[float]) -> dict:
-    """The closing fields of a record of whole commands timed from outside: the
-    usable CPUs, the load average before and after, and when it ran."""
+    """A record's closing fields: usable CPUs, load before and after, when it ran."""
     from .cpus import usable_cpus
 
     return {

@@ -38,7 +38,7 @@ def run(
     """
     station_json, png, timing, log_path = argv
     info = json.loads(station_json)
-    timer = PhaseTimer("plot_station", info["id"], start=started)
+    timer = PhaseTimer(info["id"], start=started)
     log_to(log_path)
     from . import plotting  # noqa: F401  (NumPy + Matplotlib: free when forked)
     from .errors import StationDataError

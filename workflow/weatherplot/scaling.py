@@ -1,31 +1,19 @@
-"""The scaling study: plotting time against the number of workers, three ways.
+"""The scaling study: plotting time against the number of workers p, three ways.
 
-For p = 1 .. max(usable CPUs, --cores) it times plotting the configured stations with
-
-- the serial loop (one process, p = 1 only: it has no workers to add),
-- ``multiprocessing.Pool(p)`` (:func:`weatherplot.baselines.run_baseline`),
-- the Snakemake fan-out itself: a nested ``snakemake --cores p --until plot_station``
-  in a scratch copy of the workflow, with its jobs forked from the warm plot server
-  (``snakemake``, the default) and in fresh processes (``snakemake_fresh``,
-  ``plot_server: false``), to show what the imports cost every job.
-
-Each point is repeated; the methods take turns within a repeat, so a burst of load on
-this shared machine hits them alike. Every method's time is the wall time of its whole
-command, timed from outside (a fresh ``python`` or ``snakemake`` process: interpreter
-start, imports, Snakemake's start-up, DAG build and exit included), as a student times
-it. For the fan-outs, the plot jobs' *makespan* (first job process start to last job
-end) is kept as a second column (``makespan_median``); the report says which is
-which.
-
-The study records the times; the speedups, Karp-Flatt and the Amdahl fits are the
-timing report's analysis (:func:`weatherplot.report.analysis.analyse_scaling`), which
-the rule's script and ``python -m weatherplot scaling`` add, so the two always agree.
+For p = 1 .. max(usable CPUs, --cores): the serial loop (p = 1 only),
+``multiprocessing.Pool(p)``, and a nested ``snakemake --cores p --until
+plot_station`` with its jobs forked from the warm plot server (``snakemake``) and
+in fresh processes (``snakemake_fresh``), to show what the imports cost every job.
+Methods take turns within a repeat; each time is a whole command's wall time, the
+fan-outs' plot-job makespan a second column. The speedups and fits are the report's
+analysis (``report.analysis.analyse_scaling``).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -41,11 +29,6 @@ FANOUT_METHODS = {
     "snakemake": ("--config", "plot_server=True"),
     "snakemake_fresh": ("--config", "plot_server=False"),
 }
-
-
-# ---------------------------------------------------------------------------
-# Arithmetic (tested on fixed numbers)
-# ---------------------------------------------------------------------------
 
 
 def worker_counts(cpus: int, cores: int | None = None) -> list[int]:
@@ -64,19 +47,13 @@ def run_study(
     start_method: str = "default",
 ) -> dict:
     """Time every (method, workers) point ``repeats`` times, methods interleaved:
-    the study's record but for the analysis (:func:`~weatherplot.report.analysis.
-    analyse_scaling` of its ``points``). The nested snakemake runs with this
-    interpreter."""
+    the study's record but for the report's analysis."""
     from .cpus import usable_cpus
 
     cpus = usable_cpus()
     started = time.time()
-    timings: dict[tuple[str, int], dict[str, list]] = {}
-
-    def add(method, p, **values):
-        entry = timings.setdefault((method, p), {})
-        for key, value in values.items():
-            entry.setdefault(key, []).append(value)
+    # By (method, workers): wall times, and the fan-outs' plot-job makespans.
+    times, spans = defaultdict(list), defaultdict(list)
 
     with owned_tempdir("scaling-") as scratch:
         workdir = scratch_workflow(Path(scratch), stations, data_dir, root)
@@ -86,15 +63,16 @@ def run_study(
             for p in workers:
                 if p == 1:
                     t = run_baseline("serial", 1, list(stations), log=log)
-                    add("serial", 1, time=t["wall"])
+                    times["serial", 1].append(t["wall"])
                 t = run_baseline(
                     "pool", p, list(stations), log=log, start_method=start_method
                 )
-                add("pool", p, time=t["wall"])
+                times["pool", p].append(t["wall"])
                 for method, extra in FANOUT_METHODS.items():
                     fan = run_fanout(workdir, p, extra)
                     span = fan["last_job_end"] - fan["first_job_start"]
-                    add(method, p, time=fan["wall"], makespan=span)
+                    times[method, p].append(fan["wall"])
+                    spans[method, p].append(span)
                     log(
                         f"repeat {repeat}/{repeats}, p={p}: {method} wall "
                         f"{fan['wall']:.2f} s (makespan {span:.2f} s, "
@@ -108,20 +86,17 @@ def run_study(
         "cpus": cpus,
         "start": started,
         "end": time.time(),
-        "points": _points(timings),
+        "points": _points(times, spans),
     }
 
 
-def _points(timings: dict[tuple[str, int], dict[str, list]]) -> list[dict]:
-    """One point per (method, workers): the wall times' summary, and for the
-    fan-outs their plot jobs' makespans too."""
+def _points(times: dict, spans: dict) -> list[dict]:
+    """One point per (method, workers), in METHODS' order."""
     points = []
-    for (method, p), values in sorted(
-        timings.items(), key=lambda kv: (METHODS.index(kv[0][0]), kv[0][1])
-    ):
-        point = {"method": method, "workers": p, **summarise(values["time"])}
-        if method in FANOUT_METHODS:
-            point["makespan_times"] = values["makespan"]
-            point["makespan_median"] = statistics.median(values["makespan"])
+    for method, p in sorted(times, key=lambda key: (METHODS.index(key[0]), key[1])):
+        point = {"method": method, "workers": p, **summarise(times[method, p])}
+        if (method, p) in spans:
+            point["makespan_times"] = spans[method, p]
+            point["makespan_median"] = statistics.median(spans[method, p])
         points.append(point)
     return points

@@ -1,8 +1,6 @@
-"""A runnable copy of this workflow's code in a scratch folder, and configs for it.
-
-The exercise, the benchmark, the scaling study and the tests run the real
-``snakemake`` on such a copy, so their results, logs and locks never touch the user's
-working directory.
+"""A runnable copy of this workflow's code in a scratch folder, and configs for it:
+the measurements and the tests run the real ``snakemake`` there, away from the
+user's results, logs and locks.
 """
 
 from __future__ import annotations
@@ -36,10 +34,9 @@ def copy_workflow_code(dest: Path, root: Path = WORKFLOW_ROOT) -> Path:
 def scratch_workflow(
     dest: Path, stations: Sequence[dict], data_dir: Path, root: Path = WORKFLOW_ROOT
 ) -> Path:
-    """A copy of the workflow at ``root`` in ``dest`` whose config lists ``stations``
-    with their files as absolute paths (nothing copied); ``data`` is a symlink to the
-    real data folder, for its station catalog. ``root``: the running workflow's, which
-    the rules pass (the default, this package's checkout, is for the commands)."""
+    """A copy of the workflow at ``root`` (the rules pass the running workflow's)
+    whose config lists ``stations``, their files by absolute path; ``data`` links to
+    the real data folder, for its station catalog."""
     import yaml
 
     copy_workflow_code(dest, root)
@@ -53,10 +50,9 @@ def scratch_workflow(
 
 
 def _scratch_entry(info: dict) -> dict:
-    """A resolved station as a config entry that needs nothing fetched: its file's
-    absolute path and, for a station whose name only NOAA's station list knows, the
-    list's title fields (read from this run's parsed list, relative to the working
-    directory) or at least a name (the title then shows the id, as it does here)."""
+    """A resolved station as a config entry that needs nothing fetched: for a
+    station only NOAA's station list names, the list's title fields from this run's
+    parsed list, or at least a name (the title then shows the id, as here)."""
     from .stations import TITLE_FIELDS, station_list_entry
 
     keys = ("id", "format", "units", *TITLE_FIELDS)
@@ -73,8 +69,7 @@ def _scratch_entry(info: dict) -> dict:
 
 def generate_config(n: int, data_dir: str | Path = "data", base: dict | None = None):
     """A config of ``n`` stations (ids X00001, ...) cycling over the real
-    ``.dly.gz`` files of ``data_dir`` (paths relative to the workdir), for the
-    DAG-build scale test and the benchmarks at any size."""
+    ``.dly.gz`` files of ``data_dir``, for scale tests at any size."""
     files = sorted(p.name for p in Path(data_dir).glob("*.dly.gz"))
     if not files:
         raise ValueError(f"no .dly.gz files in {data_dir}")

@@ -1,10 +1,6 @@
-"""Timing records: small JSON files that say when a job ran, where, and on what.
-
-A plot job writes one record beside its PNG; the report rule reads them all to measure
-the fan-out (makespan, parallelism, per-job overhead). Only the standard library is
-imported here, so a job can start its clock before it imports anything heavy.
-
-The record's layout is :class:`weatherplot.records.PlotRecord`.
+"""Timing records: small JSON files that say when a job ran, where, and on what
+(layout: ``records.PlotRecord``). Only the standard library is imported here, so a
+job can start its clock before it imports anything heavy.
 """
 
 from __future__ import annotations
@@ -17,13 +13,10 @@ from .atomicwrite import write_json_atomic
 
 
 def session_id() -> str:
-    """Identify the ``snakemake`` run that launched this job.
-
-    The report measures the fan-out of one run, so it must tell this run's records
-    from those left by an earlier one (a rerun may plot only a new station). Under
-    SLURM the executor plugin names every job of a run with the run's UUID; locally
-    the job is a descendant of the ``snakemake`` main process.
-    """
+    """The ``snakemake`` run that launched this job, so the report can tell this
+    run's records from an earlier run's (a rerun may plot only a new station).
+    Under SLURM the executor names every job with the run's UUID; locally the job
+    descends from the ``snakemake`` process."""
     host = hostinfo.host_name()
     if os.environ.get("SLURM_JOB_ID"):
         return f"slurm:{os.environ.get('SLURM_JOB_NAME', '')}"
@@ -40,16 +33,14 @@ def session_id() -> str:
 
 
 class PhaseTimer:
-    """Wall-clock phases of one job, cheap enough to wrap every step."""
+    """Wall-clock phases of one plot job, cheap enough to wrap every step."""
 
-    def __init__(self, kind: str, name: str, start: float | None = None):
-        self.kind = kind
+    def __init__(self, name: str, start: float):
         self.name = name
-        now = time.time()
-        self.start = now if start is None else start
+        self.start = start
         # The first lap counts from ``start``, which may be earlier (the job's first
         # line, or the client's when a forked worker plots for it).
-        self._mark = time.perf_counter() - max(now - self.start, 0.0)
+        self._mark = time.perf_counter() - max(time.time() - start, 0.0)
         self.phases: dict[str, float] = {}
         self.extra: dict[str, object] = {}
 
@@ -62,7 +53,7 @@ class PhaseTimer:
     def write(self, path: str | os.PathLike) -> dict:
         """Write the record to ``path`` (atomically); returns it."""
         record = {
-            "kind": self.kind,
+            "kind": "plot_station",
             "name": self.name,
             "host": hostinfo.host_name(),
             "pid": os.getpid(),
