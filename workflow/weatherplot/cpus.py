@@ -105,11 +105,8 @@ def cgroup_cpu_quota(proc: Path = PROC) -> float | None:
 
 
 def usable_cpus(proc: Path = PROC) -> dict:
-    """The CPUs this process can actually keep busy, and how that was decided.
-
-    ``usable = min(affinity, ceil(cgroup quota))``: a quota of 1.5 CPUs still lets
-    two processes run at once, each for part of the time.
-    """
+    """The CPUs this process can keep busy, ``min(affinity, ceil(cgroup quota))``
+    (a quota of 1.5 CPUs still lets two processes run at once), and its figures."""
     aff = cpu_affinity()
     quota = cgroup_cpu_quota(proc)
     usable = aff if quota is None else min(aff, math.ceil(quota))
