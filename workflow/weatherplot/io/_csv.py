@@ -12,17 +12,17 @@ import pandas as pd
 
 from ..errors import StationDataError
 from ._files import decode_text, read_bytes
+from .daily import first_repeat
 
-HEADER_LINES = 1
 NO_ROWS_HINT = "download the station file again"
 
 
 def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
     """Every cell as a string (empty where blank), so each one is checked by us.
 
-    Row labels are such that :func:`line_of` gives each row's line in the file, blank
-    lines included. A row with fewer or more fields than the header is an error: a
-    short last row is what an interrupted download leaves.
+    Row labels are the rows' lines in the file, blank lines included. A row with
+    fewer or more fields than the header is an error: a short last row is what an
+    interrupted download leaves.
     """
     text = decode_text(path, read_bytes(path))
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -78,13 +78,10 @@ def read_text_table(path: str | os.PathLike) -> pd.DataFrame:
             path, "has a header but no data rows", hint="download the file again"
         )
     if len(data_lines) == len(frame):
-        frame.index = np.asarray(data_lines) - HEADER_LINES - 1
+        frame.index = data_lines
+    else:
+        frame.index += 2  # 1-based, after the header
     return frame
-
-
-def line_of(row_position: int) -> int:
-    """1-based file line of the row labelled ``row_position`` by read_text_table."""
-    return row_position + HEADER_LINES + 1
 
 
 def parse_dates(path, frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
@@ -96,20 +93,19 @@ def parse_dates(path, frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
         raise StationDataError(
             path,
             f"date {text.iloc[i]!r} cannot be read as {fmt.replace('%', '')}",
-            line=line_of(frame.index[i]),
+            line=frame.index[i],
             field=column,
             hint=f"write dates as {pd.Timestamp('2021-01-31').strftime(fmt)}",
         )
     days = dates.to_numpy().astype("datetime64[D]")
-    order = np.argsort(days, kind="stable")
-    same = np.flatnonzero(np.diff(days[order]) == np.timedelta64(0, "D"))
-    if len(same):
-        first, second = sorted(order[same[0] : same[0] + 2])
+    repeat = first_repeat(days)
+    if repeat is not None:
+        first, second = repeat
         raise StationDataError(
             path,
             f"date {text.iloc[second]} appears twice (also on line "
-            f"{line_of(frame.index[first])}); a daily file needs one row per day",
-            line=line_of(frame.index[second]),
+            f"{frame.index[first]}); a daily file needs one row per day",
+            line=frame.index[second],
             field=column,
             hint="delete one of the two rows",
         )
@@ -128,7 +124,7 @@ def parse_numbers(
         raise StationDataError(
             path,
             f"value {text.iloc[i]!r} is not a number",
-            line=line_of(frame.index[i]),
+            line=frame.index[i],
             field=column,
             hint="leave the cell empty for a missing value",
         )

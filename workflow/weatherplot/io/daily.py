@@ -14,6 +14,14 @@ import numpy as np
 ELEMENTS = ("TMAX", "TMIN", "PRCP")
 
 
+def first_repeat(days: np.ndarray) -> tuple[int, int] | None:
+    """The positions of the first two equal days (in day order), None when all differ:
+    a daily file holds each day once."""
+    order = np.argsort(days, kind="stable")
+    same = np.flatnonzero(days[order][1:] == days[order][:-1])
+    return (int(order[same[0]]), int(order[same[0] + 1])) if len(same) else None
+
+
 @dataclass
 class Daily:
     """One value per calendar day from ``dates[0]`` to ``dates[-1]``, no gaps.

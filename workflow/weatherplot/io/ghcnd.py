@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import StationDataError
 from ._files import read_bytes, refuse_binary
-from .daily import ELEMENTS, Daily
+from .daily import ELEMENTS, Daily, first_repeat
 
 LINE_LENGTH = 269
 DAYS = 31
@@ -112,14 +112,13 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
         mask = keep & of_element[:, None]
         column = np.full(n_days, np.nan)
         offsets = (dates[mask] - first).astype(np.int64)
-        if len(np.unique(offsets)) != len(offsets):
-            dup = _first_duplicate_line(
-                offsets, np.broadcast_to(row_numbers[:, None], mask.shape)[mask]
-            )
+        repeat = first_repeat(offsets)
+        if repeat is not None:
+            lines = np.broadcast_to(row_numbers[:, None], mask.shape)[mask]
             raise StationDataError(
                 path,
                 f"{element} appears twice for the same month",
-                line=dup,
+                line=int(lines[repeat[1]]),
                 hint="remove the duplicate line",
             )
         column[offsets] = values[mask] / _TENTHS  # divide: 217 / 10 is exactly 21.7
@@ -211,9 +210,3 @@ def _parse_int(path, chars: np.ndarray, row_numbers: np.ndarray, field: str):
         -1
     )
     return np.where(is_minus.any(axis=-1), -magnitude, magnitude)
-
-
-def _first_duplicate_line(offsets: np.ndarray, line_numbers: np.ndarray) -> int:
-    order = np.argsort(offsets, kind="stable")
-    repeated = np.flatnonzero(np.diff(offsets[order]) == 0)[0] + 1
-    return int(line_numbers[order][repeated])

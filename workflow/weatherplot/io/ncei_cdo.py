@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ..errors import StationDataError
-from ._csv import line_of, parse_dates, parse_numbers, read_text_table
+from ._csv import parse_dates, parse_numbers, read_text_table
 from .daily import ELEMENTS, Daily
 from .plausibility import check_plausible, check_prcp_precision
 
@@ -81,13 +81,10 @@ def read_cdo_csv(
         flagged[element] = int((bad_quality & np.isfinite(column)).sum())
         column[bad_quality] = np.nan
         values[element] = _to_metric(column, element, units, legacy)
-    check_plausible(path, values, units, line_of=lambda i: line_of(frame.index[i]))
+    check_plausible(path, values, units, lines=frame.index)
     if not legacy and "PRCP" in frame.columns:
         text = frame["PRCP"].str.strip()
-        written = text[text != ""]
-        check_prcp_precision(
-            path, written.to_numpy(), units, line_of=lambda i: line_of(written.index[i])
-        )
+        check_prcp_precision(path, text[text != ""], units)
 
     metadata = {
         "id": frame["_ID"].iloc[0],
@@ -123,7 +120,7 @@ def _station_columns(path, frame, legacy: bool) -> dict:
             raise StationDataError(
                 path,
                 f"{column} {text!r} is not a number",
-                line=line_of(frame.index[0]),
+                line=frame.index[0],
                 field=column,
                 hint="the export is corrupt: export it again",
             ) from None

@@ -17,21 +17,17 @@ MAX_DAILY_PRCP_MM = 1900.0
 OTHER_UNITS = {"metric": "standard", "standard": "metric"}
 
 
-def check_plausible(path, values: dict[str, np.ndarray], units: str, line_of=None):
+def check_plausible(path, values: dict[str, np.ndarray], units: str, lines):
     """Raise if the metric ``values`` (already converted from ``units``) are
-    impossible. ``line_of(i)`` maps an array position to a file line, when known."""
-    other = OTHER_UNITS.get(units)
+    impossible; ``lines`` are the file lines of their positions."""
+    other = OTHER_UNITS[units]
     suggestion = (
         f"check the file; if it is in {other} units, set 'units: {other}' "
         "in the station's config entry"
-        if other
-        else "check the file's units"
     )
     low, high = TEMPERATURE_RANGE_C
-    for element in ("TMAX", "TMIN"):
-        column = values.get(element)
-        if column is None or not np.isfinite(column).any():
-            continue
+    for element in [e for e in ("TMAX", "TMIN") if e in values]:
+        column = values[element]
         outside = (column < low) | (column > high)
         if outside.any():
             i = int(np.argmax(outside))
@@ -39,7 +35,7 @@ def check_plausible(path, values: dict[str, np.ndarray], units: str, line_of=Non
                 path,
                 f"{element} of {column[i]:.1f} degC (read as {units} units) is "
                 f"physically implausible (outside {low:g}..{high:g} degC)",
-                line=line_of(i) if line_of else None,
+                line=lines[i],
                 field=element,
                 hint=suggestion,
             )
@@ -50,7 +46,7 @@ def check_plausible(path, values: dict[str, np.ndarray], units: str, line_of=Non
             raise StationDataError(
                 path,
                 f"PRCP of {prcp[i]:g} mm is negative",
-                line=line_of(i) if line_of else None,
+                line=lines[i],
                 field="PRCP",
                 hint="check the file",
             )
@@ -60,16 +56,17 @@ def check_plausible(path, values: dict[str, np.ndarray], units: str, line_of=Non
                 path,
                 f"PRCP of {prcp[i]:.0f} mm in one day (read as {units} units) is "
                 f"beyond the world record",
-                line=line_of(i) if line_of else None,
+                line=lines[i],
                 field="PRCP",
                 hint=suggestion,
             )
 
 
-def check_prcp_precision(path, prcp_text, units: str, line_of=None) -> None:
+def check_prcp_precision(path, written, units: str) -> None:
     """Refuse a CDO export's PRCP written in the other unit than declared.
 
-    ``prcp_text`` is the PRCP column as written (non-empty cells only). NCEI exports
+    ``written`` is the PRCP column as written (non-empty cells only, stripped),
+    labelled by file line. NCEI exports
     write inches to hundredths ("0.16", "0.00") and millimetres to tenths ("4.1");
     and rain gauges read to 0.01 inch but to 0.1 mm (0.2 in places). So in a file
     declared metric, a column written to hundredths throughout, or whose non-zero
@@ -77,7 +74,7 @@ def check_prcp_precision(path, prcp_text, units: str, line_of=None) -> None:
     a column written to tenths throughout is millimetres. This catches a dry year
     that never rains an implausible amount in either unit.
     """
-    text = [str(t).strip() for t in prcp_text]
+    text = list(written)
     if len(text) < 10:
         return
     decimals = [len(t.partition(".")[2]) for t in text]
@@ -89,7 +86,7 @@ def check_prcp_precision(path, prcp_text, units: str, line_of=None) -> None:
                 f"{len(tenths)} of the {len(text)} PRCP values are written to tenths "
                 f"(as {text[tenths[0]]!r} here), as NCEI writes millimetres; it "
                 "writes inches to hundredths",
-                line=line_of(tenths[0]) if line_of else None,
+                line=written.index[tenths[0]],
                 field="PRCP",
                 hint="if the file was exported in metric units (mm, degC), set "
                 "'units: metric' in the station's config entry",
@@ -112,7 +109,7 @@ def check_prcp_precision(path, prcp_text, units: str, line_of=None) -> None:
         f"{len(two_decimals)} of the {len(text)} PRCP values are written to "
         f"hundredths (as {text[example]!r} here), as NCEI writes inches; it writes "
         "millimetres to tenths",
-        line=line_of(example) if line_of else None,
+        line=written.index[example],
         field="PRCP",
         hint="if the file was exported in standard units (inches, degF), set "
         "'units: standard' in the station's config entry",
