@@ -466,18 +466,8 @@ def _bars(ax, x, heights, width: float, **style) -> None:
     heights = np.nan_to_num(np.asarray(heights, dtype=float))
     left, right = x - width / 2, x + width / 2
     zeros = np.zeros_like(x)
-    verts = np.stack(
-        [
-            np.column_stack(corner)
-            for corner in (
-                (left, zeros),
-                (left, heights),
-                (right, heights),
-                (right, zeros),
-            )
-        ],
-        axis=1,
-    )
+    corners = [(left, zeros), (left, heights), (right, heights), (right, zeros)]
+    verts = np.transpose(corners, (2, 0, 1))  # one (4 corners, x and y) per bar
     ax.add_collection(PolyCollection(verts, linewidths=0, **style))
     ax.set_xlim(left.min() - width, right.max() + width)
     ax.set_ylim(0, max(heights.max(), 1.0) * 1.05)

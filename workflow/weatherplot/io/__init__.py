@@ -1,14 +1,9 @@
 """Station file readers, one module per format (after pvlib's ``iotools``).
 
-Every ``read_*`` returns ``(daily, metadata)``: a :class:`weatherplot.io.daily.Daily`
-(TMAX, TMIN in degC, PRCP in mm, NaN where missing) and a dict about the file.
-:func:`read_station` picks the reader from the config entry or from the file itself.
-pandas is imported only by the CSV readers, so a ``.dly`` job never pays for it.
-
-:data:`FORMATS` is the one list of formats: a new one is its module here and one
-entry there. The rest of the package asks the registry (which suffixes a station
-file has, whether a format needs units...) and never names a format itself
-(tests/test_formats.py).
+Every ``read_*`` returns ``(daily, metadata)``: a :class:`~weatherplot.io.daily.Daily`
+and a dict about the file. pandas is imported only by the CSV readers, so a ``.dly``
+job never pays for it. :data:`FORMATS` is the one list of formats: a new one is its
+module and one entry there (tests/test_formats.py).
 """
 
 from __future__ import annotations

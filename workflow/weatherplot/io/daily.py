@@ -77,17 +77,10 @@ class Daily:
 
     def trimmed(self) -> Daily:
         """Drop leading and trailing days on which no element has a value."""
-        any_valid = np.zeros(len(self), dtype=bool)
-        for column in self.values.values():
-            any_valid |= np.isfinite(column)
-        if not any_valid.any():
-            return Daily(self.dates[:0], {k: v[:0] for k, v in self.values.items()})
-        first = int(np.argmax(any_valid))
-        last = len(any_valid) - int(np.argmax(any_valid[::-1]))
-        return Daily(
-            self.dates[first:last],
-            {k: v[first:last] for k, v in self.values.items()},
-        )
+        observed = np.isfinite(np.stack(list(self.values.values()))).any(axis=0)
+        days = np.flatnonzero(observed)
+        kept = slice(days[0], days[-1] + 1) if len(days) else slice(0, 0)
+        return Daily(self.dates[kept], {k: v[kept] for k, v in self.values.items()})
 
     @classmethod
     def from_points(cls, dates: np.ndarray, values: dict[str, np.ndarray]) -> Daily:

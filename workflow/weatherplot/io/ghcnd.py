@@ -9,9 +9,8 @@ Official fixed-width layout, one line per station, month and element, 269 charac
 VALUE -9999 is missing; TMAX/TMIN are tenths of degC and PRCP tenths of mm. A non-blank
 QFLAG means the value failed a quality check: such values are dropped (NaN).
 
-The parser is vectorised with NumPy: the file becomes a 2-D byte array (one row per
-line) and every field is a column slice of it. That is ~15x faster than pandas
-``read_fwf`` (``python docs/benchmark.py``, docs/performance.md) and needs no
+The file becomes a 2-D byte array (one row per line), every field a column slice of
+it: ~15x faster than pandas ``read_fwf`` (``python docs/benchmark.py``), and no
 pandas import.
 """
 
@@ -34,12 +33,8 @@ _TENTHS = 10.0  # TMAX/TMIN tenths of degC, PRCP tenths of mm
 
 
 def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]:
-    """Read a GHCN-Daily ``.dly`` or ``.dly.gz`` file.
-
-    Returns ``(daily, metadata)``: the tidy daily table (TMAX, TMIN in degC, PRCP in
-    mm, NaN where missing or flagged) and a dict with the station ``id``, the
-    ``format``, the ``elements`` found and the count of ``flagged`` values dropped.
-    """
+    """Read a GHCN-Daily ``.dly`` or ``.dly.gz`` file; the metadata counts the
+    values dropped by their quality flag (``flagged``)."""
     raw = read_bytes(path)
     refuse_binary(path, raw)
     lines = _as_line_array(path, raw)

@@ -9,9 +9,7 @@
 
 The first two letters of an id are the country code (FIPS), which
 ``ghcnd-countries.txt`` ("code name", names may carry trailing blanks) names.
-
-The full station list has ~129,000 lines: it is parsed once per run, keeping only
-the stations asked for (see ``wanted``).
+The full list has ~129,000 lines: it is parsed once per run, keeping only ``wanted``.
 """
 
 from __future__ import annotations
@@ -28,13 +26,8 @@ UNKNOWN_ELEVATION = -999.9
 def read_ghcnd_stations(
     path: str | os.PathLike, wanted: Iterable[str] | None = None
 ) -> tuple[dict[str, dict], dict]:
-    """Read ``ghcnd-stations.txt``.
-
-    Returns ``(stations, metadata)``: ``stations`` maps each id (only those in
-    ``wanted`` when given) to ``name``, ``latitude``, ``longitude``, ``elevation_m``
-    (``None`` when unknown), ``state`` and ``country_code``; ``metadata`` says which
-    ``file`` was read and how many ``lines`` it had.
-    """
+    """Read ``ghcnd-stations.txt``: ``({id: fields}, metadata)``, only the ids in
+    ``wanted`` when given."""
     text = decode_text(path, read_bytes(path))
     keep = None if wanted is None else set(wanted)
     stations: dict[str, dict] = {}

@@ -1,14 +1,7 @@
-"""NCEI Climate Data Online (CDO) daily-summaries CSV exports, current and legacy.
-
-- current: ``"STATION","NAME","DATE",<elements>...``, dates ``YYYY-MM-DD``, optional
-  ``<ELEMENT>_ATTRIBUTES`` columns (``M,Q,S,time``: a non-blank Q drops the value).
-- legacy: ``STATION,STATION_NAME,DATE,...``, ids prefixed ``GHCND:``, dates
-  ``YYYYMMDD``, values in tenths (degC, mm), ``-9999`` missing.
-
-The file does not say its units: the export's choice is made at download time. The
-caller must say ``units="metric"`` (degC, mm) or ``units="standard"`` (degF, inches);
-values that cannot be right in those units are refused with a hint.
-An export may hold several stations: pass ``station`` to pick one.
+"""NCEI Climate Data Online (CDO) daily-summaries CSV exports, current and legacy
+(both layouts: config/README.md). The file does not say its units, chosen when it
+was exported: the caller must (``units``), and values that cannot be right in them
+are refused (plausibility.py). ``station`` picks one of an export's stations.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""A plain CSV for a user's own station: ``date,tmax,tmin,prcp`` in degC and mm.
-
-Dates are ``YYYY-MM-DD``; an empty cell is a missing value; column names are
-case-insensitive and a station without, say, precipitation may leave that column out.
-Two rows for the same date are an error (which one would be right?).
+"""A plain CSV for a user's own station: ``date,tmax,tmin,prcp`` in degC and mm
+(config/README.md); column names in any case, any subset of the three elements.
 """
 
 from __future__ import annotations
