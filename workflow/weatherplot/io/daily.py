@@ -98,14 +98,3 @@ class Daily:
             out[offsets] = column
             columns[element] = out
         return cls(full, columns)
-
-    @classmethod
-    def from_frame(cls, frame) -> Daily:
-        """From a DataFrame indexed by unique dates with any of TMAX, TMIN, PRCP."""
-        dates = frame.index.to_numpy().astype("datetime64[D]")
-        values = {
-            k: frame[k].to_numpy(dtype=np.float64)
-            for k in ELEMENTS
-            if k in frame.columns
-        }
-        return cls.from_points(dates, values)
