@@ -1,9 +1,5 @@
-# The timing report: reads every timing record, writes Markdown, a self-contained
-# HTML page and the computed figures as JSON. STATION_IDS and DEMOS come from
-# common.smk. scaling.json is read when present but is not an
-# input: asking for it would run the long scaling study with every report. The run's
-# --cores comes from the exercise's record, not a param: params are a rerun trigger,
-# and `snakemake -n` without --cores would plan the report again.
+# The timing report (weatherplot.report). scaling.json is read when present but is
+# not an input: asking for it would run the long scaling study with every report.
 
 
 rule timing_report:

@@ -12,7 +12,8 @@ log = logging.getLogger("timing_report")
 
 
 def exercise_cores(path):
-    """The --cores of the run that timed the exercise, from its record."""
+    """The --cores of the run that timed the exercise, from its record: not a param,
+    which would replan the report whenever `snakemake -n` runs without --cores."""
     return json.loads(Path(path).read_text()).get("cores")
 
 
@@ -23,8 +24,6 @@ try:
         exercise=snakemake.input.exercise,
         scaling=snakemake.params.get("scaling"),
         stations=snakemake.params.stations,
-        # The --cores of the run that timed the exercise, from its record: not a
-        # param, which would replan the report whenever -n runs without --cores.
         cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
         # Empty without a free-threaded Python (the section then says how to get one).

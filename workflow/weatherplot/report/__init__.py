@@ -1,18 +1,9 @@
-"""The timing report: what parallelism bought, measured against what it should buy.
-
-The report rule reads the timing records the other rules wrote (the exercise's
-whole-command timings, :mod:`weatherplot.exercise`; the demos, :mod:`weatherplot.demos`;
-the plot jobs', :mod:`weatherplot.timing`; the scaling study's, when present) and writes
-
-- ``timing_report.md``: plain sentences and tables with the numbers,
-- ``timing_report.html``: the same, charts embedded as base64 PNG data URIs (only the
-  station plots' thumbnails are linked files),
-- the charts as PNG files beside the Markdown, which links them,
-- ``timings.json``: every computed figure, for tests and for other tools.
+"""The timing report: the timing records -> ``timing_report.md``, a self-contained
+``timing_report.html``, the charts as PNG files and every figure in ``timings.json``.
 
 :mod:`.metrics` holds the arithmetic, :mod:`.analysis` (with :mod:`.lesson` and
-:mod:`.fanout`) turns records into figures, :mod:`.charts` draws them, and
-:mod:`.render` writes the prose of ``templates/`` as Markdown and as HTML.
+:mod:`.fanout`) the figures, :mod:`.charts` draws them and :mod:`.render` writes the
+prose of ``templates/`` as Markdown and as HTML.
 """
 
 from __future__ import annotations
@@ -53,14 +44,10 @@ def write_report(
     charts_dir: str | os.PathLike | None = None,
     plots_dir: str | os.PathLike | None = None,
 ) -> dict:
-    """Compute, render and write the report files, each atomically.
-
-    ``charts_dir``: also write each chart there as ``<key>.png`` and link them from
-    the Markdown (a Git forge shows no embedded chart). ``plots_dir``: the station
-    plots' directory, linked (and shown as thumbnails in the HTML).
-
-    Everything is rendered in memory first, so a failure leaves no file touched.
-    """
+    """Compute, render and write the report files, each atomically; everything is
+    rendered in memory first, so a failure leaves no file touched. ``charts_dir``: the
+    charts as ``<key>.png``, linked from the Markdown; ``plots_dir``: the station
+    plots, linked (thumbnails in the HTML)."""
     from .charts import charts
     from .render import render_html, render_markdown
 

@@ -1,12 +1,6 @@
-"""Timing records -> the report's figures (plain JSON-able data).
-
-- the exercise: three whole commands timed from outside on one station set
-  (:mod:`weatherplot.exercise`), their speedups, Amdahl fitted to them, and the
-  Snakemake command's wall time split into start-up, per-job overhead, work and exit;
-- the demos against the lesson's predictions (:mod:`.lesson`);
-- the latest run's own plot jobs, job by job (:mod:`.fanout`);
-- the scaling study's points (:func:`analyse_scaling`, also used by the study itself).
-"""
+"""Timing records -> the report's figures (plain JSON-able data): the exercise's
+whole commands, the demos (:mod:`.lesson`), the latest run's plot jobs (:mod:`.fanout`)
+and the scaling study (:func:`analyse_scaling`, which the study itself uses too)."""
 
 from __future__ import annotations
 
@@ -44,10 +38,6 @@ from .metrics import (
     speedup,
 )
 
-# ---------------------------------------------------------------------------
-# The exercise: serial loop vs Pool vs snakemake, whole commands
-# ---------------------------------------------------------------------------
-
 
 def typical_run(runs: Sequence[Mapping]) -> Mapping:
     """The run with the median wall time (the lower one of an even count)."""
@@ -58,18 +48,11 @@ def typical_run(runs: Sequence[Mapping]) -> Mapping:
 def _method_figures(
     method: str, rec: Mapping, n: int, cpus: int | None, serial_work: float
 ) -> dict:
-    """One command's times, and where its median run's wall time went (``parts``,
-    which sum to it): ``startup``, before the first station is plotted (interpreter,
-    imports; for Snakemake its start-up and DAG build); ``work``, the stations'
-    plotting spread over the ``p_eff`` workers that run at once; ``per_job``, the rest
-    of the loop or fan-out (for Snakemake: every job's process start and hand-over,
-    its own handling between jobs, the tail where fewer jobs than CPUs are left);
-    ``exit``, from the last job's end to the command's exit (Snakemake only; the
-    Python scripts' exit is not told apart from their start-up).
-
-    The plotting spread is the serial loop's (``serial_work``): jobs that share CPUs
-    (``--cores`` above the usable CPUs) stretch their own plotting time, which would
-    hide the per-job cost inside "work".
+    """One command's times, and its median run's wall time split into ``parts``:
+    ``startup`` (before the first plot), ``work``, ``per_job`` (the rest of the loop
+    or fan-out) and ``exit`` (Snakemake's, after its last job). The work is the serial
+    loop's plotting (``serial_work``) over the workers that run at once: jobs sharing
+    CPUs stretch their own plotting, which would hide the per-job cost inside it.
     """
     walls = [r["wall"] for r in rec["runs"]]
     p = int(rec["workers"])
@@ -140,24 +123,23 @@ def analyse_exercise(
         return None
     covered = list(record["stations"])
     n = len(covered)
-    # In the lesson's order (the JSON file's keys are sorted).
-    # The plotting work every method spreads: what the serial loop measured, with
-    # no other station's job beside it.
+    # The plotting every method spreads: what the serial loop measured, with no
+    # other station's job beside it.
     serial_work = typical_run(record["methods"]["serial"]["runs"])["work_total"]
+    # In the lesson's order (the JSON file's keys are sorted).
     methods = {
         m: _method_figures(m, record["methods"][m], n, cpus, serial_work)
         for m in ("serial", "pool", "snakemake")
     }
     serial = methods["serial"]
+    serial_loop = serial["time"] - serial["parts"]["startup"]
     for m, v in methods.items():
         v["speedup"] = speedup(serial["time"], v["time"])
         v["efficiency"] = efficiency(v["speedup"], v["effective_workers"])
         v["karp_flatt"] = karp_flatt(v["speedup"], v["effective_workers"])
-        fixed = v["parts"]["startup"] + v["parts"]["exit"]
-        serial_work = serial["time"] - serial["parts"]["startup"]
-        v["fixed"] = fixed
+        v["fixed"] = v["parts"]["startup"] + v["parts"]["exit"]
         v["max_with_fixed"] = speedup(
-            serial["time"], fixed + serial_work / v["effective_workers"]
+            serial["time"], v["fixed"] + serial_loop / v["effective_workers"]
         )
         if m != "serial":
             v.update(amdahl_fit([(v["effective_workers"], v["speedup"])], cpus))
@@ -192,20 +174,11 @@ def analyse_exercise(
     }
 
 
-# ---------------------------------------------------------------------------
-# The scaling study: one analysis, for the study and for the report
-# ---------------------------------------------------------------------------
-
-
 def analyse_scaling(points: Sequence[Mapping], cpus: int | None) -> dict:
-    """Speedup against the serial loop, efficiency and Karp-Flatt per point; an
-    Amdahl fit (serial fraction f and the 1/f limit) per method. Also each method
-    against its own one-worker time (``self_*``): a fan-out whose jobs each cost more
-    than the loop's iterations has f > 1 against the loop yet may scale well.
-
-    Each point is ``{method, workers, median, ...}`` (:func:`timing.summarise`);
-    ``p`` in Karp-Flatt and the fit is ``min(workers, usable CPUs)``.
-    """
+    """Speedup over the serial loop, efficiency and Karp-Flatt per point, an Amdahl
+    fit per method; also against the method's own one-worker time (``self_*``): a
+    fan-out whose jobs each cost more than the loop's iterations has f > 1 against the
+    loop yet may scale well. ``p`` is ``min(workers, usable CPUs)``."""
     serial = [
         p["median"] for p in points if p["method"] == "serial" and p["workers"] == 1
     ]
@@ -244,11 +217,6 @@ def analyse_scaling(points: Sequence[Mapping], cpus: int | None) -> dict:
     return {"reference_serial_time": reference, "points": rows, "fits": fits}
 
 
-# ---------------------------------------------------------------------------
-# Environment
-# ---------------------------------------------------------------------------
-
-
 def _version(dist: str) -> str | None:
     from importlib import metadata
 
@@ -282,11 +250,6 @@ def collect_environment(
         "usable_cpus": cpus if cpus is not None else usable_cpus()["usable"],
         "cores": cores,
     }
-
-
-# ---------------------------------------------------------------------------
-# Inputs and the whole computation
-# ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -379,9 +342,8 @@ def _utc(t: float) -> str:
 
 
 def run_details(inputs: Inputs, fanout: Mapping | None, env: Mapping) -> dict:
-    """What the report's opening says about the run: when the timings were taken
-    (first record's start to the last one's end), on which host(s), the CPUs and the
-    interpreter, and when the report was written."""
+    """The report's opening: when the timings were taken (first start to last end),
+    on which host(s), the CPUs, the interpreter, when the report was written."""
     spans = [
         (float(r["start"]), float(r["end"]))
         for r in [*inputs.demos.values(), inputs.exercise or None]

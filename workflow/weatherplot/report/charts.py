@@ -24,7 +24,7 @@ STYLE = {
         "label": "snakemake (fresh process per job)",
     },
 }
-#: The parts of a command's wall time (analysis.wall_parts), in stacking order.
+#: The parts of a command's wall time (analysis' ``parts``), in stacking order.
 PARTS = {
     "startup": ("start-up (interpreter, imports; Snakemake: + DAG build)", "0.65"),
     "work": ("plotting work, per worker", "tab:blue"),
@@ -107,22 +107,12 @@ def demos_figure(demos: Mapping):
         1, len(panels), width_ratios=[len(rows) for _, rows in panels], squeeze=False
     )[0]
     w = 0.4
+    bars = [(-w / 2, "measured (median)", "tab:blue"), (w / 2, "predicted", "0.7")]
     for ax, (name, rows) in zip(axes, panels, strict=True):
         xs = range(len(rows))
-        ax.bar(
-            [x - w / 2 for x in xs],
-            [r[1] for r in rows],
-            w,
-            label="measured (median)",
-            color="tab:blue",
-        )
-        ax.bar(
-            [x + w / 2 for x in xs],
-            [r[2] for r in rows],
-            w,
-            label="predicted",
-            color="0.7",
-        )
+        for i, (shift, text, color) in enumerate(bars, start=1):
+            heights = [r[i] for r in rows]
+            ax.bar([x + shift for x in xs], heights, w, label=text, color=color)
         ax.set_xticks(
             list(xs), [r[0] for r in rows], fontsize=8, rotation=30, ha="right"
         )

@@ -1,6 +1,5 @@
-"""The plot fan-out of the latest Snakemake run, job by job: which records belong to
-that run, its makespan, its jobs' overhead and work, and the stretches during which an
-exclusive timing job ran inside it."""
+"""The plot fan-out of the latest Snakemake run, job by job: its records, makespan,
+jobs' overhead and work, and the stretches an exclusive timing job ran inside it."""
 
 from __future__ import annotations
 
@@ -12,11 +11,9 @@ from ..records import job_overhead, job_start, job_startup, job_work
 
 
 def process_label(record: Mapping, group_size: int = 1) -> str:
-    """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``.
-
-    A SLURM group job (several stations' records share its job id, plotted side by
-    side inside one allocation) gets one row per station, labelled with the group, so
-    its members neither pile onto one row nor look like cluster jobs of their own."""
+    """A row of the Gantt chart: the SLURM job id when present, else ``host:pid``. A
+    SLURM group job's stations (plotted side by side in one allocation) get a row
+    each, labelled with the group, not one row nor cluster jobs of their own."""
     job = record["slurm_job_id"]
     if job and group_size > 1:
         return f"slurm {job} (group of {group_size}): {record['name']}"
@@ -26,13 +23,10 @@ def process_label(record: Mapping, group_size: int = 1) -> str:
 
 
 def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
-    """Whether two session ids name the same ``snakemake`` run.
-
-    A local id is ``host:pid:start``; ``start`` is computed by every job from the
-    boot clock and the wall clock, so it differs between jobs of one run in the last
-    digits. Same host and pid and starts within ``tolerance`` seconds are one run (a
-    pid is not reused within a second); any other id must match exactly.
-    """
+    """Whether two session ids name the same ``snakemake`` run. A local id is
+    ``host:pid:start``, each job computing ``start`` from the boot clock and the wall
+    clock, so its last digits differ: starts within ``tolerance`` seconds are one run
+    (a pid is not reused within a second); any other id must match exactly."""
     if a == b:
         return True
     if a is None or b is None:
@@ -50,11 +44,8 @@ def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
 
 
 def latest_session(records: Sequence[Mapping]) -> tuple[str | None, list[Mapping]]:
-    """The records of the latest ``snakemake`` run only.
-
-    The latest session is the one of the record that ended last; a rerun that
-    replotted a single station would otherwise be mixed with the full run before it.
-    """
+    """The records of the latest ``snakemake`` run (of the record that ended last)
+    only: a rerun that replotted one station is not mixed with the run before it."""
     if not records:
         return None, []
     last = max(records, key=lambda r: float(r["end"]))
@@ -75,13 +66,8 @@ def count_sessions(records: Sequence[Mapping]) -> int:
 def exclusive_overlaps(
     window: tuple[float, float], records: Iterable[Mapping]
 ) -> list[dict]:
-    """The parts of ``window`` during which an exclusive timing job ran, overlapping
-    jobs merged into one part.
-
-    Demos and baselines have the machine to themselves; if Snakemake scheduled one
-    between two plot jobs, the fan-out's makespan contains that stretch, which is not
-    the fan-out's time.
-    """
+    """The parts of ``window`` during which an exclusive timing job (a demo, the
+    exercise) ran, overlaps merged: not the fan-out's time, though in its makespan."""
     lo, hi = window
     clipped = sorted(
         (
@@ -135,13 +121,9 @@ CONCURRENCY_TOLERANCE = 0.05
 def max_concurrent(
     jobs: Iterable[Mapping], tolerance: float = CONCURRENCY_TOLERANCE
 ) -> int:
-    """How many jobs really ran at once: the run's --cores is not recorded by the
-    jobs, and the report may be made by a later run with other --cores.
-
-    A job counts from ``tolerance`` after its recorded start, so a job that began
-    within ``tolerance`` before another ended follows it instead of running beside
-    it (:data:`CONCURRENCY_TOLERANCE` says why the records overlap by that much).
-    """
+    """How many jobs really ran at once (the jobs do not record the run's --cores).
+    A job counts from ``tolerance`` after its recorded start, so one that began within
+    ``tolerance`` before another ended follows it (:data:`CONCURRENCY_TOLERANCE`)."""
     real = [j for j in jobs if j["end"] - j["job_start"] > tolerance]
     events = sorted(
         [(j["job_start"] + tolerance, 1) for j in real] + [(j["end"], -1) for j in real]
@@ -179,7 +161,8 @@ def fanout_stats(
     first = min(j["job_start"] for j in jobs)
     last = max(j["end"] for j in jobs)
     excluded = exclusive_overlaps((first, last), exclusive_records)
-    makespan = last - first - sum(e["seconds"] for e in excluded)
+    excluded_seconds = sum(e["seconds"] for e in excluded)
+    makespan = last - first - excluded_seconds
     summed = sum(j["duration"] for j in jobs)
     overhead = _spread("overhead", [j["overhead"] for j in jobs])
     work = _spread("work", [j["work"] for j in jobs])
@@ -193,7 +176,7 @@ def fanout_stats(
         "window": [first, last],
         "raw_makespan": last - first,
         "excluded": excluded,
-        "excluded_seconds": sum(e["seconds"] for e in excluded),
+        "excluded_seconds": excluded_seconds,
         "excluded_jobs": sorted({j for e in excluded for j in e["jobs"]}),
         "makespan": makespan,
         "summed_job_time": summed,

@@ -1,9 +1,5 @@
-"""The lesson's predictions for the threads-vs-processes demos, on this machine.
-
-For each variant of a demo record (see :mod:`weatherplot.demos`): the time the
-lesson's reasoning predicts from the single-call figure ``s``, the calls ``k`` and the
-usable CPUs ``c``, and the measured time against it.
-"""
+"""The lesson's predictions for each variant of a demo record, from the single-call
+figure ``s``, the calls ``k`` and the usable CPUs ``c``, against the measured time."""
 
 from __future__ import annotations
 
@@ -32,12 +28,27 @@ def _start_cost(record: DemoRecord) -> tuple[float, str]:
     return cost, f"process start ({record['start_method']}: {cost:.2f} s)"
 
 
+def _loop(record: DemoRecord) -> Prediction:
+    s, k = _sk(record)
+    return k * s, f"k={k} calls one after the other: k*s"
+
+
+def _processes(record: DemoRecord, cpus: int) -> Prediction:
+    """One process per call, in waves of ``c``, plus their start cost."""
+    s, k = _sk(record)
+    waves = math.ceil(k / cpus)
+    cost, start = _start_cost(record)
+    return waves * s + cost, (
+        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s + {start}"
+    )
+
+
 def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     """Sleeping needs no CPU: threads and processes all take ``s`` (processes add
     their measured start cost); the loop ``k*s``."""
-    s, k = _sk(record)
+    s = record["single_call"]["median"]
     if variant["kind"] == "serial":
-        return k * s, f"k={k} calls one after the other: k*s"
+        return _loop(record)
     if variant["kind"] == "processes":
         cost, start = _start_cost(record)
         return s + cost, f"sleep needs no CPU: s + {start}"
@@ -52,17 +63,14 @@ def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     s, k = _sk(record)
     waves = math.ceil(k / cpus)
     if variant["kind"] == "serial":
-        return k * s, f"k={k} calls one after the other: k*s"
+        return _loop(record)
     if variant["name"] == "threads_generator":
         return waves * variant["single_call_median"], (
             f"per-thread Generators release the GIL: ceil(k/c)*s_gen = {waves}*s_gen"
         )
     if variant["kind"] == "threads":
         return k * s, "threads share the global generator's lock: k*s"
-    cost, start = _start_cost(record)
-    return waves * s + cost, (
-        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s + {start}"
-    )
+    return _processes(record, cpus)
 
 
 def gil_enabled(record: DemoRecord) -> bool:
@@ -79,17 +87,14 @@ def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Pred
     s, k = _sk(record)
     waves = math.ceil(k / cpus)
     if variant["kind"] == "serial":
-        return k * s, f"k={k} calls one after the other: k*s"
-    if variant["kind"] == "threads":
-        if gil_enabled(record):
-            return k * s, "the GIL runs one thread's Python at a time: k*s (1x)"
-        return waves * s, (
-            f"no GIL: threads run Python at once on c={cpus} CPUs: "
-            f"ceil(k/c)*s = {waves}*s ({min(k, cpus)}x)"
-        )
-    cost, start = _start_cost(record)
-    return waves * s + cost, (
-        f"one process per call on c={cpus} CPUs: ceil(k/c)*s = {waves}*s + {start}"
+        return _loop(record)
+    if variant["kind"] != "threads":
+        return _processes(record, cpus)
+    if gil_enabled(record):
+        return k * s, "the GIL runs one thread's Python at a time: k*s (1x)"
+    return waves * s, (
+        f"no GIL: threads run Python at once on c={cpus} CPUs: "
+        f"ceil(k/c)*s = {waves}*s ({min(k, cpus)}x)"
     )
 
 

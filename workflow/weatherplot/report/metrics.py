@@ -1,9 +1,5 @@
-"""The report's arithmetic: speedup, efficiency, Amdahl's law, Karp-Flatt.
-
-Small pure functions on numbers, so the report computes every figure the same way.
-(What a plot job's record says about its overhead and work is in
-:mod:`weatherplot.records`, which the measuring side reads too.)
-"""
+"""The report's arithmetic: speedup, efficiency, Amdahl's law, Karp-Flatt (pure
+functions on numbers, so every figure is computed the same way)."""
 
 from __future__ import annotations
 
@@ -12,10 +8,8 @@ from collections.abc import Iterable
 
 
 def speedup(reference: float | None, measured: float | None) -> float | None:
-    """``reference / measured``: how many times faster ``measured`` is.
-
-    ``None`` when either time is missing or ``measured`` is not positive.
-    """
+    """``reference / measured``: how many times faster ``measured`` is (None when
+    either is missing or ``measured`` is not positive)."""
     if reference is None or measured is None or measured <= 0:
         return None
     return reference / measured
@@ -38,10 +32,8 @@ def ratio(measured: float | None, predicted: float | None) -> float | None:
 
 
 def max_expected_speedup(*limits: int | float | None) -> float | None:
-    """The hardware/problem limit: the smallest of workers, tasks and usable CPUs.
-
-    ``None`` limits (unknown) are ignored; ``None`` if none is known.
-    """
+    """The hardware/problem limit: the smallest known of workers, tasks and usable
+    CPUs (None if none is known)."""
     known = [x for x in limits if x is not None and x > 0]
     return float(min(known)) if known else None
 
@@ -67,27 +59,18 @@ def amdahl_limit(serial_fraction: float | None) -> float | None:
 
 
 def karp_flatt(measured_speedup: float | None, p: float) -> float | None:
-    """The Karp-Flatt metric: the serial fraction implied by speedup ``S`` at ``p``.
-
-    ``f = (p / S - 1) / (p - 1)``, Amdahl's law solved for ``f``. Undefined for a
-    single worker (``None``).
-    """
+    """The Karp-Flatt metric, Amdahl's law solved for the serial fraction:
+    ``f = (p / S - 1) / (p - 1)`` (None for a single worker)."""
     if measured_speedup is None or measured_speedup <= 0 or p <= 1:
         return None
     return (p / measured_speedup - 1.0) / (p - 1.0)
 
 
 def fit_serial_fraction(points: Iterable[tuple[float, float]]) -> float | None:
-    """Least-squares serial fraction ``f`` from ``(p, S)`` points.
-
-    Amdahl's law is linear in ``f`` when written for ``1/S``::
-
-        1/S - 1/p = f * (1 - 1/p)
-
-    so ``f = sum(x*y) / sum(x*x)`` with ``x = 1 - 1/p`` and ``y = 1/S - 1/p``. With a
-    single point this is exactly the Karp-Flatt metric. Points with ``p <= 1`` carry
-    no information and are ignored; ``None`` if nothing is left.
-    """
+    """Least-squares serial fraction ``f`` from ``(p, S)`` points: Amdahl's law is
+    linear in ``f`` as ``1/S - 1/p = f * (1 - 1/p)``, so ``f = sum(x*y) / sum(x*x)``
+    with ``x = 1 - 1/p``, ``y = 1/S - 1/p`` (one point: the Karp-Flatt metric).
+    Points with ``p <= 1`` carry no information; None if nothing is left."""
     sxy = sxx = 0.0
     for p, s in points:
         if p is None or s is None or p <= 1 or s <= 0:

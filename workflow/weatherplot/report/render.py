@@ -1,9 +1,6 @@
-"""The figures -> Markdown and HTML, from one set of Jinja2 templates (templates/).
-
-``report.j2`` holds the prose and the tables once; it is rendered twice, with the
-building blocks (headings, paragraphs, tables, charts, contents) of ``markdown.j2``
-and of ``html.j2``. The filters here format its figures, the same for both.
-"""
+"""The figures -> Markdown and HTML: ``templates/report.j2`` holds the prose once and
+is rendered with the building blocks of ``markdown.j2`` and of ``html.j2``; the
+filters here format its figures the same for both."""
 
 from __future__ import annotations
 
@@ -60,13 +57,10 @@ def code_spans(text) -> Markup:
     )
 
 
-#: What Markdown (CommonMark, GitHub's) could read as markup in a text that came from
-#: the records or the config (a host name, an interpreter's version string, a station
-#: name): raw HTML and autolinks, links and images, emphasis, code spans, headings,
-#: table cells, and GitHub's bare-URL and e-mail links (``://``, ``www.``, ``@``).
-#: Each is written backslash-escaped, which Markdown shows as itself. (A ``_`` inside
-#: a word, as in ``shared_list``, is no emphasis: left as it is, for readers of the
-#: raw file.)
+#: What Markdown (GitHub's) could read as markup in a text from the records or the
+#: config (HTML, links, emphasis, code, headings, table cells, bare URLs and e-mail
+#: addresses), to be backslash-escaped. A ``_`` inside a word (``shared_list``) is no
+#: emphasis: left as it is, for readers of the raw file.
 _MD_MARKUP = re.compile(
     r"([\\`*\[\]<>&|~#@]|(?<![^\W_])_|_(?![^\W_])|:(?=//)|(?<=\bwww)\.)", re.I
 )
@@ -243,10 +237,8 @@ def _context(
 
 
 def slug(text: str, used: dict[str, int]) -> str:
-    """A heading's anchor as GitHub makes it for a Markdown file: lower case, all but
-    letters, digits, ``_``, ``-`` and spaces dropped, each space a ``-``; a repeat
-    gets ``-1``, ``-2``, ... (``used`` counts them). The HTML page's ids are the
-    same, so a section's link works in either."""
+    """A heading's anchor as GitHub makes it for a Markdown file (a repeat gets
+    ``-1``, ``-2``, ...: ``used`` counts them); the HTML page's ids are the same."""
     base = re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
     used[base] = used.get(base, 0) + 1
     return base if used[base] == 1 else f"{base}-{used[base] - 1}"
@@ -255,9 +247,8 @@ def slug(text: str, used: dict[str, int]) -> str:
 def _render(
     fmt: str, figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None
 ) -> str:
-    """report.j2 with the building blocks of ``fmt`` (markdown.j2 or html.j2), and
-    before the first ## the format's list of links to the ## and ### headings (each
-    format's ``h`` names its heading's anchor, ``contents`` lists them)."""
+    """report.j2 with the building blocks of ``fmt`` (markdown.j2 or html.j2), the
+    contents (links to the ## and ### headings) before the first ##."""
     html = fmt == "html.j2"
     env = _environment(html)
     headings: list[tuple[int, str, str]] = []
@@ -285,9 +276,8 @@ def _render(
 def render_markdown(
     figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
 ) -> str:
-    """The report as Markdown. ``links``: ``charts``, the directory (relative to the
-    Markdown file) holding each chart as ``<key>.png``; ``plots``, the station plots'
-    directory. Without them the text says the charts are in the HTML page."""
+    """The report as Markdown; ``links``: the directories of the charts (as
+    ``<key>.png``) and of the station plots, relative to the Markdown file."""
     return _render("markdown.j2", figures, pngs, links)
 
 
@@ -295,6 +285,6 @@ def render_html(
     figures: Mapping, pngs: Mapping[str, bytes], links: Mapping | None = None
 ) -> str:
     """The report as one HTML page, charts embedded; ``links["plots"]``: the station
-    plots' directory, relative to the page, for their thumbnails."""
+    plots' directory, relative to the page."""
     body = Markup(_render("html.j2", figures, pngs, links))
     return _environment(html=True).get_template("page.html.j2").render(body=body)
