@@ -123,7 +123,6 @@ def run_exercise(
     with this interpreter (the GIL build's: the nested snakemake needs Snakemake)."""
     from .freethreading import this_interpreter
 
-    stations = list(stations)
     started = time.time()
     load_before = load_average()
     pool_method = []  # which start method the Pool's interpreter resolved
@@ -191,7 +190,6 @@ def run_builds(
     """Time the loop, the Pool and the threads on every build ``repeats`` times
     each, taking turns. ``builds`` maps a build's name ("gil", "free-threaded") to
     its Python command."""
-    stations = list(stations)
     names = list(builds)
     started = time.time()
     load_before = load_average()

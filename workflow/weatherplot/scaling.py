@@ -62,10 +62,10 @@ def run_study(
         for repeat in range(1, repeats + 1):
             for p in workers:
                 if p == 1:
-                    t = run_baseline("serial", 1, list(stations), log=log)
+                    t = run_baseline("serial", 1, stations, log=log)
                     times["serial", 1].append(t["wall"])
                 t = run_baseline(
-                    "pool", p, list(stations), log=log, start_method=start_method
+                    "pool", p, stations, log=log, start_method=start_method
                 )
                 times["pool", p].append(t["wall"])
                 for method, extra in FANOUT_METHODS.items():
