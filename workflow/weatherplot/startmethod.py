@@ -20,11 +20,8 @@ def default_method() -> str:
 
 
 def resolve(setting: str = "default") -> str:
-    """The start method ``setting`` means here; ValueError if the platform lacks it."""
-    if setting not in SETTINGS:
-        raise ValueError(
-            f"processes.start_method: {setting!r} is not one of {', '.join(SETTINGS)}"
-        )
+    """The start method ``setting`` (one of :data:`SETTINGS`: the schema and the
+    commands' choices refuse others) means here; ValueError if the platform lacks it."""
     if setting == "default":
         return default_method()
     available = multiprocessing.get_all_start_methods()
