@@ -78,9 +78,9 @@ def formats_for(file: str | os.PathLike) -> list[str]:
 def detect_format(path: str | os.PathLike) -> str:
     """Tell the format from the file name and its first line."""
     path = Path(path)
-    name = path.name.lower()
-    if name.endswith((".dly", ".dly.gz")):
-        return "ghcnd"
+    by_name = formats_for(path)
+    if len(by_name) == 1:  # only one format has this suffix (.dly)
+        return by_name[0]
     first_line = _first_line(path)
     header = [cell.strip().strip('"').lower() for cell in first_line.split(",")]
     if "station" in header and "date" in header:

@@ -32,17 +32,16 @@ _GROUP = 8  # VALUE(5) + MFLAG + QFLAG + SFLAG
 _TENTHS = 10.0  # TMAX/TMIN tenths of degC, PRCP tenths of mm
 
 
-def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]:
+def read_ghcnd(path: str | os.PathLike) -> tuple[Daily, dict]:
     """Read a GHCN-Daily ``.dly`` or ``.dly.gz`` file; the metadata counts the
     values dropped by their quality flag (``flagged``)."""
     raw = read_bytes(path)
     refuse_binary(path, raw)
     lines = _as_line_array(path, raw)
-    station_ids = np.unique(lines[:, :11].view("S11").ravel())
+    ids = lines[:, :11].view("S11").ravel()
+    station_ids = np.unique(ids)
     if len(station_ids) > 1:
-        first_other = int(
-            np.argmax(lines[:, :11].view("S11").ravel() != station_ids[0])
-        )
+        first_other = int(np.argmax(ids != station_ids[0]))
         raise StationDataError(
             path,
             f"holds {len(station_ids)} stations "
@@ -56,7 +55,7 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
     found = sorted(
         {code.decode("ascii", "replace") for code in np.unique(element_codes)}
     )
-    wanted = np.isin(element_codes, [e.encode() for e in elements])
+    wanted = np.isin(element_codes, [e.encode() for e in ELEMENTS])
     rows = lines[wanted]
     row_numbers = np.flatnonzero(wanted) + 1  # 1-based line numbers, for errors
     codes = element_codes[wanted]
@@ -87,25 +86,25 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
     keep = in_month & ~missing & ~flagged
 
     metadata = {
-        "id": station_ids[0].decode("ascii", "replace") if len(station_ids) else None,
+        "id": station_ids[0].decode("ascii", "replace"),  # a file has a line
         "format": "ghcnd",
         "file": os.fspath(path),
         "elements": found,
         "flagged": {
             element: int(flagged[codes == element.encode()].sum())
-            for element in elements
+            for element in ELEMENTS
         },
     }
     if not keep.any():  # all missing or flagged: the caller says so
         return Daily(np.array([], "datetime64[D]")), metadata
 
     first, last = dates[keep].min(), dates[keep].max()
-    n_days = int((last - first).astype(int)) + 1
+    # With its unit: NumPy 2.5 deprecates adding a bare int (a generic timedelta).
+    days = np.arange(first, last + np.timedelta64(1, "D"), dtype="datetime64[D]")
     columns = {}
-    for element in elements:
-        of_element = codes == element.encode()
-        mask = keep & of_element[:, None]
-        column = np.full(n_days, np.nan)
+    for element in ELEMENTS:
+        mask = keep & (codes == element.encode())[:, None]
+        column = np.full(len(days), np.nan)
         offsets = (dates[mask] - first).astype(np.int64)
         repeat = first_repeat(offsets)
         if repeat is not None:
@@ -118,10 +117,7 @@ def read_ghcnd(path: str | os.PathLike, elements=ELEMENTS) -> tuple[Daily, dict]
             )
         column[offsets] = values[mask] / _TENTHS  # divide: 217 / 10 is exactly 21.7
         columns[element] = column
-    # With its unit: NumPy 2.5 deprecates adding a bare int (a generic timedelta).
-    end = last + np.timedelta64(1, "D")
-    daily = Daily(np.arange(first, end, dtype="datetime64[D]"), columns)
-    return daily, metadata
+    return Daily(days, columns), metadata
 
 
 def _as_line_array(path, raw: bytes) -> np.ndarray:
@@ -172,9 +168,6 @@ def _check_text(path, lines: np.ndarray) -> None:
         )
 
 
-_DIGIT_WEIGHTS = {n: 10 ** np.arange(n - 1, -1, -1) for n in (2, 4, 5)}
-
-
 def _parse_int(path, chars: np.ndarray, row_numbers: np.ndarray, field: str):
     """Right-aligned integers along the last axis of a uint8 array (' ', '-', 0-9)."""
     digits = chars.astype(np.int64) - ord("0")
@@ -201,7 +194,6 @@ def _parse_int(path, chars: np.ndarray, row_numbers: np.ndarray, field: str):
             field=field if len(where) == 1 else f"{field} of day {where[1] + 1}",
             hint="the line is corrupt: fix or delete it",
         )
-    magnitude = (np.where(is_digit, digits, 0) * _DIGIT_WEIGHTS[chars.shape[-1]]).sum(
-        -1
-    )
+    weights = 10 ** np.arange(chars.shape[-1] - 1, -1, -1)
+    magnitude = (np.where(is_digit, digits, 0) * weights).sum(-1)
     return np.where(is_minus.any(axis=-1), -magnitude, magnitude)
