@@ -39,8 +39,8 @@ PNG_METADATA = {"Software": "weatherplot"}
 
 
 def title_for(info: dict, summary: climate.StationSummary) -> str:
-    """The suptitle: name (id) · country, coordinates, elevation · period. The id
-    alone when no name is known; one year reads "2021", not "2021–2021"."""
+    """The suptitle: name (id) · country, coordinates, elevation · period; the id
+    alone when no name is known."""
     name = info.get("name")
     parts = [f"{name} ({info['id']})" if name and name != info["id"] else info["id"]]
     where = []
@@ -56,10 +56,14 @@ def title_for(info: dict, summary: climate.StationSummary) -> str:
         where.append(f"{info['elevation_m']:.0f} m")
     if where:
         parts.append(", ".join(where))
-    if summary.years is not None:
-        first, last = summary.years
-        parts.append(str(first) if first == last else f"{first}–{last}")
+    parts.append(_period(summary))
     return " · ".join(parts)
+
+
+def _period(summary: climate.StationSummary) -> str:
+    """The record's years; one reads "2021", not "2021–2021"."""
+    first, last = summary.years
+    return str(first) if first == last else f"{first}–{last}"
 
 
 def station_figure(summary: climate.StationSummary, info: dict) -> Figure:
@@ -326,10 +330,8 @@ def _annual_precipitation_panel(ax, summary: climate.StationSummary) -> None:
 
 def _climatology_panel(ax, summary: climate.StationSummary) -> None:
     clim = summary.climatology
-    first, last = summary.years or (0, 0)
-    period = f"{first}" if first == last else f"{first}–{last}"
     ax.set_title(
-        f"Monthly climatology {period} (band: 10th–90th percentile of days)",
+        f"Monthly climatology {_period(summary)} (band: 10th–90th percentile of days)",
         loc="left",
         fontsize=10,
         y=TITLE_Y,
@@ -388,11 +390,10 @@ def _climatology_panel(ax, summary: climate.StationSummary) -> None:
 def _summary_panel(ax, summary: climate.StationSummary, info: dict) -> None:
     ax.axis("off")
     daily = summary.daily
-    lines = [f"Station {info['id']}"]
-    if len(daily):
-        lines.append(
-            f"Record {daily.dates[0]} to {daily.dates[-1]} ({len(daily):,} days)"
-        )
+    lines = [
+        f"Station {info['id']}",
+        f"Record {daily.dates[0]} to {daily.dates[-1]} ({len(daily):,} days)",
+    ]
     for element in ("TMAX", "TMIN", "PRCP"):
         seen = summary.observed[element]
         lines.append(f"{element}: {seen.days:,} days observed ({seen.share:.0%})")
