@@ -1,9 +1,5 @@
-"""Snakemake script of rule download_ghcnd_station: one station's .dly.
-
-The job fails with one line naming the station, the URL and what to do; nothing
-half-written is left under the output's name (weatherplot.download). NOAA's station
-list is fetched by rule station_list_metadata instead (optional: titles only).
-"""
+"""Snakemake script of rule download_ghcnd_station: one station's .dly, or a failure
+in one line naming the station, the URL and what to do."""
 
 import logging
 import sys

@@ -1,8 +1,5 @@
-"""Snakemake script of rule station_list_metadata: NOAA's station list, fetched when
-not kept yet and parsed once per run, down to the title metadata of the configured
-stations that need it. Optional: offline, or with a bad list, the job still succeeds
-(its file says why there is no list), the plots show the id, and the run prints one
-warning line saying how to get the names."""
+"""Snakemake script of rule station_list_metadata (rules/download.smk says why it
+always succeeds); the run's one warning line names the stations left unnamed."""
 
 import json
 import logging
