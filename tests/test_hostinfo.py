@@ -236,3 +236,34 @@ def test_on_a_mac_ru_maxrss_is_read_as_bytes(tmp_path, monkeypatch):
     assert recorded == pytest.approx(
         real(resource.RUSAGE_SELF).ru_maxrss / 1024, rel=0.05
     )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's own calls")
+def test_on_linux_every_fact_comes_without_psutil():
+    """The free-threaded build's venv has no psutil (only what the demos import), and
+    its demos and exercise record the CPUs, the memory and the processes like the
+    GIL build's: on Linux none of these may need psutil (a psutil-only cpu_affinity
+    broke every free-threaded demo)."""
+    code = """
+import json, os, sys
+sys.modules["psutil"] = None  # import psutil now raises ImportError
+from weatherplot import cpus, hostinfo
+print(json.dumps({
+    "usable": cpus.usable_cpus()["usable"],
+    "affinity": hostinfo.cpu_affinity(),
+    "alive": hostinfo.pid_exists(os.getpid()),
+    "memory": cpus.available_memory()["available"],
+    "peak": hostinfo.peak_rss(),
+    "start": hostinfo.start_key(),
+}))
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO / "workflow")}
+    env.pop(hostinfo.HIDE_VAR, None)
+    run = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    facts = json.loads(run.stdout)
+    assert facts["affinity"] == len(os.sched_getaffinity(0))
+    assert facts["usable"] >= 1 and facts["alive"] is True
+    assert facts["peak"] > 0 and facts["start"] is not None

@@ -132,12 +132,16 @@ def cgroup_memory_headroom(proc: Path = PROC) -> int | None:
 def available_memory(proc: Path = PROC) -> dict:
     """Memory we can still use, in bytes: the smaller of the machine's available
     memory (psutil's: ``MemAvailable`` on Linux) and the cgroup's headroom."""
-    import psutil
+    try:
+        import psutil
 
-    mem = psutil.virtual_memory().available
+        mem = psutil.virtual_memory().available
+    except ImportError:  # a free-threaded venv may not have it: no figure
+        mem = None
     cg = cgroup_memory_headroom(proc)
+    known = [m for m in (mem, cg) if m is not None]
     return {
-        "available": mem if cg is None else min(mem, cg),
+        "available": min(known) if known else None,
         "meminfo_available": mem,
         "cgroup_headroom": cg,
     }

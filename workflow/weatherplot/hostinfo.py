@@ -1,9 +1,9 @@
 """Every platform-specific question the package asks about processes and this host.
 
-What a plot job asks (its start, its session, its peak memory) Linux answers from
-``/proc``: psutil costs ~20 ms to import, and its ``create_time`` adds ``/proc/stat``'s
-whole-second boot time (0.94 s off on the development machine), while a job's start
-must be comparable with ``time.time()``. Elsewhere, and for the rest, psutil or the
+Linux answers from ``/proc`` and ``os``, never psutil: a free-threaded venv may not
+have it, it costs a plot job ~20 ms to import, and its ``create_time`` adds
+``/proc/stat``'s whole-second boot time (0.94 s off on the development machine), while
+a job's start must be comparable with ``time.time()``. Elsewhere psutil or the
 standard library. ``WEATHERPLOT_HIDE_LINUX_CALLS=1`` takes the fallbacks on Linux too
 (docs/development.md).
 """
@@ -71,7 +71,10 @@ def is_alive(pid: int, started: float) -> bool:
 
 
 def pid_exists(pid: int) -> bool:
-    """Whether any process has ``pid`` (another user's counts)."""
+    """Whether any process has ``pid`` (another user's counts). Not ``os.kill(pid,
+    0)``: on Windows that terminates the process."""
+    if linux_calls():
+        return Path(f"/proc/{pid}").exists()
     import psutil
 
     return psutil.pid_exists(pid)
@@ -99,9 +102,11 @@ def command_line(pid: int) -> list[str]:
 
 def cpu_affinity() -> int:
     """How many CPUs this process may be scheduled on."""
+    if linux_calls():
+        return len(os.sched_getaffinity(0))
     try:
         return len(_psutil_process(None).cpu_affinity())
-    except AttributeError:  # psutil has no affinity on macOS
+    except (ImportError, AttributeError):  # no psutil; no affinity on macOS
         return os.cpu_count() or 1
 
 
