@@ -608,7 +608,7 @@ OTHER_MEANINGS = re.compile(
     r"STYLE|\"pool\": [{f(]|\"pool\": \"|for m(ethod)? in \(|NEEDED_MODULES|PACKAGES|"
     r"_version\(|env\[|"
     # The exercise's Pool baseline (a way to run the plots, not the pool demo).
-    r"method == \"pool\"|\[\"pool\"\]|\"pool\", p,"
+    r"method == \"pool\"|\[\"pool\"\]|\"pool\", p[,\]]"
 )
 
 
