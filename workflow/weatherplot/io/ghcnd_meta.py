@@ -54,7 +54,6 @@ def read_ghcnd_stations(
             "latitude": latitude,
             "longitude": longitude,
             "elevation_m": None if elevation <= UNKNOWN_ELEVATION else elevation,
-            "state": line[38:40].strip() or None,
             "country_code": station_id[:2],
         }
     return stations, {"file": os.fspath(path), "lines": len(lines)}

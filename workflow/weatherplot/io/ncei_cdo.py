@@ -37,7 +37,6 @@ def read_cdo_csv(
             hint="export 'daily summaries' as CSV from NCEI Climate Data Online",
         )
     legacy = is_legacy(frame)
-    kind = "legacy" if legacy else "current"
     if units not in UNITS:
         raise StationDataError(
             path,
@@ -82,7 +81,7 @@ def read_cdo_csv(
     metadata = {
         "id": frame["_ID"].iloc[0],
         **_station_columns(path, frame, legacy),
-        "format": f"cdo-{kind}",
+        "format": "cdo-legacy" if legacy else "cdo-current",
         "file": os.fspath(path),
         "units_declared": units,
         "elements": elements,
