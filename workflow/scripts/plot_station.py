@@ -1,23 +1,11 @@
-"""Plot job of rule plot_station: one station's PNG and its timing record.
+"""Plot job of rule plot_station: ``python -S plot_station.py STATION_JSON PNG TIMING
+LOG``, STATION_JSON being the station's config entry (common.smk) as JSON.
 
-The rule runs it as a plain Python process (a ``shell:`` command)::
-
-    python workflow/scripts/plot_station.py STATION_JSON PNG TIMING LOG
-
-rather than through Snakemake's ``script:`` directive, whose preamble imports
-Snakemake and unpickles the job before our first line: ~0.15-0.2 s of every plot job,
-measured with ``python docs/benchmark.py``. STATION_JSON is the station's config
-entry (``STATIONS[id]`` in common.smk) as JSON. Like every script here it sets no
-import path: the run's PYTHONPATH (common.smk) or the installed package provides
-weatherplot.
-
-When the run's warm plot server is up (weatherplot.plotserver; this job imports only
-its client side, weatherplot.plotserver.client), a worker forked from it plots for this
-job; otherwise (or without that optional subpackage) this process imports NumPy and
-Matplotlib and plots.
-The rule runs it with ``python -S``: a job handed to the server needs only the standard
-library, and skipping ``site`` (site-packages, .pth files) saves it ~6 ms of CPU; the
-job adds ``site`` only if it plots by itself.
+A shell command, not Snakemake's ``script:``, whose preamble (importing Snakemake,
+unpickling the job) cost ~0.15-0.2 s a job (``python docs/benchmark.py``).
+A job the run's warm plot server takes needs only the standard library (``-S``, no
+``site``, saves it ~6 ms of CPU); otherwise, or without that optional subpackage,
+the job adds ``site`` and plots in this process.
 """
 
 import time

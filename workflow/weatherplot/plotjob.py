@@ -1,12 +1,6 @@
-"""One plot job: a station's PNG and its timing record.
-
-The same code runs in either kind of plot process (see :mod:`weatherplot.plotserver`):
-
-- ``fresh``: the job's own Python process, which imports NumPy and Matplotlib itself
-  (the "imports" phase);
-- ``forked``: a worker forked from the warm plot server, which imported them once for
-  the whole run, and which serves one job after another; the job's process only hands
-  its arguments over (the "handoff" phase: client start, connect, hand-over).
+"""One plot job: a station's PNG and its timing record, in a ``fresh`` process (the
+job's own, which imports NumPy and Matplotlib: the "imports" phase) or in a worker
+``forked`` from the warm plot server, which imported them once (the "handoff" phase).
 """
 
 from __future__ import annotations
@@ -29,12 +23,11 @@ def run(
     usage_since=None,
     **record: object,
 ) -> int:
-    """Plot one station: ``argv`` = STATION_JSON PNG TIMING LOG. Returns the exit code.
+    """Plot one station (``argv``: STATION_JSON PNG TIMING LOG); the exit code.
 
-    ``started`` is when the job's own process ran its first line (epoch seconds);
-    ``usage_since``: the process's ``getrusage`` when this job began (a plot-server
-    worker serves several jobs); ``record`` adds fields to the timing record (the
-    worker passes the job process's start and pid).
+    ``started``: when the job's own process ran its first line (epoch seconds);
+    ``usage_since``: ``getrusage`` when this job began (a worker serves several);
+    ``record``: more fields for the timing record.
     """
     station_json, png, timing, log_path = argv
     info = json.loads(station_json)
@@ -66,10 +59,8 @@ def run(
     timer.extra.update(
         station_format=metadata["format"],
         worker=worker,
-        # CPU time and peak memory of the process that plotted, for this job (a
-        # plot-server worker counts from the job's hand-over and resets its peak;
-        # Snakemake's benchmark file cannot see the worker, only the job's waiting
-        # process).
+        # Of the process that plotted, for this job alone (a worker counts from the
+        # hand-over): Snakemake's benchmark file sees only the job's waiting process.
         cpu_seconds=round(cpu, 3),
         max_rss_mb=round(hostinfo.peak_rss() / 2**20, 1),  # MiB
         **record,

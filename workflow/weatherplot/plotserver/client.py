@@ -1,25 +1,10 @@
-"""The plot job's side of the warm plot server (see :mod:`.server`),
-and the wire format both sides speak.
+"""The plot job's side of the warm plot server, and the wire format both sides speak
+(docs/plot-server.md).
 
-scripts/plot_station.py imports this module in every plot job, started with
-``python -S``: with nothing but built-in modules (``_socket``, not ``socket``; no
-``json``, ``struct``, ``hmac`` or ``multiprocessing``) the job's process costs ~20 ms
-of CPU instead of ~90 ms (docs/performance.md). Never import the server or worker
-modules from here.
-
-One connection, in order (a frame is a 4-byte big-endian length and its payload):
-
-1. worker -> job: ``ready`` (a worker of the server took the connection);
-2. job -> worker: the request (:func:`encode_request`), with the job's stdout and
-   stderr attached (``SCM_RIGHTS``) to its first byte;
-3. worker -> job: ``refused: REASON`` (nothing was done), or later, from the server
-   once the worker has exited, ``exit N``.
-
-Before it sends anything the job checks, with the kernel's ``SO_PEERCRED``, that the
-listener is its run's server (pid and uid from ``WEATHERPLOT_PLOT_SERVER``); only then
-does the run's key go out, and the worker accepts only a request that carries it. The
-job waits for ``ready`` before it sends: a job that gave up waiting leaves no request
-behind for a worker forked later.
+Every plot job imports this module, started with ``python -S``: with built-in modules
+only (``_socket``, not ``socket``; no ``json``, ``struct``, ``hmac`` or
+``multiprocessing``) the job's process costs ~20 ms of CPU instead of ~90 ms
+(docs/performance.md). Never import the server or worker modules from here.
 """
 
 import _socket
@@ -40,9 +25,9 @@ JOB_ENV = (
 
 
 def seconds_setting(name: str, default: int) -> int:
-    """A deadline of the plot server, in whole seconds: ``default``, unless the
-    environment variable ``name`` sets a positive whole number (the tests shorten
-    or lengthen deadlines with it, instead of racing them)."""
+    """A deadline in whole seconds: the environment variable ``name`` if it is a
+    positive whole number, else ``default`` (tests shorten or lengthen deadlines
+    with it instead of racing them)."""
     value = os.environ.get(name, "")
     return int(value) if value.isdigit() and int(value) > 0 else default
 
@@ -53,7 +38,7 @@ ANSWER_SECONDS = seconds_setting("WEATHERPLOT_PLOT_ANSWER_SECONDS", 60)
 # runtime: resource (rules/plots.smk passes it in seconds), else an hour. A stopped
 # or stuck worker then fails its job instead of hanging it (and the run) for ever.
 PLOT_SECONDS_VAR = "WEATHERPLOT_PLOT_SECONDS"
-PLOT_SECONDS = 3600.0
+PLOT_SECONDS = 3600
 REQUEST_MAGIC = b"weatherplot-plot-request-2"
 READY, REFUSED_PREFIX, EXIT_PREFIX = b"ready", b"refused: ", b"exit "
 
@@ -81,18 +66,9 @@ def parse_address(value: str) -> tuple[int, bytes, str]:
     return int(pid), bytes.fromhex(key), path
 
 
-# ---------------------------------------------------------------------------
-# The wire format
-# ---------------------------------------------------------------------------
-
-
-def frame(payload: bytes) -> bytes:
-    return len(payload).to_bytes(4, "big") + payload
-
-
 def send_frame(sock, payload: bytes, fds: tuple[int, ...] = ()) -> None:
     """Send one frame; ``fds`` go along with its first byte."""
-    data = frame(payload)
+    data = len(payload).to_bytes(4, "big") + payload
     if fds:
         fd_bytes = b"".join(fd.to_bytes(4, sys.byteorder) for fd in fds)
         rights = (_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fd_bytes)
@@ -168,11 +144,6 @@ def parse_answer(payload: bytes) -> int:
     return int(digits)
 
 
-# ---------------------------------------------------------------------------
-# The job's side
-# ---------------------------------------------------------------------------
-
-
 def request_plot(address: str, argv: list[str], started: float) -> int:
     """Have a worker of this run's server plot for this job; return its exit code.
 
@@ -202,7 +173,7 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
             taken = False
         if not taken:
             raise Unavailable("the plot server did not take the job")
-        deadline = plot_seconds()
+        deadline = seconds_setting(PLOT_SECONDS_VAR, PLOT_SECONDS)
         sock.settimeout(deadline)  # the worker plots: as long as runtime: allows
         try:
             return _hand_over(sock, authkey, argv, started)
@@ -212,16 +183,7 @@ def request_plot(address: str, argv: list[str], started: float) -> int:
         sock.close()
 
 
-def plot_seconds() -> float:
-    """Seconds a job waits for its worker's plot (:data:`PLOT_SECONDS_VAR`)."""
-    try:
-        seconds = float(os.environ.get(PLOT_SECONDS_VAR, PLOT_SECONDS))
-    except ValueError:
-        seconds = PLOT_SECONDS
-    return seconds if seconds > 0 else PLOT_SECONDS
-
-
-def _give_up(sock, deadline: float) -> int:
+def _give_up(sock, deadline: int) -> int:
     """The plot overran its deadline: fail the job (plotting again here could race a
     worker that still writes). Shutting down our side is a hang-up to the server,
     which kills the worker; its end closing tells us nobody writes any more."""

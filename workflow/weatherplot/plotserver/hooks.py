@@ -1,53 +1,37 @@
-"""Snakemake's side of the warm plot server: start and stop it for one run.
-
-The ``onstart`` / ``onsuccess`` / ``onerror`` hooks (rules/plots.smk) use
-:class:`PlotServer`; the server itself is :mod:`.server`.
-"""
+"""Snakemake's side of the warm plot server: its run hooks (rules/plots.smk) start
+and stop the server of one run with :class:`PlotServer`."""
 
 from __future__ import annotations
 
 import os
-import socket
+import secrets
+import select
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
+from ..importpath import child_env
+from ..ownedtemp import stale_dirs, write_owner
 from .client import ENV_VAR
+from .server import KEY_VAR, OWNER_FILE, remove_socket
 
-KEY_VAR = "WEATHERPLOT_PLOT_SERVER_KEY"  # the authkey, for the server process only
+SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
 
 
 def supported() -> bool:
     """Linux with working pidfds (a real probe: a kernel may answer ENOSYS)."""
-    if not sys.platform.startswith("linux") or not hasattr(socket, "SO_PEERCRED"):
-        return False
-    try:
+    try:  # (an AttributeError off Linux)
         os.close(os.pidfd_open(os.getpid()))
     except (AttributeError, OSError):
         return False
     return True
 
 
-SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
-OWNER_FILE = "owner"  # the snakemake process that made the folder (ownedtemp.owner)
-
-
-def remove_socket(path: str) -> None:
-    import contextlib
-    from pathlib import Path
-
-    for name in (Path(path).name, OWNER_FILE):
-        with contextlib.suppress(OSError):
-            (Path(path).parent / name).unlink()
-    with contextlib.suppress(OSError):
-        Path(path).parent.rmdir()
-
-
 def remove_stale_socket_dirs() -> list[str]:
-    """Remove socket folders a killed run left (SIGKILL runs no stop hook): only
-    folders of ours whose owner process is gone (:mod:`weatherplot.ownedtemp`).
-    Returns them."""
-    from ..ownedtemp import stale_dirs
-
+    """Remove the socket folders of killed runs (SIGKILL runs no stop hook): only
+    folders of ours whose owner is surely gone (:mod:`weatherplot.ownedtemp`)."""
     removed = []
     for directory in stale_dirs(SOCKET_PREFIXES, OWNER_FILE):
         remove_socket(str(directory / "socket"))
@@ -57,14 +41,9 @@ def remove_stale_socket_dirs() -> list[str]:
 
 
 def _socket_path() -> str:
-    """A socket path in a new private directory (mkdtemp: mode 0700), with an owner
-    file so a later run can tell it stale (:func:`remove_stale_socket_dirs`)."""
-    import tempfile
-    from pathlib import Path
-
-    from ..ownedtemp import write_owner
-
-    directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))  # 0700
+    """A socket path in a new private folder (mkdtemp: mode 0700), with an owner
+    file by which a later run can tell it stale."""
+    directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[0]))
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
         directory.rmdir()
         directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[1], dir="/tmp"))
@@ -82,21 +61,11 @@ class PlotServer:
     def start(
         self, log_path: str, enabled: bool = True, cores: int | None = None
     ) -> str | None:
-        """Start the server if ``enabled`` and possible; publish its address.
-
-        Always (re)sets the environment variable, so a nested ``snakemake`` never
-        hands its jobs to an outer run's server. Returns once the server accepts
-        connections, so no job finds it missing; if it cannot start, says so and
-        returns None (the jobs then plot in fresh processes). ``cores`` caps the
-        workers (Snakemake's ``--cores``).
-        """
-        import secrets
-        import select
-        import subprocess
-        from pathlib import Path
-
-        from ..importpath import child_env
-
+        """Start the server (at most ``cores`` workers) if ``enabled`` and possible,
+        and publish its address once it accepts connections, so no job finds it
+        missing; if it cannot start, say so and return None (the jobs then plot in
+        fresh processes). Always (re)sets the environment variable: a nested
+        ``snakemake`` never hands its jobs to an outer run's server."""
         os.environ.pop(ENV_VAR, None)
         # Inside a SLURM allocation the jobs never use a server (scripts/plot_station).
         if not (enabled and supported()) or os.environ.get("SLURM_JOB_ID"):
@@ -112,9 +81,8 @@ class PlotServer:
         command = [sys.executable, "-m", "weatherplot.plotserver", self.path]
         command += ["--parent", str(os.getpid()), "--ready-fd", str(ready_w)]
         command += ["--max-workers", str(max(1, cores or os.cpu_count() or 1))]
-        # Appended, each run under its own header: two runs at once (disjoint
-        # targets) or one after another each keep their lines, as Snakemake keeps
-        # each run's log in .snakemake/log/. (It grows by ~1 line per plot.)
+        # Appended under a header per run: two runs at once (disjoint targets) or
+        # one after another each keep their lines (~1 a plot).
         with open(log_path, "a") as log_file:
             log_file.write(
                 f"=== plot server of snakemake run {os.getpid()}, started "
@@ -148,8 +116,6 @@ class PlotServer:
     def stop(self) -> None:
         os.environ.pop(ENV_VAR, None)
         if self.process is not None:
-            import subprocess
-
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)

@@ -1,122 +1,67 @@
 """The warm plot server: pay Python's start and the NumPy/Matplotlib imports once.
 
-A plot job in a fresh Python process spends ~0.5 s importing NumPy and Matplotlib
-before it plots for ~0.6 s: most of what the fan-out could gain. One server process
-per run imports once and forks up to ``--cores`` workers from that warm state; each
-worker serves one job after another, like a ``multiprocessing.Pool`` worker, so
-``--cores N`` still plots N stations on N CPUs at once. (A worker forked for each job,
-as ``multiprocessing``'s "forkserver" does, cost ~125 ms of CPU per job: the child
-copies every page it writes to, and CPython writes reference counts on every object
-it touches. docs/performance.md has the measurements.)
-
-- ``snakemake`` starts the server in its ``onstart`` hook and stops it when the run
-  ends; the server also leaves by itself once ``snakemake`` is gone, and its workers
-  die with it (``PR_SET_PDEATHSIG``).
-- Transport: a filesystem socket in a private directory (mode 0700: no other user can
-  connect or squat it), the job's stdout/stderr passed as fds (``SCM_RIGHTS``), and
-  a random per-run key. The address, the server's pid and the key reach the jobs in
-  the ``WEATHERPLOT_PLOT_SERVER`` environment variable. The wire format is in
-  :mod:`.client`, kept to built-in modules so a job's process is cheap.
-- A plot job (scripts/plot_station.py) connects and checks by ``SO_PEERCRED`` that the
-  listener is the server of its run (pid, uid): only then does it send the key, its
-  arguments and stdout/stderr. The server hands each accepted connection to an idle
-  worker over the worker's control socket (forking one if fewer than ``--cores``
-  exist) and goes back to waiting: the worker reads the request (bounded in time and
-  size), accepts only a job of this run (the run's key, same working directory,
-  outputs under ``results/`` or ``logs/``, a valid station id), runs
-  :func:`plotjob.run` with the job's streams and thread/temp-dir environment, gives
-  the streams back, closes the job's connection and reports the exit code, which the
-  server sends to the job. At most ``--cores`` jobs are served at once. If the job is
-  killed, its worker is killed too (a new one is forked when needed); a job that ends
-  in an unexpected error (not a station's bad data) retires its worker.
-- The server runs one thread (NumPy's BLAS is told so before it loads): a fork
-  while another thread runs may deadlock the child (CPython 3.12+ warns). Should
-  one run, no worker is forked and the job plots by itself.
-- Without a server (disabled in the config, another OS, SLURM, a software deployment
-  method, or a server that went away before taking the job), the job plots in its own
-  process. Once a worker took the job, the job never plots a second time while that
-  worker may still write: the worker holds the job's connection until the job is
-  done (or it dies), so the job waits for the connection to close before it plots by
-  itself.
-
-The code is split by side: :mod:`.client` (the job's, imported by every plot job, so
-kept small), this module (the server's loop), :mod:`.worker` (request checks, the
-workers) and :mod:`.hooks` (Snakemake's hooks start and stop the server).
+One server process per run imports them once and forks up to ``--cores`` workers,
+each serving one job after another like a ``multiprocessing.Pool`` worker (a worker
+forked per job cost ~125 ms of CPU a job: docs/performance.md). How it works and what
+it guarantees: docs/plot-server.md. The job's side is :mod:`.client`, the workers'
+:mod:`.worker`, and Snakemake's :mod:`.hooks`, which starts and stops this server.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import errno
+import gc
+import io
 import os
+import select
+import signal
 import socket
 import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
-from .client import ANSWER_SECONDS, JOB_ENV
-from .hooks import KEY_VAR, remove_socket
-from .worker import LEAVING, REFUSED, load_libc, log, run_worker, warm_up
+import psutil
 
-# The thread pools' sizes, read when NumPy loads its BLAS.
-BLAS_THREADS = [name for name in JOB_ENV if name.endswith("_THREADS")]
+from .client import ANSWER_SECONDS, EXIT_PREFIX, JOB_ENV, send_frame
+from .worker import LEAVING, REFUSED, log, run_worker
 
-
-def serve(
-    path: str,
-    parent_pid: int,
-    authkey: bytes,
-    max_workers: int = 1,
-    log=print,
-    ready_fd: int | None = None,
-) -> None:
-    """Accept plot jobs until SIGTERM/SIGINT or until ``parent_pid`` is gone.
-
-    Writes a line to ``ready_fd`` (and closes it) once it accepts connections.
-    """
-    # Imported before any fork, so the workers find them warm.
-    import hmac  # noqa: F401  (the workers check the key with it)
-    import signal
-
-    def stop(signum, frame):
-        raise SystemExit(0)
-
-    server = _Server(path, authkey, max_workers, log)
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log(f"plot server {os.getpid()} listening on {path} (parent {parent_pid})")
-    try:
-        # Inside the try: a stop right after "ready" still closes (and logs).
-        if ready_fd is not None:
-            os.write(ready_fd, b"ready\n")
-            os.close(ready_fd)
-        while os.getppid() == parent_pid:
-            server.poll_once()
-    finally:
-        server.close()
+KEY_VAR = "WEATHERPLOT_PLOT_SERVER_KEY"  # the authkey, for the server process only
+OWNER_FILE = "owner"  # beside the socket: the run that made its folder (ownedtemp)
 
 
+def remove_socket(path: str) -> None:
+    """Remove the socket, its owner file and their folder, whatever is left of them."""
+    for name in (Path(path).name, OWNER_FILE):
+        with contextlib.suppress(OSError):
+            (Path(path).parent / name).unlink()
+    with contextlib.suppress(OSError):
+        Path(path).parent.rmdir()
+
+
+@dataclass(eq=False)  # each worker is itself: found by identity in the idle list
 class _Worker:
     """A worker process of the server, and the job it is serving (if any)."""
 
-    def __init__(self, pid: int, pidfd: int, control: socket.socket) -> None:
-        self.pid = pid
-        self.pidfd = pidfd
-        self.control = control  # the server's end: connections out, exit codes in
-        self.job: socket.socket | None = None  # the connection it is serving
-        # Killed by the server (its job hung up): never idle again, even if the
-        # exit code it sent is read before its pidfd says it is gone.
-        self.killed = False
+    pid: int
+    pidfd: int
+    control: socket.socket  # the server's end: connections out, exit codes in
+    job: socket.socket | None = None  # the connection it is serving
+    # Killed by the server (its job hung up): never idle again, even if the
+    # exit code it sent is read before its pidfd says it is gone.
+    killed: bool = False
 
 
 class _Server:
-    """The listener, its epoll and the workers of :func:`serve`."""
+    """The listener, its epoll and the workers of :func:`main`."""
 
     def __init__(self, path: str, authkey: bytes, max_workers: int, log) -> None:
-        import select
-
         self.path = path
         self.authkey = authkey
         self.max_workers = max_workers
         self.log = log
-        self.libc = load_libc()  # ctypes costs a worker ~10 ms if it loads it itself
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # bind fails if the path exists: never take over another socket
         self.listener.bind(path)
@@ -124,15 +69,12 @@ class _Server:
         self.listener.setblocking(False)
         self.poller = select.epoll()
         self.poller.register(self.listener, select.EPOLLIN)
-        # Every fd the poller watches leads to its worker: its pidfd (it exited),
-        # its control socket (it finished a job), its job's connection (the job is
-        # gone).
-        self.by_pidfd: dict[int, _Worker] = {}
-        self.by_control: dict[int, _Worker] = {}
-        self.by_job: dict[int, _Worker] = {}
+        # Every fd the poller watches leads to its worker, and means:
+        self.by_pidfd: dict[int, _Worker] = {}  # it exited
+        self.by_control: dict[int, _Worker] = {}  # it finished a job
+        self.by_job: dict[int, _Worker] = {}  # its job's process is gone
         self.idle: list[_Worker] = []
         self.closing: list = []  # fds and sockets of finished jobs and workers
-        self.accepting = True
         # Out of descriptors (accept: EMFILE/ENFILE): the listener is off until a
         # batch closes one or a poll passes quietly (a back-off of a second, not a
         # loop writing the same line); said once per shortage.
@@ -144,12 +86,9 @@ class _Server:
 
     def poll_once(self) -> None:
         """Wait up to a second for events and handle them."""
-        import select
-
         busy = len(self.by_pidfd) - len(self.idle)
-        if self.accepting != (busy < self.max_workers and not self.starved):
-            self.accepting = not self.accepting
-            self.poller.modify(self.listener, select.EPOLLIN if self.accepting else 0)
+        accepting = busy < self.max_workers and not self.starved
+        self.poller.modify(self.listener, select.EPOLLIN if accepting else 0)
         events = self.poller.poll(1.0)
         for fd, _ in events:
             try:
@@ -166,8 +105,6 @@ class _Server:
             self.starved = False  # try accept() again (it may say EMFILE again)
 
     def _handle(self, fd: int) -> None:
-        import signal
-
         if fd == self.listener.fileno():
             try:
                 conn, _ = self.listener.accept()
@@ -208,15 +145,31 @@ class _Server:
             os.kill(worker.pid, signal.SIGKILL)
 
     def _warm_up(self) -> None:
-        import gc
-
+        """Import what a plot needs and draw once (fonts, the Agg renderer)."""
         self.warm = True
         # One thread, before NumPy loads: OpenBLAS starts a thread per extra CPU
         # at its import, and a fork while another thread runs may deadlock the
         # child (CPython 3.12+ warns). Plot jobs are one-thread jobs anyway.
-        os.environ.update(dict.fromkeys(BLAS_THREADS, "1"))
+        os.environ.update({name: "1" for name in JOB_ENV if name.endswith("THREADS")})
+        started = time.perf_counter()
         try:
-            self.log(f"warm-up (imports, first drawing): {warm_up():.2f} s")
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            from .. import plotjob, plotting, stations  # noqa: F401
+            from ..io import preload_readers
+
+            # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations
+            # never use.
+            preload_readers()
+            figure = Figure(figsize=(2, 2), dpi=50)
+            axes = figure.add_subplot()
+            axes.plot([0, 1], [0, 1], label="warm-up")
+            axes.set_title("warm-up")
+            axes.legend()
+            FigureCanvasAgg(figure).print_png(io.BytesIO())
+            seconds = time.perf_counter() - started
+            self.log(f"warm-up (imports, first drawing): {seconds:.2f} s")
         except Exception as error:  # the workers import what they need
             self.log(f"warm-up failed: {error!r}")
         # Keep the collector off the inherited objects: a collection in a
@@ -226,13 +179,8 @@ class _Server:
 
     def _start_worker(self, conn: socket.socket) -> _Worker:
         """Fork a worker for ``conn``'s job (which it then receives like any other)."""
-        import select
-        import signal
-
         if not self.warm:
             self._warm_up()
-        import psutil
-
         threads = psutil.Process().num_threads()
         if threads > 1:  # the job plots by itself
             raise RuntimeError(
@@ -263,7 +211,7 @@ class _Server:
         try:
             child = os.fork()
             if child == 0:
-                run_worker(theirs, self.authkey, server, close, self.libc)
+                run_worker(theirs, self.authkey, server, close)
             theirs.close()
             try:
                 pidfd = os.pidfd_open(child)
@@ -285,8 +233,6 @@ class _Server:
         """Hand the job's connection to an idle worker, or to a new one; the server
         keeps its copy to notice the job going away and to send the job its exit
         code."""
-        import select
-
         while self.idle:
             worker = self.idle.pop()
             try:
@@ -325,7 +271,8 @@ class _Server:
             else:
                 self.failed += 1
             self.log(f"worker {worker.pid} finished a job with exit code {code}")
-            _reply(conn, code)
+            with contextlib.suppress(OSError):  # a job that is gone hears nothing
+                send_frame(conn, EXIT_PREFIX + str(code).encode())
         self.closing.append(conn)
 
     def _worker_exited(self, worker: _Worker) -> None:
@@ -349,16 +296,10 @@ class _Server:
             self.closing.append(worker.control)
 
     def close(self) -> None:
-        """Kill the workers, close the listener, remove the socket."""
-        import signal
-
-        for worker in self.by_pidfd.values():
+        """Kill the workers, close the listener, remove the socket (before exit)."""
+        for worker in self.by_pidfd.values():  # (their fds close as this exits)
             os.kill(worker.pid, signal.SIGKILL)
             os.waitpid(worker.pid, 0)
-            os.close(worker.pidfd)
-            worker.control.close()
-            if worker.job is not None:
-                worker.job.close()
         self.listener.close()
         remove_socket(self.path)
         failed = f", {self.failed} job(s) failed or killed" if self.failed else ""
@@ -384,18 +325,8 @@ def _read_code(control: socket.socket) -> tuple[int | None, bool]:
     return int(code), leaving == LEAVING
 
 
-def _reply(conn: socket.socket, code: int) -> None:
-    import contextlib
-
-    from .client import EXIT_PREFIX, send_frame
-
-    with contextlib.suppress(OSError):  # if the job is gone, there is nobody to tell
-        send_frame(conn, EXIT_PREFIX + str(code).encode())
-
-
 def main(argv=None) -> None:
-    import argparse
-
+    """Accept plot jobs until SIGTERM/SIGINT or until the ``--parent`` is gone."""
     parser = argparse.ArgumentParser(
         prog="python -m weatherplot.plotserver", description=__doc__.splitlines()[0]
     )
@@ -414,11 +345,19 @@ def main(argv=None) -> None:
     if not authkey:
         parser.error(f"the authkey must be in the environment variable {KEY_VAR}")
 
-    serve(
-        args.path,
-        args.parent,
-        bytes.fromhex(authkey),
-        max_workers=max(1, args.max_workers),
-        log=log,
-        ready_fd=args.ready_fd,
-    )
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    server = _Server(args.path, bytes.fromhex(authkey), max(1, args.max_workers), log)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log(f"plot server {os.getpid()} listening on {args.path} (parent {args.parent})")
+    try:
+        # Inside the try: a stop right after "ready" still closes (and logs).
+        if args.ready_fd is not None:
+            os.write(args.ready_fd, b"ready\n")
+            os.close(args.ready_fd)
+        while os.getppid() == args.parent:
+            server.poll_once()
+    finally:
+        server.close()

@@ -1,23 +1,38 @@
-"""The plot server's workers: warm-up, request checks, and the forked worker.
-
-The server (:mod:`.server`) forks up to ``--cores`` workers and hands
-each accepted connection to an idle one. For each job the worker checks the request,
-takes the job's stdout/stderr and thread/temp-dir environment, plots, gives the
-streams back (to the server's log) and closes the job's log file, then waits for the
-next job. It dies with the server (``PR_SET_PDEATHSIG``) and with its job (the server
-kills it if the job's process is gone); a worker whose job hit an unexpected error
-leaves, and the server forks a new one when needed.
+"""The plot server's forked workers: check a job's request, plot it, then wait for the
+next job. A worker dies with the server (``PR_SET_PDEATHSIG``) and with its job (the
+server kills it when the job's process is gone); one whose job hit an unexpected
+error leaves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import hmac
 import json
 import os
+import re
+import resource
+import signal
 import socket
+import sys
+import tempfile
 import time
+import traceback
+from pathlib import Path
 
-from .client import JOB_ENV, peer, seconds_setting
+from ..joblog import exit_now, stop_logging
+from .client import (
+    JOB_ENV,
+    READY,
+    REFUSED_PREFIX,
+    BadFrame,
+    decode_request,
+    peer,
+    recv_frame,
+    seconds_setting,
+    send_frame,
+)
 
 OUTPUT_DIRS = ("results", "logs")
 # A worker waits this long at most for its job's request.
@@ -25,66 +40,32 @@ REQUEST_SECONDS = seconds_setting("WEATHERPLOT_PLOT_REQUEST_SECONDS", 10)
 MAX_REQUEST = 64 * 1024
 REFUSED = 75  # a worker's exit code: refused the job before doing anything
 LEAVING = b"leaving"  # after a job's exit code: this worker takes no more jobs
-
-
-def warm_up() -> float:
-    """Import what a plot needs and draw once (fonts, the Agg renderer); seconds."""
-    started = time.perf_counter()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from .. import plotjob, plotting, stations  # noqa: F401
-    from ..io import preload_readers
-
-    # Not the CSV readers: they bring pandas (~0.4 s), which .dly stations never use.
-    preload_readers()
-
-    figure = Figure(figsize=(2, 2), dpi=50)
-    axes = figure.add_subplot()
-    axes.plot([0, 1], [0, 1], label="warm-up")
-    axes.set_title("warm-up")
-    axes.legend()
-    FigureCanvasAgg(figure).print_png(_Discard())
-    return time.perf_counter() - started
-
-
-class _Discard:
-    def write(self, data):
-        return len(data)
+# Loaded in the server, before any fork: ctypes costs a worker ~10 ms to load itself.
+LIBC = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
 
 
 class Refused(Exception):
     """A request this server does not run (another run's, or outside the workflow)."""
 
 
-def check_request(request: object, root: str) -> dict:
-    """The request if it is a plot job of the run in ``root``; else :class:`Refused`."""
-    import posixpath
-    import re
-    from pathlib import Path
-
+def check_request(request: dict, root: str) -> dict:
+    """The request (from :func:`.client.decode_request`) if it is a plot job of the
+    run in ``root``; else :class:`Refused`."""
     from ..stations import STATION_ID_PATTERN  # the schema's
 
-    if not isinstance(request, dict):
-        raise Refused("not a request")
-    argv = request.get("argv")
-    if not (isinstance(argv, list) and len(argv) == 4):
-        raise Refused("argv must be STATION_JSON PNG TIMING LOG")
-    if not all(isinstance(a, str) for a in argv):
-        raise Refused("argv must be STATION_JSON PNG TIMING LOG")
-    cwd = request.get("cwd")
+    argv, cwd = request["argv"], request["cwd"]
     try:
-        same = isinstance(cwd, str) and Path(cwd).samefile(root)
+        same = Path(cwd).samefile(root)
     except OSError:
         same = False
     if not same:
         raise Refused(f"working directory {cwd!r} is not this run's ({root})")
     for path in argv[1:]:
+        # Normalised, a path holds ".." only at its start (no output folder then).
         parts = path.split("/")
         if (
-            posixpath.isabs(path)
-            or posixpath.normpath(path) != path
-            or ".." in parts
+            os.path.normpath(path) != path
             or len(parts) < 2
             or parts[0] not in OUTPUT_DIRS
         ):
@@ -92,55 +73,28 @@ def check_request(request: object, root: str) -> dict:
                 f"{path!r} is not a relative path under {', '.join(OUTPUT_DIRS)}"
             )
     try:
-        station = json.loads(argv[0])
-        station_id = station["id"]
+        station_id = json.loads(argv[0])["id"]
     except (ValueError, TypeError, KeyError):
         raise Refused("STATION_JSON is not a station entry") from None
     if not (
         isinstance(station_id, str) and re.fullmatch(STATION_ID_PATTERN, station_id)
     ):
         raise Refused(f"station id {station_id!r} does not match {STATION_ID_PATTERN}")
-    env = request.get("env", {})
-    if not (
-        isinstance(env, dict)
-        and all(k in JOB_ENV and isinstance(v, str) for k, v in env.items())
-    ):
+    if not set(request["env"]) <= set(JOB_ENV):
         raise Refused("unexpected environment")
-    if type(request.get("started")) not in (int, float):
-        raise Refused("started must be a number")
     return request
 
 
-def load_libc():
-    """The C library, through ctypes (loaded by the server once, before any fork)."""
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent(parent: int, libc) -> None:
-    """Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: die when the server dies."""
-    import ctypes
-    import signal
-
-    PR_SET_PDEATHSIG = 1
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
-    if os.getppid() != parent:  # the server died before prctl took effect
-        os._exit(1)
-
-
 def run_worker(
-    control: socket.socket, authkey: bytes, server: int, close: list[int], libc
+    control: socket.socket, authkey: bytes, server: int, close: list[int]
 ) -> None:
     """In the forked worker: serve the jobs the server hands over. Never returns."""
-    import signal
-
-    from ..joblog import exit_now
-
     code = 1
     try:
-        _die_with_parent(server, libc)
+        if LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG)")
+        if os.getppid() != server:  # the server died before prctl took effect
+            return
         for fd in close:  # the listener, epoll, other workers' sockets and pidfds
             os.close(fd)
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -149,8 +103,6 @@ def run_worker(
         _serve_jobs(control, authkey)
         code = 0
     except BaseException:  # report anything, then leave
-        import traceback
-
         traceback.print_exc()
     finally:
         exit_now(code)
@@ -164,16 +116,21 @@ def _serve_jobs(control: socket.socket, authkey: bytes) -> None:
     served = 0
     while True:
         message, fds, _, _ = socket.recv_fds(control, 16, 1)
-        if not message or len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
+        if not message:  # the server is gone
             return
         served += 1
         with socket.socket(fileno=fds[0]) as job:
             try:
                 code, reusable = _take_job(job, authkey, served)
             finally:
-                _restore_streams(server_streams)
+                # Back to the server's log, closing the job's copies of its
+                # streams (its pipes must see their end).
+                for stream in (sys.stdout, sys.stderr):
+                    with contextlib.suppress(OSError, ValueError):  # a pipe gone
+                        stream.flush()
+                os.dup2(server_streams[0], 1)
+                os.dup2(server_streams[1], 2)
+                stop_logging()
         # Sent once the job's connection is closed here: the server answers the job
         # and closes its own copy, and no worker writes for the job any more.
         control.send(str(code).encode() + (b"" if reusable else b" " + LEAVING))
@@ -181,37 +138,9 @@ def _serve_jobs(control: socket.socket, authkey: bytes) -> None:
             return
 
 
-def _restore_streams(streams: tuple[int, int]) -> None:
-    """Flush what the job's streams still hold; point stdout/stderr back at the
-    server's log (closing the job's copies: a job's pipe must see its end)."""
-    import sys
-
-    from ..joblog import stop_logging
-
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # the job's pipe may be gone
-            stream.flush()
-    os.dup2(streams[0], 1)
-    os.dup2(streams[1], 2)
-    stop_logging()
-
-
 def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bool]:
     """Check one job's request and plot it: (exit code, whether this worker may take
     another job)."""
-    import hmac
-    import resource
-    import signal
-    import tempfile
-
-    from .client import (
-        READY,
-        REFUSED_PREFIX,
-        BadFrame,
-        decode_request,
-        recv_frame,
-        send_frame,
-    )
 
     def too_slow(signum, frame):
         raise TimeoutError(f"no complete request within {REQUEST_SECONDS} s")
@@ -226,7 +155,7 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
     try:
         send_frame(sock, READY)
         # The job's fds come with the first bytes of the request's header.
-        head, fds = _recv_fds(sock, 4, 2)
+        head, fds, _, _ = socket.recv_fds(sock, 4, 2)
         key, request = decode_request(recv_frame(sock, MAX_REQUEST, head))
         signal.alarm(0)
         if not hmac.compare_digest(key, authkey):
@@ -250,12 +179,13 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
     for fd in fds:
         os.close(fd)
     for name in JOB_ENV:  # the job's, not the server's or an earlier job's
-        if name in request["env"]:
-            os.environ[name] = request["env"][name]
-        else:
-            os.environ.pop(name, None)
+        os.environ.pop(name, None)
+    os.environ.update(request["env"])
     tempfile.tempdir = None
-    _reset_peak_memory()
+    # This job's peak memory from here (clear_refs 5 resets the high-water mark that
+    # getrusage reports); if not allowed, the record holds the worker's peak so far.
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
     from ..hostinfo import process_start_time
     from ..plotjob import run
 
@@ -271,29 +201,9 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
             worker_job=served,
         )
     except Exception:  # on the job's stderr; the next job gets a fresh worker
-        import traceback
-
         traceback.print_exc()
         return 1, False
     return code, True
-
-
-def _reset_peak_memory() -> None:
-    """Start this job's peak-memory count afresh (Linux's clear_refs 5 resets the
-    high-water mark that ``getrusage`` reports); if that is not allowed, the record
-    holds the worker's peak so far."""
-    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")
-
-
-def _recv_fds(sock: socket.socket, size: int, max_fds: int) -> tuple[bytes, list[int]]:
-    """Up to ``size`` bytes and the fds attached to them (at least one byte)."""
-    data, fds, _, _ = socket.recv_fds(sock, size, max_fds)
-    if not data:
-        for fd in fds:
-            os.close(fd)
-        raise EOFError("the connection was closed")
-    return data, fds
 
 
 def log(message: str) -> None:
