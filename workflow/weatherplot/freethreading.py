@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomicwrite import write_json_atomic
@@ -57,7 +56,6 @@ info = {
     "missing": [],
     "reenabled_by": [],
 }
-is_enabled = getattr(sys, "_is_gil_enabled", lambda: True)
 for name in sys.argv[1:]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -72,7 +70,7 @@ for name in sys.argv[1:]:
             # be an extension that `name` imports, not `name` itself.
             found = re.search(r"module '([^']+)'", text)
             info["reenabled_by"].append(found.group(1) if found else name)
-info["gil_enabled"] = is_enabled()
+info["gil_enabled"] = getattr(sys, "_is_gil_enabled", lambda: True)()
 # The folders whose contents decide these imports (for the probe's cache).
 info["paths"] = sorted({p for p in sys.path if p and os.path.isdir(p)})
 if site.ENABLE_USER_SITE:
@@ -85,7 +83,7 @@ class FreeThreadingError(Exception):
     """The configured interpreter cannot be used; the message is one line."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Interpreter:
     """A probed interpreter: what every record names as the one that ran it."""
 
@@ -93,7 +91,7 @@ class Interpreter:
     version: str
     executable: str
     gil_enabled: bool
-    reenabled_by: tuple[str, ...] = field(default=())
+    reenabled_by: tuple[str, ...]
 
     def record(self) -> dict:
         return {
@@ -184,7 +182,7 @@ def _runs(python: str) -> str | None:
         return None
 
 
-def _fingerprint(python: str, modules) -> dict | None:
+def _fingerprint(python: str) -> dict | None:
     """What a cached probe of ``python`` is valid for (its paths' mtimes apart);
     None when it cannot be told (then it is probed)."""
     runs = _runs(python)
@@ -194,7 +192,7 @@ def _fingerprint(python: str, modules) -> dict | None:
     return {
         "runs": runs,
         "identity": identity,
-        "modules": list(modules),
+        "modules": list(NEEDED_MODULES),
         "env": {name: os.environ.get(name) for name in PROBE_ENV},
     }
 
@@ -219,17 +217,15 @@ def _read_cache(cache: Path) -> dict:
     return data.get("probes", {})
 
 
-def cached_probe(
-    python: str, cache: Path | str | None, modules=NEEDED_MODULES
-) -> tuple[dict, bool]:
+def cached_probe(python: str, cache: Path | str | None) -> tuple[dict, bool]:
     """``probe(python)``, answered from ``cache`` when nothing it depends on changed
     since; returns (info, whether it came from the cache). A cache that cannot be
     read or written is only slower, never an error."""
     if cache is None:
-        return probe(python, modules), False
-    key = _fingerprint(python, modules)
+        return probe(python), False
+    key = _fingerprint(python)
     if key is None:
-        return probe(python, modules), False  # probe() says what is wrong
+        return probe(python), False  # probe() says what is wrong
     probes = _read_cache(Path(cache))
     entry = probes.get(python)
     entry = entry if isinstance(entry, dict) else {}
@@ -244,7 +240,7 @@ def cached_probe(
         and entry.get("mtimes") == _mtimes(info["paths"])
     ):
         return info, True
-    info = probe(python, modules)
+    info = probe(python)
     probes[python] = {
         "key": key,
         "mtimes": _mtimes(info.get("paths", [])),
@@ -311,7 +307,7 @@ def from_environment(setting, environ=os.environ) -> tuple[bool, Interpreter | N
         found = data["interpreter"]
         if found is None:
             return True, None
-        found["reenabled_by"] = tuple(found.get("reenabled_by", ()))
+        found["reenabled_by"] = tuple(found["reenabled_by"])
         interpreter = Interpreter(**found)
         workdir = Path(data["workdir"])
     except (KeyError, TypeError, ValueError):

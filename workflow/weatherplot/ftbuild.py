@@ -173,10 +173,9 @@ def _orphan_guard() -> None:
 
 def run_step(
     command: list[str], step: str, cwd: Path, logfile, deadline: Deadline
-) -> list[str]:
+) -> None:
     """Run ``command`` with its output appended to the log (``logfile``: opened for
-    appending); returns its last lines and raises BuildError when it fails or runs
-    out of time."""
+    appending); BuildError when it fails or runs out of time."""
     logfile.write(f"\n[{time.strftime('%H:%M:%S')}] $ {' '.join(command)}\n")
     logfile.flush()
     start = os.fstat(logfile.fileno()).st_size
@@ -209,16 +208,14 @@ def run_step(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-    logfile.flush()
-    with Path(logfile.name).open("rb") as again:
-        again.seek(start)
-        tail = again.read()[-20000:].decode(errors="replace").splitlines()
     if process.returncode != 0:
+        with Path(logfile.name).open("rb") as again:
+            again.seek(start)
+            tail = again.read()[-20000:].decode(errors="replace").splitlines()
         raise BuildError(
             f"free_threaded_python: {step} failed: {step_error(step, tail)} (whole "
             f"output: {logfile.name})"
         )
-    return tail
 
 
 def step_error(step: str, tail: list[str]) -> str:
