@@ -21,7 +21,7 @@ from helpers import (
 )
 
 from weatherplot.demos import DEMOS
-from weatherplot.freethreading import HOW_TO_GET_ONE
+from weatherplot.report.freethreading import HOW_TO_GET_ONE
 
 try:
     from helpers import ft_python

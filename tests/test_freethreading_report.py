@@ -11,7 +11,7 @@ import pytest
 from test_report import CPUS, DEMO_META, T0, full_inputs, variant
 
 from weatherplot import report
-from weatherplot.freethreading import HOW_TO_GET_ONE
+from weatherplot.report.freethreading import HOW_TO_GET_ONE
 from weatherplot.report.lesson import analyse_demo, predict_pure_python
 
 GIL = {

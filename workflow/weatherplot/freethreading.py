@@ -33,15 +33,6 @@ INHERITED_ENV = "WEATHERPLOT_FREE_THREADED"
 PROBE_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHON_GIL")
 _CACHE_FORMAT = 1
 
-HOW_TO_GET_ONE = (
-    "No free-threaded Python (no GIL) found, so the demos ran on the GIL build only. "
-    "To compare both: `uv python install 3.14t`, the python.org installer's "
-    "free-threaded option, conda-forge `python-freethreading`, Fedora "
-    "`python3.14-freethreading`, deadsnakes `python3.14-nogil`, or "
-    "`snakemake --cores 2 free_threaded_python`; then set free_threading.python "
-    "(config/config.yaml) or leave it `auto`."
-)
-
 # Which interpreter a command really runs (a shim execs another): cheap (no site).
 _RUNS = "import json, sys; print(json.dumps({'executable': sys.executable}))"
 

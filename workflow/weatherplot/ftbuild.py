@@ -125,8 +125,7 @@ def get_source(
 
 def unpack(tarball: BinaryIO, folder: Path) -> Path:
     """The source tree (the folder holding ``configure``) unpacked into ``folder``
-    from the open, verified ``tarball``."""
-    tarball.seek(0)
+    from the open, verified ``tarball`` (get_source left it at its start)."""
     try:
         with tarfile.open(fileobj=tarball) as archive:
             if hasattr(tarfile, "data_filter"):  # refuses links and paths outside

@@ -13,6 +13,14 @@ from .lesson import analyse_record, by_name
 from .metrics import amdahl_speedup, effective_workers, ratio, speedup
 
 BUILDS = ("gil", "free-threaded")
+HOW_TO_GET_ONE = (
+    "No free-threaded Python (no GIL) found, so the demos ran on the GIL build only. "
+    "To compare both: `uv python install 3.14t`, the python.org installer's "
+    "free-threaded option, conda-forge `python-freethreading`, Fedora "
+    "`python3.14-freethreading`, deadsnakes `python3.14-nogil`, or "
+    "`snakemake --cores 2 free_threaded_python`; then set free_threading.python "
+    "(config/config.yaml) or leave it `auto`."
+)
 
 
 def gil_was_on(interpreter: Mapping | None) -> bool:
@@ -154,7 +162,6 @@ def free_threading_figures(
 ) -> dict:
     """Every figure of the report's section on the two builds."""
     from weatherplot.demos import DEMOS
-    from weatherplot.freethreading import HOW_TO_GET_ONE
 
     demos: dict[str, dict] = {}
     reenabled: set[str] = set()
