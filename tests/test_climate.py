@@ -182,8 +182,8 @@ def test_summary_of_a_short_record_has_its_years_shares_and_extremes():
     assert summary.observed["TMIN"].share == pytest.approx((730 - 73) / 730)
     assert summary.warmest == (2002, 10.0)
     assert summary.wettest == (2002, 365.0)
-    assert summary.trend is None and not summary.has_annual_temperature
-    assert summary.has_annual_precipitation
+    assert summary.trend is None and not summary.annual_temperature.is_series
+    assert summary.annual_precipitation.is_series
     assert set(summary.smoothed) == set(summary.ranges) == {"TMAX", "TMIN"}
 
 

@@ -31,6 +31,10 @@ class Annual:
     values: np.ndarray
     excluded: int  # years in the record left out for too little data
 
+    @property
+    def is_series(self) -> bool:
+        return len(self.years) >= MIN_ANNUAL_YEARS
+
 
 @dataclass
 class Trend:
@@ -202,14 +206,6 @@ class StationSummary:
 
     def has(self, element: str) -> bool:
         return self.observed[element].days > 0
-
-    @property
-    def has_annual_temperature(self) -> bool:
-        return len(self.annual_temperature.years) >= MIN_ANNUAL_YEARS
-
-    @property
-    def has_annual_precipitation(self) -> bool:
-        return len(self.annual_precipitation.years) >= MIN_ANNUAL_YEARS
 
 
 def station_summary(daily: Daily) -> StationSummary:

@@ -258,7 +258,7 @@ def _annual_temperature_panel(ax, summary: climate.StationSummary) -> None:
     if not (summary.has("TMAX") and summary.has("TMIN")):
         _missing(ax, "No TMAX and TMIN pair in this station's record")
         return
-    if not summary.has_annual_temperature:
+    if not annual.is_series:
         _missing(ax, _too_short(summary, annual, "mean {:.1f} °C"))
         return
     ax.plot(
@@ -302,7 +302,7 @@ def _annual_precipitation_panel(ax, summary: climate.StationSummary) -> None:
     if not summary.has("PRCP"):
         _missing(ax, "No PRCP in this station's record")
         return
-    if not summary.has_annual_precipitation:
+    if not annual.is_series:
         _missing(ax, _too_short(summary, annual, "total {:.0f} mm"))
         return
     _bars(
