@@ -441,7 +441,7 @@ def test_the_server_forks_its_workers_from_a_process_of_one_thread(tmp_path, ser
 def test_the_server_does_not_fork_while_another_thread_runs(tmp_path):
     """Whatever thread runs (a library's, a later change's): no worker is forked, and
     the job plots by itself (its connection is closed)."""
-    server = plotserver._Server(str(tmp_path / "socket"), b"k" * 32, 2, print)
+    server = plotserver._Server(str(tmp_path / "socket"), b"k" * 32, 2)
     server.warm = True  # not this process's imports
     release = threading.Event()
     thread = threading.Thread(target=release.wait, daemon=True)
@@ -857,10 +857,7 @@ class ServerLoop:
     def __init__(self, tmp_path: Path):
         import select
 
-        self.lines: list[str] = []
-        self.server = plotserver._Server(
-            str(tmp_path / "socket"), b"k" * 32, 2, self.lines.append
-        )
+        self.server = plotserver._Server(str(tmp_path / "socket"), b"k" * 32, 2)
         self.child = subprocess.Popen(["sleep", "600"])
         ours, self.worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pidfd = os.pidfd_open(self.child.pid)

@@ -57,11 +57,10 @@ class _Worker:
 class _Server:
     """The listener, its epoll and the workers of :func:`main`."""
 
-    def __init__(self, path: str, authkey: bytes, max_workers: int, log) -> None:
+    def __init__(self, path: str, authkey: bytes, max_workers: int) -> None:
         self.path = path
         self.authkey = authkey
         self.max_workers = max_workers
-        self.log = log
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # bind fails if the path exists: never take over another socket
         self.listener.bind(path)
@@ -94,7 +93,7 @@ class _Server:
             try:
                 self._handle(fd)
             except Exception as error:  # this job alone is refused
-                self.log(f"request failed: {error!r}")
+                log(f"request failed: {error!r}")
         # Closed only after the batch: a number reused by an accept in this
         # batch would otherwise receive a later event meant for the old fd.
         freed = bool(self.closing)
@@ -114,7 +113,7 @@ class _Server:
                 if error.errno not in (errno.EMFILE, errno.ENFILE):
                     raise
                 if not self.shortage:
-                    self.log(
+                    log(
                         f"accept failed ({error.strerror}): not accepting jobs until "
                         "a descriptor is free (waiting jobs plot by themselves after "
                         f"{ANSWER_SECONDS} s)"
@@ -123,7 +122,7 @@ class _Server:
                 return
             if self.shortage:
                 self.shortage = False
-                self.log("descriptors free again: accepting jobs")
+                log("descriptors free again: accepting jobs")
             try:
                 self._assign(conn)
             except BaseException:
@@ -138,7 +137,7 @@ class _Server:
             # its worker, wherever it was in the plot.
             worker = self.by_job.pop(fd)
             self.poller.unregister(fd)
-            self.log(f"job of worker {worker.pid} is gone: killing the worker")
+            log(f"job of worker {worker.pid} is gone: killing the worker")
             worker.killed = True
             if worker in self.idle:
                 self.idle.remove(worker)
@@ -169,9 +168,9 @@ class _Server:
             axes.legend()
             FigureCanvasAgg(figure).print_png(io.BytesIO())
             seconds = time.perf_counter() - started
-            self.log(f"warm-up (imports, first drawing): {seconds:.2f} s")
+            log(f"warm-up (imports, first drawing): {seconds:.2f} s")
         except Exception as error:  # the workers import what they need
-            self.log(f"warm-up failed: {error!r}")
+            log(f"warm-up failed: {error!r}")
         # Keep the collector off the inherited objects: a collection in a
         # worker would write to (and so copy) every page holding them.
         # Measured: plot+save 0.58-0.67 s without, 0.48 s with.
@@ -239,7 +238,7 @@ class _Server:
                 socket.send_fds(worker.control, [b"job"], [conn.fileno()])
                 break
             except OSError:  # it died idle: its pidfd event retires it
-                self.log(f"worker {worker.pid} is gone: handing the job to another")
+                log(f"worker {worker.pid} is gone: handing the job to another")
         else:  # (if a new worker fails too, the job plots by itself)
             worker = self._start_worker(conn)
             socket.send_fds(worker.control, [b"job"], [conn.fileno()])
@@ -270,7 +269,7 @@ class _Server:
                 self.plotted += 1
             else:
                 self.failed += 1
-            self.log(f"worker {worker.pid} finished a job with exit code {code}")
+            log(f"worker {worker.pid} finished a job with exit code {code}")
             with contextlib.suppress(OSError):  # a job that is gone hears nothing
                 send_frame(conn, EXIT_PREFIX + str(code).encode())
         self.closing.append(conn)
@@ -288,7 +287,7 @@ class _Server:
             if code is None:
                 code = os.waitstatus_to_exitcode(status)
                 code = code if code >= 0 else 128 - code
-                self.log(f"worker {worker.pid} exited with {code}")
+                log(f"worker {worker.pid} exited with {code}")
             self._answer(worker, code)
         finally:
             if self.by_control.pop(worker.control.fileno(), None) is not None:
@@ -303,9 +302,7 @@ class _Server:
         self.listener.close()
         remove_socket(self.path)
         failed = f", {self.failed} job(s) failed or killed" if self.failed else ""
-        self.log(
-            f"plot server {os.getpid()} stopped after {self.plotted} plot(s){failed}"
-        )
+        log(f"plot server {os.getpid()} stopped after {self.plotted} plot(s){failed}")
 
 
 def _read_code(control: socket.socket) -> tuple[int | None, bool]:
@@ -348,7 +345,7 @@ def main(argv=None) -> None:
     def stop(signum, frame):
         raise SystemExit(0)
 
-    server = _Server(args.path, bytes.fromhex(authkey), max(1, args.max_workers), log)
+    server = _Server(args.path, bytes.fromhex(authkey), max(1, args.max_workers))
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log(f"plot server {os.getpid()} listening on {args.path} (parent {args.parent})")

@@ -49,9 +49,9 @@ class Refused(Exception):
     """A request this server does not run (another run's, or outside the workflow)."""
 
 
-def check_request(request: dict, root: str) -> dict:
-    """The request (from :func:`.client.decode_request`) if it is a plot job of the
-    run in ``root``; else :class:`Refused`."""
+def check_request(request: dict, root: str) -> None:
+    """:class:`Refused` unless ``request`` (:func:`.client.decode_request`'s) is a plot
+    job of the run in ``root``."""
     from ..stations import STATION_ID_PATTERN  # the schema's
 
     argv, cwd = request["argv"], request["cwd"]
@@ -82,7 +82,6 @@ def check_request(request: dict, root: str) -> dict:
         raise Refused(f"station id {station_id!r} does not match {STATION_ID_PATTERN}")
     if not set(request["env"]) <= set(JOB_ENV):
         raise Refused("unexpected environment")
-    return request
 
 
 def run_worker(
@@ -162,7 +161,7 @@ def _take_job(sock: socket.socket, authkey: bytes, served: int) -> tuple[int, bo
             raise PermissionError("the request does not carry this run's key")
         if len(fds) != 2:
             raise BadFrame("the job's stdout and stderr did not come along")
-        request = check_request(request, os.getcwd())  # noqa: PTH109
+        check_request(request, os.getcwd())  # noqa: PTH109
     except Exception as error:  # nothing done: say why if the job still listens
         signal.alarm(0)
         for fd in fds:
