@@ -116,20 +116,23 @@ def test_a_missing_path_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize("setting", [False, "false"])
 def test_false_is_the_gil_build_only(setting, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert resolve(setting, tmp_path) is None
+    monkeypatch.chdir(tmp_path)
+    assert resolve(setting) is None
 
 
 def test_auto_with_nothing_found_is_the_gil_build_only(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert freethreading.commands("auto", tmp_path) == []
-    assert resolve("auto", tmp_path) is None
+    monkeypatch.chdir(tmp_path)
+    assert freethreading.commands("auto") == []
+    assert resolve("auto") is None
 
 
 def test_auto_skips_a_gil_build_named_python313t(tmp_path, monkeypatch, capsys):
     """A python3.13t on PATH that has the GIL is passed over with a reason."""
     (tmp_path / "python3.13t").symlink_to(sys.executable)
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert resolve("auto", tmp_path / "work") is None
+    monkeypatch.chdir(tmp_path)
+    assert resolve("auto") is None
     assert "skipping" in capsys.readouterr().err
 
 
@@ -212,10 +215,9 @@ def test_the_main_process_answer_passes_to_job_steps(tmp_path, monkeypatch):
     assert from_environment(python, {}) == (False, None)
     # A relative setting, resolved in the main process's folder, holds in a nested
     # run's scratch folder (the exercise's) too.
+    monkeypatch.chdir(tmp_path)
     relative = {
-        freethreading.INHERITED_ENV: to_environment(
-            "bin/python3.13t", interpreter, tmp_path
-        )
+        freethreading.INHERITED_ENV: to_environment("bin/python3.13t", interpreter)
     }
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -330,7 +332,8 @@ def test_a_free_threaded_python_without_numpy_is_refused_in_one_line():
 @needs_ft
 def test_auto_finds_a_free_threaded_python_on_path(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(on_path_as_ft_name(tmp_path, ft_python())))
-    found = resolve("auto", tmp_path / "work")
+    monkeypatch.chdir(tmp_path)
+    found = resolve("auto")
     assert found is not None
     assert Path(found.python).name == ft_name(ft_python())
     assert found.record()["free_threaded_build"] and found.gil_enabled is False
@@ -351,7 +354,8 @@ def test_auto_passes_over_one_without_numpy_to_the_built_one(
     monkeypatch.setenv("PATH", str(path))
     work = tmp_path / "work"
     built = as_built(work, ft_python())
-    found = resolve("auto", work)
+    monkeypatch.chdir(work)
+    found = resolve("auto")
     assert found is not None
     assert found.python == str(built.absolute())
     assert "lacks numpy" in capsys.readouterr().err

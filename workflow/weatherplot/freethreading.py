@@ -268,9 +268,7 @@ def check(python: str, info: dict) -> Interpreter:
     )
 
 
-def to_environment(
-    setting, interpreter: Interpreter | None, workdir: Path | str = "."
-) -> str:
+def to_environment(setting, interpreter: Interpreter | None) -> str:
     """The main process's answer, as the value of INHERITED_ENV: with the folder
     ``setting`` was resolved in (a nested run works in a scratch copy) and the
     identity of the executable."""
@@ -278,7 +276,7 @@ def to_environment(
     return json.dumps(
         {
             "setting": setting,
-            "workdir": str(Path(workdir).absolute()),
+            "workdir": str(Path.cwd()),
             "interpreter": found,
             "identity": found and _identity(interpreter.executable),
         }
@@ -336,14 +334,12 @@ def commands(setting, workdir: Path | str = ".") -> list[str]:
     return [] if found is None else [str(Path(found).absolute())]
 
 
-def resolve(
-    setting, workdir: Path | str = ".", cache: Path | str | None = None
-) -> Interpreter | None:
+def resolve(setting, cache: Path | str | None = None) -> Interpreter | None:
     """The interpreter for ``free_threading.python``: None for false, or for
     ``auto`` when none is found or none of those found passes the checks (the
     run is then the GIL build's only); FreeThreadingError for an explicit one that
     fails them. ``cache``: the probe's cache file (None: always probe)."""
-    found = commands(setting, workdir)
+    found = commands(setting)
     if setting == "auto":
         for python in found:
             try:
