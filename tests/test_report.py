@@ -761,13 +761,13 @@ def test_the_loop_is_the_reference_and_a_pool_of_three_on_two_cpus_starts_twice(
     assert ex["above_limit"] == ["pool"]  # 10 / 4 = 2.5x > 1.02 x 2
 
 
-def test_load_inputs_reads_no_cores_and_no_stations_as_unknown():
-    inputs = report.load_inputs(cores=0)
+def test_load_inputs_reads_nothing_given_as_unknown():
+    inputs = report.load_inputs()
     assert inputs.cores is None and inputs.stations is None
     assert inputs.cpus is None and inputs.snakemake_version is None
     assert inputs.quick_run is False and inputs.station_names == {}
     assert (inputs.plots, inputs.demos, inputs.demos_free_threaded) == ([], {}, {})
-    assert report.load_inputs(stations=()).stations == []
+    assert inputs.exercise is inputs.exercise_builds is inputs.scaling is None
 
 
 @pytest.mark.parametrize(
@@ -1325,7 +1325,7 @@ def test_load_inputs_skips_missing_files(tmp_path):
         exercise=tmp_path / "exercise.json",
         scaling=tmp_path / "scaling.json",
         stations=["A"],
-        cores="2",
+        cores=2,
     )
     assert len(inputs.plots) == 1
     assert list(inputs.demos) == ["numpy"]
@@ -1346,12 +1346,12 @@ def test_load_inputs_fills_every_field_from_its_own_file(tmp_path):
         ],
         demos=[saved("numpy.json", numpy)],
         exercise=saved("exercise.json", exercise),
-        stations=("A", "B"),
+        stations=["A", "B"],
         cores=2,
         cpus=3,
         snakemake_version="9.1.0",
         demos_free_threaded=[saved("ft-numpy.json", numpy)],
-        quick_run=1,
+        quick_run=True,
         station_names={"A": "Alpha"},
     )
     assert [p["name"] for p in inputs.plots] == ["A", "B"]

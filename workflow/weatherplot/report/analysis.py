@@ -295,16 +295,12 @@ def load_inputs(
     demos: Iterable = (),
     exercise=None,
     scaling=None,
-    stations: Sequence[str] | None = None,
-    cores: int | None = None,
-    cpus: int | None = None,
-    snakemake_version: str | None = None,
     demos_free_threaded: Iterable = (),
     exercise_builds=None,
-    quick_run: bool = False,
-    station_names: Mapping[str, str] | None = None,
+    **given,
 ) -> Inputs:
-    """Read the record files; a missing file is skipped (the report says so)."""
+    """Read and check the record files (a missing one is skipped: the report says
+    so); ``given``: the other fields of :class:`Inputs`, as they are."""
 
     def found(paths: Iterable, typed: type) -> list[dict]:
         return [r for r in (_load(p, typed) for p in paths) if r is not None]
@@ -318,12 +314,7 @@ def load_inputs(
         plots=found(plots, PlotRecord),
         exercise=_load(exercise, ExerciseRecord),
         scaling=_load(scaling, ScalingStudy),
-        stations=list(stations) if stations is not None else None,
-        cores=int(cores) if cores else None,
-        cpus=cpus,
-        snakemake_version=snakemake_version,
-        quick_run=bool(quick_run),
-        station_names=dict(station_names or {}),
+        **given,
     )
 
 

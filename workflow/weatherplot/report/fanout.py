@@ -22,24 +22,22 @@ def process_label(record: Mapping, group_size: int = 1) -> str:
     return f"{record['host']}:{record['pid']}"
 
 
-def same_session(a: str | None, b: str | None, tolerance: float = 1.0) -> bool:
+def same_session(a: str | None, b: str | None) -> bool:
     """Whether two session ids name the same ``snakemake`` run. A local id is
     ``host:pid:start``, each job computing ``start`` from the boot clock and the wall
-    clock, so its last digits differ: starts within ``tolerance`` seconds are one run
-    (a pid is not reused within a second); any other id must match exactly."""
+    clock, so its last digits differ: starts within a second are one run (a pid is
+    not reused within a second); any other id must match exactly."""
     if a == b:
         return True
-    if a is None or b is None:
-        return False
     try:
         host_a, pid_a, start_a = a.rsplit(":", 2)
         host_b, pid_b, start_b = b.rsplit(":", 2)
         return (
             host_a == host_b
             and pid_a == pid_b
-            and abs(float(start_a) - float(start_b)) <= tolerance
+            and abs(float(start_a) - float(start_b)) <= 1.0
         )
-    except ValueError:
+    except (AttributeError, ValueError):  # None, or not a local id
         return False
 
 
@@ -118,12 +116,11 @@ def _job(r: Mapping, group_size: int = 1) -> dict:
 CONCURRENCY_TOLERANCE = 0.05
 
 
-def max_concurrent(
-    jobs: Iterable[Mapping], tolerance: float = CONCURRENCY_TOLERANCE
-) -> int:
+def max_concurrent(jobs: Iterable[Mapping]) -> int:
     """How many jobs really ran at once (the jobs do not record the run's --cores).
-    A job counts from ``tolerance`` after its recorded start, so one that began within
-    ``tolerance`` before another ended follows it (:data:`CONCURRENCY_TOLERANCE`)."""
+    A job counts from :data:`CONCURRENCY_TOLERANCE` after its recorded start, so one
+    that began within it before another ended follows it."""
+    tolerance = CONCURRENCY_TOLERANCE
     real = [j for j in jobs if j["end"] - j["job_start"] > tolerance]
     events = sorted(
         [(j["job_start"] + tolerance, 1) for j in real] + [(j["end"], -1) for j in real]

@@ -56,10 +56,8 @@ def predict_sleep(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
 
 
 def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
-    """CPU-bound NumPy on ``c`` CPUs: ``np.random.rand`` in threads ``k*s`` (every
-    call holds the one global RandomState's lock, so the threads take turns);
-    per-thread Generators ``ceil(k/c)*s_gen`` (they release the GIL); processes
-    ``ceil(k/c)*s`` + their start cost; the loop ``k*s``."""
+    """CPU-bound NumPy: ``np.random.rand`` holds the one global RandomState's lock
+    for a whole call, so threads take turns; per-thread Generators run at once."""
     s, k = _sk(record)
     waves = math.ceil(k / cpus)
     if variant["kind"] == "serial":
@@ -80,10 +78,8 @@ def gil_enabled(record: DemoRecord) -> bool:
 
 
 def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
-    """Pure-Python CPU work: with the GIL only one thread runs Python at a time, so
-    ``k`` threads take ``k*s`` (about 1x the loop); without it they run at once,
-    ``ceil(k/c)*s`` (about min(k, c)x); processes ``ceil(k/c)*s`` + their start cost
-    on either build; the loop ``k*s``."""
+    """Pure-Python CPU work: the GIL runs one thread's Python at a time; without it
+    (the free-threaded build) threads run at once, as processes do on either build."""
     s, k = _sk(record)
     waves = math.ceil(k / cpus)
     if variant["kind"] == "serial":
