@@ -156,6 +156,7 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
     by_year = columns / ENVELOPE_OVERSAMPLE / (last - first + 1) < MIN_PIXELS_PER_YEAR
     for element, color in (("TMAX", TMAX_COLOR), ("TMIN", TMIN_COLOR)):
         if not summary.has(element):
+            _note(ax, 0.01, 0.95, f"No {element} in this record", va="top", fontsize=9)
             continue
         values = daily.values[element]
         band = _envelope(x, values, columns)
@@ -190,9 +191,6 @@ def _daily_panel(ax, summary: climate.StationSummary) -> None:
             linewidth=1.6,
             label=f"{element} ({summary.smoothing_days}-day mean)",
         )
-    for element in ("TMAX", "TMIN"):
-        if not summary.has(element):
-            _note(ax, 0.01, 0.95, f"No {element} in this record", va="top", fontsize=9)
     ax.set_ylabel("°C")
     ax.set_xlim(x[0], x[-1] + 1)
     _date_axis(ax)
@@ -225,10 +223,8 @@ def _envelope(x: np.ndarray, values: np.ndarray, columns: int):
     padded = np.full(columns * per, np.nan)
     padded[:n] = values
     block = padded.reshape(columns, per)
-    valid = np.isfinite(block)
-    empty = ~valid.any(axis=1)
-    lowest = np.where(empty, np.nan, np.min(np.where(valid, block, np.inf), axis=1))
-    highest = np.where(empty, np.nan, np.max(np.where(valid, block, -np.inf), axis=1))
+    lowest = np.fmin.reduce(block, axis=1)  # fmin and fmax skip NaN
+    highest = np.fmax.reduce(block, axis=1)
     starts = x[np.arange(columns) * per]
     centres = starts + (per - 1) / 2.0
     return centres, lowest, highest
