@@ -1,20 +1,12 @@
 """Snakemake script: the timing report (logic in weatherplot.report)."""
 
-import json
 import logging
-from pathlib import Path
 
 from weatherplot.joblog import log_to
 from weatherplot.report import load_inputs, write_report
 
 log_to(snakemake.log[0])
 log = logging.getLogger("timing_report")
-
-
-def exercise_cores(path):
-    """The --cores of the run that timed the exercise, from its record: not a param,
-    which would replan the report whenever `snakemake -n` runs without --cores."""
-    return json.loads(Path(path).read_text()).get("cores")
 
 
 try:
@@ -24,7 +16,6 @@ try:
         exercise=snakemake.input.exercise,
         scaling=snakemake.params.get("scaling"),
         stations=snakemake.params.stations,
-        cores=exercise_cores(snakemake.input.exercise),
         snakemake_version=snakemake.params.get("snakemake_version"),
         # Empty without a free-threaded Python (the section then says how to get one).
         demos_free_threaded=list(snakemake.input.get("demos_free_threaded", [])),
@@ -32,6 +23,9 @@ try:
         quick_run=snakemake.params.get("quick_run", False),
         station_names=snakemake.params.get("station_names"),
     )
+    # The --cores of the run that timed the exercise, from its record: not a param,
+    # which would replan the report whenever `snakemake -n` runs without --cores.
+    inputs.cores = inputs.exercise["cores"]
     log.info(
         "read %d plot and %d demo records, the exercise's; scaling.json %s",
         len(inputs.plots),
