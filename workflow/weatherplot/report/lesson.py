@@ -71,12 +71,6 @@ def predict_numpy(variant: Variant, record: DemoRecord, cpus: int) -> Prediction
     return _processes(record, cpus)
 
 
-def gil_enabled(record: DemoRecord) -> bool:
-    """Whether the GIL was on in the interpreter that ran the demo (records from
-    before it was recorded ran on the GIL build)."""
-    return bool((record.get("interpreter") or {}).get("gil_enabled", True))
-
-
 def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Prediction:
     """Pure-Python CPU work: the GIL runs one thread's Python at a time; without it
     (the free-threaded build) threads run at once, as processes do on either build."""
@@ -86,7 +80,8 @@ def predict_pure_python(variant: Variant, record: DemoRecord, cpus: int) -> Pred
         return _loop(record)
     if variant["kind"] != "threads":
         return _processes(record, cpus)
-    if gil_enabled(record):
+    # Records from before the interpreter was recorded ran on the GIL build.
+    if (record.get("interpreter") or {}).get("gil_enabled", True):
         return k * s, "the GIL runs one thread's Python at a time: k*s (1x)"
     return waves * s, (
         f"no GIL: threads run Python at once on c={cpus} CPUs: "
