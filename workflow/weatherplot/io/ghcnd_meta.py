@@ -25,14 +25,13 @@ UNKNOWN_ELEVATION = -999.9
 
 def read_ghcnd_stations(
     path: str | os.PathLike, wanted: Iterable[str] | None = None
-) -> tuple[dict[str, dict], dict]:
-    """Read ``ghcnd-stations.txt``: ``({id: fields}, metadata)``, only the ids in
-    ``wanted`` when given."""
+) -> dict[str, dict]:
+    """Read ``ghcnd-stations.txt``: ``{id: fields}``, only the ids in ``wanted``
+    when given."""
     text = decode_text(path, read_bytes(path))
     keep = None if wanted is None else set(wanted)
     stations: dict[str, dict] = {}
-    lines = text.splitlines()
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         station_id = line[:11].strip()
         if not station_id or (keep is not None and station_id not in keep):
             continue
@@ -56,11 +55,11 @@ def read_ghcnd_stations(
             "elevation_m": None if elevation <= UNKNOWN_ELEVATION else elevation,
             "country_code": station_id[:2],
         }
-    return stations, {"file": os.fspath(path), "lines": len(lines)}
+    return stations
 
 
-def read_ghcnd_countries(path: str | os.PathLike) -> tuple[dict[str, str], dict]:
-    """Read ``ghcnd-countries.txt``: ``({code: name}, metadata)``."""
+def read_ghcnd_countries(path: str | os.PathLike) -> dict[str, str]:
+    """Read ``ghcnd-countries.txt``: ``{code: name}``."""
     text = decode_text(path, read_bytes(path))
     countries = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -76,7 +75,7 @@ def read_ghcnd_countries(path: str | os.PathLike) -> tuple[dict[str, str], dict]
                 "delete it so that it is downloaded again",
             )
         countries[code] = name.strip()
-    return countries, {"file": os.fspath(path), "countries": len(countries)}
+    return countries
 
 
 def station_metadata(
@@ -86,8 +85,8 @@ def station_metadata(
 ) -> dict[str, dict]:
     """Title metadata (name, country, latitude, longitude, elevation_m) of the
     ``wanted`` ids found in NOAA's lists; ids not found are left out."""
-    stations, _ = read_ghcnd_stations(stations_path, wanted)
-    countries, _ = read_ghcnd_countries(countries_path)
+    stations = read_ghcnd_stations(stations_path, wanted)
+    countries = read_ghcnd_countries(countries_path)
     return {
         station_id: {
             "name": entry["name"],
