@@ -575,3 +575,21 @@ def test_headline_speedups_are_the_raw_records_own(finished_run):
     assert got["pool"]["max_with_fixed"] == pytest.approx(
         serial / (pool_fixed + serial_plotting / p), rel=1e-12
     )
+
+
+def test_a_deleted_plot_is_planned_again_with_the_report(finished_run, tmp_path):
+    """A plot the user deletes is planned again, alone, with the report after it.
+    Snakemake looks for a job's missing outputs only from a job that runs anyway:
+    here rule all, which lists every plot. A report that took the plots as input and
+    an all that asked only for the report (each file listed once: -8 % of a
+    10,000-station dry run's instructions) left a deleted plot missing for good."""
+    workdir = tmp_path / "copy"
+    shutil.copytree(finished_run, workdir, symlinks=True)
+    station = THREE_STATIONS[1]
+    before = run_snakemake(workdir, "-n", "--cores", "2")
+    assert "Nothing to be done" in before.stdout + before.stderr, before.stdout
+    (workdir / "results" / "plots" / f"{station}.png").unlink()
+    run = run_snakemake(workdir, "-n", "--cores", "2")
+    expected = {"all": 1, "plot_station": 1, "timing_report": 1, "total": 3}
+    assert planned_jobs(run) == expected, run.stdout
+    assert f"results/plots/{station}.png" in run.stdout
