@@ -978,3 +978,22 @@ def test_offline_a_local_file_plots_titled_by_id_and_the_name_comes_later(tmp_pa
     )
     assert report.exists()  # nothing lost
     assert title_info(info, {})["name"] == "OXFORD"  # named from the kept list
+
+
+@pytest.mark.integration
+def test_the_size_cap_holds_for_noaas_station_list_too(tmp_path):
+    """download.max_megabytes is the cap of every download: the station list's job
+    ignored it (it passed the retries only). Under a cap below the list's size the
+    list is unavailable with the cap as the reason, and no plot is lost for it."""
+    server = start_ncei()
+    try:
+        workdir = unnamed_workflow(tmp_path, server.url)
+        config = read_config(workdir)
+        config["download"]["max_megabytes"] = 0.01  # the list sample is ~96 KB
+        write_config(workdir, config)
+        run_snakemake(workdir, "--cores", "1", STATION_LIST_METADATA)
+    finally:
+        stop_ncei(server)
+    listing = json.loads((workdir / STATION_LIST_METADATA).read_text())
+    assert "over the size cap of 10,000 bytes" in listing["unavailable"]
+    assert listing["stations"] == {}

@@ -5,20 +5,14 @@ import logging
 import sys
 
 from weatherplot.errors import StationDataError
-from weatherplot.ghcnd_download import download_station
+from weatherplot.ghcnd_download import download_station, fetch_settings
 from weatherplot.joblog import log_to
 
 log_to(snakemake.log[0])
 station = snakemake.wildcards.station
 # Read here, not passed as params: params are a rerun trigger, and a new retry
 # setting is no reason to download again.
-retries = snakemake.config["download"]
-fetch_args = {
-    "attempts": retries["attempts"],
-    "pause": retries["retry_pause_seconds"],
-    "max_bytes": int(retries["max_megabytes"] * 1000**2),
-    "log": logging.info,
-}
+fetch_args = fetch_settings(snakemake.config["download"], logging.info)
 try:
     download_station(
         station,

@@ -6,19 +6,20 @@ import logging
 import sys
 
 from weatherplot.atomicwrite import write_bytes_atomic
-from weatherplot.ghcnd_download import station_list_titles, unnamed_stations_warning
+from weatherplot.ghcnd_download import (
+    fetch_settings,
+    station_list_titles,
+    unnamed_stations_warning,
+)
 from weatherplot.joblog import log_to
 
 log_to(snakemake.log[0])
 wanted = list(snakemake.params.ids)
 # Read here, not passed as params (a new retry setting is no reason to rerun).
-retries = snakemake.config["download"]
 found = station_list_titles(
     wanted,
     snakemake.params.ghcnd_url,
-    attempts=retries["attempts"],
-    pause=retries["retry_pause_seconds"],
-    log=logging.info,
+    **fetch_settings(snakemake.config["download"], logging.info),
 )
 if warning := unnamed_stations_warning(wanted, found):
     logging.warning(warning)

@@ -80,6 +80,17 @@ def _dly_check(station_id: str, url: str):
     return check
 
 
+def fetch_settings(download: dict, log) -> dict:
+    """:func:`~weatherplot.download.fetch`'s settings from the config's ``download``
+    section, the same for a station's file and for NOAA's lists."""
+    return {
+        "attempts": download["attempts"],
+        "pause": download["retry_pause_seconds"],
+        "max_bytes": int(download["max_megabytes"] * 1000**2),
+        "log": log,
+    }
+
+
 def station_list_titles(
     wanted: list[str],
     ghcnd_url: str,
