@@ -111,3 +111,23 @@ def test_building_the_dag_evaluates_no_jobs_resources(tmp_path):
     )
     assert listed.returncode != 0
     assert "Failed to evaluate resources value '1/0'" in listed.stdout + listed.stderr
+
+
+# Calls a Windows Python does not have. The rules files run on every platform at
+# parse time, before any job: one of these there stops the run on Windows with an
+# AttributeError (os.sysconf did, for the numpy demo's memory check).
+UNIX_ONLY = re.compile(
+    r"\bos\.(sysconf|getuid|geteuid|getpgid|killpg|setsid|fork|getloadavg)\b"
+    r"|\bimport (fcntl|resource|pwd|grp)\b"
+)
+
+
+def test_the_rules_files_call_nothing_windows_lacks():
+    root = helpers.REPO
+    found = [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for path in [root / "workflow/Snakefile", *root.glob("workflow/rules/*.smk")]
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if UNIX_ONLY.search(line) and not line.lstrip().startswith("#")
+    ]
+    assert not found, "\n".join(found)

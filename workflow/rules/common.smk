@@ -32,6 +32,8 @@ from weatherplot.preflight import validate_config
 # Defaults filled in; an error in one line instead of the schema dump.
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
+import psutil
+
 from weatherplot import startmethod
 from weatherplot.demos.common import check_numpy_memory
 
@@ -43,7 +45,8 @@ try:
     check_numpy_memory(
         config["demos"]["array_size"],
         config["demos"]["workers"],
-        available=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+        # psutil (Snakemake requires it): os.sysconf is not on Windows.
+        available=psutil.virtual_memory().total,
     )
 except ValueError as error:
     raise WorkflowError(f"config: {error}") from None
