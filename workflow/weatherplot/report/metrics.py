@@ -7,28 +7,18 @@ import math
 from collections.abc import Iterable
 
 
-def speedup(reference: float | None, measured: float | None) -> float | None:
-    """``reference / measured``: how many times faster ``measured`` is (None when
-    either is missing or ``measured`` is not positive)."""
-    if reference is None or measured is None or measured <= 0:
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``; None when either is unknown or ``b`` is not positive. As
+    ``ratio(measured, predicted)``, above 1 is slower than the lesson predicts."""
+    if a is None or b is None or b <= 0:
         return None
-    return reference / measured
+    return a / b
 
 
-def efficiency(
-    speedup_value: float | None, workers: int | float | None
-) -> float | None:
-    """Parallel efficiency ``S / p``: 1.0 means every worker was fully useful."""
-    if speedup_value is None or not workers or workers <= 0:
-        return None
-    return speedup_value / workers
-
-
-def ratio(measured: float | None, predicted: float | None) -> float | None:
-    """``measured / predicted``: above 1 means slower than the lesson predicts."""
-    if measured is None or predicted is None or predicted <= 0:
-        return None
-    return measured / predicted
+#: ``speedup(reference, measured)``: how many times faster ``measured`` is.
+speedup = ratio
+#: ``efficiency(S, p)``, ``S / p``: 1.0 means every worker was fully useful.
+efficiency = ratio
 
 
 def max_expected_speedup(*limits: int | float | None) -> float | None:
