@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 
 import png_checks
 import pytest
-from helpers import MELBOURNE, copy_workflow, run_snakemake
+from helpers import MELBOURNE, REPO, copy_workflow, run_snakemake
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +58,27 @@ def test_without_the_cpython_build_its_target_says_it_is_not_available(tmp_path)
     assert build.returncode != 0
     assert re.search(r"free_threaded_python: not available.*ftbuild", build.stderr)
     assert not (workdir / "resources" / "free-threaded-python").exists()
+
+
+def test_the_snakefile_imports_the_plot_server_hooks_without_linux_only_modules():
+    """plots.smk imports the hooks on every platform; Windows has no ``resource``
+    (which the server's workers use), and a hooks module that imported the server at
+    its top stopped every Windows run at parse. Here ``resource`` is hidden: the
+    hooks import, say no server can start there, and start none."""
+    code = """
+import sys
+sys.modules["resource"] = None  # as on Windows
+from weatherplot.plotserver.hooks import PlotServer
+import weatherplot.plotserver.hooks as hooks
+hooks.supported = lambda: False  # as on Windows: no pidfd_open
+print(PlotServer().start("log.txt"))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={"PYTHONPATH": str(REPO / "workflow"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "None"

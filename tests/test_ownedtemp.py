@@ -20,6 +20,7 @@ from helpers import REPO
 from weatherplot import hostinfo, ownedtemp
 from weatherplot.ownedtemp import OWNER_FILE, owned_tempdir, stale_dirs
 from weatherplot.plotserver import hooks as plothooks
+from weatherplot.plotserver import server as plotserver
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="Linux's boot id and pid namespaces"
@@ -123,7 +124,7 @@ def test_without_proc_the_owner_is_recorded_and_judged(kind, temp_folder, monkey
     monkeypatch.setenv(hostinfo.HIDE_VAR, "1")
     holder, folder = hold_folder(kind, {hostinfo.HIDE_VAR: "1"})
     try:
-        name = OWNER_FILE if kind == "scratch" else plothooks.OWNER_FILE
+        name = OWNER_FILE if kind == "scratch" else plotserver.OWNER_FILE
         recorded = json.loads((folder / name).read_text())
         assert recorded["pid"] == holder.pid
         assert recorded["start"] == hostinfo.start_key(holder.pid) is not None

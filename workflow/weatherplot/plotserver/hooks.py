@@ -15,9 +15,17 @@ from pathlib import Path
 from ..importpath import child_env
 from ..ownedtemp import stale_dirs, write_owner
 from .client import ENV_VAR
-from .server import KEY_VAR, OWNER_FILE, remove_socket
 
 SOCKET_PREFIXES = ("weatherplot-plot-server-", "wpps-")
+
+
+def _server():
+    """The server's module, imported only where a server starts: it imports the
+    worker's Linux-only modules (resource), and every platform's Snakefile imports
+    this one."""
+    from . import server
+
+    return server
 
 
 def supported() -> bool:
@@ -33,8 +41,9 @@ def remove_stale_socket_dirs() -> list[str]:
     """Remove the socket folders of killed runs (SIGKILL runs no stop hook): only
     folders of ours whose owner is surely gone (:mod:`weatherplot.ownedtemp`)."""
     removed = []
-    for directory in stale_dirs(SOCKET_PREFIXES, OWNER_FILE):
-        remove_socket(str(directory / "socket"))
+    server = _server()
+    for directory in stale_dirs(SOCKET_PREFIXES, server.OWNER_FILE):
+        server.remove_socket(str(directory / "socket"))
         if not directory.exists():
             removed.append(str(directory))
     return removed
@@ -47,7 +56,7 @@ def _socket_path() -> str:
     if len(str(directory)) > 90:  # AF_UNIX paths hold 107 bytes
         directory.rmdir()
         directory = Path(tempfile.mkdtemp(prefix=SOCKET_PREFIXES[1], dir="/tmp"))
-    write_owner(directory, OWNER_FILE)
+    write_owner(directory, _server().OWNER_FILE)
     return str(directory / "socket")
 
 
@@ -76,7 +85,8 @@ class PlotServer:
         authkey = secrets.token_bytes(32)
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         env = child_env()
-        env[KEY_VAR] = authkey.hex()  # not on the command line: /proc/PID/cmdline
+        # The key not on the command line, which /proc/PID/cmdline shows.
+        env[_server().KEY_VAR] = authkey.hex()
         ready, ready_w = os.pipe()
         command = [sys.executable, "-m", "weatherplot.plotserver", self.path]
         command += ["--parent", str(os.getpid()), "--ready-fd", str(ready_w)]
@@ -124,5 +134,5 @@ class PlotServer:
                 self.process.wait()
             self.process = None
         if self.path is not None:
-            remove_socket(self.path)
+            _server().remove_socket(self.path)
             self.path = None
