@@ -291,12 +291,12 @@ def test_every_demo_runs_on_the_schema_defaults_alone():
 
 
 def test_run_demo_dispatches_and_the_command_rejects_unknown_names(tmp_path, capsys):
-    from weatherplot.demos.__main__ import main
+    from weatherplot.__main__ import main
 
     config = validated({"sleep_seconds": 0.001, "array_size": N, "workers": 2})
     assert demos.run_demo("pool", config)["results"]["result"] == [3, 2, 10]
     with pytest.raises(SystemExit) as exit_:
-        main(["nap", "--config", "{}", "--output", "x.json", "--log", "x.log"])
+        main(["demo", "nap", "--config", "{}", "--output", "x.json", "--log", "x.log"])
     assert exit_.value.code == 2
     assert "invalid choice: 'nap'" in capsys.readouterr().err
 
@@ -564,7 +564,7 @@ def test_a_demo_runs_as_a_command_for_an_interpreter_without_snakemake(tmp_path)
 
     config = validated({"contended_increments": 100, "contended_threads": 2})
     out, log = tmp_path / "contended.json", tmp_path / "contended.log"
-    command = [sys.executable, "-m", "weatherplot.demos", "contended"]
+    command = [sys.executable, "-m", "weatherplot", "demo", "contended"]
     command += ["--config", json.dumps(config), "--output", str(out)]
     command += ["--log", str(log), "--job-threads", "2", "--gil-reenabled-by=a,b"]
     command += ["--start-method", "spawn"]

@@ -1,6 +1,6 @@
 # The threads-vs-processes demos: one rule, wildcards for the demo (the registry
 # weatherplot.demos.DEMOS) and the interpreter build (BUILD_DIRS, common.smk). Every
-# build runs `python -m weatherplot.demos`, whose guarded __main__ the children of
+# build runs `python -m weatherplot demo`, whose guarded __main__ the children of
 # spawn and forkserver can import again. Interpreters are Path params, which are not
 # compared for reruns (the venv may move); start_method goes as set, so each
 # interpreter resolves `default` itself and a new setting reruns the demos.
@@ -46,7 +46,7 @@ rule demo:
             ",".join(FREE_THREADED.reenabled_by) if wc.build_dir else ""
         ),
     shell:
-        "{params.python:q} -m weatherplot.demos {wildcards.demo:q}"
+        "{params.python:q} -m weatherplot demo {wildcards.demo:q}"
         " --config {params.demos:q} --output {output:q} --log {log:q}"
         " --start-method {params.start_method:q} --job-threads {threads:q}"
         " --gil-reenabled-by={params.reenabled:q}"

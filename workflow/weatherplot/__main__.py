@@ -4,6 +4,7 @@
     python -m weatherplot scaling [--workers P] ...    # the scaling study, no Snakemake
     python -m weatherplot generate N OUT               # a config of N stations
     python -m weatherplot baseline MODE ...            # one baseline (the timed child)
+    python -m weatherplot demo NAME --config JSON ...  # one demo (the demo rule's job)
 
 By hand, each prints figures (the report's analysis) and asserts nothing: the
 machine is shared and noisy. Imports are inside the commands, so a Pool worker
@@ -229,6 +230,35 @@ def scaling(args) -> None:
         )
 
 
+def demo(args) -> None:
+    """One demo, the demo rule's job on every build: its record to ``--output``,
+    its progress to ``--log``; the demo's config is the demos section as JSON."""
+    import logging
+
+    from .announce import demo_line
+    from .atomicwrite import write_json_atomic
+    from .demos import DEMOS, run_demo
+    from .demos.common import use_start_method
+    from .joblog import log_to
+
+    log_to(args.log)
+    log = logging.getLogger("demo")
+    config = json.loads(args.config)
+    what = DEMOS[args.name].announce(config)
+    print(demo_line(args.name, what, args.log), file=sys.stderr)
+    try:
+        use_start_method(args.start_method)
+        record = run_demo(args.name, config)
+        record["job_threads"] = args.job_threads
+        record["interpreter"]["gil_reenabled_by"] = args.gil_reenabled_by
+        write_json_atomic(args.output, record)
+        log.info("%s demo: wrote %s", args.name, args.output)
+    except Exception:
+        log.exception("%s demo failed", args.name)
+        print(f"ERROR: {args.name} demo failed (details: {args.log})", file=sys.stderr)
+        sys.exit(1)
+
+
 def generate(args) -> None:
     import yaml
 
@@ -243,6 +273,7 @@ def generate(args) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from .demos import DEMOS
     from .scratch import WORKFLOW_ROOT
     from .startmethod import SETTINGS
 
@@ -250,8 +281,25 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
     config = {"type": Path, "default": Path("config/config.yaml")}
 
+    # How the demos and the timed commands start processes.
+    started = argparse.ArgumentParser(add_help=False)
+    started.add_argument(
+        "--start-method",
+        choices=SETTINGS,
+        default="default",
+        help="how processes are started (default: this Python's own)",
+    )
+    # What the workflow's probe saw on the free-threaded build.
+    reenabled = argparse.ArgumentParser(add_help=False)
+    reenabled.add_argument(
+        "--gil-reenabled-by",
+        type=lambda names: [name for name in names.split(",") if name],
+        default=[],
+        help="comma-separated modules that turned the GIL back on at import",
+    )
+
     # What the exercise and the scaling study time, by hand or as a rule's job.
-    timed = argparse.ArgumentParser(add_help=False)
+    timed = argparse.ArgumentParser(add_help=False, parents=[started])
     timed.add_argument(
         "--config", **config, help="the config whose stations to time (%(default)s)"
     )
@@ -266,19 +314,13 @@ def parser() -> argparse.ArgumentParser:
         "--data", type=Path, help="station files (default: the config's data_dir)"
     )
     timed.add_argument(
-        "--start-method",
-        choices=SETTINGS,
-        default="default",
-        help="how the Pool starts its processes (default: this Python's own)",
-    )
-    timed.add_argument(
         "--root", type=Path, default=WORKFLOW_ROOT, help="the workflow to copy"
     )
     timed.add_argument("--log", help="progress to this file (a rule's job's log)")
 
     ex = sub.add_parser(
         "exercise",
-        parents=[timed],
+        parents=[timed, reenabled],
         help="the exercise's three whole commands side by side, wall and CPU time",
     )
     ex.add_argument(
@@ -306,12 +348,6 @@ def parser() -> argparse.ArgumentParser:
         help="time the loop, the Pool and the threads on this interpreter (the "
         "free-threaded build) and on PYTHON (the GIL build), taking turns",
     )
-    ex.add_argument(
-        "--gil-reenabled-by",
-        type=lambda names: [name for name in names.split(",") if name],
-        default=[],
-        help="comma-separated modules that turned the GIL back on at import",
-    )
     ex.set_defaults(run=exercise)
 
     study = sub.add_parser(
@@ -334,6 +370,16 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--data", type=Path, default=Path("data"))
     gen.add_argument("--base", **config)
     gen.set_defaults(run=generate)
+
+    one = sub.add_parser(
+        "demo", parents=[started, reenabled], help="run one demo (the demo rule's job)"
+    )
+    one.add_argument("name", choices=sorted(DEMOS))
+    one.add_argument("--config", required=True, help="the demos section, JSON")
+    one.add_argument("--output", required=True)
+    one.add_argument("--log", required=True)
+    one.add_argument("--job-threads", type=int)
+    one.set_defaults(run=demo)
     return top
 
 
