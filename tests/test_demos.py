@@ -557,18 +557,26 @@ def test_a_demo_jobs_memory_claim_is_the_numpy_estimate_or_a_little():
 def test_a_demo_runs_as_a_command_for_an_interpreter_without_snakemake(tmp_path):
     """What the demo rule runs on every build: the same record, its interpreter, the
     start method as configured, the modules the workflow's probe saw turn the GIL
-    back on, and the job's log."""
+    back on, and the job's log; with no Snakemake, PyYAML or psutil to import, as in
+    the free-threaded build's venv."""
     import subprocess
 
     from weatherplot.importpath import child_env
 
+    absent = tmp_path / "absent"
+    absent.mkdir()
+    for module in ("snakemake", "yaml", "psutil"):
+        (absent / f"{module}.py").write_text(f"raise ImportError('no {module}')\n")
+    env = child_env()
+    env["PYTHONPATH"] = f"{absent}{os.pathsep}{env['PYTHONPATH']}"
     config = validated({"contended_increments": 100, "contended_threads": 2})
     out, log = tmp_path / "contended.json", tmp_path / "contended.log"
     command = [sys.executable, "-m", "weatherplot", "demo", "contended"]
     command += ["--config", json.dumps(config), "--output", str(out)]
     command += ["--log", str(log), "--job-threads", "2", "--gil-reenabled-by=a,b"]
     command += ["--start-method", "spawn"]
-    subprocess.run(command, check=True, env=child_env(), capture_output=True)
+    run = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
     record = json.loads(out.read_text())
     assert record["name"] == "contended" and record["job_threads"] == 2
     assert record["results"]["list_locked"]["final"] == [200]
