@@ -20,14 +20,24 @@ import sys
 from pathlib import Path
 
 
+def _json_file(value: str):
+    """A JSON file's content ('-': standard input), read while the arguments are
+    parsed so that a bad one is argparse's error (argparse.FileType, which did that,
+    is deprecated from Python 3.14)."""
+    try:
+        text = sys.stdin.read() if value == "-" else Path(value).read_text()
+        return json.loads(text)
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"can't read '{value}': {error}") from None
+
+
 def _stations(args) -> list[dict]:
     """The stations to time: the resolved entries a rule's job gives, else the
     config's (or N generated from the data folder's files); ``args.data`` defaults
     to the config's data_dir."""
-    if args.station_entries:
+    if args.station_entries is not None:
         args.data = args.data or Path("data")
-        with args.station_entries as entries:
-            return json.load(entries)
+        return args.station_entries
     import yaml  # after: the free-threaded build's Python may have no PyYAML
 
     from .scratch import generate_config
@@ -305,7 +315,7 @@ def parser() -> argparse.ArgumentParser:
     )
     timed.add_argument(
         "--station-entries",
-        type=argparse.FileType(),
+        type=_json_file,
         metavar="FILE",
         help="the resolved stations as a JSON list ('-': standard input), instead "
         "of the config's (a rule's job gives its own)",
