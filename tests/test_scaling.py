@@ -7,6 +7,7 @@ import json
 import os
 import re
 import statistics
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -217,3 +218,16 @@ def rendered_scaling(workdir, stations) -> str:
     )
     report.write_report(inputs, out / "r.md", out / "r.html", out / "r.json")
     return (out / "r.md").read_text()
+
+
+def test_a_generated_config_points_into_the_data_folder_it_was_given(tmp_path):
+    """`python -m weatherplot exercise --stations N --data DIR` generates its stations
+    from DIR: their files must be DIR's, not a data/ folder that may not exist."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.symlink_to(FIXTURE_DATA, target_is_directory=True)
+    config = generate_config(3, elsewhere)
+    for entry in config["stations"]:
+        assert Path(entry["file"]).parent == elsewhere
+        assert Path(entry["file"]).is_file()
+    # A relative folder stays relative (the scale configs live beside their data/).
+    assert generate_config(1, "data")["stations"][0]["file"].startswith("data/")

@@ -70,13 +70,13 @@ def _scratch_entry(info: dict) -> dict:
 def generate_config(n: int, data_dir: str | Path = "data", base: dict | None = None):
     """A config of ``n`` stations (ids X00001, ...) cycling over the real
     ``.dly.gz`` files of ``data_dir``, for scale tests at any size."""
-    files = sorted(p.name for p in Path(data_dir).glob("*.dly.gz"))
+    files = sorted(Path(data_dir).glob("*.dly.gz"))
     if not files:
         raise ValueError(f"no .dly.gz files in {data_dir}")
     width = max(5, len(str(n)))
     config = dict(base or {})
     config["stations"] = [
-        {"id": f"X{i:0{width}d}", "file": f"data/{files[(i - 1) % len(files)]}"}
+        {"id": f"X{i:0{width}d}", "file": str(files[(i - 1) % len(files)])}
         for i in range(1, n + 1)
     ]
     return config
