@@ -267,3 +267,14 @@ print(json.dumps({
     assert facts["affinity"] == len(os.sched_getaffinity(0))
     assert facts["usable"] >= 1 and facts["alive"] is True
     assert facts["peak"] > 0 and facts["start"] is not None
+
+
+def test_a_record_has_its_load_average_where_os_has_none(monkeypatch):
+    """Windows has no os.getloadavg, and every demo and exercise record gives the
+    load: without it no demo could write its record there."""
+    pytest.importorskip("psutil")  # imported first: on Linux it takes os's function
+    monkeypatch.delattr(hostinfo.os, "getloadavg")
+    load = hostinfo.load_average()
+    assert len(load) == 3 and all(isinstance(x, float) and x >= 0 for x in load)
+    monkeypatch.setitem(sys.modules, "psutil", None)  # no psutil either
+    assert hostinfo.load_average() == [0.0, 0.0, 0.0]

@@ -99,16 +99,3 @@ def test_the_pool_starts_its_workers_by_the_start_method(setting):
     assert pool["start_method"] == (expected if setting == "default" else setting)
     assert pool["digests"] == serial["digests"]
     assert pool["cpu"] > 0 and pool["wall"] > pool["loop_seconds"] > 0
-
-
-def test_a_record_has_its_load_average_where_os_has_none(monkeypatch):
-    """Windows has no os.getloadavg, and every demo and exercise record gives the
-    load: without it no demo could write its record there."""
-    from weatherplot import measure
-
-    pytest.importorskip("psutil")  # imported first: on Linux it takes os's function
-    monkeypatch.delattr(measure.os, "getloadavg")
-    load = measure.load_average()
-    assert len(load) == 3 and all(isinstance(x, float) and x >= 0 for x in load)
-    monkeypatch.setitem(sys.modules, "psutil", None)  # no psutil either
-    assert measure.load_average() == [0.0, 0.0, 0.0]

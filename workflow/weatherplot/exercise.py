@@ -23,13 +23,8 @@ from pathlib import Path
 
 from .baselines import run_baseline
 from .errors import StationDataError
-from .measure import (
-    MeasureError,
-    dry_run,
-    load_average,
-    run_conditions,
-    run_fanout,
-)
+from .hostinfo import load_average
+from .measure import MeasureError, dry_run, run_conditions, run_fanout
 from .ownedtemp import owned_tempdir
 from .records import ExerciseBuildsRecord, ExerciseRecord
 from .scratch import WORKFLOW_ROOT, scratch_workflow

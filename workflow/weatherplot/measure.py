@@ -8,7 +8,6 @@ Every figure is a whole command timed from outside, as a student times it with
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -117,26 +116,13 @@ def run_fanout(workdir: Path, cores: int, extra: Sequence[str] = ()) -> FanoutRu
     }
 
 
-def load_average() -> list[float]:
-    """The 1-, 5- and 15-minute load averages, as every timing record gives them.
-    Windows has no os.getloadavg: psutil emulates it there (zeros for its first 5 s),
-    and without psutil the record says 0 rather than the demo failing."""
-    if hasattr(os, "getloadavg"):
-        return [round(x, 2) for x in os.getloadavg()]
-    try:
-        import psutil
-    except ImportError:
-        return [0.0, 0.0, 0.0]
-    return [round(x, 2) for x in psutil.getloadavg()]
-
-
 def run_conditions(started: float, load_before: list[float]) -> dict:
     """A record's closing fields: usable CPUs, load before and after, when it ran."""
     from .cpus import usable_cpus
 
     return {
         "cpus": usable_cpus(),
-        "loadavg": {"before": load_before, "after": load_average()},
+        "loadavg": {"before": load_before, "after": hostinfo.load_average()},
         "start": started,
         "end": time.time(),
     }

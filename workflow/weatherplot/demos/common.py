@@ -16,8 +16,7 @@ from collections.abc import Callable
 from .. import startmethod
 from ..cpus import available_memory, usable_cpus
 from ..freethreading import this_interpreter
-from ..hostinfo import cpu_seconds, host_name
-from ..measure import load_average
+from ..hostinfo import cpu_seconds, host_name, load_average
 from ..records import DemoRecord
 from ..timing import summarise
 
